@@ -1,0 +1,55 @@
+# calltime: `make pipeline` runs the retraining pipeline locally, `make test` runs the tests.
+# Both first create or update .venv from the pinned constraints (idempotent, quick when unchanged).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+OUT ?= out
+DATA ?=
+SEED ?= 7
+CONTACTS ?= 5000
+
+.PHONY: venv test lint pipeline bench lock clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+	@echo "venv ready: $(VENV)"
+
+test: venv
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: venv
+	$(BIN)/ruff check .
+
+# Local retraining: generated demo data (or DATA=path/to/calls.csv), train, evaluate, package.
+pipeline: venv
+ifeq ($(DATA),)
+	$(BIN)/calltime generate --out $(OUT)/data --contacts $(CONTACTS) --seed $(SEED)
+	$(BIN)/calltime train --calls $(OUT)/data/calls.csv --truth $(OUT)/data/truth.csv.gz --out $(OUT)/model
+else
+	$(BIN)/calltime train --calls $(DATA) --out $(OUT)/model
+endif
+	@echo "artifact: $(OUT)/model/model.tar.gz"
+	@echo "metrics:  $(OUT)/model/metrics.json"
+	@echo "report:   $(OUT)/model/report.html"
+	@echo "rejects:  $(OUT)/model/rejects.csv"
+
+# Side-by-side numbers against the seed's RandomForest (see benchmarks/README.md).
+bench: venv
+	$(BIN)/python -m benchmarks.model_vs_seed
+
+# Re-pin every dependency to what resolves today (review the diff before committing).
+lock:
+	rm -rf /tmp/calltime-lock && $(PYTHON) -m venv /tmp/calltime-lock
+	/tmp/calltime-lock/bin/pip install --quiet --upgrade pip
+	/tmp/calltime-lock/bin/pip install --quiet -e '.[dev]'
+	/tmp/calltime-lock/bin/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,1 @@
+"""The Step Functions pipeline's Lambda steps (one module per step)."""

@@ -1,0 +1,1 @@
+"""calltime training: the call-log contract, features, model, evaluation, report and artifact."""

@@ -1,0 +1,191 @@
+"""The call-log contract: read a CSV or Parquet log, keep the valid rows, count and keep the rest.
+
+Every row ends up in exactly one place: the valid frame or the rejects frame (with its reason and
+its 1-based row number in the source). A file that is not a call log at all is refused with
+`InvalidCallLog`, whose message names the cause.
+"""
+
+from __future__ import annotations
+
+import io
+import zoneinfo
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from training.features import DEFAULT_TIMEZONE
+
+REQUIRED_COLUMNS = ("contact_id", "called_at", "answered")
+OPTIONAL_COLUMNS = ("duration_seconds", "campaign_id", "timezone")
+REJECT_REASONS = ("missing_field", "unparseable_timestamp", "unknown_timezone", "bad_answered",
+                  "bad_duration", "negative_duration", "duplicate")
+TRUE_WORDS = frozenset({"true", "1", "yes", "t", "y"})
+FALSE_WORDS = frozenset({"false", "0", "no", "f", "n"})
+# ISO-8601 date and time with an explicit offset or Z; the offset is what makes local time knowable.
+_ISO_WITH_OFFSET = (r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?"
+                    r"(Z|z|[+-]\d{2}(:?\d{2})?)$")
+
+
+class InvalidCallLog(ValueError):
+    """The input cannot be trained on; the message says why. (Name is part of the contract.)"""
+
+
+@dataclass
+class ValidationResult:
+    valid: pd.DataFrame  # contact_id, called_at (UTC), answered, duration_seconds, campaign_id,
+    #                      timezone, source_row
+    rejects: pd.DataFrame  # the source columns as read, plus source_row and reject_reason
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def rejected_by_reason(self) -> dict[str, int]:
+        counts = Counter(self.rejects["reject_reason"]) if len(self.rejects) else Counter()
+        return {reason: int(counts.get(reason, 0)) for reason in REJECT_REASONS}
+
+    def summary(self) -> dict[str, object]:
+        return {"rows_read": len(self.valid) + len(self.rejects), "rows_valid": len(self.valid),
+                "rows_rejected": len(self.rejects), "rejected_by_reason": self.rejected_by_reason,
+                "ignored_columns": self.ignored_columns}
+
+
+@lru_cache(maxsize=1)
+def known_timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def read_raw(source: Path | bytes, name: str = "call log") -> pd.DataFrame:
+    """Read a CSV or Parquet log as strings, refusing what is not one."""
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    if not data.strip():
+        raise InvalidCallLog(f"{name} is empty: no header and no rows")
+    if data[:4] == b"PAR1":
+        return _parquet_as_text(data, name)
+    if b"\x00" in data[:65536]:
+        raise InvalidCallLog(f"{name} is not a CSV or Parquet call log: it contains binary data")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InvalidCallLog(f"{name} is not UTF-8 text (byte {err.start}); "
+                             "export the call log as UTF-8 CSV or Parquet") from err
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                            skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise InvalidCallLog(f"{name} is not a readable CSV: {err}") from err
+    return frame
+
+
+def _parquet_as_text(data: bytes, name: str) -> pd.DataFrame:
+    try:
+        frame = pd.read_parquet(io.BytesIO(data))
+    except Exception as err:  # pyarrow raises several unrelated types for corrupt files
+        raise InvalidCallLog(f"{name} is not a readable Parquet file: {err}") from err
+    out = pd.DataFrame(index=frame.index)
+    for column in frame.columns:
+        values = frame[column]
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            text = values.map(lambda v: "" if pd.isna(v) else v.isoformat())
+        elif pd.api.types.is_datetime64_any_dtype(values):
+            # A zone-less timestamp cannot be placed in local time: keep it without an offset so
+            # validation rejects it as unparseable rather than guessing a zone.
+            text = values.map(lambda v: "" if pd.isna(v) else v.isoformat())
+        elif pd.api.types.is_bool_dtype(values):
+            text = values.map(lambda v: "" if pd.isna(v) else str(bool(v)).lower())
+        else:
+            text = values.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
+                              else str(v))
+        out[str(column)] = text.astype(str)
+    return out
+
+
+def validate(raw: pd.DataFrame, default_timezone: str = DEFAULT_TIMEZONE,
+             name: str = "call log") -> ValidationResult:
+    """Split a raw log into valid rows and counted, kept rejects."""
+    raw = raw.rename(columns=lambda c: str(c).strip().lower())
+    missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
+    if missing:
+        found = ", ".join(repr(c) for c in raw.columns[:12]) or "none"
+        raise InvalidCallLog(f"{name} is missing required column(s) "
+                             f"{', '.join(repr(c) for c in missing)}; found columns: {found}")
+    if len(raw) == 0:
+        raise InvalidCallLog(f"{name} has a header but no rows")
+    if default_timezone not in known_timezones():
+        raise InvalidCallLog(f"default timezone {default_timezone!r} is not an IANA time zone")
+    ignored = [c for c in raw.columns if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+
+    def column(name_: str) -> pd.Series:
+        if name_ in raw.columns:
+            return raw[name_].astype(str).str.strip()
+        return pd.Series("", index=raw.index)
+
+    contact, stamp, answered_text = column("contact_id"), column("called_at"), column("answered")
+    zone = column("timezone").where(lambda s: s != "", default_timezone)
+    duration_text, campaign = column("duration_seconds"), column("campaign_id")
+
+    reason = pd.Series("", index=raw.index, dtype=object)
+
+    def reject(mask: pd.Series, why: str) -> None:
+        reason[(reason == "") & mask] = why
+
+    reject((contact == "") | (stamp == "") | (answered_text == ""), "missing_field")
+    well_formed = stamp.str.match(_ISO_WITH_OFFSET)
+    called_at = pd.to_datetime(stamp.where(well_formed), utc=True, format="ISO8601",
+                               errors="coerce")
+    reject(called_at.isna(), "unparseable_timestamp")
+    reject(~zone.isin(known_timezones()), "unknown_timezone")
+    lowered = answered_text.str.lower()
+    is_true, is_false = lowered.isin(TRUE_WORDS), lowered.isin(FALSE_WORDS)
+    reject(~(is_true | is_false), "bad_answered")
+    duration = pd.to_numeric(duration_text.where(duration_text != ""), errors="coerce")
+    reject((duration_text != "") & (duration.isna() | ~np.isfinite(duration.fillna(0))),
+           "bad_duration")
+    reject(duration < 0, "negative_duration")
+    # The same contact called at the same instant twice is one call exported twice.
+    candidate = reason == ""
+    key = pd.DataFrame({"c": contact[candidate], "t": called_at[candidate]})
+    dup_index = key.index[key.duplicated(keep="first").to_numpy()]
+    reason.loc[dup_index] = "duplicate"
+
+    source_row = pd.Series(np.arange(2, len(raw) + 2), index=raw.index)  # header is row 1
+    ok = reason == ""
+    valid = pd.DataFrame({
+        "contact_id": contact[ok],
+        "called_at": called_at[ok],
+        "answered": is_true[ok],
+        "duration_seconds": duration[ok].astype(float),
+        "campaign_id": campaign[ok],
+        "timezone": zone[ok],
+        "source_row": source_row[ok],
+    }).reset_index(drop=True)
+    rejects = raw.loc[~ok].copy()
+    rejects.insert(0, "source_row", source_row[~ok])
+    rejects.insert(1, "reject_reason", reason[~ok])
+    return ValidationResult(valid=valid, rejects=rejects.reset_index(drop=True),
+                            ignored_columns=ignored)
+
+
+def check_trainable(result: ValidationResult, min_valid_rows: int,
+                    name: str = "call log") -> None:
+    """Refuse to train on what cannot make a model, naming the cause."""
+    n = len(result.valid)
+    if n < min_valid_rows:
+        rejected = {k: v for k, v in result.rejected_by_reason.items() if v}
+        raise InvalidCallLog(
+            f"{name} has only {n} valid rows after validation; training needs at least "
+            f"{min_valid_rows} (rejected rows by reason: {rejected or 'none'})")
+    answered = int(result.valid["answered"].sum())
+    if answered in (0, n):
+        value = "true" if answered else "false"
+        raise InvalidCallLog(
+            f"{name}: all {n} valid rows have answered={value}; the model needs both "
+            "answered and unanswered calls")
+
+
+def load(source: Path | bytes, default_timezone: str = DEFAULT_TIMEZONE,
+         name: str | None = None) -> ValidationResult:
+    label = name or (str(source) if isinstance(source, Path) else "call log")
+    return validate(read_raw(source, label), default_timezone, label)

@@ -1,0 +1,106 @@
+"""The training report: one self-contained HTML page (inline SVG, no plotting dependency)."""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+from training.features import DAY_NAMES, HOURS
+
+
+def _color(rate: float | None, top: float) -> str:
+    if rate is None:
+        return "#eee"
+    t = min(rate / top, 1.0) if top > 0 else 0.0
+    return f"rgb({int(255 - 200 * t)},{int(255 - 90 * t)},{int(255 - 200 * t)})"
+
+
+def heatmap_table(heatmap: list[list[float | None]]) -> str:
+    top = max((v for row in heatmap for v in row if v is not None), default=1.0)
+    head = "".join(f"<th>{h}</th>" for h in range(HOURS))
+    rows = []
+    for day, row in zip(DAY_NAMES, heatmap, strict=True):
+        cells = "".join(
+            f'<td style="background:{_color(v, top)}" title="{day} {h}:00: '
+            f'{"no calls" if v is None else f"{v:.0%}"}">'
+            f'{"" if v is None else round(v * 100)}</td>' for h, v in enumerate(row))
+        rows.append(f"<tr><th>{day[:3]}</th>{cells}</tr>")
+    return f'<table class="heat"><tr><th></th>{head}</tr>{"".join(rows)}</table>'
+
+
+def calibration_svg(table: list[dict[str, Any]], size: int = 280) -> str:
+    pad = 30
+    scale = size - 2 * pad
+
+    def xy(p: float, o: float) -> str:
+        return f"{pad + p * scale:.1f},{size - pad - o * scale:.1f}"
+
+    points = " ".join(xy(b["mean_predicted"], b["observed"]) for b in table)
+    dots = "".join(f'<circle cx="{xy(b["mean_predicted"], b["observed"]).split(",")[0]}" '
+                   f'cy="{xy(b["mean_predicted"], b["observed"]).split(",")[1]}" r="3">'
+                   f'<title>{b["count"]} calls</title></circle>' for b in table)
+    return (f'<svg width="{size}" height="{size}" role="img" aria-label="calibration curve">'
+            f'<rect x="{pad}" y="{pad}" width="{scale}" height="{scale}" fill="none" '
+            f'stroke="#999"/><line x1="{pad}" y1="{size - pad}" x2="{size - pad}" y2="{pad}" '
+            f'stroke="#bbb" stroke-dasharray="4"/><polyline points="{points}" fill="none" '
+            f'stroke="#1565c0" stroke-width="2"/>{dots}'
+            f'<text x="{size / 2}" y="{size - 5}" text-anchor="middle">predicted</text>'
+            f'<text x="10" y="{size / 2}" transform="rotate(-90 10 {size / 2})" '
+            f'text-anchor="middle">observed</text></svg>')
+
+
+def bars(values: dict[str, float], fmt: str = "{:.3f}", width: int = 360) -> str:
+    if not values:
+        return "<p>n/a</p>"
+    top = max(abs(v) for v in values.values()) or 1.0
+    rows = "".join(
+        f'<tr><td>{html.escape(k)}</td><td><div class="bar" style="width:'
+        f'{max(abs(v) / top * width, 1):.0f}px"></div></td><td>{fmt.format(v)}</td></tr>'
+        for k, v in values.items())
+    return f'<table class="bars">{rows}</table>'
+
+
+def render(metadata: dict[str, Any], calibration: list[dict[str, Any]],
+           heatmap: list[list[float | None]]) -> str:
+    metrics = metadata["metrics"]
+    rec = metrics["recommendation"]
+    cls, seed = metrics["classification"], metrics["seed_random_forest"]
+    if "true_rate" in rec:
+        lift = bars(rec["true_rate"], "{:.1%}")
+        capture = ", ".join(f"{k}: {v}" for k, v in rec["capture"].items())
+        lift_note = (f"True answer rate (ground truth) at each strategy's top-1 in-window slot, "
+                     f"{rec['contacts']} held-out contacts. Capture: {html.escape(capture)}.")
+    else:
+        replay = {k: v["answer_rate"] for k, v in rec["replay"].items()
+                  if isinstance(v, dict) and v["answer_rate"] is not None}
+        lift = bars(replay, "{:.1%}")
+        lift_note = ("No ground truth: observed answer rate of held-out calls that fell within "
+                     "an hour of each strategy's top-1 slot (noisy where few calls hit it).")
+    data = metadata["data"]
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>calltime model {html.escape(metadata['model_version'])}</title><style>
+body{{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem;color:#222}}
+table.heat td{{width:1.6rem;height:1.4rem;text-align:center;font-size:.7rem}}
+table.heat th{{font-size:.7rem;font-weight:normal}} .bar{{background:#1565c0;height:.8rem}}
+table.bars td{{padding:.1rem .5rem;font-size:.85rem}} .kpi td,.kpi th{{padding:.2rem .8rem;
+text-align:left}} section{{margin-bottom:2rem}}</style></head><body>
+<h1>calltime model {html.escape(metadata['model_version'])}</h1>
+<p>Created {html.escape(metadata['created_at'])} with scikit-learn
+{html.escape(metadata['framework']['scikit-learn'])}. Rows: {data['rows_valid']} valid,
+{data['rows_rejected']} rejected ({html.escape(json.dumps(data['rejected_by_reason']))}).
+Temporal split at {html.escape(metrics['split']['cut'])}: {metrics['split']['train_rows']} earlier
+calls to train, {metrics['split']['test_rows']} later calls to test.</p>
+<section><h2>Holdout quality</h2><table class="kpi"><tr><th></th><th>ROC AUC</th><th>log loss</th>
+<th>Brier</th></tr><tr><td>this model</td><td>{cls['roc_auc']}</td><td>{cls['log_loss']}</td>
+<td>{cls['brier']}</td></tr><tr><td>seed RandomForest</td><td>{seed['roc_auc']}</td>
+<td>{seed['log_loss']}</td><td>{seed['brier']}</td></tr></table>
+<p>Expected calibration error: {cls['ece']}</p></section>
+<section><h2>Recommended-slot lift vs baselines</h2><p>{lift_note}</p>{lift}</section>
+<section><h2>Calibration</h2>{calibration_svg(calibration)}</section>
+<section><h2>Answer rate by local day and hour (all valid calls, %)</h2>
+{heatmap_table(heatmap)}</section>
+<section><h2>Feature importance</h2><p>Permutation importance (drop in holdout ROC AUC).</p>
+{bars(metrics['feature_importance'], "{:.4f}")}</section>
+</body></html>
+"""

@@ -1,0 +1,200 @@
+"""Synthetic call logs with known ground truth, for demos, tests and benchmarks.
+
+Each contact has a weekly availability surface p(answer | local day, local hour) drawn from one of
+several behaviour patterns. A dialer working Asia/Jerusalem business hours calls contacts who live
+in several zones, retries the same day after a miss (answers fall with each same-day attempt), runs
+campaigns of different appeal, and leaves some dirty rows behind. The surface is written beside the
+log (`truth.csv.gz`) so evaluation can compute the oracle and the true rate of a recommended slot.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from training.dataset import local_slots
+from training.features import HOURS, N_SLOTS
+
+DIALER_ZONE = "Asia/Jerusalem"
+ZONES = ("Asia/Jerusalem", "Europe/London", "America/New_York", "Europe/Moscow", "Asia/Dubai")
+ZONE_WEIGHTS = (0.6, 0.12, 0.12, 0.08, 0.08)
+PATTERNS = ("morning", "lunch", "evening", "night_owl", "weekend", "shift", "flat")
+CAMPAIGN_EFFECT = {"renewals": 1.0, "survey": 0.8, "vip-offer": 1.2, "collections": 0.65}
+FATIGUE = 0.7  # answer probability multiplier per earlier attempt the same local day
+
+
+@dataclasses.dataclass(frozen=True)
+class SimulationConfig:
+    n_contacts: int = 2000
+    calls_per_contact: float = 30.0
+    weeks: int = 12
+    end: str = "2026-06-01T00:00:00Z"
+    retry_probability: float = 0.35
+    explore_probability: float = 0.12
+    dirty_fraction: float = 0.01
+    seed: int = 7
+
+
+def _circular_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    d = np.abs(a - b) % 24
+    return np.minimum(d, 24 - d)
+
+
+def availability(n_contacts: int, zones: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Return the (n_contacts, 7, 24) true answer probability in each contact's local time."""
+    pattern = rng.choice(len(PATTERNS), size=n_contacts, p=(0.2, 0.1, 0.25, 0.1, 0.12, 0.1, 0.13))
+    hours = np.arange(HOURS, dtype=float)[None, None, :]
+    days = np.arange(7)[None, :, None]
+    base = rng.normal(-0.9, 0.7, size=(n_contacts, 1, 1))
+    peaks = [(7, 10), (12, 14), (17.5, 20.5), (21, 23.5), (10, 17), (9, 18), (12, 12)]
+    peak = np.choose(pattern, [rng.uniform(lo, hi, n_contacts) for lo, hi in peaks])[:, None, None]
+    width = rng.uniform(1.2, 2.8, size=(n_contacts, 1, 1))
+    amplitude = np.where(pattern == PATTERNS.index("flat"), 0.0,
+                         rng.uniform(1.5, 3.0, n_contacts))[:, None, None]
+    bump = amplitude * np.exp(-_circular_distance(hours, peak) ** 2 / (2 * width**2))
+    # Weekend: Friday/Saturday in Israel and the Gulf, Saturday/Sunday elsewhere.
+    friday_weekend = np.isin(zones, ["Asia/Jerusalem", "Asia/Dubai"])[:, None, None]
+    weekend = np.where(friday_weekend, (days == 5) | (days == 6), (days == 6) | (days == 0))
+    day_weight = np.ones((n_contacts, 7, 1))
+    is_weekend_person = (pattern == PATTERNS.index("weekend"))[:, None, None]
+    day_weight = np.where(is_weekend_person, np.where(weekend, 1.0, 0.1), day_weight)
+    shift_days = rng.random((n_contacts, 7, 1)) < 0.45
+    is_shift = (pattern == PATTERNS.index("shift"))[:, None, None]
+    day_weight = np.where(is_shift, np.where(shift_days, 1.0, 0.0), day_weight)
+    sleep_start = np.where(pattern == PATTERNS.index("night_owl"), 3, 23)[:, None, None]
+    asleep = ((hours - sleep_start) % 24) < 7.5
+    busy = (~weekend) & (hours >= 9) & (hours < 17) & ~is_weekend_person & ~is_shift
+    logit = base + bump * day_weight - 3.0 * asleep - 0.6 * busy
+    # Saturday (Shabbat) is quieter for contacts in Israel.
+    logit = logit - 0.8 * ((zones == "Asia/Jerusalem")[:, None, None] & (days == 6))
+    return 1.0 / (1.0 + np.exp(-logit))
+
+
+def _dialer_times(n: int, start: pd.Timestamp, days: int, explore: float,
+                  rng: np.random.Generator) -> pd.DatetimeIndex:
+    """Attempt times as the dialer schedules them: mostly Sun-Thu 9-20 and Fri 9-13, its zone."""
+    local_start = start.tz_convert(DIALER_ZONE).normalize().tz_localize(None)
+    day = rng.integers(0, days, size=n)
+    dates = local_start + pd.to_timedelta(day, unit="D")
+    dow = (dates.day_of_week.to_numpy() + 1) % 7
+    # Business hours need a working day: move Saturdays to Sunday (the dialer is closed).
+    saturday = dow == 6
+    dates = dates + pd.to_timedelta(saturday.astype(int), unit="D")
+    dow = np.where(saturday, 0, dow)
+    end_hour = np.where(dow == 5, 13, 20)
+    hour = rng.integers(9, end_hour)
+    exploring = rng.random(n) < explore
+    hour = np.where(exploring, rng.integers(0, 24, n), hour)
+    seconds = hour * 3600 + rng.integers(0, 3600, n)
+    local = dates + pd.to_timedelta(seconds, unit="s")
+    return local.tz_localize(DIALER_ZONE, ambiguous="NaT", nonexistent="shift_forward").tz_convert(
+        "UTC")
+
+
+def simulate(config: SimulationConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return (call log as raw strings, ground truth wide table)."""
+    rng = np.random.default_rng(config.seed)
+    n = config.n_contacts
+    contact_ids = np.array([f"c-{i:06d}" for i in range(n)])
+    zones = rng.choice(np.array(ZONES), size=n, p=ZONE_WEIGHTS)
+    truth = availability(n, zones, rng)
+    end = pd.Timestamp(config.end)
+    days = config.weeks * 7
+    start = end - pd.Timedelta(days=days)
+
+    per_contact = rng.poisson(config.calls_per_contact, size=n)
+    contact = np.repeat(np.arange(n), per_contact)
+    when = _dialer_times(len(contact), start, days, config.explore_probability, rng)
+    keep = ~when.isna()
+    contact, when = contact[keep], when[keep]
+    attempt = np.zeros(len(contact), dtype=np.int64)
+    campaigns = np.array(list(CAMPAIGN_EFFECT))
+    campaign = rng.choice(len(campaigns), size=len(contact))
+
+    frames = [(contact, when, attempt, campaign)]
+    answered_all = []
+    # Primary attempts, then up to two same-day retries of misses, 1-4 hours later.
+    for k in range(3):
+        contact_k, when_k, attempt_k, campaign_k = frames[k]
+        dow, hour, _, _ = local_slots(when_k, zones[contact_k])
+        p = truth[contact_k, dow, hour] * FATIGUE**attempt_k
+        p = np.clip(p * np.array(list(CAMPAIGN_EFFECT.values()))[campaign_k], 0, 0.98)
+        answered = rng.random(len(p)) < p
+        answered_all.append(answered)
+        if k == 2:
+            break
+        retry = (~answered) & (rng.random(len(p)) < config.retry_probability)
+        delay = pd.to_timedelta(rng.integers(3600, 4 * 3600, retry.sum()), unit="s")
+        frames.append((contact_k[retry], when_k[retry] + delay, attempt_k[retry] + 1,
+                       campaign_k[retry]))
+
+    contact = np.concatenate([f[0] for f in frames])
+    when = pd.DatetimeIndex(np.concatenate([f[1].to_numpy() for f in frames]))
+    campaign = np.concatenate([f[3] for f in frames])
+    answered = np.concatenate(answered_all)
+    duration = np.where(answered, np.round(rng.lognormal(4.0, 0.8, len(answered))), 0)
+
+    log = _render(contact_ids[contact], when, answered, duration, campaigns[campaign],
+                  zones[contact], rng)
+    log = _add_dirty_rows(log, config.dirty_fraction, rng)
+    order = np.argsort(log["called_at"].str.slice(0, 19).to_numpy(), kind="stable")
+    log = log.iloc[order].reset_index(drop=True)
+    truth_table = pd.DataFrame(truth.reshape(n, N_SLOTS).round(4),
+                               columns=[f"d{d}h{h}" for d in range(7) for h in range(HOURS)])
+    truth_table.insert(0, "contact_id", contact_ids)
+    return log, truth_table
+
+
+def _render(contact_id: np.ndarray, when: pd.DatetimeIndex, answered: np.ndarray,
+            duration: np.ndarray, campaign: np.ndarray, zone: np.ndarray,
+            rng: np.random.Generator) -> pd.DataFrame:
+    """Write values the way real exports do: mixed boolean spellings, Z and offset timestamps."""
+    stamps = when.strftime("%Y-%m-%dT%H:%M:%SZ").to_numpy().astype(object)
+    with_offset = rng.random(len(when)) < 0.25
+    local = when[with_offset].tz_convert(DIALER_ZONE)
+    offset = local.strftime("%z").str.replace(r"(\d{2})(\d{2})$", r"\1:\2", regex=True)
+    stamps[with_offset] = (local.strftime("%Y-%m-%dT%H:%M:%S") + offset).to_numpy()
+    spellings = np.array([["false", "true"], ["0", "1"], ["no", "yes"], ["FALSE", "TRUE"]])
+    style = rng.integers(0, len(spellings), len(answered))
+    zone_text = zone.astype(object)
+    # The default zone is a setting; many exports leave it out for local contacts.
+    blank = (zone == DIALER_ZONE) & (rng.random(len(zone)) < 0.3)
+    zone_text[blank] = ""
+    return pd.DataFrame({
+        "contact_id": contact_id,
+        "called_at": stamps,
+        "answered": spellings[style, answered.astype(int)],
+        "duration_seconds": duration.astype(int).astype(str),
+        "campaign_id": campaign,
+        "timezone": zone_text,
+        "agent_note": "",
+    })
+
+
+def _add_dirty_rows(log: pd.DataFrame, fraction: float, rng: np.random.Generator) -> pd.DataFrame:
+    """Copy some rows and break each copy one way, as real exports do."""
+    n_dirty = int(len(log) * fraction)
+    if n_dirty == 0:
+        return log
+    dirty = log.iloc[rng.integers(0, len(log), n_dirty)].copy()
+    kind = rng.integers(0, 6, n_dirty)
+    dirty.loc[kind == 0, "contact_id"] = ""
+    dirty.loc[kind == 1, "called_at"] = "2026-13-45 25:61"
+    dirty.loc[kind == 2, "timezone"] = "Mars/Olympus_Mons"
+    dirty.loc[kind == 3, "answered"] = "maybe"
+    dirty.loc[kind == 4, "duration_seconds"] = "-12"
+    # kind 5 stays an exact copy: a duplicate export row.
+    return pd.concat([log, dirty], ignore_index=True)
+
+
+def write(config: SimulationConfig, out_dir: Path) -> tuple[Path, Path]:
+    """Write `calls.csv` and `truth.csv.gz` into out_dir and return their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log, truth = simulate(config)
+    calls_path, truth_path = out_dir / "calls.csv", out_dir / "truth.csv.gz"
+    log.to_csv(calls_path, index=False)
+    truth.to_csv(truth_path, index=False)
+    return calls_path, truth_path

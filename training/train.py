@@ -1,0 +1,84 @@
+"""Train end to end: validate the log, evaluate on a temporal holdout, refit, package, report."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from training import artifact, contract, dataset, evaluate, model, report
+from training.features import DEFAULT_TIMEZONE
+from training.ranking import DEFAULT_WINDOW, window_mask
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    default_timezone: str = DEFAULT_TIMEZONE
+    min_valid_rows: int = 500
+    model: model.ModelSettings = field(default_factory=model.ModelSettings)
+    evaluation: evaluate.EvaluationSettings = field(default_factory=evaluate.EvaluationSettings)
+
+
+@dataclass
+class TrainResult:
+    version: str
+    artifact: Path
+    metrics_path: Path
+    report_path: Path
+    rejects_path: Path
+    metadata: dict[str, Any]
+    seconds: float
+
+    def summary(self) -> dict[str, Any]:
+        data, metrics = self.metadata["data"], self.metadata["metrics"]
+        rec = metrics["recommendation"]
+        return {"model_version": self.version, "artifact": str(self.artifact),
+                "rows_valid": data["rows_valid"], "rows_rejected": data["rows_rejected"],
+                "rejected_by_reason": {k: v for k, v in data["rejected_by_reason"].items() if v},
+                "roc_auc": metrics["classification"]["roc_auc"],
+                "capture": rec.get("capture", {}).get("model"),
+                "report": str(self.report_path), "rejects": str(self.rejects_path),
+                "seconds": round(self.seconds, 1)}
+
+
+def train(calls: Path | bytes, out_dir: Path, settings: TrainSettings | None = None,
+          truth: pd.DataFrame | None = None, version: str | None = None,
+          name: str | None = None) -> TrainResult:
+    settings = settings or TrainSettings()
+    started = time.perf_counter()
+    raw = calls if isinstance(calls, bytes) else Path(calls).read_bytes()
+    label = name or (str(calls) if not isinstance(calls, bytes) else "call log")
+    validation = contract.load(raw, settings.default_timezone, label)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # Rejects are written before any refusal so that nothing is lost even when training stops.
+    rejects_path = out_dir / "rejects.csv"
+    validation.rejects.to_csv(rejects_path, index=False)
+    contract.check_trainable(validation, settings.min_valid_rows, label)
+
+    training_set = dataset.build(validation.valid)
+    allowed = window_mask(DEFAULT_WINDOW)
+    evaluation, _ = evaluate.evaluate(training_set, settings.model, settings.evaluation, allowed,
+                                      truth)
+    # The shipped model is refit on every valid call with the evaluated settings.
+    final = model.export(model.fit(training_set.X, training_set.y, settings.model))
+    data = {**validation.summary(), "sha256": hashlib.sha256(raw).hexdigest(),
+            "first_call": validation.valid["called_at"].min().isoformat(),
+            "last_call": validation.valid["called_at"].max().isoformat(),
+            "contacts": int(validation.valid["contact_id"].nunique())}
+    metrics = {**evaluation.metrics, "shipped_model": {"trees": len(final.roots),
+                                                       "depth": final.depth}}
+    version = version or artifact.new_version()
+    tar_path, metadata = artifact.package(final, training_set.params, metrics, data, out_dir,
+                                          version)
+    metrics_path = out_dir / "metrics.json"
+    metrics_path.write_text(json.dumps({"model_version": version, **metrics,
+                                        "calibration": evaluation.calibration}, indent=2))
+    report_path = out_dir / "report.html"
+    report_path.write_text(report.render(metadata, evaluation.calibration, evaluation.heatmap))
+    return TrainResult(version, tar_path, metrics_path, report_path, rejects_path, metadata,
+                       time.perf_counter() - started)
