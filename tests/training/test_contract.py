@@ -1,0 +1,126 @@
+"""The call-log contract: every rejection reason is counted and kept; refusals name the cause."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from training import contract
+from training.contract import InvalidCallLog
+
+HEADER = "contact_id,called_at,answered,duration_seconds,campaign_id,timezone,crm_note\n"
+GOOD = [
+    "c-1,2026-05-03T07:15:00Z,true,35,spring,Asia/Jerusalem,x",
+    "c-1,2026-05-04T16:00:00+03:00,no,0,spring,,",
+    "c-2,2026-05-03T18:00:00Z,YES,12,spring,America/New_York,",
+    "c-2,2026-05-05T18:00:00.5Z,0,,spring,America/New_York,",
+]
+BAD = {
+    "missing_field": ",2026-05-03T07:15:00Z,true,1,spring,Asia/Jerusalem,",
+    "unparseable_timestamp": "c-3,2026-05-03 7pm,true,1,spring,Asia/Jerusalem,",
+    "unknown_timezone": "c-3,2026-05-03T07:15:00Z,true,1,spring,Mars/Olympus_Mons,",
+    "bad_answered": "c-3,2026-05-03T08:15:00Z,maybe,1,spring,Asia/Jerusalem,",
+    "bad_duration": "c-3,2026-05-03T09:15:00Z,true,long,spring,Asia/Jerusalem,",
+    "negative_duration": "c-3,2026-05-03T10:15:00Z,true,-4,spring,Asia/Jerusalem,",
+    "duplicate": "c-1,2026-05-03T10:15:00+03:00,false,0,spring,Asia/Jerusalem,",
+}
+
+
+def _csv(rows: list[str]) -> bytes:
+    return (HEADER + "\n".join(rows) + "\n").encode()
+
+
+def test_each_reason_is_counted_and_the_row_kept_with_its_source_row() -> None:
+    result = contract.load(_csv(GOOD + list(BAD.values())))
+    assert len(result.valid) == len(GOOD)
+    assert result.rejected_by_reason == {reason: 1 for reason in contract.REJECT_REASONS}
+    by_reason = result.rejects.set_index("reject_reason")
+    for i, (reason, line) in enumerate(BAD.items()):
+        row = by_reason.loc[reason]
+        assert row["source_row"] == len(GOOD) + i + 2  # 1-based, after the header
+        assert row["contact_id"] == line.split(",")[0]  # the original values are kept
+    assert len(result.valid) + len(result.rejects) == len(GOOD) + len(BAD)
+
+
+def test_timestamp_without_offset_is_rejected_not_guessed() -> None:
+    result = contract.load(_csv([*GOOD, "c-4,2026-05-03T07:15:00,true,1,x,Asia/Jerusalem,"]))
+    assert result.rejected_by_reason["unparseable_timestamp"] == 1
+
+
+def test_values_are_parsed_and_extra_columns_listed() -> None:
+    result = contract.load(_csv(GOOD))
+    assert result.ignored_columns == ["crm_note"]
+    valid = result.valid.set_index(["contact_id", "called_at"]).sort_index()
+    assert valid["answered"].tolist() == [True, False, True, False]
+    # An offset timestamp is the same instant in UTC.
+    assert pd.Timestamp("2026-05-04T13:00:00Z") in valid.loc["c-1"].index
+    # A blank timezone takes the default setting.
+    assert set(result.valid["timezone"]) == {"Asia/Jerusalem", "America/New_York"}
+    assert result.valid["duration_seconds"].isna().sum() == 1
+
+
+def test_default_timezone_is_a_setting() -> None:
+    result = contract.load(_csv(GOOD), default_timezone="Europe/London")
+    assert (result.valid.loc[result.valid["contact_id"] == "c-1", "timezone"]
+            == ["Asia/Jerusalem", "Europe/London"]).all()
+
+
+def test_the_same_call_exported_twice_keeps_the_first() -> None:
+    result = contract.load(_csv([*GOOD, GOOD[0]]))
+    assert result.rejected_by_reason["duplicate"] == 1
+    assert result.rejects["source_row"].tolist() == [len(GOOD) + 2]
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"", "is empty"),
+    (b"   \n\n", "is empty"),
+    (HEADER.encode(), "has a header but no rows"),
+    (b"contact,when,picked_up\nc-1,2026-05-03T07:15:00Z,true\n",
+     "missing required column(s) 'contact_id', 'called_at', 'answered'"),
+    (b"contact_id,called_at\nc-1,2026-05-03T07:15:00Z\n", "missing required column(s) 'answered'"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "contains binary data"),
+    (b"contact_id,called_at,answered\n\xff\xfe,x,y\n", "is not UTF-8 text"),
+    (b"PAR1 this is not really parquet PAR1", "is not a readable Parquet file"),
+])
+def test_refuses_what_is_not_a_call_log(data: bytes, message: str) -> None:
+    with pytest.raises(InvalidCallLog) as err:
+        contract.load(data, name="calls.csv")
+    assert message in str(err.value)
+    assert "calls.csv" in str(err.value)
+
+
+def test_refuses_too_few_valid_rows_and_says_what_was_rejected() -> None:
+    result = contract.load(_csv([*GOOD, BAD["bad_answered"]]))
+    pattern = r"only 4 valid rows .* at least 500 .*'bad_answered': 1"
+    with pytest.raises(InvalidCallLog, match=pattern):
+        contract.check_trainable(result, min_valid_rows=500, name="log")
+
+
+@pytest.mark.parametrize("value", ["true", "false"])
+def test_refuses_a_single_class(value: str) -> None:
+    rows = [f"c-{i},2026-05-03T{i % 24:02d}:00:00Z,{value},1,x,Asia/Jerusalem," for i in range(30)]
+    result = contract.load(_csv(rows))
+    with pytest.raises(InvalidCallLog, match=f"all 30 valid rows have answered={value}"):
+        contract.check_trainable(result, min_valid_rows=10)
+
+
+def test_parquet_with_typed_columns(tmp_path: Path) -> None:
+    frame = pd.DataFrame({
+        "contact_id": ["c-1", "c-1", "c-2"],
+        "called_at": pd.to_datetime(["2026-05-03T07:15:00Z", "2026-05-04T07:15:00Z",
+                                     "2026-05-04T07:15:00Z"], utc=True),
+        "answered": [True, False, True],
+        "duration_seconds": [3.0, None, -1.0],
+    })
+    path = tmp_path / "calls.parquet"
+    frame.to_parquet(path)
+    result = contract.load(path)
+    assert len(result.valid) == 2
+    assert result.rejected_by_reason["negative_duration"] == 1
+    naive = frame.assign(called_at=frame["called_at"].dt.tz_localize(None))
+    buffer = io.BytesIO()
+    naive.to_parquet(buffer)
+    assert contract.load(buffer.getvalue()).rejected_by_reason["unparseable_timestamp"] == 3

@@ -1,0 +1,103 @@
+"""Features: leakage-free, identical in training and serving, and telling people apart."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from inference_code.inference import model_fn
+from training import artifact, contract, dataset, features
+from training.evaluate import contact_histories
+from training.ranking import DEFAULT_WINDOW, rank, window_mask
+
+
+@pytest.fixture(scope="module")
+def training_set(demo_log):
+    return dataset.build(contract.load(demo_log[0]).valid)
+
+
+def test_serving_computes_the_same_features_as_training(training_set) -> None:
+    """No training/serving skew: the endpoint's path reproduces every training row."""
+    ts = training_set
+    rng = np.random.default_rng(0)
+    for i in rng.choice(len(ts.y), 300, replace=False).tolist():
+        earlier = np.flatnonzero((ts.contact_id == ts.contact_id[i]) & (ts.epoch < ts.epoch[i]))
+        history = contact_histories(ts, earlier).get(ts.contact_id[i], [])
+        counts = features.counts_from_history(history, np.array([ts.epoch[i]]),
+                                              np.array([ts.day[i]]))
+        offset = features.utc_offset_hours(ts.epoch[i], ZoneInfo(ts.timezone[i]))
+        served = features.assemble(np.array([ts.dow[i]]), np.array([ts.hour[i]]),
+                                   np.array([offset]), counts, ts.params)
+        np.testing.assert_allclose(served[0], ts.X[i], rtol=1e-9, atol=1e-9, equal_nan=True,
+                                   err_msg=f"row {i}")
+
+
+def test_features_use_only_earlier_calls(demo_log) -> None:
+    valid = contract.load(demo_log[0]).valid
+    contact = valid["contact_id"].iloc[0]
+    calls = valid[valid["contact_id"] == contact].sort_values("called_at")
+    middle = calls.index[len(calls) // 2]
+    flipped = valid.copy()
+    flipped.loc[middle, "answered"] = not flipped.loc[middle, "answered"]
+    params = features.FeatureParams(0.3)
+    a, b = dataset.build(valid, params), dataset.build(flipped, params)
+    t_flip = valid.loc[middle, "called_at"].timestamp()
+    same_contact = a.contact_id == contact
+    upto = same_contact & (a.epoch <= t_flip)
+    after = same_contact & (a.epoch > t_flip)
+    np.testing.assert_array_equal(a.X[upto], b.X[upto])  # its own row included
+    assert not np.allclose(a.X[after], b.X[after], equal_nan=True)
+    np.testing.assert_array_equal(a.X[~same_contact], b.X[~same_contact])
+
+
+def test_time_features_are_in_the_contacts_local_time() -> None:
+    frame = pd.DataFrame({
+        "contact_id": ["ny", "tlv"], "timezone": ["America/New_York", "Asia/Jerusalem"],
+        "called_at": pd.to_datetime(["2026-06-07T23:30:00Z", "2026-06-07T23:30:00Z"], utc=True),
+        "answered": [True, False], "duration_seconds": [1.0, 0.0], "campaign_id": ["", ""],
+        "source_row": [2, 3]})
+    ts = dataset.build(frame, features.FeatureParams(0.3))
+    local = dict(zip(ts.contact_id, zip(ts.dow, ts.hour, strict=True), strict=True))
+    # Sunday 2026-06-07 23:30 UTC is Sunday 19:30 in New York and Monday 02:30 in Tel Aviv.
+    assert local["ny"] == (0, 19)
+    assert local["tlv"] == (1, 2)
+
+
+def _history(hours_answered: list[int], hours_missed: list[int], zone: ZoneInfo):
+    calls = []
+    start = dt.datetime(2026, 5, 3, tzinfo=zone)  # a Sunday
+    for week in range(4):
+        for day in range(5):
+            for hour, answered in [(h, True) for h in hours_answered] + [
+                    (h, False) for h in hours_missed]:
+                when = start + dt.timedelta(weeks=week, days=day, hours=hour)
+                dow, h, d = features.localize(when.timestamp(), zone)
+                calls.append(features.LocalCall(when.timestamp(), dow, h, d, answered))
+    return sorted(calls, key=lambda c: c.epoch)
+
+
+def test_model_tells_an_evening_person_from_a_morning_person(trained, tmp_path) -> None:
+    model = model_fn(str(artifact.extract(trained.artifact, tmp_path / "m")))
+    zone = ZoneInfo("Asia/Jerusalem")
+    as_of = dt.datetime(2026, 6, 1, tzinfo=zone).timestamp()
+    allowed = window_mask(DEFAULT_WINDOW)
+    evening = rank(model.forest, model.params, _history([19, 20], [9, 10, 11], zone), zone, as_of,
+                   allowed)
+    morning = rank(model.forest, model.params, _history([9, 10], [18, 19, 20], zone), zone, as_of,
+                   allowed)
+    assert int(evening.hour[0]) >= 17
+    assert int(morning.hour[0]) < 12
+
+
+def test_seed_rows_get_documented_defaults() -> None:
+    params = features.FeatureParams(0.25)
+    X = features.seed_rows_to_matrix([[1, 19, 0.6], [2, 9, 0.1, 12]], params)
+    names = features.FEATURE_NAMES
+    assert X[0, names.index("rate_same_daypart")] == pytest.approx(0.6)
+    assert X[0, names.index("calls_before")] == 0
+    assert np.isnan(X[0, names.index("log_hours_since_last_call")])
+    assert X[1, names.index("calls_before")] == 12  # a sent value is kept

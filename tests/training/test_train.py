@@ -1,0 +1,105 @@
+"""Train end to end: outputs, metrics, the artifact's layout and integrity, the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tarfile
+import textwrap
+
+import pandas as pd
+import pytest
+
+from inference_code.inference import ModelLoadError, model_fn
+from training import artifact
+from training.cli import main
+from training.features import FEATURE_NAMES
+
+
+def test_outputs_and_metrics(trained) -> None:
+    metrics = json.loads(trained.metrics_path.read_text())
+    for key in ("roc_auc", "log_loss", "brier", "ece"):
+        assert key in metrics["classification"]
+    rec = metrics["recommendation"]
+    assert set(rec["true_rate"]) == {"model", "seed_random_forest", "best_global_slot",
+                                     "random", "oracle"}
+    capture = rec["capture"]
+    # The business metric: the model's slot beats the baselines on held-out contacts.
+    assert capture["model"] > capture["best_global_slot"] > capture["seed_random_forest"]
+    assert metrics["classification"]["roc_auc"] > metrics["seed_random_forest"]["roc_auc"]
+    assert len(metrics["calibration"]) >= 5
+    rejects = pd.read_csv(trained.rejects_path)
+    data = trained.metadata["data"]
+    assert len(rejects) == data["rows_rejected"] > 0
+    assert set(rejects["reject_reason"]) <= set(data["rejected_by_reason"])
+    assert data["ignored_columns"] == ["agent_note"]
+    html = trained.report_path.read_text()
+    for section in ("Holdout quality", "Recommended-slot lift", "Calibration",
+                    "Answer rate by local day and hour", "Feature importance"):
+        assert section in html
+
+
+def test_artifact_layout_and_metadata(trained) -> None:
+    with tarfile.open(trained.artifact) as tar:
+        names = set(tar.getnames())
+        metadata = json.loads(tar.extractfile("metadata.json").read())
+    assert names == {"model.npz", "metadata.json", "code/inference.py",
+                     "code/training/__init__.py", "code/training/features.py",
+                     "code/training/forest.py", "code/training/ranking.py"}
+    assert metadata["feature_names"] == list(FEATURE_NAMES)
+    assert metadata["model_version"] == trained.version
+    assert metadata["day_of_week_convention"].startswith("0=Sunday")
+    for key in ("created_at", "framework", "model_sha256", "data", "metrics", "feature_params"):
+        assert key in metadata
+    assert metadata["data"]["sha256"]
+    assert trained.artifact.stat().st_size < 2_000_000
+
+
+def test_model_file_is_verified_before_loading(trained, tmp_path) -> None:
+    model_dir = artifact.extract(trained.artifact, tmp_path / "model")
+    assert model_fn(str(model_dir)).metadata["model_version"] == trained.version
+    data = bytearray((model_dir / "model.npz").read_bytes())
+    data[-40] ^= 0xFF
+    (model_dir / "model.npz").write_bytes(bytes(data))
+    with pytest.raises(ModelLoadError, match=r"does not match metadata\.json"):
+        model_fn(str(model_dir))
+
+
+def test_artifact_code_runs_from_code_dir_alone(trained, tmp_path) -> None:
+    """As the container runs it: only code/ (plus numpy) provides the handlers' imports."""
+    model_dir = artifact.extract(trained.artifact, tmp_path / "opt_ml_model")
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(model_dir / "code")!r})
+        import inference, training
+        assert training.__file__.startswith({str(model_dir / "code")!r}), training.__file__
+        assert "sklearn" not in sys.modules and "pandas" not in sys.modules
+        model = inference.model_fn({str(model_dir)!r})
+        data = inference.input_fn('{{"features": [[1, 19, 0.5]]}}', "application/json")
+        body, content_type = inference.output_fn(inference.predict_fn(data, model), "*/*")
+        print(body)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    prediction = json.loads(done.stdout)["predictions"][0]
+    assert 0 < prediction < 1
+
+
+def test_cli_refuses_with_the_cause(tmp_path, capsys) -> None:
+    bad = tmp_path / "calls.csv"
+    bad.write_text("name,phone\nx,1\n")
+    code = main(["train", "--calls", str(bad), "--out", str(tmp_path / "out")])
+    assert code == 2
+    assert "missing required column(s) 'contact_id'" in capsys.readouterr().err
+
+
+def test_rejects_are_written_even_when_training_refuses(tmp_path) -> None:
+    calls = tmp_path / "calls.csv"
+    calls.write_text("contact_id,called_at,answered\n" + "c-1,nope,true\n" * 3
+                     + "c-2,2026-05-03T07:15:00Z,true\n")
+    code = main(["train", "--calls", str(calls), "--out", str(tmp_path / "out")])
+    assert code == 2
+    rejects = pd.read_csv(tmp_path / "out" / "rejects.csv")
+    assert rejects["reject_reason"].tolist() == ["unparseable_timestamp"] * 3
