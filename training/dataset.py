@@ -19,6 +19,7 @@ class TrainingSet:
     X: np.ndarray  # (N, N_FEATURES)
     y: np.ndarray  # (N,) 0/1
     contact_id: np.ndarray  # (N,) object
+    contact_code: np.ndarray  # (N,) int64, increasing with contact_id (rows are sorted by it)
     epoch: np.ndarray  # (N,) seconds since the epoch, UTC
     dow: np.ndarray
     hour: np.ndarray
@@ -60,6 +61,7 @@ def build(valid: pd.DataFrame, params: FeatureParams | None = None) -> TrainingS
     if params is None:
         params = FeatureParams(global_answer_rate=float(frame["answered"].mean()))
     contact = frame["contact_id"].to_numpy()
+    contact_code = pd.factorize(contact)[0].astype(np.int64)
     zones = frame["timezone"].to_numpy()
     utc = pd.DatetimeIndex(frame["called_at"])
     epoch = (utc.as_unit("s").asi8).astype(np.float64)
@@ -68,7 +70,7 @@ def build(valid: pd.DataFrame, params: FeatureParams | None = None) -> TrainingS
 
     n = len(frame)
     new_group = np.ones(n, dtype=bool)
-    new_group[1:] = contact[1:] != contact[:-1]
+    new_group[1:] = contact_code[1:] != contact_code[:-1]
     group_start = np.maximum.accumulate(np.where(new_group, np.arange(n), 0))
 
     hour_onehot = np.zeros((n, HOURS), dtype=np.int32)
@@ -99,5 +101,5 @@ def build(valid: pd.DataFrame, params: FeatureParams | None = None) -> TrainingS
         same_day_attempts=same_day.astype(np.float64),
     )
     X = assemble(dow, hour, offset, counts, params)
-    return TrainingSet(X=X, y=answered, contact_id=contact, epoch=epoch, dow=dow, hour=hour,
-                       day=day, timezone=zones, params=params)
+    return TrainingSet(X=X, y=answered, contact_id=contact, contact_code=contact_code,
+                       epoch=epoch, dow=dow, hour=hour, day=day, timezone=zones, params=params)

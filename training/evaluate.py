@@ -31,7 +31,7 @@ class EvaluationSettings:
     test_fraction: float = 0.2
     max_contacts: int = 2000  # held-out contacts scored for best-slot capture
     seed_rf_max_rows: int = 200_000  # the seed RF is fit on at most this many training rows
-    importance_rows: int = 20_000
+    importance_rows: int = 10_000
     random_state: int = 0
 
 
@@ -116,7 +116,7 @@ def evaluate(ts: TrainingSet, model_settings: model_mod.ModelSettings,
     imp_rows = test_idx if len(test_idx) <= settings.importance_rows else rng.choice(
         test_idx, settings.importance_rows, replace=False)
     importance = permutation_importance(estimator, ts.X[imp_rows], ts.y[imp_rows],
-                                        scoring="roc_auc", n_repeats=3,
+                                        scoring="roc_auc", n_repeats=2,
                                         random_state=settings.random_state)
     importances = {name: round(float(v), 5)
                    for name, v in zip(FEATURE_NAMES, importance.importances_mean, strict=True)}
@@ -151,14 +151,17 @@ def _recommendation_metrics(ts: TrainingSet, forest: Forest, seed_rf, cut: float
                             truth: pd.DataFrame | None) -> dict:
     rng = np.random.default_rng(settings.random_state + 1)
     test = ts.epoch >= cut
-    contacts = np.unique(ts.contact_id[test])
+    codes = np.unique(ts.contact_code[test])
     if truth is not None:
-        contacts = contacts[np.isin(contacts, truth["contact_id"].to_numpy())]
-    if len(contacts) > settings.max_contacts:
-        contacts = np.sort(rng.choice(contacts, settings.max_contacts, replace=False))
-    chosen = np.isin(ts.contact_id, contacts)
+        ids = ts.contact_id[np.searchsorted(ts.contact_code, codes)]
+        codes = codes[pd.Index(ids).isin(truth["contact_id"])]
+    if len(codes) > settings.max_contacts:
+        codes = np.sort(rng.choice(codes, settings.max_contacts, replace=False))
+    chosen = np.isin(ts.contact_code, codes)
+    first_row = np.searchsorted(ts.contact_code, codes)  # rows are sorted by contact
+    contacts = ts.contact_id[first_row]
     histories = contact_histories(ts, np.flatnonzero(chosen & ~test))
-    zone_of = dict(zip(ts.contact_id[chosen], ts.timezone[chosen], strict=True))
+    zone_of = dict(zip(contacts.tolist(), ts.timezone[first_row].tolist(), strict=True))
     global_slot = _best_global_slot(ts, np.flatnonzero(~test), allowed)
     global_rate = float(ts.params.global_answer_rate)
 
@@ -180,7 +183,7 @@ def _recommendation_metrics(ts: TrainingSet, forest: Forest, seed_rf, cut: float
     result: dict = {"contacts": len(contacts), "allowed_slots": int(allowed.sum()),
                     "global_answer_rate": round(global_rate, 4),
                     "ground_truth": truth is not None}
-    result["replay"] = _replay(ts, contacts, picks, test, allowed)
+    result["replay"] = _replay(ts, codes, picks, test, allowed)
     if truth is None:
         return result
     table = truth.set_index("contact_id").loc[contacts].to_numpy(dtype=float)  # (C, 168)
@@ -196,16 +199,15 @@ def _recommendation_metrics(ts: TrainingSet, forest: Forest, seed_rf, cut: float
     return result
 
 
-def _replay(ts: TrainingSet, contacts: np.ndarray, picks: dict[str, list[int]],
+def _replay(ts: TrainingSet, codes: np.ndarray, picks: dict[str, list[int]],
             test: np.ndarray, allowed: np.ndarray) -> dict:
     """Observed answer rate of held-out calls that fell on (or next to) each strategy's pick.
 
     Needs no ground truth; it is noisy where few held-out calls hit the picked slot.
     """
-    index = {c: i for i, c in enumerate(contacts.tolist())}
-    rows = np.flatnonzero(test & np.isin(ts.contact_id, contacts))
+    rows = np.flatnonzero(test & np.isin(ts.contact_code, codes))
     rows = rows[allowed[ts.dow[rows], ts.hour[rows]]]
-    which = np.array([index[c] for c in ts.contact_id[rows]], dtype=np.int64)
+    which = np.searchsorted(codes, ts.contact_code[rows])
     out = {"in_window_calls": len(rows),
            "in_window_answer_rate": round(float(ts.y[rows].mean()), 4) if len(rows) else None}
     for strategy, pick in picks.items():
