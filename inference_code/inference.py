@@ -9,7 +9,10 @@ Two request kinds (application/json):
   {"contacts": [{"contact_id", "timezone"?, "history": [...]}], "calling_window"?, "top_k"?,
    "as_of"?}
       -> {"recommendations": [{"contact_id", "slots": [{"day", "hour", "answer_probability"}]}]}
-Bad input raises `ClientError` (HTTP 400, or 415/406 for content types) naming the field.
+Bad input becomes a `Rejection` naming the field; output_fn turns it into an HTTP 400 (415 for an
+unsupported content type, 406 for an unsupported accept) with a JSON body
+{"error": "<ExceptionName>", "message": "..."}. Handlers do not raise for bad input because the
+SageMaker container turns any exception from a handler into an HTTP 500.
 """
 
 from __future__ import annotations
@@ -56,6 +59,20 @@ class ClientError(ValueError):
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A request refused before prediction; carried through predict_fn to output_fn."""
+
+    error: str
+    message: str
+    status: int
+
+
+class UnsupportedContentType(ClientError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=415)
 
 
 class ModelLoadError(RuntimeError):
@@ -115,7 +132,15 @@ def _reject_constant(name: str) -> None:
     raise ClientError(f"body: {name} is not a valid JSON number; send finite numbers only")
 
 
-def input_fn(body: bytes | str, content_type: str) -> SeedRequest | SlotsRequest:
+def input_fn(body: bytes | str, content_type: str) -> SeedRequest | SlotsRequest | Rejection:
+    try:
+        return parse(body, content_type)
+    except ClientError as err:
+        return Rejection(type(err).__name__, str(err), err.status)
+
+
+def parse(body: bytes | str, content_type: str) -> SeedRequest | SlotsRequest:
+    """Validate a request body; raise ClientError naming the field and the problem."""
     media = (content_type or "").split(";")[0].strip().lower()
     if isinstance(body, bytes | bytearray):
         try:
@@ -125,8 +150,8 @@ def input_fn(body: bytes | str, content_type: str) -> SeedRequest | SlotsRequest
     if media == CSV:
         return _parse_csv(body)
     if media != JSON:
-        raise ClientError(f"content type {content_type!r} is not supported; use {JSON} or {CSV}",
-                          status=415)
+        raise UnsupportedContentType(f"content type {content_type!r} is not supported; use "
+                                     f"{JSON} or {CSV}")
     try:
         payload = json.loads(body, parse_constant=_reject_constant)
     except json.JSONDecodeError as err:
@@ -281,7 +306,10 @@ def _contact(value: Any, field: str) -> ContactRequest:
 
 # --- predict_fn / output_fn -------------------------------------------------------------------
 
-def predict_fn(data: SeedRequest | SlotsRequest, model: LoadedModel) -> dict[str, Any]:
+def predict_fn(data: SeedRequest | SlotsRequest | Rejection,
+               model: LoadedModel) -> dict[str, Any] | Rejection:
+    if isinstance(data, Rejection):
+        return data
     if isinstance(data, SeedRequest):
         X = seed_rows_to_matrix(data.rows, model.params)
         return {"predictions": [round(float(p), 6) for p in model.forest.predict_proba(X)]}
@@ -294,11 +322,24 @@ def predict_fn(data: SeedRequest | SlotsRequest, model: LoadedModel) -> dict[str
     return {"recommendations": recommendations}
 
 
-def output_fn(prediction: dict[str, Any], accept: str | None) -> tuple[str, str]:
+def output_fn(prediction: dict[str, Any] | Rejection, accept: str | None) -> Any:
+    if isinstance(prediction, Rejection):
+        return _response(prediction)
     media = (accept or JSON).split(";")[0].strip().lower()
     if media in ("", "*/*", JSON):
         return json.dumps(prediction), JSON
     if media == CSV and "predictions" in prediction:
         return "\n".join(str(p) for p in prediction["predictions"]) + "\n", CSV
-    raise ClientError(f"accept {accept!r} is not supported; use {JSON}"
-                      + (f" or {CSV}" if "predictions" in prediction else ""), status=406)
+    supported = JSON + (f" or {CSV}" if "predictions" in prediction else "")
+    return _response(Rejection("ClientError", f"accept {accept!r} is not supported for this "
+                                              f"request; use {supported}", 406))
+
+
+def _response(rejection: Rejection) -> Any:
+    """An error response with its HTTP status, in the form the serving stack understands."""
+    body = json.dumps({"error": rejection.error, "message": rejection.message})
+    try:  # inside the SageMaker scikit-learn container
+        from sagemaker_containers.beta.framework import worker
+    except ImportError:  # calltime's local model server reads (body, content type, status)
+        return body, JSON, rejection.status
+    return worker.Response(response=body, status=rejection.status, mimetype=JSON)

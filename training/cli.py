@@ -37,6 +37,43 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import os
+    import tempfile
+
+    from training.artifact import extract
+
+    model_dir = Path(args.model_dir or tempfile.mkdtemp(prefix="calltime-model-"))
+    extract(Path(args.model), model_dir)
+    env = {**os.environ, "SAGEMAKER_PROGRAM": "inference.py",
+           "SAGEMAKER_SUBMIT_DIRECTORY": str(model_dir / "code")}
+    command = [sys.executable, "-m", "localaws.model_server", "--model-dir", str(model_dir),
+               "--host", args.host, "--port", str(args.port)]
+    if args.workers:
+        command += ["--workers", str(args.workers)]
+    print(f"serving {args.model} from {model_dir} on http://{args.host}:{args.port}",
+          file=sys.stderr, flush=True)
+    os.execve(sys.executable, command, env)  # the server replaces this process (Ctrl-C stops it)
+    return 0  # pragma: no cover
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    import urllib.error
+    import urllib.request
+
+    body = Path(args.file).read_bytes() if args.file else args.body.encode()
+    request = urllib.request.Request(f"{args.url.rstrip('/')}/invocations", data=body,
+                                     method="POST", headers={"Content-Type": args.content_type,
+                                                             "Accept": args.accept})
+    try:
+        with urllib.request.urlopen(request, timeout=args.timeout) as response:
+            print(response.read().decode())
+            return 0
+    except urllib.error.HTTPError as err:
+        print(f"HTTP {err.code}: {err.read().decode()}", file=sys.stderr)
+        return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="calltime", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -57,6 +94,24 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--min-valid-rows", type=int, default=500)
     tr.add_argument("--version", help="model version (default: UTC time + random suffix)")
     tr.set_defaults(func=_train)
+
+    sv = sub.add_parser("serve", help="serve model.tar.gz as the SageMaker container would")
+    sv.add_argument("--model", required=True, help="path to model.tar.gz")
+    sv.add_argument("--port", type=int, default=8080)
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--workers", type=int, help="gunicorn workers (default: CPU count)")
+    sv.add_argument("--model-dir", help="where to extract (default: a new temporary directory)")
+    sv.set_defaults(func=_serve)
+
+    inv = sub.add_parser("invoke", help="POST a request to a running model server")
+    inv.add_argument("--url", default="http://127.0.0.1:8080")
+    group = inv.add_mutually_exclusive_group(required=True)
+    group.add_argument("--body", help="request body")
+    group.add_argument("--file", help="file with the request body")
+    inv.add_argument("--content-type", default="application/json")
+    inv.add_argument("--accept", default="application/json")
+    inv.add_argument("--timeout", type=float, default=30.0)
+    inv.set_defaults(func=_invoke)
     return parser
 
 

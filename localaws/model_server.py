@@ -1,0 +1,135 @@
+"""A local model server with the SageMaker scikit-learn container's serving contract.
+
+Serves an extracted model directory (like /opt/ml/model) as the container does: imports
+`code/<SAGEMAKER_PROGRAM>` with `code/` on the import path, loads the model with its `model_fn`
+in every worker, answers `GET /ping` and `POST /invocations` through input_fn -> predict_fn ->
+output_fn, under gunicorn with several workers. What a client can notice matches the container
+(sagemaker-containers' worker and transformer):
+- `/ping` is answered only by a worker whose model has loaded; until then connections wait.
+- Content-Type comes from the `ContentType` or `Content-Type` header, default application/json;
+  JSON and CSV bodies reach input_fn as text, other types as bytes.
+- A missing Accept or `*/*` becomes SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT (application/json).
+- A handler that raises gives HTTP 500; a (body, content type) result gives 200.
+Differences: gunicorn's gthread workers instead of gevent, no nginx in front, and a
+(body, content type, status) result is honoured here, which is how calltime's handlers send 4xx
+when the container's own Response class is not importable.
+
+Run it with `calltime serve --model model.tar.gz`, not directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+UTF8_TYPES = ("application/json", "text/csv", "application/jsonlines", "text/plain")
+DEFAULT_ACCEPT = "application/json"
+STATUS_TEXT = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+               406: "Not Acceptable", 413: "Payload Too Large", 415: "Unsupported Media Type",
+               500: "Internal Server Error"}
+
+
+class ServingApp:
+    """The WSGI application one worker runs: the model is loaded when it is created."""
+
+    def __init__(self, model_dir: Path, program: str = "inference.py") -> None:
+        code_dir = model_dir / "code"
+        sys.path.insert(0, str(code_dir))
+        self.module = importlib.import_module(Path(program).stem)
+        self.model = self.module.model_fn(str(model_dir))
+        self.default_accept = os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT",
+                                             DEFAULT_ACCEPT)
+
+    def __call__(self, environ: dict[str, Any],
+                 start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
+        if path == "/ping":
+            return self._reply(start_response, 200, b"", "application/json")
+        if path != "/invocations":
+            return self._reply(start_response, 404, b"not found", "text/plain")
+        if method != "POST":
+            return self._reply(start_response, 405, b"use POST", "text/plain")
+        return self._invoke(environ, start_response)
+
+    def _invoke(self, environ: dict[str, Any], start_response: Callable[..., Any]):
+        content_type = (environ.get("HTTP_CONTENTTYPE") or environ.get("CONTENT_TYPE")
+                        or "application/json")
+        accept = environ.get("HTTP_ACCEPT")
+        if not accept or accept == "*/*":
+            accept = self.default_accept
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        media = content_type.split(";")[0].strip().lower()
+        body: bytes | str = raw
+        if media in UTF8_TYPES:
+            try:
+                body = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                body = raw  # input_fn reports it with the field and byte position
+        try:
+            data = self.module.input_fn(body, content_type)
+            prediction = self.module.predict_fn(data, self.model)
+            result = self.module.output_fn(prediction, accept)
+        except Exception:  # the container answers 500 for anything a handler raises
+            traceback.print_exc(file=sys.stderr)
+            return self._reply(start_response, 500, b"Internal Server Error", "text/plain")
+        if isinstance(result, tuple) and len(result) == 3:
+            payload, mimetype, status = result
+        else:
+            (payload, mimetype), status = result, 200
+        data_bytes = payload.encode() if isinstance(payload, str) else payload
+        return self._reply(start_response, int(status), data_bytes, mimetype)
+
+    @staticmethod
+    def _reply(start_response: Callable[..., Any], status: int, body: bytes,
+               content_type: str) -> list[bytes]:
+        start_response(f"{status} {STATUS_TEXT.get(status, 'Status')}",
+                       [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+def run(model_dir: Path, host: str, port: int, workers: int, threads: int,
+        timeout: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", threads)
+            self.cfg.set("timeout", timeout)
+            self.cfg.set("backlog", 2048)
+            self.cfg.set("accesslog", None)
+            self.cfg.set("loglevel", "warning")
+
+        def load(self) -> ServingApp:  # runs in each worker after fork: each loads the model
+            return ServingApp(model_dir, os.environ.get("SAGEMAKER_PROGRAM", "inference.py"))
+
+    Server().run()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="serve an extracted model directory")
+    parser.add_argument("--model-dir", required=True, type=Path)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--workers", type=int,
+                        default=int(os.environ.get("SAGEMAKER_MODEL_SERVER_WORKERS",
+                                                   os.cpu_count() or 1)))
+    parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--timeout", type=int,
+                        default=int(os.environ.get("SAGEMAKER_MODEL_SERVER_TIMEOUT", 60)))
+    args = parser.parse_args(argv)
+    run(args.model_dir, args.host, args.port, args.workers, args.threads, args.timeout)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
