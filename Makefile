@@ -10,7 +10,7 @@ DATA ?=
 SEED ?= 7
 CONTACTS ?= 5000
 
-.PHONY: venv test lint pipeline bench lock clean
+.PHONY: venv test lint pipeline bench bench-quick lock clean
 
 venv: $(STAMP)
 
@@ -40,9 +40,15 @@ endif
 	@echo "report:   $(OUT)/model/report.html"
 	@echo "rejects:  $(OUT)/model/rejects.csv"
 
-# Side-by-side numbers against the seed's RandomForest (see benchmarks/README.md).
+# Side-by-side numbers against the seed's RandomForest: model quality and size, then serving.
 bench: venv
 	$(BIN)/python -m benchmarks.model_vs_seed
+	$(BIN)/python -m benchmarks.serving
+
+# The same tables without the 1M-row training run and the history-depth curve (about 3 minutes).
+bench-quick: venv
+	$(BIN)/python -m benchmarks.model_vs_seed --quick
+	$(BIN)/python -m benchmarks.serving
 
 # Re-pin every dependency to what resolves today (review the diff before committing).
 lock:

@@ -139,7 +139,7 @@ def side_by_side(data_dir: Path) -> dict:
 
 
 def training_time_1m(workdir: Path) -> dict:
-    calls, truth = write(SimulationConfig(n_contacts=26_000, calls_per_contact=37.0, seed=5),
+    calls, truth = write(SimulationConfig(n_contacts=25_000, calls_per_contact=30.0, seed=5),
                          workdir)
     rows = sum(1 for _ in calls.open()) - 1
     valid = contract.load(calls).valid
