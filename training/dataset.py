@@ -6,12 +6,21 @@ within its contact, so a call's features see only the calls before it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-from training.features import DAYS, HOURS, FeatureParams, ProfileCounts, assemble
+from training.features import (
+    DAYS,
+    HOURS,
+    FeatureParams,
+    ProfileCounts,
+    archetype_posterior,
+    assemble,
+)
+
+N_ARCHETYPES = 8
 
 
 @dataclass
@@ -25,7 +34,19 @@ class TrainingSet:
     hour: np.ndarray
     day: np.ndarray  # local date as days since 1970-01-01
     timezone: np.ndarray
+    utc_offset: np.ndarray
+    counts: ProfileCounts
     params: FeatureParams
+
+    def with_params(self, params: FeatureParams) -> TrainingSet:
+        """The same rows with features recomputed under other fitted parameters."""
+        X = assemble(self.dow, self.hour, self.utc_offset, self.counts, params)
+        return replace(self, X=X, params=params)
+
+    def fit_params(self, rows: np.ndarray | None = None, random_state: int = 0) -> FeatureParams:
+        """Fit the global rate and the archetypes on `rows` (default: all rows)."""
+        rows = np.arange(len(self.y)) if rows is None else rows
+        return fit_params(self.contact_code[rows], self.hour[rows], self.y[rows], random_state)
 
 
 def local_slots(utc: pd.DatetimeIndex | pd.Series,
@@ -48,6 +69,36 @@ def local_slots(utc: pd.DatetimeIndex | pd.Series,
     return dow, hour, day, offset
 
 
+def fit_params(contact_code: np.ndarray, hour: np.ndarray, answered: np.ndarray,
+               random_state: int = 0, n_archetypes: int = N_ARCHETYPES,
+               iterations: int = 50) -> FeatureParams:
+    """Global answer rate, and answer-by-hour archetypes fitted by EM on contacts' counts.
+
+    A latent-class model: each contact belongs to one of K archetypes, each archetype has an
+    answer probability per local hour; calls are Bernoulli draws. Seeded, so deterministic.
+    """
+    rate = float(answered.mean())
+    _, contact = np.unique(contact_code, return_inverse=True)
+    calls = np.zeros((contact.max() + 1, HOURS))
+    answers = np.zeros_like(calls)
+    np.add.at(calls, (contact, hour), 1)
+    np.add.at(answers, (contact, hour), answered)
+    rng = np.random.default_rng(random_state)
+    rates = np.clip(rate * np.exp(rng.normal(0, 0.3, (n_archetypes, HOURS))), 0.01, 0.99)
+    weights = np.full(n_archetypes, 1 / n_archetypes)
+    for _ in range(iterations):
+        posterior = archetype_posterior(calls, answers, rates, weights)
+        weights = posterior.mean(axis=0) + 1e-6
+        weights /= weights.sum()
+        # Two pseudo-calls at the global rate keep rarely called hours sane.
+        rates = np.clip((posterior.T @ answers + 2 * rate) / (posterior.T @ calls + 2),
+                        1e-3, 1 - 1e-3)
+    return FeatureParams(global_answer_rate=rate,
+                         archetype_rates=tuple(tuple(round(float(v), 6) for v in row)
+                                               for row in rates),
+                         archetype_weights=tuple(round(float(v), 6) for v in weights))
+
+
 def _exclusive_group_cumsum(values: np.ndarray, group_start: np.ndarray) -> np.ndarray:
     """Per-row sum of the earlier rows of the same group (rows sorted so groups are contiguous)."""
     total = np.cumsum(values, axis=0, dtype=np.int32)
@@ -55,11 +106,14 @@ def _exclusive_group_cumsum(values: np.ndarray, group_start: np.ndarray) -> np.n
     return exclusive - exclusive[group_start]
 
 
-def build(valid: pd.DataFrame, params: FeatureParams | None = None) -> TrainingSet:
-    """Features and labels for every valid call. `params` default to ones fitted on `valid`."""
+def build(valid: pd.DataFrame, params: FeatureParams | None = None,
+          fit_before: float | None = None) -> TrainingSet:
+    """Features and labels for every valid call.
+
+    `params` default to ones fitted on the calls before `fit_before` (epoch seconds; default:
+    all calls), so a temporal evaluation can keep its test period out of them.
+    """
     frame = valid.sort_values(["contact_id", "called_at"], kind="stable").reset_index(drop=True)
-    if params is None:
-        params = FeatureParams(global_answer_rate=float(frame["answered"].mean()))
     contact = frame["contact_id"].to_numpy()
     contact_code = pd.factorize(contact)[0].astype(np.int64)
     zones = frame["timezone"].to_numpy()
@@ -100,6 +154,10 @@ def build(valid: pd.DataFrame, params: FeatureParams | None = None) -> TrainingS
         hours_since_last_answer=since_answer,
         same_day_attempts=same_day.astype(np.float64),
     )
+    if params is None:
+        fit_rows = epoch < fit_before if fit_before is not None else slice(None)
+        params = fit_params(contact_code[fit_rows], hour[fit_rows], answered[fit_rows])
     X = assemble(dow, hour, offset, counts, params)
     return TrainingSet(X=X, y=answered, contact_id=contact, contact_code=contact_code,
-                       epoch=epoch, dow=dow, hour=hour, day=day, timezone=zones, params=params)
+                       epoch=epoch, dow=dow, hour=hour, day=day, timezone=zones,
+                       utc_offset=offset, counts=counts, params=params)

@@ -29,7 +29,7 @@ STRATEGIES = ("model", "seed_random_forest", "best_global_slot")
 @dataclass
 class EvaluationSettings:
     test_fraction: float = 0.2
-    max_contacts: int = 2000  # held-out contacts scored for best-slot capture
+    max_contacts: int = 5000  # held-out contacts scored for best-slot capture
     seed_rf_max_rows: int = 200_000  # the seed RF is fit on at most this many training rows
     importance_rows: int = 10_000
     random_state: int = 0

@@ -63,6 +63,11 @@ FEATURE_NAMES: tuple[str, ...] = (
     "calls_kernel_hour",
     "lift_kernel_hour",
     "utc_offset_hours",
+    # The contact's posterior mix of the population's answer-by-hour archetypes (fitted in
+    # training), read at this hour: fills in hours the contact was never called at.
+    "archetype_rate",
+    "archetype_lift",
+    "archetype_confidence",
 )
 N_FEATURES = len(FEATURE_NAMES)
 SEED_FEATURES = FEATURE_NAMES[:3]
@@ -83,16 +88,23 @@ class FeatureParams:
     global_answer_rate: float
     contact_prior_strength: float = 5.0  # pseudo-calls pulling a contact's rate to the global one
     cell_prior_strength: float = 1.5  # pseudo-calls pulling a slot cell's rate to the contact's
+    # K archetypes: answer rate by local hour (K x 24) and population share (K).
+    archetype_rates: tuple[tuple[float, ...], ...] = ()
+    archetype_weights: tuple[float, ...] = ()
 
-    def to_dict(self) -> dict[str, float]:
+    def to_dict(self) -> dict[str, object]:
         return {"global_answer_rate": self.global_answer_rate,
                 "contact_prior_strength": self.contact_prior_strength,
-                "cell_prior_strength": self.cell_prior_strength}
+                "cell_prior_strength": self.cell_prior_strength,
+                "archetype_rates": [list(r) for r in self.archetype_rates],
+                "archetype_weights": list(self.archetype_weights)}
 
     @classmethod
-    def from_dict(cls, data: dict[str, float]) -> FeatureParams:
+    def from_dict(cls, data: dict) -> FeatureParams:
         return cls(float(data["global_answer_rate"]), float(data["contact_prior_strength"]),
-                   float(data["cell_prior_strength"]))
+                   float(data["cell_prior_strength"]),
+                   tuple(tuple(float(v) for v in row) for row in data["archetype_rates"]),
+                   tuple(float(v) for v in data["archetype_weights"]))
 
 
 @dataclass
@@ -177,6 +189,30 @@ def assemble(dow: np.ndarray, hour: np.ndarray, utc_offset_hours: np.ndarray,
     out[:, 23] = n_kernel
     out[:, 24] = r_kernel - overall
     out[:, 25] = utc_offset_hours
+    out[:, 26:29] = _archetype_features(hc, ha, hour, params)
+    return out
+
+
+def archetype_posterior(hour_calls: np.ndarray, hour_answers: np.ndarray,
+                        rates: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """P(archetype | a contact's calls and answers by hour), shape (N, K)."""
+    log_lik = (hour_answers @ np.log(rates).T + (hour_calls - hour_answers) @ np.log1p(-rates).T
+               + np.log(weights))
+    log_lik -= log_lik.max(axis=1, keepdims=True)
+    posterior = np.exp(log_lik)
+    return posterior / posterior.sum(axis=1, keepdims=True)
+
+
+def _archetype_features(hc: np.ndarray, ha: np.ndarray, hour: np.ndarray,
+                        params: FeatureParams) -> np.ndarray:
+    out = np.zeros((len(hour), 3))
+    if not params.archetype_rates:
+        return out
+    rates = np.asarray(params.archetype_rates)
+    posterior = archetype_posterior(hc, ha, rates, np.asarray(params.archetype_weights))
+    out[:, 0] = (posterior * rates[:, hour].T).sum(axis=1)
+    out[:, 1] = out[:, 0] - posterior @ rates.mean(axis=1)
+    out[:, 2] = posterior.max(axis=1)
     return out
 
 
@@ -205,6 +241,7 @@ def seed_defaults(previous_answer_rate: np.ndarray, params: FeatureParams) -> np
                  "rate_same_daytype", "rate_kernel_hour"):
         out[:, FEATURE_NAMES.index(name)] = rate
     out[:, FEATURE_NAMES.index("utc_offset_hours")] = np.nan
+    out[:, FEATURE_NAMES.index("archetype_rate")] = rate
     for name in ("log_hours_since_last_call", "log_hours_since_last_answer",
                  "answered_hour_distance", "answered_hour_concentration"):
         out[:, FEATURE_NAMES.index(name)] = np.nan

@@ -60,11 +60,16 @@ def train(calls: Path | bytes, out_dir: Path, settings: TrainSettings | None = N
     validation.rejects.to_csv(rejects_path, index=False)
     contract.check_trainable(validation, settings.min_valid_rows, label)
 
-    training_set = dataset.build(validation.valid)
+    called = validation.valid["called_at"]
+    epochs = pd.DatetimeIndex(called).as_unit("s").asi8.astype(float)
+    cut = evaluate.temporal_cut(epochs, settings.evaluation.test_fraction)
+    # Evaluation sees feature parameters fitted before the cut only, like the model itself.
+    held_out = dataset.build(validation.valid, fit_before=cut)
     allowed = window_mask(DEFAULT_WINDOW)
-    evaluation, _ = evaluate.evaluate(training_set, settings.model, settings.evaluation, allowed,
+    evaluation, _ = evaluate.evaluate(held_out, settings.model, settings.evaluation, allowed,
                                       truth)
-    # The shipped model is refit on every valid call with the evaluated settings.
+    # The shipped model is refit on every valid call, with parameters fitted on every call.
+    training_set = held_out.with_params(held_out.fit_params())
     final = model.export(model.fit(training_set.X, training_set.y, settings.model))
     data = {**validation.summary(), "sha256": hashlib.sha256(raw).hexdigest(),
             "first_call": validation.valid["called_at"].min().isoformat(),
