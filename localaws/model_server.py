@@ -43,6 +43,9 @@ class ServingApp:
         sys.path.insert(0, str(code_dir))
         self.module = importlib.import_module(Path(program).stem)
         self.model = self.module.model_fn(str(model_dir))
+        shared = sys.modules.get("training")
+        print(f"worker {os.getpid()}: model loaded by {self.module.__file__}"
+              + (f" with {shared.__file__}" if shared else ""), file=sys.stderr, flush=True)
         self.default_accept = os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT",
                                              DEFAULT_ACCEPT)
 
