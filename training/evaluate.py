@@ -21,7 +21,6 @@ from training import model as model_mod
 from training.dataset import TrainingSet
 from training.features import FEATURE_NAMES, HOURS, LocalCall, slot_features
 from training.forest import Forest
-from training.ranking import rank
 
 STRATEGIES = ("model", "seed_random_forest", "best_global_slot")
 
@@ -121,7 +120,8 @@ def evaluate(ts: TrainingSet, model_settings: model_mod.ModelSettings,
     importances = {name: round(float(v), 5)
                    for name, v in zip(FEATURE_NAMES, importance.importances_mean, strict=True)}
 
-    recommendation = _recommendation_metrics(ts, forest, seed_rf, cut, allowed, settings, truth)
+    recommendation = _recommendation_metrics(ts, estimator, seed_rf, cut, allowed, settings,
+                                             truth)
     metrics = {
         "split": {"cut": pd.Timestamp(cut, unit="s", tz="UTC").isoformat(),
                   "train_rows": int(train.sum()), "test_rows": int(test.sum()),
@@ -146,7 +146,7 @@ def contact_histories(ts: TrainingSet, rows: np.ndarray) -> dict[str, list[Local
     return out
 
 
-def _recommendation_metrics(ts: TrainingSet, forest: Forest, seed_rf, cut: float,
+def _recommendation_metrics(ts: TrainingSet, estimator, seed_rf, cut: float,
                             allowed: np.ndarray, settings: EvaluationSettings,
                             truth: pd.DataFrame | None) -> dict:
     rng = np.random.default_rng(settings.random_state + 1)
@@ -165,21 +165,25 @@ def _recommendation_metrics(ts: TrainingSet, forest: Forest, seed_rf, cut: float
     global_slot = _best_global_slot(ts, np.flatnonzero(~test), allowed)
     global_rate = float(ts.params.global_answer_rate)
 
-    picks: dict[str, list[int]] = {s: [] for s in STRATEGIES}
-    seed_blocks = []
+    # Every contact's allowed slots, featurized as the endpoint does, then scored in batches.
+    # Slots come in (dow, hour) order, so the first maximum is the endpoint's tie-break too.
+    blocks = []
     for contact in contacts.tolist():
-        history = histories.get(contact, [])
-        zone = ZoneInfo(zone_of[contact])
-        ranked = rank(forest, ts.params, history, zone, cut, allowed)
-        picks["model"].append(int(ranked.dow[0]) * HOURS + int(ranked.hour[0]))
-        dow, hour, X = slot_features(history, zone, cut, allowed, ts.params)
-        seed_blocks.append(X[:, :3])
-        picks["best_global_slot"].append(global_slot)
-    # The seed RF scores every contact's slots in one call (it is slow per call).
-    p_seed = seed_rf.predict_proba(np.concatenate(seed_blocks))[:, 1].reshape(len(contacts), -1)
-    for row in p_seed:
-        best = np.lexsort((hour, dow, -np.round(row, 9)))[0]
-        picks["seed_random_forest"].append(int(dow[best]) * HOURS + int(hour[best]))
+        dow, hour, X = slot_features(histories.get(contact, []), ZoneInfo(zone_of[contact]), cut,
+                                     allowed, ts.params)
+        blocks.append(X)
+    X_all = np.concatenate(blocks)
+    n_slots = len(dow)
+    # scikit-learn's predictor is faster on large batches and equals the shipped forest
+    # (tests/training/test_forest.py); the endpoint ranks one request at a time with the forest.
+    p_model = estimator.predict_proba(X_all)[:, 1].reshape(-1, n_slots)
+    p_seed = seed_rf.predict_proba(X_all[:, :3])[:, 1].reshape(-1, n_slots)
+    slot_id = dow * HOURS + hour
+    picks = {
+        "model": slot_id[np.argmax(np.round(p_model, 9), axis=1)].tolist(),
+        "seed_random_forest": slot_id[np.argmax(np.round(p_seed, 9), axis=1)].tolist(),
+        "best_global_slot": [global_slot] * len(contacts),
+    }
     result: dict = {"contacts": len(contacts), "allowed_slots": int(allowed.sum()),
                     "global_answer_rate": round(global_rate, 4),
                     "ground_truth": truth is not None}
