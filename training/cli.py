@@ -112,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     inv.add_argument("--accept", default="application/json")
     inv.add_argument("--timeout", type=float, default=30.0)
     inv.set_defaults(func=_invoke)
+
+    from localaws.cli import add_parser as add_local
+
+    add_local(sub)
     return parser
 
 

@@ -1,0 +1,230 @@
+"""The local AWS runtime: one process where ordinary boto3 clients reach a working AWS.
+
+- moto for S3, STS, IAM, CloudWatch, SNS and Step Functions with execution (moto's ASL
+  interpreter runs the state machine definition);
+- `lambda.Invoke` (from code or from a Task state) runs registered in-process handlers;
+- SageMaker and SageMaker Runtime go to `localaws.sagemaker.LocalSageMaker`.
+
+Routing uses botocore's public event system on boto3's default session: a
+`before-parameter-build` handler keeps the validated API parameters, a `before-call` handler
+answers the call (botocore has already validated the request against the service model). Code
+under test creates plain `boto3.client(...)` clients and never asks whether it is local.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.awsrequest import AWSResponse
+from botocore.response import StreamingBody
+
+from localaws.lambdas import Handler, LocalLambda
+from localaws.sagemaker import LocalSageMaker, SageMakerError
+
+ACCOUNT = "123456789012"
+_PARAMS_KEY = "calltime_local_params"
+
+
+@dataclass
+class ExecutionResult:
+    arn: str
+    status: str
+    output: Any
+    error: str | None
+    cause: str | None
+    events: list[dict[str, Any]]
+
+
+def _response(status: int, parsed: dict[str, Any]) -> tuple[AWSResponse, dict[str, Any]]:
+    parsed.setdefault("ResponseMetadata", {})["HTTPStatusCode"] = status
+    return AWSResponse("https://local.calltime", status, {}, None), parsed
+
+
+def _error(err: SageMakerError) -> tuple[AWSResponse, dict[str, Any]]:
+    return _response(err.status, {"Error": {"Code": err.code, "Message": err.message},
+                                  "Message": err.message, **err.extra})
+
+
+class LocalAWS:
+    """Context manager: `with LocalAWS() as aws: ...` (stops every server it started)."""
+
+    def __init__(self, region: str = "us-east-1", work_dir: Path | None = None,
+                 silent_update_failures: bool = False, ping_timeout: float = 30.0) -> None:
+        self.region = region
+        self._own_dir = work_dir is None
+        self.work_dir = Path(work_dir or tempfile.mkdtemp(prefix="calltime-local-"))
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.lambdas = LocalLambda(region, ACCOUNT)
+        self.sagemaker = LocalSageMaker(lambda: boto3.client("s3"), self.work_dir, region,
+                                        ACCOUNT, ping_timeout=ping_timeout,
+                                        silent_update_failures=silent_update_failures)
+        self._mock = None
+        self._saved_env: dict[str, str | None] = {}
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalAWS:
+        from moto import mock_aws
+
+        env = {"AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region,
+               "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+               "AWS_SESSION_TOKEN": "local"}
+        for key, value in env.items():
+            self._saved_env[key] = os.environ.get(key)
+            os.environ[key] = value
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+        self._mock.start()
+        # moto resets boto3's default session on start: register on the one it leaves.
+        boto3.setup_default_session(region_name=self.region)
+        events = boto3.DEFAULT_SESSION.events
+        for service in ("lambda", "sagemaker", "sagemaker-runtime"):
+            events.register_first(f"before-parameter-build.{service}", self._keep_params)
+        events.register_first("before-call.lambda.Invoke", self._lambda_invoke)
+        events.register_first("before-call.sagemaker", self._sagemaker_call)
+        events.register_first("before-call.sagemaker-runtime.InvokeEndpoint", self._invoke)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self.sagemaker.stop()
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+            boto3.DEFAULT_SESSION = None
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    # --- routing -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _keep_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context[_PARAMS_KEY] = dict(params)
+
+    def _lambda_invoke(self, context: dict[str, Any], **_: Any):
+        params = context[_PARAMS_KEY]
+        payload = params.get("Payload", b"")
+        if hasattr(payload, "read"):
+            payload = payload.read()
+        if isinstance(payload, str):
+            payload = payload.encode()
+        result = self.lambdas.invoke(params["FunctionName"], payload)
+        if result.status != 200:
+            return _response(result.status, {"Error": {"Code": result.function_error,
+                                                       "Message": result.payload.decode()}})
+        parsed = {"StatusCode": 200, "ExecutedVersion": "$LATEST",
+                  "Payload": StreamingBody(io.BytesIO(result.payload), len(result.payload))}
+        if result.function_error:
+            parsed["FunctionError"] = result.function_error
+        return _response(200, parsed)
+
+    def _sagemaker_call(self, model, context: dict[str, Any], **_: Any):
+        try:
+            return _response(200, self.sagemaker.call(model.name, context[_PARAMS_KEY]))
+        except SageMakerError as err:
+            return _error(err)
+
+    def _invoke(self, context: dict[str, Any], **_: Any):
+        try:
+            result = self.sagemaker.invoke(**context[_PARAMS_KEY])
+        except SageMakerError as err:
+            return _error(err)
+        body = result.pop("Body")
+        result["Body"] = StreamingBody(io.BytesIO(body), len(body))
+        return _response(200, result)
+
+    # --- harness -------------------------------------------------------------------------------
+
+    def register_lambda(self, name_or_arn: str, handler: Handler | str) -> None:
+        self.lambdas.register(name_or_arn, handler)
+
+    def deploy_state_machine(self, name: str, definition: dict[str, Any] | str,
+                             lambdas: dict[str, Handler | str] | None = None) -> str:
+        for arn, handler in (lambdas or {}).items():
+            self.register_lambda(arn, handler)
+        iam = boto3.client("iam")
+        trust = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole",
+             "Principal": {"Service": "states.amazonaws.com"}}]}
+        role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps(trust))
+        text = definition if isinstance(definition, str) else json.dumps(definition)
+        return boto3.client("stepfunctions").create_state_machine(
+            name=name, definition=text, roleArn=role["Role"]["Arn"])["stateMachineArn"]
+
+    def run_execution(self, state_machine_arn: str, execution_input: dict[str, Any],
+                      name: str | None = None, timeout: float = 600.0,
+                      on_event: Callable[[dict[str, Any]], None] | None = None
+                      ) -> ExecutionResult:
+        """Start an execution, stream its history to on_event, return how it ended."""
+        sfn = boto3.client("stepfunctions")
+        name = name or f"local-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}"
+        arn = sfn.start_execution(stateMachineArn=state_machine_arn, name=name,
+                                  input=json.dumps(execution_input))["executionArn"]
+        seen = 0
+        deadline = time.monotonic() + timeout
+        while True:
+            description = sfn.describe_execution(executionArn=arn)
+            events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+            for event in events[seen:]:
+                if on_event:
+                    on_event(event)
+            seen = len(events)
+            if description["status"] != "RUNNING":
+                break
+            if time.monotonic() > deadline:
+                sfn.stop_execution(executionArn=arn, error="LocalTimeout",
+                                   cause=f"no result within {timeout} s")
+            time.sleep(0.05)
+        output = description.get("output")
+        return ExecutionResult(arn, description["status"],
+                               json.loads(output) if output else None,
+                               description.get("error"), description.get("cause"), events)
+
+    def export(self, directory: Path) -> Path:
+        """Write S3 objects, SageMaker descriptions and execution histories to a directory."""
+        directory.mkdir(parents=True, exist_ok=True)
+        s3 = boto3.client("s3")
+        for bucket in s3.list_buckets().get("Buckets", []):
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket["Name"]):
+                for obj in page.get("Contents", []):
+                    target = directory / "s3" / bucket["Name"] / obj["Key"]
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(s3.get_object(Bucket=bucket["Name"],
+                                                     Key=obj["Key"])["Body"].read())
+        sm = self.sagemaker
+        state = {
+            "models": [sm.call("DescribeModel", {"ModelName": n}) for n in list(sm.models)],
+            "endpoint_configs": [sm.call("DescribeEndpointConfig", {"EndpointConfigName": n})
+                                 for n in list(sm.configs)],
+            "endpoints": [sm.call("DescribeEndpoint", {"EndpointName": n})
+                          for n in list(sm.endpoints)],
+            "cold_starts": sm.cold_starts(),
+        }
+        (directory / "sagemaker.json").write_text(json.dumps(state, indent=2, default=str))
+        sfn = boto3.client("stepfunctions")
+        executions = []
+        for machine in sfn.list_state_machines()["stateMachines"]:
+            for execution in sfn.list_executions(
+                    stateMachineArn=machine["stateMachineArn"])["executions"]:
+                history = sfn.get_execution_history(executionArn=execution["executionArn"],
+                                                    maxResults=1000)["events"]
+                executions.append({"execution": execution, "history": history})
+        (directory / "executions.json").write_text(json.dumps(executions, indent=2,
+                                                              default=str))
+        (directory / "lambda_invocations.json").write_text(
+            json.dumps(self.lambdas.invocations, indent=2))
+        return directory

@@ -1,0 +1,153 @@
+"""The harness runs ASL with moto's interpreter and in-process Lambda handlers."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from localaws.lambdas import LambdaContext
+from localaws.runtime import LocalAWS
+
+ARN = "arn:aws:lambda:us-east-1:123456789012:function:{}"
+
+
+class HealthCheckFailed(Exception):
+    """A named error the state machine catches, as the pipeline's steps raise them."""
+
+
+class Transient(Exception):
+    pass
+
+
+ATTEMPTS: dict[str, int] = {}
+
+
+def deploy_step(event: dict, context: LambdaContext) -> dict:
+    assert context.function_name == "deploy"
+    assert context.get_remaining_time_in_millis() > 0 and context.aws_request_id
+    ATTEMPTS["deploy"] = ATTEMPTS.get("deploy", 0) + 1
+    if event.get("flaky") and ATTEMPTS["deploy"] == 1:
+        raise Transient("first attempt fails")
+    if event.get("broken"):
+        raise HealthCheckFailed("predictions outside [0, 1]")
+    return {"deployed": True, "wait_seconds": 0}
+
+
+def rollback_step(event: dict, context: LambdaContext) -> dict:
+    return {"rolled_back": True, "cause": json.loads(event["error"]["Cause"])["errorMessage"]}
+
+
+DEFINITION = {
+    "StartAt": "Deploy",
+    "States": {
+        "Deploy": {
+            "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": ARN.format("deploy"), "Payload.$": "$"},
+            "ResultSelector": {"result.$": "$.Payload"}, "ResultPath": "$.deploy",
+            "Retry": [{"ErrorEquals": ["Transient"], "IntervalSeconds": 1, "MaxAttempts": 2,
+                       "BackoffRate": 1.0}],
+            "Catch": [{"ErrorEquals": ["HealthCheckFailed"], "ResultPath": "$.error",
+                       "Next": "Rollback"}],
+            "Next": "Wait"},
+        "Wait": {"Type": "Wait", "SecondsPath": "$.deploy.result.wait_seconds",
+                 "Next": "Deployed?"},
+        "Deployed?": {"Type": "Choice", "Choices": [
+            {"Variable": "$.deploy.result.deployed", "BooleanEquals": True, "Next": "Done"}],
+            "Default": "Rollback"},
+        "Rollback": {
+            "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": ARN.format("rollback"), "Payload.$": "$"},
+            "OutputPath": "$.Payload", "Next": "RolledBack"},
+        "RolledBack": {"Type": "Fail", "Error": "DeploymentRolledBack",
+                       "Cause": "the new model failed its health check"},
+        "Done": {"Type": "Succeed"},
+    },
+}
+
+
+@pytest.fixture
+def machine(tmp_path):
+    ATTEMPTS.clear()
+    with LocalAWS(work_dir=tmp_path) as aws:
+        arn = aws.deploy_state_machine("demo", DEFINITION, {
+            ARN.format("deploy"): f"{__name__}:deploy_step",
+            ARN.format("rollback"): rollback_step})
+        yield aws, arn
+
+
+def _states(result) -> list[str]:
+    return [e["stateEnteredEventDetails"]["name"] for e in result.events
+            if "stateEnteredEventDetails" in e]
+
+
+def test_success_path(machine) -> None:
+    aws, arn = machine
+    streamed: list[str] = []
+    result = aws.run_execution(arn, {"model": "v1"}, on_event=lambda e: streamed.append(e["type"]))
+    assert result.status == "SUCCEEDED"
+    assert result.output["deploy"]["result"]["deployed"] is True
+    assert _states(result) == ["Deploy", "Wait", "Deployed?", "Done"]
+    assert streamed == [e["type"] for e in result.events]  # everything was streamed, in order
+
+
+def test_handler_error_is_caught_into_rollback(machine) -> None:
+    aws, arn = machine
+    result = aws.run_execution(arn, {"broken": True})
+    assert result.status == "FAILED"
+    assert result.error == "DeploymentRolledBack"
+    assert _states(result) == ["Deploy", "Rollback", "RolledBack"]
+    rollback_output = next(json.loads(e["stateExitedEventDetails"]["output"])
+                           for e in result.events if e.get("stateExitedEventDetails", {})
+                           .get("name") == "Rollback")
+    assert rollback_output == {"rolled_back": True, "cause": "predictions outside [0, 1]"}
+
+
+def test_retry_succeeds_on_the_second_attempt(machine) -> None:
+    aws, arn = machine
+    result = aws.run_execution(arn, {"flaky": True})
+    assert result.status == "SUCCEEDED"
+    assert ATTEMPTS["deploy"] == 2
+    types = [e["type"] for e in result.events]
+    assert types.count("TaskFailed") == 1 and types.count("TaskSucceeded") == 1
+
+
+def test_direct_invoke_gets_lambda_error_payloads(machine, tmp_path) -> None:
+    aws, _ = machine
+    client = boto3.client("lambda")
+    response = client.invoke(FunctionName="deploy", Payload=json.dumps({"broken": True}))
+    assert response["FunctionError"] == "Unhandled"
+    payload = json.loads(response["Payload"].read())
+    assert payload["errorType"] == "HealthCheckFailed"
+    assert payload["errorMessage"] == "predictions outside [0, 1]"
+    exported = aws.export(tmp_path / "export")
+    executions = json.loads((exported / "executions.json").read_text())
+    assert isinstance(executions, list)
+    assert json.loads((exported / "lambda_invocations.json").read_text())[-1]["error"] == \
+        "Unhandled"
+
+
+def test_cli_streams_states_and_reports_the_outcome(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "sm.json").write_text(json.dumps(DEFINITION))
+    (tmp_path / "lambdas.json").write_text(json.dumps({
+        ARN.format("deploy"): f"{__name__}:deploy_step",
+        ARN.format("rollback"): f"{__name__}:rollback_step"}))
+    done = subprocess.run(
+        [sys.executable, "-m", "training", "local", "run", "--definition", "sm.json",
+         "--lambdas", "lambdas.json", "--input", '{"broken": true}', "--export", "state"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert done.returncode == 1, done.stderr  # the execution failed: rolled back
+    lines = done.stdout.splitlines()
+    assert "-> Deploy" in lines and "-> Rollback" in lines
+    assert any(line.startswith("<- Rollback") and '"rolled_back":true' in line
+               for line in lines)
+    final = json.loads(done.stdout[done.stdout.index("{\n"):])
+    assert final["status"] == "FAILED" and final["error"] == "DeploymentRolledBack"
+    assert (tmp_path / "state" / "executions.json").exists()
