@@ -12,6 +12,9 @@ reference (CreateEndpoint, UpdateEndpoint, DescribeEndpoint, InvokeEndpoint):
   as real SageMaker sometimes does; only EndpointConfigName tells the update did not take.
 - An endpoint being updated keeps serving its current model; UpdateEndpoint on an endpoint that
   is not InService is a ValidationException, as is any unknown name.
+- Serverless scale-to-zero (`scale_to_zero=True`, the default): once a deployment has passed its
+  health check the server is stopped, and the next invocation starts it again and pays the real
+  model load, as a serverless cold start does; every cold start's setup time is recorded.
 - InvokeEndpoint forwards to the live server; a 4xx/5xx from the model is a ModelError with
   OriginalStatusCode/OriginalMessage; more in-flight requests than the config's MaxConcurrency
   is a ThrottlingException.
@@ -70,8 +73,12 @@ class ModelServer:
     model_dir: Path
     log_path: Path
     started_at: float
+    container_env: dict[str, str] = field(default_factory=dict)
     ready_seconds: float = 0.0
-    first_invocation_seconds: float | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -102,19 +109,22 @@ class Endpoint:
     server: ModelServer | None = None
     in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    start_lock: threading.Lock = field(default_factory=threading.Lock)
     worker: threading.Thread | None = None
+    cold_starts: list[dict[str, Any]] = field(default_factory=list)
 
 
 class LocalSageMaker:
     def __init__(self, s3_client_factory, work_dir: Path, region: str, account: str,
                  ping_timeout: float = 30.0, silent_update_failures: bool = False,
-                 rollback_pause: float = 0.2) -> None:
+                 rollback_pause: float = 0.2, scale_to_zero: bool = True) -> None:
         self._s3 = s3_client_factory
         self.work_dir = work_dir
         self.region, self.account = region, account
         self.ping_timeout = ping_timeout
         self.silent_update_failures = silent_update_failures
         self.rollback_pause = rollback_pause
+        self.scale_to_zero = scale_to_zero
         self.models: dict[str, dict[str, Any]] = {}
         self.configs: dict[str, dict[str, Any]] = {}
         self.endpoints: dict[str, Endpoint] = {}
@@ -308,6 +318,8 @@ class LocalSageMaker:
         except Exception as err:  # the emulation's own failure must not leave it Creating
             self._fail(endpoint, f"Internal failure while deploying: {err}", creating)
             return
+        if self.scale_to_zero:
+            server.stop()  # provisioned and healthy; the first request will start it cold
         with self._lock:
             if self._stopped or self.endpoints.get(endpoint.name) is not endpoint:
                 server.stop()
@@ -357,30 +369,48 @@ class LocalSageMaker:
         env = model["PrimaryContainer"].get("Environment", {})
         return self._start_server(model_dir, env)
 
-    def _start_server(self, model_dir: Path, container_env: dict[str, str]) -> ModelServer:
+    @staticmethod
+    def _spawn(model_dir: Path, container_env: dict[str, str],
+               log_path: Path) -> tuple[subprocess.Popen, int]:
         port = _free_port()
-        log_path = model_dir.parent / f"{model_dir.name}.log"
         env = {**os.environ, **container_env}
         env.pop("PYTHONPATH", None)
-        with log_path.open("wb") as log:
+        with log_path.open("ab") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "localaws.model_server", "--model-dir", str(model_dir),
                  "--port", str(port), "--workers", "1"],
                 stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
                 cwd=model_dir)
-        server = ModelServer(process, port, model_dir, log_path, time.monotonic())
+        return process, port
+
+    def _start_server(self, model_dir: Path, container_env: dict[str, str]) -> ModelServer:
+        log_path = model_dir.parent / f"{model_dir.name}.log"
+        process, port = self._spawn(model_dir, container_env, log_path)
+        server = ModelServer(process, port, model_dir, log_path, time.monotonic(),
+                             dict(container_env))
         with self._lock:
             self._servers.append(server)
+        self._await_ping(server)
+        return server
+
+    def _restart(self, server: ModelServer) -> None:
+        """A cold start: a new process for the same model, which loads it again."""
+        server.process, server.port = self._spawn(server.model_dir, server.container_env,
+                                                  server.log_path)
+        server.started_at = time.monotonic()
+        self._await_ping(server)
+
+    def _await_ping(self, server: ModelServer) -> None:
         deadline = time.monotonic() + self.ping_timeout
         while time.monotonic() < deadline:
-            if process.poll() is not None:
+            if server.process.poll() is not None:
                 break
             try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=2)
                 connection.request("GET", "/ping")
                 if connection.getresponse().status == 200:
                     server.ready_seconds = time.monotonic() - server.started_at
-                    return server
+                    return
             except OSError:
                 time.sleep(0.05)
         server.stop()
@@ -406,7 +436,10 @@ class LocalSageMaker:
                 raise SageMakerError("ThrottlingException", "Rate exceeded", status=400)
             endpoint.in_flight += 1
         started = time.monotonic()
+        cold = False
         try:
+            if not server.running:
+                cold = self._cold_start(endpoint, server)
             connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
             headers = {"Content-Type": ContentType or "application/json"}
             if Accept:
@@ -416,11 +449,14 @@ class LocalSageMaker:
             connection.request("POST", "/invocations", body=body, headers=headers)
             response = connection.getresponse()
             payload = response.read()
+        except (OSError, http.client.HTTPException) as err:
+            raise SageMakerError("ServiceUnavailable", f"The model container did not answer: "
+                                 f"{err}", status=503) from err
         finally:
             with endpoint.lock:
                 endpoint.in_flight -= 1
-        if server.first_invocation_seconds is None:
-            server.first_invocation_seconds = time.monotonic() - started
+        if cold:  # what the caller waited for: the cold start plus the request
+            endpoint.cold_starts[-1]["invocation_seconds"] = round(time.monotonic() - started, 3)
         if response.status >= 400:
             raise SageMakerError(
                 "ModelError",
@@ -434,11 +470,22 @@ class LocalSageMaker:
                 "ContentType": response.getheader("Content-Type", "application/json"),
                 "InvokedProductionVariant": VARIANT}
 
-    def cold_starts(self) -> dict[str, dict[str, float | None]]:
-        """ModelSetupTime-like numbers per endpoint: server start to /ping, first invocation."""
-        return {name: {"model_setup_seconds": round(e.server.ready_seconds, 3),
-                       "first_invocation_seconds": e.server.first_invocation_seconds}
-                for name, e in self.endpoints.items() if e.server is not None}
+    def _cold_start(self, endpoint: Endpoint, server: ModelServer) -> bool:
+        with endpoint.start_lock:
+            if server.running:  # another request started it meanwhile
+                return False
+            try:
+                self._restart(server)
+            except SageMakerError as err:
+                raise SageMakerError("ServiceUnavailable", f"Cold start failed: {err.message}",
+                                     status=503) from err
+            endpoint.cold_starts.append({"at": _now().isoformat(),
+                                         "model_setup_seconds": round(server.ready_seconds, 3)})
+            return True
+
+    def cold_starts(self) -> dict[str, list[dict[str, Any]]]:
+        """ModelSetupTime-like records per endpoint, one per cold start."""
+        return {name: list(e.cold_starts) for name, e in self.endpoints.items()}
 
     def wait(self, timeout: float = 60.0) -> None:
         """Wait for every lifecycle worker in flight (tests and the harness use it)."""

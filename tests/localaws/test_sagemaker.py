@@ -197,6 +197,24 @@ def test_throttles_beyond_max_concurrency(aws) -> None:
     assert set(outcomes) <= {"ok", "ThrottlingException"}
 
 
+def test_serverless_cold_start_pays_the_model_load(aws) -> None:
+    create_config("c1", "good")
+    boto3.client("sagemaker").create_endpoint(EndpointName="ep", EndpointConfigName="c1")
+    wait_status("ep", ("Creating",))
+    endpoint = aws.sagemaker.endpoints["ep"]
+    assert not endpoint.server.running  # healthy, then scaled to zero
+    started = time.monotonic()
+    first = _invoke()
+    cold_seconds = time.monotonic() - started
+    started = time.monotonic()
+    assert _invoke() == first
+    warm_seconds = time.monotonic() - started
+    [record] = aws.sagemaker.cold_starts()["ep"]
+    assert record["model_setup_seconds"] > 0
+    assert record["invocation_seconds"] >= record["model_setup_seconds"]
+    assert cold_seconds > warm_seconds
+
+
 def test_no_server_outlives_the_runtime(artifacts, tmp_path) -> None:
     from localaws.runtime import LocalAWS
     from tests.localaws.conftest import _deploy_objects
@@ -209,6 +227,9 @@ def test_no_server_outlives_the_runtime(artifacts, tmp_path) -> None:
         sm.create_endpoint(EndpointName="a", EndpointConfigName="c1")
         sm.create_endpoint(EndpointName="b", EndpointConfigName="c2")
         wait_status("a", ("Creating",))
+        wait_status("b", ("Creating",))
+        _invoke(endpoint="a")  # scaled to zero after deployment: these start them again
+        _invoke(endpoint="b")
         pids = runtime.sagemaker.server_pids()
         assert len(pids) >= 2
         assert all(_alive(pid) for pid in pids)
