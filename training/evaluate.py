@@ -123,7 +123,7 @@ def evaluate(ts: TrainingSet, model_settings: model_mod.ModelSettings,
     recommendation = _recommendation_metrics(ts, estimator, seed_rf, cut, allowed, settings,
                                              truth)
     metrics = {
-        "split": {"cut": pd.Timestamp(cut, unit="s", tz="UTC").isoformat(),
+        "split": {"cut": pd.Timestamp(cut, unit="s", tz="UTC").floor("s").isoformat(),
                   "train_rows": int(train.sum()), "test_rows": int(test.sum()),
                   "test_answer_rate": round(float(y_test.mean()), 4)},
         "classification": {**classification_metrics(y_test, p_test), "ece": ece},

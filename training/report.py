@@ -45,6 +45,9 @@ def calibration_svg(table: list[dict[str, Any]], size: int = 280) -> str:
             f'stroke="#999"/><line x1="{pad}" y1="{size - pad}" x2="{size - pad}" y2="{pad}" '
             f'stroke="#bbb" stroke-dasharray="4"/><polyline points="{points}" fill="none" '
             f'stroke="#1565c0" stroke-width="2"/>{dots}'
+            f'<text x="{pad}" y="{size - pad + 14}" text-anchor="middle">0</text>'
+            f'<text x="{size - pad}" y="{size - pad + 14}" text-anchor="middle">1</text>'
+            f'<text x="{pad - 10}" y="{pad + 4}" text-anchor="middle">1</text>'
             f'<text x="{size / 2}" y="{size - 5}" text-anchor="middle">predicted</text>'
             f'<text x="10" y="{size / 2}" transform="rotate(-90 10 {size / 2})" '
             f'text-anchor="middle">observed</text></svg>')
