@@ -10,6 +10,8 @@ reference (CreateEndpoint, UpdateEndpoint, DescribeEndpoint, InvokeEndpoint):
 - A failed update rolls back: the endpoint passes through `RollingBack` and returns to InService
   on the PREVIOUS endpoint config, with a FailureReason, or with none (`silent_update_failures`),
   as real SageMaker sometimes does; only EndpointConfigName tells the update did not take.
+- While creating or updating, DescribeEndpoint shows the config being deployed in
+  PendingDeploymentSummary and the one still serving in EndpointConfigName.
 - An endpoint being updated keeps serving its current model; UpdateEndpoint on an endpoint that
   is not InService is a ValidationException, as is any unknown name.
 - Serverless scale-to-zero (`scale_to_zero=True`, the default): once a deployment has passed its
@@ -106,6 +108,8 @@ class Endpoint:
     created: dt.datetime
     modified: dt.datetime
     failure_reason: str | None = None
+    pending_config: str | None = None  # the config a create/update is deploying
+    pending_since: dt.datetime | None = None
     server: ModelServer | None = None
     in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -253,7 +257,8 @@ class LocalSageMaker:
             self._config(EndpointConfigName)
             now = _now()
             endpoint = Endpoint(EndpointName, self._arn("endpoint", EndpointName),
-                                EndpointConfigName, "Creating", now, now)
+                                EndpointConfigName, "Creating", now, now,
+                                pending_config=EndpointConfigName, pending_since=now)
             self.endpoints[EndpointName] = endpoint
             self._start_worker(endpoint, EndpointConfigName, creating=True)
             return {"EndpointArn": endpoint.arn}
@@ -269,6 +274,7 @@ class LocalSageMaker:
                                   else f'Cannot update endpoint "{endpoint.arn}" in status '
                                        f'{endpoint.status}.')
             endpoint.status, endpoint.modified, endpoint.failure_reason = "Updating", _now(), None
+            endpoint.pending_config, endpoint.pending_since = EndpointConfigName, _now()
             self._start_worker(endpoint, EndpointConfigName, creating=False)
             return {"EndpointArn": endpoint.arn}
 
@@ -281,6 +287,9 @@ class LocalSageMaker:
             "CreationTime": endpoint.created, "LastModifiedTime": endpoint.modified}
         if endpoint.failure_reason is not None:
             out["FailureReason"] = endpoint.failure_reason
+        if endpoint.pending_config is not None:
+            out["PendingDeploymentSummary"] = {"EndpointConfigName": endpoint.pending_config,
+                                               "StartTime": endpoint.pending_since}
         if config is not None and endpoint.server is not None:
             serverless = config["ProductionVariants"][0]["ServerlessConfig"]
             out["ProductionVariants"] = [{"VariantName": config["ProductionVariants"][0].get(
@@ -326,7 +335,7 @@ class LocalSageMaker:
                 return
             old, endpoint.server = endpoint.server, server
             endpoint.config_name, endpoint.status = config_name, "InService"
-            endpoint.modified = _now()
+            endpoint.modified, endpoint.pending_config = _now(), None
         if old is not None:
             old.stop()
 
@@ -334,7 +343,7 @@ class LocalSageMaker:
         if creating:
             with self._lock:
                 endpoint.status, endpoint.failure_reason = "Failed", reason
-                endpoint.modified = _now()
+                endpoint.modified, endpoint.pending_config = _now(), None
             return
         # A failed update rolls back to the config the endpoint still serves.
         with self._lock:
@@ -343,6 +352,7 @@ class LocalSageMaker:
         with self._lock:
             endpoint.status, endpoint.modified = "InService", _now()
             endpoint.failure_reason = None if self.silent_update_failures else reason
+            endpoint.pending_config = None
 
     def _launch(self, config_name: str) -> ModelServer:
         config = self._config(config_name)

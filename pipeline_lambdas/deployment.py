@@ -1,0 +1,98 @@
+"""Steps 5 and 6 cores: create or update the endpoint, then read where it really stands.
+
+SageMaker can refuse an update silently: the endpoint goes back to InService on its PREVIOUS
+config, sometimes with an empty FailureReason. So the only trustworthy signal is the endpoint's
+actual EndpointConfigName compared with the one deployed, never the status alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+IN_PROGRESS_STATUSES = ("Creating", "Updating", "RollingBack", "SystemUpdating")
+
+
+class DeploymentState(StrEnum):
+    IN_SERVICE = "IN_SERVICE"  # serving the new config
+    KEPT_PREVIOUS = "KEPT_PREVIOUS"  # SageMaker refused the update; old config still serving
+    IN_PROGRESS = "IN_PROGRESS"
+    FAILED = "FAILED"
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    endpoint_name: str
+    endpoint_config_name: str
+    previous_endpoint_config_name: str | None  # the rollback target; None on first deployment
+    action: str  # "created", "updated", or on a retry "already-deploying"/"already-deployed"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    state: DeploymentState
+    endpoint_status: str
+    endpoint_config_name: str | None
+    failure_reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "state": self.state.value}
+
+
+def describe(sagemaker, endpoint_name: str) -> dict[str, Any] | None:
+    try:
+        return sagemaker.describe_endpoint(EndpointName=endpoint_name)
+    except ClientError as err:
+        if err.response["Error"]["Code"] == "ValidationException":
+            return None
+        raise
+
+
+def deploy(sagemaker, endpoint_name: str, config_name: str) -> DeployResult:
+    """Create the endpoint if missing, else update it to config_name.
+
+    A retry after a first attempt whose call went through (its response lost) finds the
+    endpoint already deploying config_name (PendingDeploymentSummary) or serving it, and does
+    not call again; the rollback target is still the config serving before this deployment.
+    """
+    current = describe(sagemaker, endpoint_name)
+    if current is None:
+        sagemaker.create_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name)
+        return DeployResult(endpoint_name, config_name, None, "created")
+    status, live_config = current["EndpointStatus"], current.get("EndpointConfigName")
+    pending = current.get("PendingDeploymentSummary", {}).get("EndpointConfigName")
+    if pending == config_name:
+        previous = None if status == "Creating" else live_config
+        return DeployResult(endpoint_name, config_name, previous, "already-deploying")
+    if live_config == config_name and status == "InService":
+        return DeployResult(endpoint_name, config_name, None, "already-deployed")
+    sagemaker.update_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name)
+    return DeployResult(endpoint_name, config_name, live_config, "updated")
+
+
+def check(sagemaker, endpoint_name: str, deployed_config: str) -> CheckResult:
+    """One DescribeEndpoint, classified for the state machine's Wait/Choice loop."""
+    current = describe(sagemaker, endpoint_name)
+    if current is None:
+        return CheckResult(DeploymentState.FAILED, "Missing", None,
+                           f"endpoint {endpoint_name} does not exist")
+    status = current["EndpointStatus"]
+    live = current.get("EndpointConfigName")
+    reason = current.get("FailureReason", "")
+    if status in IN_PROGRESS_STATUSES:
+        state = DeploymentState.IN_PROGRESS
+    elif status == "InService" and live == deployed_config:
+        state = DeploymentState.IN_SERVICE
+    elif status == "InService":
+        state = DeploymentState.KEPT_PREVIOUS
+        reason = reason or (f"SageMaker kept {live} in service instead of {deployed_config} "
+                            "and gave no reason")
+    else:
+        state = DeploymentState.FAILED
+    return CheckResult(state, status, live, reason)

@@ -1,0 +1,71 @@
+"""Step 4 core: a versioned SageMaker Model and serverless EndpointConfig, idempotently."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from pipeline_lambdas.settings import PipelineSettings, check_serverless
+
+
+@dataclass(frozen=True)
+class ModelAndConfig:
+    model_name: str
+    endpoint_config_name: str
+    memory_size_mb: int
+    max_concurrency: int
+    created: bool  # False when a retry found both already there
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _exists(call, **kwargs: Any) -> bool:
+    try:
+        call(**kwargs)
+        return True
+    except ClientError as err:
+        if err.response["Error"]["Code"] in ("ValidationException", "ResourceNotFound"):
+            return False
+        raise
+
+
+def create_model_and_config(sagemaker, settings: PipelineSettings, version: str,
+                            artifact_uri: str, memory_size_mb: int | None = None,
+                            max_concurrency: int | None = None,
+                            tags: dict[str, str] | None = None) -> ModelAndConfig:
+    """Create both under the version's name; a retry reuses what the first attempt made."""
+    memory = memory_size_mb if memory_size_mb is not None else settings.memory_size_mb
+    concurrency = max_concurrency if max_concurrency is not None else settings.max_concurrency
+    check_serverless(memory, concurrency, "memory_size_mb", "max_concurrency")
+    name = settings.versioned_name(version)
+    tag_list = [{"Key": k, "Value": v} for k, v in {
+        "project": settings.project_name, "environment": settings.environment,
+        "model-version": version, **(tags or {})}.items()]
+    created = False
+    if not _exists(sagemaker.describe_model, ModelName=name):
+        sagemaker.create_model(
+            ModelName=name, ExecutionRoleArn=settings.execution_role_arn,
+            PrimaryContainer={
+                "Image": settings.container_image, "ModelDataUrl": artifact_uri,
+                "Environment": {"SAGEMAKER_PROGRAM": "inference.py",
+                                "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+                                "SAGEMAKER_CONTAINER_LOG_LEVEL": "20"}},
+            Tags=tag_list)
+        created = True
+    if not _exists(sagemaker.describe_endpoint_config, EndpointConfigName=name):
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=name,
+            ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": name,
+                                 "ServerlessConfig": {"MemorySizeInMB": memory,
+                                                      "MaxConcurrency": concurrency}}],
+            Tags=tag_list)
+        created = True
+    else:
+        existing = sagemaker.describe_endpoint_config(EndpointConfigName=name)
+        serverless = existing["ProductionVariants"][0].get("ServerlessConfig", {})
+        memory, concurrency = serverless.get("MemorySizeInMB", memory), serverless.get(
+            "MaxConcurrency", concurrency)
+    return ModelAndConfig(name, name, memory, concurrency, created)

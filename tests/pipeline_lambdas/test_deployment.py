@@ -1,0 +1,101 @@
+"""Model/config creation, deploy and check against the local SageMaker, including the silent
+rollback that a status-only waiter would report as success."""
+
+from __future__ import annotations
+
+import time
+
+import boto3
+import pytest
+
+from pipeline_lambdas.deployment import DeploymentState, check, deploy
+from pipeline_lambdas.endpoint_config import create_model_and_config
+from pipeline_lambdas.settings import SettingsError
+from tests.pipeline_lambdas.conftest import artifact_uri
+
+
+def _until_settled(sm, endpoint: str, config: str, timeout: float = 40):
+    deadline = time.monotonic() + timeout
+    seen = []
+    while True:
+        result = check(sm, endpoint, config)
+        seen.append(result.state)
+        if result.state is not DeploymentState.IN_PROGRESS or time.monotonic() > deadline:
+            return result, seen
+        time.sleep(0.05)
+
+
+def test_model_and_config_are_versioned_tagged_and_idempotent(aws, settings) -> None:
+    sm = boto3.client("sagemaker")
+    first = create_model_and_config(sm, settings, "20260601T000000Z-aaaaaa",
+                                    artifact_uri("good"), max_concurrency=50)
+    assert first.created and first.model_name == "calltime-test-20260601t000000z-aaaaaa"
+    config = sm.describe_endpoint_config(EndpointConfigName=first.endpoint_config_name)
+    assert config["ProductionVariants"][0]["ServerlessConfig"] == {"MemorySizeInMB": 1024,
+                                                                   "MaxConcurrency": 50}
+    model = sm.describe_model(ModelName=first.model_name)
+    assert model["PrimaryContainer"]["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
+    assert model["PrimaryContainer"]["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == \
+        "/opt/ml/model/code"
+    again = create_model_and_config(sm, settings, "20260601T000000Z-aaaaaa",
+                                    artifact_uri("good"), max_concurrency=50)
+    assert not again.created and again.endpoint_config_name == first.endpoint_config_name
+    assert len(sm.list_endpoint_configs()["EndpointConfigs"]) == 1
+
+
+def test_overrides_are_validated(aws, settings) -> None:
+    with pytest.raises(SettingsError, match="memory_size_mb=1500"):
+        create_model_and_config(boto3.client("sagemaker"), settings, "v1", artifact_uri("good"),
+                                memory_size_mb=1500)
+
+
+def test_first_deploy_then_update_and_idempotent_retry(aws, settings) -> None:
+    sm = boto3.client("sagemaker")
+    v1 = create_model_and_config(sm, settings, "v1", artifact_uri("good"))
+    created = deploy(sm, settings.endpoint_name, v1.endpoint_config_name)
+    assert (created.action, created.previous_endpoint_config_name) == ("created", None)
+    retry = deploy(sm, settings.endpoint_name, v1.endpoint_config_name)  # still Creating
+    assert retry.action == "already-deploying"
+    result, _ = _until_settled(sm, settings.endpoint_name, v1.endpoint_config_name)
+    assert result.state is DeploymentState.IN_SERVICE
+
+    v2 = create_model_and_config(sm, settings, "v2", artifact_uri("good"))
+    updated = deploy(sm, settings.endpoint_name, v2.endpoint_config_name)
+    assert (updated.action, updated.previous_endpoint_config_name) == \
+        ("updated", v1.endpoint_config_name)
+    retry = deploy(sm, settings.endpoint_name, v2.endpoint_config_name)  # no second update
+    assert (retry.action, retry.previous_endpoint_config_name) == \
+        ("already-deploying", v1.endpoint_config_name)
+    result, seen = _until_settled(sm, settings.endpoint_name, v2.endpoint_config_name)
+    assert DeploymentState.IN_PROGRESS in seen
+    assert result.state is DeploymentState.IN_SERVICE
+    assert result.endpoint_config_name == v2.endpoint_config_name
+
+
+@pytest.mark.parametrize("runtime", ["aws", "silent_aws"])
+def test_refused_update_is_detected_by_config_name_not_status(request, runtime,
+                                                              settings) -> None:
+    request.getfixturevalue(runtime)
+    sm = boto3.client("sagemaker")
+    good = create_model_and_config(sm, settings, "good", artifact_uri("good"))
+    bad = create_model_and_config(sm, settings, "bad", artifact_uri("import_error"))
+    deploy(sm, settings.endpoint_name, good.endpoint_config_name)
+    _until_settled(sm, settings.endpoint_name, good.endpoint_config_name)
+    deploy(sm, settings.endpoint_name, bad.endpoint_config_name)
+    result, _ = _until_settled(sm, settings.endpoint_name, bad.endpoint_config_name)
+    # InService, yet not on the deployed config: SageMaker kept the previous one.
+    assert result.endpoint_status == "InService"
+    assert result.state is DeploymentState.KEPT_PREVIOUS
+    assert result.endpoint_config_name == good.endpoint_config_name
+    assert result.failure_reason  # ours when SageMaker gives none
+
+
+def test_failed_first_deployment_and_missing_endpoint(aws, settings) -> None:
+    sm = boto3.client("sagemaker")
+    bad = create_model_and_config(sm, settings, "bad", artifact_uri("not_a_tarball"))
+    assert check(sm, settings.endpoint_name, bad.endpoint_config_name).state is \
+        DeploymentState.FAILED
+    deploy(sm, settings.endpoint_name, bad.endpoint_config_name)
+    result, _ = _until_settled(sm, settings.endpoint_name, bad.endpoint_config_name)
+    assert result.state is DeploymentState.FAILED
+    assert "Failed to extract model data archive" in result.failure_reason
