@@ -1,0 +1,121 @@
+"""Step 7 core: invoke the endpoint with canary requests in both formats and judge the answers.
+
+Checks the status, the response schema, that probabilities are in [0, 1], that every
+recommended slot is inside the requested window, and that each call answered within the latency
+bound. Anything wrong raises `HealthCheckFailed` with every problem found, so the state machine
+can Catch it by name and roll back.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+CANARY_WINDOW = {"monday": [9, 12], "wednesday": [17, 21], "friday": [9, 14]}
+CANARY_SEED = {"features": [[1, 19, 0.4], [3, 9, 0.1], [0, 12, 0.9, 5]]}
+CANARY_SLOTS = {
+    "contacts": [
+        {"contact_id": "canary-evening", "timezone": "Asia/Jerusalem", "history": [
+            {"called_at": "2026-05-04T16:30:00Z", "answered": True, "duration_seconds": 40},
+            {"called_at": "2026-05-06T07:00:00Z", "answered": False}]},
+        {"contact_id": "canary-cold"},
+    ],
+    "calling_window": CANARY_WINDOW, "top_k": 3, "as_of": "2026-06-01T06:00:00Z"}
+
+
+class HealthCheckFailed(Exception):
+    """The endpoint answered wrongly or too slowly. (Name is part of the state machine contract.)"""
+
+
+@dataclass
+class HealthReport:
+    endpoint_name: str
+    latency_ms: dict[str, float] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _call(runtime, endpoint: str, body: dict, report: HealthReport, label: str,
+          max_latency_ms: float) -> dict | None:
+    started = time.perf_counter()
+    try:
+        response = runtime.invoke_endpoint(EndpointName=endpoint, ContentType="application/json",
+                                           Accept="application/json", Body=json.dumps(body))
+        payload = json.loads(response["Body"].read())
+    except ClientError as err:
+        report.problems.append(f"{label}: {err.response['Error']['Code']}: "
+                               f"{err.response.get('OriginalMessage') or err}")
+        return None
+    except json.JSONDecodeError as err:
+        report.problems.append(f"{label}: response is not JSON ({err})")
+        return None
+    elapsed = (time.perf_counter() - started) * 1000
+    report.latency_ms[label] = round(elapsed, 1)
+    if elapsed > max_latency_ms:
+        report.problems.append(f"{label}: {elapsed:.0f} ms exceeds the {max_latency_ms:.0f} ms "
+                               "bound")
+    return payload
+
+
+def _probability(value: Any) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value) and 0 <= value <= 1)
+
+
+def check_seed_format(payload: dict, report: HealthReport) -> None:
+    predictions = payload.get("predictions")
+    if not isinstance(predictions, list) or len(predictions) != len(CANARY_SEED["features"]):
+        report.problems.append(f"features: expected {len(CANARY_SEED['features'])} "
+                               f"predictions, got {predictions!r:.200}")
+        return
+    bad = [p for p in predictions if not _probability(p)]
+    if bad:
+        report.problems.append(f"features: predictions outside [0, 1]: {bad}")
+
+
+def check_slots_format(payload: dict, report: HealthReport) -> None:
+    recommendations = payload.get("recommendations")
+    expected = [c["contact_id"] for c in CANARY_SLOTS["contacts"]]
+    if not isinstance(recommendations, list) or [
+            r.get("contact_id") for r in recommendations if isinstance(r, dict)] != expected:
+        report.problems.append(f"contacts: expected recommendations for {expected}, got "
+                               f"{recommendations!r:.200}")
+        return
+    for rec in recommendations:
+        slots = rec.get("slots")
+        if not isinstance(slots, list) or len(slots) != CANARY_SLOTS["top_k"]:
+            report.problems.append(f"contacts[{rec['contact_id']}]: expected "
+                                   f"{CANARY_SLOTS['top_k']} slots, got {slots!r:.200}")
+            continue
+        for slot in slots:
+            window = CANARY_WINDOW.get(slot.get("day"))
+            if window is None or not window[0] <= slot.get("hour", -1) < window[1]:
+                report.problems.append(f"contacts[{rec['contact_id']}]: slot {slot} is outside "
+                                       "the calling window")
+            if not _probability(slot.get("answer_probability")):
+                report.problems.append(f"contacts[{rec['contact_id']}]: answer_probability "
+                                       f"{slot.get('answer_probability')!r} outside [0, 1]")
+        probabilities = [s.get("answer_probability", 0) for s in slots]
+        if probabilities != sorted(probabilities, reverse=True):
+            report.problems.append(f"contacts[{rec['contact_id']}]: slots not sorted best first")
+
+
+def health_check(runtime, endpoint_name: str, max_latency_ms: float) -> HealthReport:
+    """Invoke with both canaries; raise HealthCheckFailed listing every problem found."""
+    report = HealthReport(endpoint_name)
+    seed = _call(runtime, endpoint_name, CANARY_SEED, report, "features", max_latency_ms)
+    if seed is not None:
+        check_seed_format(seed, report)
+    slots = _call(runtime, endpoint_name, CANARY_SLOTS, report, "contacts", max_latency_ms)
+    if slots is not None:
+        check_slots_format(slots, report)
+    if report.problems:
+        raise HealthCheckFailed("; ".join(report.problems))
+    return report

@@ -1,0 +1,99 @@
+"""The health invocation passes a good model and names what is wrong with a bad one."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import time
+
+import boto3
+import pytest
+
+from pipeline_lambdas.deployment import DeploymentState, check, deploy
+from pipeline_lambdas.endpoint_config import create_model_and_config
+from pipeline_lambdas.health import (
+    HealthCheckFailed,
+    HealthReport,
+    check_seed_format,
+    check_slots_format,
+    health_check,
+)
+from tests.localaws.conftest import BUCKET
+from tests.pipeline_lambdas.conftest import artifact_uri
+
+LYING_PREDICT = b'''
+def predict_fn(data, model):
+    if isinstance(data, Rejection):
+        return data
+    if isinstance(data, SeedRequest):
+        return {"predictions": [1.7 for _ in data.rows]}
+    return {"recommendations": [{"contact_id": c.contact_id, "slots": [
+        {"day": "saturday", "hour": 3, "answer_probability": 0.5}] * 3} for c in data.contacts]}
+'''
+
+
+def _deploy(settings, name: str, artifact: str) -> None:
+    sm = boto3.client("sagemaker")
+    config = create_model_and_config(sm, settings, name, artifact_uri(artifact))
+    deploy(sm, settings.endpoint_name, config.endpoint_config_name)
+    deadline = time.monotonic() + 40
+    while check(sm, settings.endpoint_name, config.endpoint_config_name).state is \
+            DeploymentState.IN_PROGRESS and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_a_good_model_passes_with_latencies(aws, settings) -> None:
+    _deploy(settings, "good", "good")
+    report = health_check(boto3.client("sagemaker-runtime"), settings.endpoint_name, 5000)
+    assert report.problems == []
+    assert set(report.latency_ms) == {"features", "contacts"}
+
+
+def test_a_model_that_answers_garbage_fails_with_every_problem_named(aws, trained,
+                                                                      settings) -> None:
+    out = io.BytesIO()
+    with tarfile.open(trained.artifact) as src, tarfile.open(fileobj=out, mode="w:gz") as dst:
+        for member in src.getmembers():
+            data = src.extractfile(member).read()
+            if member.name == "code/inference.py":
+                data += LYING_PREDICT
+            info = tarfile.TarInfo(member.name)
+            info.size = len(data)
+            dst.addfile(info, io.BytesIO(data))
+    boto3.client("s3").put_object(Bucket=BUCKET, Key="models/lying/model.tar.gz",
+                                  Body=out.getvalue())
+    _deploy(settings, "lying", "lying")
+    with pytest.raises(HealthCheckFailed) as err:
+        health_check(boto3.client("sagemaker-runtime"), settings.endpoint_name, 5000)
+    message = str(err.value)
+    assert "features: predictions outside [0, 1]: [1.7, 1.7, 1.7]" in message
+    assert "outside the calling window" in message
+
+
+def test_latency_bound_and_missing_endpoint(aws, settings) -> None:
+    _deploy(settings, "good", "good")
+    with pytest.raises(HealthCheckFailed, match="exceeds the 0 ms bound"):
+        health_check(boto3.client("sagemaker-runtime"), settings.endpoint_name, 0)
+    with pytest.raises(HealthCheckFailed, match="ValidationException"):
+        health_check(boto3.client("sagemaker-runtime"), "no-such-endpoint", 5000)
+
+
+@pytest.mark.parametrize(("payload", "problem"), [
+    ({"predictions": [0.2, 0.3]}, "expected 3 predictions"),
+    ({"predictions": [0.2, float("nan"), 0.1]}, "outside [0, 1]"),
+    ({"oops": 1}, "expected 3 predictions"),
+])
+def test_seed_format_checks(payload, problem) -> None:
+    report = HealthReport("e")
+    check_seed_format(payload, report)
+    assert problem in report.problems[0]
+
+
+def test_slot_checks_catch_order_and_shape() -> None:
+    report = HealthReport("e")
+    slots = [{"day": "monday", "hour": 9, "answer_probability": p} for p in (0.1, 0.5, 0.3)]
+    check_slots_format({"recommendations": [
+        {"contact_id": "canary-evening", "slots": slots},
+        {"contact_id": "canary-cold", "slots": slots[:1]}]}, report)
+    assert any("not sorted best first" in p for p in report.problems)
+    assert any("expected 3 slots" in p for p in report.problems)
