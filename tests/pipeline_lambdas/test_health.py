@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import tarfile
 import time
 
 import boto3
@@ -18,18 +16,7 @@ from pipeline_lambdas.health import (
     check_slots_format,
     health_check,
 )
-from tests.localaws.conftest import BUCKET
-from tests.pipeline_lambdas.conftest import artifact_uri
-
-LYING_PREDICT = b'''
-def predict_fn(data, model):
-    if isinstance(data, Rejection):
-        return data
-    if isinstance(data, SeedRequest):
-        return {"predictions": [1.7 for _ in data.rows]}
-    return {"recommendations": [{"contact_id": c.contact_id, "slots": [
-        {"day": "saturday", "hour": 3, "answer_probability": 0.5}] * 3} for c in data.contacts]}
-'''
+from tests.pipeline_lambdas.conftest import artifact_uri, upload_lying_artifact
 
 
 def _deploy(settings, name: str, artifact: str) -> None:
@@ -51,17 +38,7 @@ def test_a_good_model_passes_with_latencies(aws, settings) -> None:
 
 def test_a_model_that_answers_garbage_fails_with_every_problem_named(aws, trained,
                                                                       settings) -> None:
-    out = io.BytesIO()
-    with tarfile.open(trained.artifact) as src, tarfile.open(fileobj=out, mode="w:gz") as dst:
-        for member in src.getmembers():
-            data = src.extractfile(member).read()
-            if member.name == "code/inference.py":
-                data += LYING_PREDICT
-            info = tarfile.TarInfo(member.name)
-            info.size = len(data)
-            dst.addfile(info, io.BytesIO(data))
-    boto3.client("s3").put_object(Bucket=BUCKET, Key="models/lying/model.tar.gz",
-                                  Body=out.getvalue())
+    upload_lying_artifact(trained)
     _deploy(settings, "lying", "lying")
     with pytest.raises(HealthCheckFailed) as err:
         health_check(boto3.client("sagemaker-runtime"), settings.endpoint_name, 5000)

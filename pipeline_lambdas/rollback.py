@@ -1,0 +1,76 @@
+"""Step 8 core: put the endpoint back on the config that served before this run.
+
+With a previous config: wait out any deployment still in progress, update back to the previous
+config unless SageMaker already kept it, wait for InService ON that config, and re-run the
+health invocation on the restored model. Without one (a failed first deployment): delete the
+endpoint so nothing half-deployed is left serving. Anything else raises `RollbackFailed`, which
+says what state the endpoint was left in.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from pipeline_lambdas.deployment import IN_PROGRESS_STATUSES, describe
+from pipeline_lambdas.health import HealthCheckFailed, health_check
+
+
+class RollbackFailed(Exception):
+    """The endpoint could not be restored. (Name is part of the state machine contract.)"""
+
+
+@dataclass(frozen=True)
+class RollbackResult:
+    action: str  # "restored", "kept-previous", "deleted" or "nothing-to-do"
+    endpoint_name: str
+    endpoint_config_name: str | None
+    health_latency_ms: dict[str, float] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _wait_settled(sagemaker, endpoint: str, timeout: float, poll: float,
+                  sleep: Callable[[float], None]) -> dict[str, Any] | None:
+    deadline = time.monotonic() + timeout
+    while True:
+        current = describe(sagemaker, endpoint)
+        if current is None or current["EndpointStatus"] not in IN_PROGRESS_STATUSES:
+            return current
+        if time.monotonic() > deadline:
+            raise RollbackFailed(f"{endpoint} still {current['EndpointStatus']} after "
+                                 f"{timeout:.0f} s; left on {current.get('EndpointConfigName')}")
+        sleep(poll)
+
+
+def rollback(sagemaker, runtime, endpoint_name: str, previous_config: str | None,
+             max_latency_ms: float, timeout: float = 720.0, poll: float = 15.0,
+             sleep: Callable[[float], None] = time.sleep) -> RollbackResult:
+    current = _wait_settled(sagemaker, endpoint_name, timeout, poll, sleep)
+    if current is None:
+        return RollbackResult("nothing-to-do", endpoint_name, None)
+    if previous_config is None:
+        sagemaker.delete_endpoint(EndpointName=endpoint_name)
+        return RollbackResult("deleted", endpoint_name, None)
+    action = "kept-previous"
+    if not (current["EndpointStatus"] == "InService"
+            and current.get("EndpointConfigName") == previous_config):
+        sagemaker.update_endpoint(EndpointName=endpoint_name, EndpointConfigName=previous_config)
+        action = "restored"
+        sleep(min(poll, 1.0))
+        current = _wait_settled(sagemaker, endpoint_name, timeout, poll, sleep)
+        if current is None or current["EndpointStatus"] != "InService" or \
+                current.get("EndpointConfigName") != previous_config:
+            state = "missing" if current is None else (
+                f"{current['EndpointStatus']} on {current.get('EndpointConfigName')} "
+                f"({current.get('FailureReason') or 'no reason given'})")
+            raise RollbackFailed(f"could not restore {previous_config}: endpoint is {state}")
+    try:
+        report = health_check(runtime, endpoint_name, max_latency_ms)
+    except HealthCheckFailed as err:
+        raise RollbackFailed(f"{previous_config} is back in service but fails its health "
+                             f"check: {err}") from err
+    return RollbackResult(action, endpoint_name, previous_config, report.latency_ms)
