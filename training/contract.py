@@ -30,6 +30,9 @@ _ISO_WITH_OFFSET = (r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?"
                     r"(Z|z|[+-]\d{2}(:?\d{2})?)$")
 
 
+_FILE, _ROW = "__source_file", "__source_row"
+
+
 class InvalidCallLog(ValueError):
     """The input cannot be trained on; the message says why. (Name is part of the contract.)"""
 
@@ -106,6 +109,9 @@ def validate(raw: pd.DataFrame, default_timezone: str = DEFAULT_TIMEZONE,
              name: str = "call log") -> ValidationResult:
     """Split a raw log into valid rows and counted, kept rejects."""
     raw = raw.rename(columns=lambda c: str(c).strip().lower())
+    # Logs read from several files carry where each row came from (see load_parts).
+    source_file = raw.pop(_FILE) if _FILE in raw.columns else None
+    given_rows = raw.pop(_ROW) if _ROW in raw.columns else None
     missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
     if missing:
         found = ", ".join(repr(c) for c in raw.columns[:12]) or "none"
@@ -150,7 +156,8 @@ def validate(raw: pd.DataFrame, default_timezone: str = DEFAULT_TIMEZONE,
     dup_index = key.index[key.duplicated(keep="first").to_numpy()]
     reason.loc[dup_index] = "duplicate"
 
-    source_row = pd.Series(np.arange(2, len(raw) + 2), index=raw.index)  # header is row 1
+    source_row = (given_rows if given_rows is not None
+                  else pd.Series(np.arange(2, len(raw) + 2), index=raw.index))  # header: row 1
     ok = reason == ""
     valid = pd.DataFrame({
         "contact_id": contact[ok],
@@ -164,6 +171,8 @@ def validate(raw: pd.DataFrame, default_timezone: str = DEFAULT_TIMEZONE,
     rejects = raw.loc[~ok].copy()
     rejects.insert(0, "source_row", source_row[~ok])
     rejects.insert(1, "reject_reason", reason[~ok])
+    if source_file is not None:
+        rejects.insert(0, "source_file", source_file[~ok])
     return ValidationResult(valid=valid, rejects=rejects.reset_index(drop=True),
                             ignored_columns=ignored)
 
@@ -183,6 +192,27 @@ def check_trainable(result: ValidationResult, min_valid_rows: int,
         raise InvalidCallLog(
             f"{name}: all {n} valid rows have answered={value}; the model needs both "
             "answered and unanswered calls")
+
+
+def load_parts(parts: list[tuple[str, bytes]],
+               default_timezone: str = DEFAULT_TIMEZONE) -> ValidationResult:
+    """One log from several files (e.g. the parts under an S3 prefix), validated together so
+    duplicates across files are found; rejects name their file and row."""
+    if not parts:
+        raise InvalidCallLog("no call-log files were given")
+    frames = []
+    for name, data in parts:
+        raw = read_raw(data, name).rename(columns=lambda c: str(c).strip().lower())
+        missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
+        if missing:
+            raise InvalidCallLog(f"{name} is missing required column(s) "
+                                 f"{', '.join(repr(c) for c in missing)}")
+        raw.insert(0, _FILE, name)
+        raw.insert(1, _ROW, np.arange(2, len(raw) + 2))
+        frames.append(raw)
+    combined = pd.concat(frames, ignore_index=True).fillna("")
+    label = parts[0][0] if len(parts) == 1 else f"{len(parts)} call-log files"
+    return validate(combined, default_timezone, label)
 
 
 def load(source: Path | bytes, default_timezone: str = DEFAULT_TIMEZONE,

@@ -46,14 +46,23 @@ class TrainResult:
                 "seconds": round(self.seconds, 1)}
 
 
-def train(calls: Path | bytes, out_dir: Path, settings: TrainSettings | None = None,
-          truth: pd.DataFrame | None = None, version: str | None = None,
-          name: str | None = None) -> TrainResult:
+def train(calls: Path | bytes | list[tuple[str, bytes]], out_dir: Path,
+          settings: TrainSettings | None = None, truth: pd.DataFrame | None = None,
+          version: str | None = None, name: str | None = None) -> TrainResult:
+    """Train from a file, its bytes, or several (name, bytes) parts of one log."""
     settings = settings or TrainSettings()
     started = time.perf_counter()
-    raw = calls if isinstance(calls, bytes) else Path(calls).read_bytes()
-    label = name or (str(calls) if not isinstance(calls, bytes) else "call log")
-    validation = contract.load(raw, settings.default_timezone, label)
+    fingerprint = hashlib.sha256()
+    if isinstance(calls, list):
+        for part_name, data in calls:
+            fingerprint.update(part_name.encode() + b"\0" + data)
+        label = name or f"{len(calls)} call-log files"
+        validation = contract.load_parts(calls, settings.default_timezone)
+    else:
+        raw = calls if isinstance(calls, bytes) else Path(calls).read_bytes()
+        fingerprint.update(raw)
+        label = name or (str(calls) if not isinstance(calls, bytes) else "call log")
+        validation = contract.load(raw, settings.default_timezone, label)
     out_dir.mkdir(parents=True, exist_ok=True)
     # Rejects are written before any refusal so that nothing is lost even when training stops.
     rejects_path = out_dir / "rejects.csv"
@@ -71,7 +80,7 @@ def train(calls: Path | bytes, out_dir: Path, settings: TrainSettings | None = N
     # The shipped model is refit on every valid call, with parameters fitted on every call.
     training_set = held_out.with_params(held_out.fit_params())
     final = model.export(model.fit(training_set.X, training_set.y, settings.model))
-    data = {**validation.summary(), "sha256": hashlib.sha256(raw).hexdigest(),
+    data = {**validation.summary(), "sha256": fingerprint.hexdigest(),
             "first_call": validation.valid["called_at"].min().isoformat(),
             "last_call": validation.valid["called_at"].max().isoformat(),
             "contacts": int(validation.valid["contact_id"].nunique())}

@@ -1,0 +1,61 @@
+"""Step 2 core: publish a staged version under models/optimal-call-time/<version>/, never
+overwriting: every object is written with If-None-Match. A retry that finds the same bytes
+already published succeeds; different bytes under an existing version raise ArtifactExists."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from pipeline_lambdas.settings import PipelineSettings
+from pipeline_lambdas.train_step import OUTPUT_FILES, staging_prefix
+
+
+class ArtifactExists(Exception):
+    """A different artifact already exists under this version. (State machine contract.)"""
+
+
+@dataclass(frozen=True)
+class PackageOutput:
+    model_version: str
+    artifact_uri: str
+    sha256: str
+    size_bytes: int
+    files: list[str]
+    already_published: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def version_prefix(settings: PipelineSettings, version: str) -> str:
+    return f"{settings.models_prefix}/{version}/"
+
+
+def publish(s3, settings: PipelineSettings, version: str) -> PackageOutput:
+    bucket, source, target = settings.models_bucket, staging_prefix(version), version_prefix(
+        settings, version)
+    existing = 0
+    digests: dict[str, str] = {}
+    for name in OUTPUT_FILES:
+        data = s3.get_object(Bucket=bucket, Key=source + name)["Body"].read()
+        digests[name] = hashlib.sha256(data).hexdigest()
+        try:
+            s3.put_object(Bucket=bucket, Key=target + name, Body=data, IfNoneMatch="*",
+                          Metadata={"sha256": digests[name]})
+        except ClientError as err:
+            if err.response["Error"]["Code"] != "PreconditionFailed":
+                raise
+            there = s3.get_object(Bucket=bucket, Key=target + name)["Body"].read()
+            if hashlib.sha256(there).hexdigest() != digests[name]:
+                raise ArtifactExists(f"s3://{bucket}/{target}{name} already exists with other "
+                                     "content; versions are never overwritten") from err
+            existing += 1
+        if name == "model.tar.gz":
+            size = len(data)
+    return PackageOutput(version, f"s3://{bucket}/{target}model.tar.gz",
+                         digests["model.tar.gz"], size, list(OUTPUT_FILES),
+                         already_published=existing == len(OUTPUT_FILES))

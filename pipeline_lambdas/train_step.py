@@ -1,0 +1,89 @@
+"""Step 1 core: read the call log from S3, validate, train and evaluate; stage the outputs.
+
+The log is one object or every CSV/Parquet object under a prefix. Outputs (model.tar.gz,
+metadata.json, metrics.json, report.html, rejects.csv) are staged under
+s3://<bucket>/staging/<version>/ for the package step. When the log is refused, the rejects are
+staged anyway and the `InvalidCallLog` message says where they went.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from pipeline_lambdas.settings import PipelineSettings
+from training.contract import InvalidCallLog
+from training.train import TrainSettings, train
+
+LOG_SUFFIXES = (".csv", ".parquet")
+OUTPUT_FILES = ("model.tar.gz", "metadata.json", "metrics.json", "report.html", "rejects.csv")
+
+
+@dataclass(frozen=True)
+class TrainOutput:
+    model_version: str
+    data_uri: str
+    files_read: int
+    rows_valid: int
+    rows_rejected: int
+    rejected_by_reason: dict[str, int]
+    roc_auc: float
+    staging_uri: str
+    rejects_uri: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise InvalidCallLog(f"data_uri {uri!r} is not an s3://bucket/key-or-prefix URI")
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+def read_call_log(s3, uri: str) -> list[tuple[str, bytes]]:
+    """(name, bytes) of the object at uri, or of every CSV/Parquet object under it."""
+    bucket, key = split_uri(uri)
+    if key.lower().endswith(LOG_SUFFIXES):
+        return [(uri, s3.get_object(Bucket=bucket, Key=key)["Body"].read())]
+    keys = [obj["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=key) for obj in page.get("Contents", [])
+        if obj["Key"].lower().endswith(LOG_SUFFIXES)]
+    if not keys:
+        raise InvalidCallLog(f"no .csv or .parquet objects under {uri}")
+    return [(f"s3://{bucket}/{k}", s3.get_object(Bucket=bucket, Key=k)["Body"].read())
+            for k in sorted(keys)]
+
+
+def staging_prefix(version: str) -> str:
+    return f"staging/{version}/"
+
+
+def run_training(s3, settings: PipelineSettings, data_uri: str, version: str,
+                 train_settings: TrainSettings | None = None) -> TrainOutput:
+    parts = read_call_log(s3, data_uri)
+    prefix = staging_prefix(version)
+    rejects_uri = f"s3://{settings.models_bucket}/{prefix}rejects.csv"
+    with tempfile.TemporaryDirectory() as tmp:
+        out_dir = Path(tmp)
+        try:
+            result = train(parts, out_dir, train_settings, version=version, name=data_uri)
+        except InvalidCallLog as err:
+            rejects = out_dir / "rejects.csv"
+            if rejects.exists():
+                s3.upload_file(str(rejects), settings.models_bucket, f"{prefix}rejects.csv")
+                raise InvalidCallLog(f"{err} (rejected rows: {rejects_uri})") from err
+            raise
+        for name in OUTPUT_FILES:
+            s3.upload_file(str(out_dir / name), settings.models_bucket, prefix + name)
+    data, metrics = result.metadata["data"], result.metadata["metrics"]
+    return TrainOutput(
+        model_version=version, data_uri=data_uri, files_read=len(parts),
+        rows_valid=data["rows_valid"], rows_rejected=data["rows_rejected"],
+        rejected_by_reason={k: v for k, v in data["rejected_by_reason"].items() if v},
+        roc_auc=metrics["classification"]["roc_auc"],
+        staging_uri=f"s3://{settings.models_bucket}/{prefix}", rejects_uri=rejects_uri)
