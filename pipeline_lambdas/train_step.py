@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from pipeline_lambdas.live_model import fetch, live_artifact_uri
 from pipeline_lambdas.settings import PipelineSettings
 from training.contract import InvalidCallLog
 from training.train import TrainSettings, train
@@ -31,6 +32,7 @@ class TrainOutput:
     rows_rejected: int
     rejected_by_reason: dict[str, int]
     roc_auc: float
+    live_model_version: str | None
     staging_uri: str
     rejects_uri: str
 
@@ -64,14 +66,19 @@ def staging_prefix(version: str) -> str:
 
 
 def run_training(s3, settings: PipelineSettings, data_uri: str, version: str,
-                 train_settings: TrainSettings | None = None) -> TrainOutput:
+                 train_settings: TrainSettings | None = None,
+                 sagemaker=None) -> TrainOutput:
+    """With a SageMaker client, the live model is also scored on this run's holdout."""
     parts = read_call_log(s3, data_uri)
     prefix = staging_prefix(version)
     rejects_uri = f"s3://{settings.models_bucket}/{prefix}rejects.csv"
     with tempfile.TemporaryDirectory() as tmp:
-        out_dir = Path(tmp)
+        out_dir = Path(tmp) / "out"
+        live_uri = live_artifact_uri(sagemaker, settings.endpoint_name) if sagemaker else None
+        live_dir = fetch(s3, live_uri, Path(tmp) / "live") if live_uri else None
         try:
-            result = train(parts, out_dir, train_settings, version=version, name=data_uri)
+            result = train(parts, out_dir, train_settings, version=version, name=data_uri,
+                           baseline_model_dir=live_dir)
         except InvalidCallLog as err:
             rejects = out_dir / "rejects.csv"
             if rejects.exists():
@@ -86,4 +93,5 @@ def run_training(s3, settings: PipelineSettings, data_uri: str, version: str,
         rows_valid=data["rows_valid"], rows_rejected=data["rows_rejected"],
         rejected_by_reason={k: v for k, v in data["rejected_by_reason"].items() if v},
         roc_auc=metrics["classification"]["roc_auc"],
+        live_model_version=metrics.get("live_model_on_holdout", {}).get("model_version"),
         staging_uri=f"s3://{settings.models_bucket}/{prefix}", rejects_uri=rejects_uri)

@@ -17,9 +17,10 @@ import pandas as pd
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
+from training import dataset
 from training import model as model_mod
 from training.dataset import TrainingSet
-from training.features import FEATURE_NAMES, HOURS, LocalCall, slot_features
+from training.features import FEATURE_NAMES, HOURS, FeatureParams, LocalCall, slot_features
 from training.forest import Forest
 
 STRATEGIES = ("model", "seed_random_forest", "best_global_slot")
@@ -134,6 +135,22 @@ def evaluate(ts: TrainingSet, model_settings: model_mod.ModelSettings,
     }
     heatmap = answer_rate_heatmap(ts, np.arange(len(ts.y)))
     return Evaluation(metrics=metrics, calibration=calibration, heatmap=heatmap), forest
+
+
+def score_baseline(valid: pd.DataFrame, cut: float, forest: Forest, params: FeatureParams,
+                   feature_names: list[str]) -> dict[str, object]:
+    """The live model's quality on THIS run's holdout (same later calls), for the quality gate.
+
+    Its features are recomputed with its own fitted parameters. A model built on another
+    feature set cannot be scored on these features: that is reported, not guessed.
+    """
+    if tuple(feature_names) != FEATURE_NAMES or forest.n_features != len(FEATURE_NAMES):
+        return {"comparable": False,
+                "reason": "the live model uses another feature set; not comparable"}
+    ts = dataset.build(valid, params=params)
+    test = ts.epoch >= cut
+    return {"comparable": True, **classification_metrics(ts.y[test],
+                                                         forest.predict_proba(ts.X[test]))}
 
 
 def contact_histories(ts: TrainingSet, rows: np.ndarray) -> dict[str, list[LocalCall]]:

@@ -12,7 +12,8 @@ from typing import Any
 import pandas as pd
 
 from training import artifact, contract, dataset, evaluate, model, report
-from training.features import DEFAULT_TIMEZONE
+from training.features import DEFAULT_TIMEZONE, FeatureParams
+from training.forest import Forest
 from training.ranking import DEFAULT_WINDOW, window_mask
 
 
@@ -46,10 +47,27 @@ class TrainResult:
                 "seconds": round(self.seconds, 1)}
 
 
+def _score_live(model_dir: Path, valid: pd.DataFrame, cut: float) -> dict[str, Any]:
+    live = json.loads((model_dir / "metadata.json").read_text())
+    model_path = model_dir / live.get("model_file", "model.npz")
+    if artifact.sha256_file(model_path) != live.get("model_sha256"):
+        return {"model_version": live.get("model_version"), "comparable": False,
+                "reason": "the live model file does not match its sha256"}
+    return {"model_version": live.get("model_version"),
+            **evaluate.score_baseline(valid, cut, Forest.load(model_path),
+                                      FeatureParams.from_dict(live["feature_params"]),
+                                      live["feature_names"])}
+
+
 def train(calls: Path | bytes | list[tuple[str, bytes]], out_dir: Path,
           settings: TrainSettings | None = None, truth: pd.DataFrame | None = None,
-          version: str | None = None, name: str | None = None) -> TrainResult:
-    """Train from a file, its bytes, or several (name, bytes) parts of one log."""
+          version: str | None = None, name: str | None = None,
+          baseline_model_dir: Path | None = None) -> TrainResult:
+    """Train from a file, its bytes, or several (name, bytes) parts of one log.
+
+    With `baseline_model_dir` (an extracted live artifact) the live model is scored on the same
+    holdout and its numbers go to metrics.json as `live_model_on_holdout`, for the quality gate.
+    """
     settings = settings or TrainSettings()
     started = time.perf_counter()
     fingerprint = hashlib.sha256()
@@ -86,6 +104,8 @@ def train(calls: Path | bytes | list[tuple[str, bytes]], out_dir: Path,
             "contacts": int(validation.valid["contact_id"].nunique())}
     metrics = {**evaluation.metrics, "shipped_model": {"trees": len(final.roots),
                                                        "depth": final.depth}}
+    if baseline_model_dir is not None:
+        metrics["live_model_on_holdout"] = _score_live(baseline_model_dir, validation.valid, cut)
     version = version or artifact.new_version()
     tar_path, metadata = artifact.package(final, training_set.params, metrics, data, out_dir,
                                           version)

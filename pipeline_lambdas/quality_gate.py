@@ -1,0 +1,49 @@
+"""Step 3 core: deploy the new model only if it is not worse than the live one on the same data.
+
+Both models are scored on the new run's temporal holdout (the train step scores the live model
+there: `live_model_on_holdout` in metrics.json). A drop in ROC AUC beyond the tolerance keeps the
+current model unless the execution input says `force_deploy`. Keeping the current model is a
+normal outcome, not an error: the state machine branches on `decision`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+DEPLOY, KEEP = "deploy", "keep-current"
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    decision: str
+    reason: str
+    new_roc_auc: float
+    live_roc_auc: float | None
+    tolerance: float
+    forced: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def decide(new_metrics: dict[str, Any], tolerance: float, force_deploy: bool = False
+           ) -> GateDecision:
+    new_auc = float(new_metrics["classification"]["roc_auc"])
+    live = new_metrics.get("live_model_on_holdout")
+    if live is None:
+        return GateDecision(DEPLOY, "first deployment: no live model", new_auc, None,
+                            tolerance, force_deploy)
+    if not live.get("comparable"):
+        return GateDecision(DEPLOY, f"live model {live.get('model_version')} not comparable: "
+                            f"{live.get('reason')}; the health check still guards the deploy",
+                            new_auc, None, tolerance, force_deploy)
+    live_auc = float(live["roc_auc"])
+    worse = new_auc < live_auc - tolerance
+    if worse and not force_deploy:
+        return GateDecision(KEEP, f"new ROC AUC {new_auc:.4f} is below the live model's "
+                            f"{live_auc:.4f} by more than {tolerance}; kept the current model",
+                            new_auc, live_auc, tolerance, False)
+    reason = (f"forced: new ROC AUC {new_auc:.4f} vs live {live_auc:.4f}" if worse else
+              f"new ROC AUC {new_auc:.4f} vs live {live_auc:.4f} (tolerance {tolerance})")
+    return GateDecision(DEPLOY, reason, new_auc, live_auc, tolerance, force_deploy)

@@ -1,0 +1,59 @@
+"""The gate compares new and live on the same holdout and keeps the current model when worse."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import boto3
+import pytest
+
+from pipeline_lambdas.deployment import DeploymentState, check, deploy
+from pipeline_lambdas.endpoint_config import create_model_and_config
+from pipeline_lambdas.quality_gate import DEPLOY, KEEP, decide
+from pipeline_lambdas.train_step import run_training
+from tests.localaws.conftest import BUCKET
+from tests.pipeline_lambdas.conftest import artifact_uri
+from training.model import ModelSettings
+from training.train import TrainSettings
+
+
+def _metrics(new: float, live: float | None = None, comparable: bool = True) -> dict:
+    metrics = {"classification": {"roc_auc": new}}
+    if live is not None or not comparable:
+        metrics["live_model_on_holdout"] = {"model_version": "v1", "comparable": comparable,
+                                            "roc_auc": live, "reason": "feature set changed"}
+    return metrics
+
+
+@pytest.mark.parametrize(("metrics", "force", "decision", "reason"), [
+    (_metrics(0.70), False, DEPLOY, "first deployment"),
+    (_metrics(0.70, 0.71), False, DEPLOY, "tolerance 0.02"),
+    (_metrics(0.66, 0.71), False, KEEP, "kept the current model"),
+    (_metrics(0.66, 0.71), True, DEPLOY, "forced"),
+    (_metrics(0.60, comparable=False), False, DEPLOY, "not comparable"),
+])
+def test_decisions(metrics: dict, force: bool, decision: str, reason: str) -> None:
+    result = decide(metrics, tolerance=0.02, force_deploy=force)
+    assert result.decision == decision
+    assert reason in result.reason
+
+
+def test_a_weaker_model_is_blocked_against_the_live_one(aws, settings, demo_log) -> None:
+    s3, sm = boto3.client("s3"), boto3.client("sagemaker")
+    s3.put_object(Bucket=BUCKET, Key="data/calls/calls.csv", Body=demo_log[0].read_bytes())
+    live = create_model_and_config(sm, settings, "live", artifact_uri("good"))
+    deploy(sm, settings.endpoint_name, live.endpoint_config_name)
+    deadline = time.monotonic() + 40
+    while check(sm, settings.endpoint_name, live.endpoint_config_name).state is \
+            DeploymentState.IN_PROGRESS and time.monotonic() < deadline:
+        time.sleep(0.05)
+    weak = TrainSettings(model=ModelSettings(max_iter=2))  # a deliberately worse model
+    out = run_training(s3, settings, f"s3://{BUCKET}/data/calls/", "v-weak", weak, sagemaker=sm)
+    assert out.live_model_version == "20260601T000000Z-test01"
+    metrics = json.loads(s3.get_object(Bucket=BUCKET,
+                                       Key="staging/v-weak/metrics.json")["Body"].read())
+    decision = decide(metrics, tolerance=0.01)
+    assert decision.decision == KEEP
+    assert decision.live_roc_auc > decision.new_roc_auc + 0.01
+    assert decide(metrics, tolerance=0.01, force_deploy=True).decision == DEPLOY

@@ -1,0 +1,35 @@
+"""The live model is scored on the new run's holdout, so the gate compares like with like."""
+
+from __future__ import annotations
+
+import json
+
+from training import artifact
+from training.train import train
+
+
+def test_live_model_is_scored_on_the_same_holdout(trained, demo_log, tmp_path) -> None:
+    live_dir = artifact.extract(trained.artifact, tmp_path / "live")
+    result = train(demo_log[0], tmp_path / "new", baseline_model_dir=live_dir,
+                   version="20260602T000000Z-test02")
+    live = json.loads(result.metrics_path.read_text())["live_model_on_holdout"]
+    assert live["comparable"] is True
+    assert live["model_version"] == trained.version
+    # The live model was trained on these very calls: on this holdout it cannot be much worse.
+    new_auc = result.metadata["metrics"]["classification"]["roc_auc"]
+    assert abs(live["roc_auc"] - new_auc) < 0.05
+
+
+def test_an_incomparable_or_tampered_live_model_is_reported(trained, demo_log, tmp_path) -> None:
+    live_dir = artifact.extract(trained.artifact, tmp_path / "live")
+    metadata = json.loads((live_dir / "metadata.json").read_text())
+    metadata["feature_names"] = metadata["feature_names"][:3]
+    (live_dir / "metadata.json").write_text(json.dumps(metadata))
+    result = train(demo_log[0], tmp_path / "new", baseline_model_dir=live_dir)
+    live = json.loads(result.metrics_path.read_text())["live_model_on_holdout"]
+    assert live == {"model_version": trained.version, "comparable": False,
+                    "reason": "the live model uses another feature set; not comparable"}
+    (live_dir / "model.npz").write_bytes(b"tampered")
+    result = train(demo_log[0], tmp_path / "newer", baseline_model_dir=live_dir)
+    assert "does not match its sha256" in json.loads(
+        result.metrics_path.read_text())["live_model_on_holdout"]["reason"]
