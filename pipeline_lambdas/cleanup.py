@@ -11,7 +11,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from pipeline_lambdas.clients import client
 from pipeline_lambdas.deployment import describe
+from pipeline_lambdas.events import read_field
+from pipeline_lambdas.observability import step_handler
+from pipeline_lambdas.settings import PipelineSettings
 
 
 @dataclass
@@ -50,3 +54,12 @@ def cleanup(sagemaker, endpoint_name: str, name_prefix: str, keep: int,
             sagemaker.delete_model(ModelName=name)
             result.deleted_models.append(name)
     return result
+
+
+@step_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    settings = PipelineSettings.from_env()
+    prefix = f"{settings.project_name}-{settings.environment}-"
+    return cleanup(client("sagemaker"), settings.endpoint_name, prefix,
+                   settings.versions_to_keep,
+                   read_field(event, "previous_endpoint_config_name", str, None)).to_dict()

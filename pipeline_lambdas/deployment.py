@@ -13,6 +13,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from pipeline_lambdas.clients import client
+from pipeline_lambdas.events import read_field
+from pipeline_lambdas.observability import step_handler
+from pipeline_lambdas.settings import PipelineSettings
+
 IN_PROGRESS_STATUSES = ("Creating", "Updating", "RollingBack", "SystemUpdating")
 
 
@@ -96,3 +101,17 @@ def check(sagemaker, endpoint_name: str, deployed_config: str) -> CheckResult:
     else:
         state = DeploymentState.FAILED
     return CheckResult(state, status, live, reason)
+
+
+@step_handler
+def deploy_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    settings = PipelineSettings.from_env()
+    return deploy(client("sagemaker"), settings.endpoint_name,
+                  read_field(event, "endpoint_config_name", str)).to_dict()
+
+
+@step_handler
+def check_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    settings = PipelineSettings.from_env()
+    return check(client("sagemaker"), settings.endpoint_name,
+                 read_field(event, "endpoint_config_name", str)).to_dict()

@@ -7,6 +7,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from pipeline_lambdas.clients import client
+from pipeline_lambdas.events import read_field
+from pipeline_lambdas.observability import step_handler
 from pipeline_lambdas.settings import PipelineSettings, check_serverless
 
 
@@ -69,3 +72,12 @@ def create_model_and_config(sagemaker, settings: PipelineSettings, version: str,
         memory, concurrency = serverless.get("MemorySizeInMB", memory), serverless.get(
             "MaxConcurrency", concurrency)
     return ModelAndConfig(name, name, memory, concurrency, created)
+
+
+@step_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    settings = PipelineSettings.from_env()
+    return create_model_and_config(
+        client("sagemaker"), settings, read_field(event, "model_version", str),
+        read_field(event, "artifact_uri", str), read_field(event, "memory_size_mb", int, None),
+        read_field(event, "max_concurrency", int, None)).to_dict()

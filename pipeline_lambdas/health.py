@@ -16,6 +16,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from pipeline_lambdas.clients import client
+from pipeline_lambdas.observability import MetricUnit, metrics, step_handler
+from pipeline_lambdas.settings import PipelineSettings
+
 CANARY_WINDOW = {"monday": [9, 12], "wednesday": [17, 21], "friday": [9, 14]}
 CANARY_SEED = {"features": [[1, 19, 0.4], [3, 9, 0.1], [0, 12, 0.9, 5]]}
 CANARY_SLOTS = {
@@ -119,3 +123,13 @@ def health_check(runtime, endpoint_name: str, max_latency_ms: float) -> HealthRe
     if report.problems:
         raise HealthCheckFailed("; ".join(report.problems))
     return report
+
+
+@step_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    settings = PipelineSettings.from_env()
+    report = health_check(client("sagemaker-runtime"), settings.endpoint_name,
+                          settings.health_max_latency_ms)
+    metrics.add_metric(name="HealthLatencyMs", unit=MetricUnit.Milliseconds,
+                       value=max(report.latency_ms.values()))
+    return report.to_dict()

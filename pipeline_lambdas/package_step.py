@@ -10,6 +10,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from pipeline_lambdas.clients import client
+from pipeline_lambdas.events import read_field
+from pipeline_lambdas.observability import step_handler
 from pipeline_lambdas.settings import PipelineSettings
 from pipeline_lambdas.train_step import OUTPUT_FILES, staging_prefix
 
@@ -59,3 +62,9 @@ def publish(s3, settings: PipelineSettings, version: str) -> PackageOutput:
     return PackageOutput(version, f"s3://{bucket}/{target}model.tar.gz",
                          digests["model.tar.gz"], size, list(OUTPUT_FILES),
                          already_published=existing == len(OUTPUT_FILES))
+
+
+@step_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    settings = PipelineSettings.from_env()
+    return publish(client("s3"), settings, read_field(event, "model_version", str)).to_dict()

@@ -8,8 +8,14 @@ normal outcome, not an error: the state machine branches on `decision`.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from pipeline_lambdas.clients import client
+from pipeline_lambdas.events import read_field
+from pipeline_lambdas.observability import step_handler
+from pipeline_lambdas.settings import PipelineSettings
 
 DEPLOY, KEEP = "deploy", "keep-current"
 
@@ -47,3 +53,14 @@ def decide(new_metrics: dict[str, Any], tolerance: float, force_deploy: bool = F
     reason = (f"forced: new ROC AUC {new_auc:.4f} vs live {live_auc:.4f}" if worse else
               f"new ROC AUC {new_auc:.4f} vs live {live_auc:.4f} (tolerance {tolerance})")
     return GateDecision(DEPLOY, reason, new_auc, live_auc, tolerance, force_deploy)
+
+
+@step_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    settings = PipelineSettings.from_env()
+    version = read_field(event, "model_version", str)
+    key = f"{settings.models_prefix}/{version}/metrics.json"
+    metrics = json.loads(client("s3").get_object(Bucket=settings.models_bucket,
+                                                  Key=key)["Body"].read())
+    force = read_field(event, "force_deploy", bool, False)
+    return decide(metrics, settings.quality_gate_tolerance, force).to_dict()

@@ -14,8 +14,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from pipeline_lambdas.clients import client
 from pipeline_lambdas.deployment import IN_PROGRESS_STATUSES, describe
+from pipeline_lambdas.events import read_field
 from pipeline_lambdas.health import HealthCheckFailed, health_check
+from pipeline_lambdas.observability import MetricUnit, metrics, step_handler
+from pipeline_lambdas.settings import PipelineSettings
 
 
 class RollbackFailed(Exception):
@@ -74,3 +78,18 @@ def rollback(sagemaker, runtime, endpoint_name: str, previous_config: str | None
         raise RollbackFailed(f"{previous_config} is back in service but fails its health "
                              f"check: {err}") from err
     return RollbackResult(action, endpoint_name, previous_config, report.latency_ms)
+
+
+@step_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    settings = PipelineSettings.from_env()
+    previous = read_field(event, "previous_endpoint_config_name", str, None)
+    try:
+        result = rollback(client("sagemaker"), client("sagemaker-runtime"),
+                          settings.endpoint_name, previous, settings.health_max_latency_ms,
+                          poll=read_field(event, "poll_seconds", (int, float), 15.0))
+    except RollbackFailed:
+        metrics.add_metric(name="RollbackFailed", unit=MetricUnit.Count, value=1)
+        raise
+    metrics.add_metric(name="Rollbacks", unit=MetricUnit.Count, value=1)
+    return result.to_dict()

@@ -12,8 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import ClientError
+
+from pipeline_lambdas.clients import client
+from pipeline_lambdas.events import read_field
+from pipeline_lambdas.observability import step_handler
+from pipeline_lambdas.settings import PipelineSettings
 
 
 class DeploymentInProgress(Exception):
@@ -80,3 +86,20 @@ def release(s3, bucket: str, key: str, owner: str) -> bool:
             return False
         raise
     return True
+
+
+@step_handler
+def acquire_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    settings = PipelineSettings.from_env()
+    lock = acquire(client("s3"), settings.models_bucket, settings.lock_key,
+                   read_field(event, "execution_name", str))
+    return {"lock": f"s3://{lock.bucket}/{lock.key}", "owner": lock.owner,
+            "took_over": lock.took_over}
+
+
+@step_handler
+def release_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    settings = PipelineSettings.from_env()
+    released = release(client("s3"), settings.models_bucket, settings.lock_key,
+                       read_field(event, "execution_name", str))
+    return {"released": released}

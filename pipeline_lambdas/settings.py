@@ -25,6 +25,16 @@ class PipelineSettings:
     memory_size_mb: int = 1024
     max_concurrency: int = 200
     models_prefix: str = "models/optimal-call-time"
+    data_uri: str = ""  # default call-log location; empty means s3://<bucket>/data/calls/
+    quality_gate_tolerance: float = 0.01  # allowed drop in holdout ROC AUC
+    health_max_latency_ms: float = 3000.0  # per canary call, cold start included
+    versions_to_keep: int = 3
+    topic_arn: str = ""  # SNS topic for run outcomes; empty: notifications are only logged
+    lock_key: str = "locks/endpoint.lock"
+
+    @property
+    def default_data_uri(self) -> str:
+        return self.data_uri or f"s3://{self.models_bucket}/data/calls/"
 
     @property
     def endpoint_name(self) -> str:
@@ -49,6 +59,13 @@ class PipelineSettings:
                 raise SettingsError(f"{key} is not set")
             return value
 
+        def number(key: str, default: float) -> float:
+            raw = env.get(key, "").strip()
+            try:
+                return float(raw) if raw else default
+            except ValueError as err:
+                raise SettingsError(f"{key}={raw!r} is not a number") from err
+
         def integer(key: str, default: int) -> int:
             raw = env.get(key, "").strip()
             if not raw:
@@ -66,7 +83,17 @@ class PipelineSettings:
             execution_role_arn=required("SAGEMAKER_EXECUTION_ROLE_ARN"),
             memory_size_mb=integer("MEMORY_SIZE_MB", 1024),
             max_concurrency=integer("MAX_CONCURRENCY", 200),
+            data_uri=env.get("DATA_URI", "").strip(),
+            quality_gate_tolerance=number("QUALITY_GATE_TOLERANCE", 0.01),
+            health_max_latency_ms=number("HEALTH_MAX_LATENCY_MS", 3000.0),
+            versions_to_keep=integer("VERSIONS_TO_KEEP", 3),
+            topic_arn=env.get("TOPIC_ARN", "").strip(),
         )
+        if settings.versions_to_keep < 1:
+            raise SettingsError(f"VERSIONS_TO_KEEP={settings.versions_to_keep}: must be >= 1")
+        if settings.quality_gate_tolerance < 0:
+            raise SettingsError(f"QUALITY_GATE_TOLERANCE={settings.quality_gate_tolerance}: "
+                                "must be >= 0")
         check_serverless(settings.memory_size_mb, settings.max_concurrency, "MEMORY_SIZE_MB",
                          "MAX_CONCURRENCY")
         for key, value in (("PROJECT_NAME", settings.project_name),

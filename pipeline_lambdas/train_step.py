@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from pipeline_lambdas.clients import client
+from pipeline_lambdas.events import model_version, read_field
 from pipeline_lambdas.live_model import fetch, live_artifact_uri
+from pipeline_lambdas.observability import MetricUnit, metrics, step_handler
 from pipeline_lambdas.settings import PipelineSettings
 from training.contract import InvalidCallLog
 from training.train import TrainSettings, train
@@ -95,3 +98,15 @@ def run_training(s3, settings: PipelineSettings, data_uri: str, version: str,
         roc_auc=metrics["classification"]["roc_auc"],
         live_model_version=metrics.get("live_model_on_holdout", {}).get("model_version"),
         staging_uri=f"s3://{settings.models_bucket}/{prefix}", rejects_uri=rejects_uri)
+
+
+@step_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    settings = PipelineSettings.from_env()
+    version = model_version(event)
+    data_uri = read_field(event, "data_uri", str, "") or settings.default_data_uri
+    out = run_training(client("s3"), settings, data_uri, version, sagemaker=client("sagemaker"))
+    metrics.add_metric(name="RowsValid", unit=MetricUnit.Count, value=out.rows_valid)
+    metrics.add_metric(name="RowsRejected", unit=MetricUnit.Count, value=out.rows_rejected)
+    metrics.add_metric(name="RocAuc", unit=MetricUnit.NoUnit, value=out.roc_auc)
+    return out.to_dict()

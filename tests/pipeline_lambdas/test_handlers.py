@@ -1,0 +1,122 @@
+"""The step handlers, chained as the state machine will chain them, on the local runtime:
+a first deployment, a concurrent run refused by the lock, and a model that fails its health
+check rolled back to the previous one, which then answers as before."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import boto3
+import pytest
+
+from localaws.lambdas import LambdaContext
+from pipeline_lambdas import (
+    cleanup,
+    deployment,
+    endpoint_config,
+    health,
+    notify,
+    package_step,
+    quality_gate,
+    rollback,
+    run_lock,
+    train_step,
+)
+from pipeline_lambdas.events import InvalidStepInput
+from tests.localaws.conftest import BUCKET, IMAGE, ROLE
+from tests.pipeline_lambdas.conftest import upload_lying_artifact
+
+PROBE = json.dumps({"features": [[1, 19, 0.4], [4, 10, 0.2]]})
+
+
+def step(handler, event: dict) -> dict:
+    context = LambdaContext(function_name=handler.__module__.split(".")[-1],
+                            invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:"
+                                                 "function:step")
+    return handler(event, context)
+
+
+@pytest.fixture
+def pipeline_env(aws, demo_log, monkeypatch):
+    topic = boto3.client("sns").create_topic(Name="calltime-test")["TopicArn"]
+    for key, value in {"PROJECT_NAME": "calltime", "ENVIRONMENT": "test",
+                       "MODELS_BUCKET": BUCKET, "CONTAINER_IMAGE": IMAGE,
+                       "SAGEMAKER_EXECUTION_ROLE_ARN": ROLE, "TOPIC_ARN": topic,
+                       "HEALTH_MAX_LATENCY_MS": "10000"}.items():
+        monkeypatch.setenv(key, value)
+    boto3.client("s3").put_object(Bucket=BUCKET, Key="data/calls/part-0.csv",
+                                  Body=demo_log[0].read_bytes())
+    return aws
+
+
+def _settle(config: str) -> dict:
+    deadline = time.monotonic() + 40
+    while True:
+        checked = step(deployment.check_handler, {"endpoint_config_name": config})
+        if checked["state"] != "IN_PROGRESS" or time.monotonic() > deadline:
+            return checked
+        time.sleep(0.05)
+
+
+def _answers() -> list[float]:
+    response = boto3.client("sagemaker-runtime").invoke_endpoint(
+        EndpointName="calltime-test-optimal-call-time", ContentType="application/json",
+        Body=PROBE)
+    return json.loads(response["Body"].read())["predictions"]
+
+
+def test_first_run_concurrent_run_and_rollback(pipeline_env, trained) -> None:
+    run = {"execution_name": "run-1", "execution_start": "2026-06-01T03:00:00Z"}
+    assert step(run_lock.acquire_handler, run)["owner"] == "run-1"
+    train_out = step(train_step.handler, run)
+    version = train_out["model_version"]
+    assert version.startswith("20260601T030000Z-")
+    assert step(train_step.handler, run)["model_version"] == version  # a retry: same version
+    assert train_out["rows_rejected"] > 0 and train_out["live_model_version"] is None
+
+    # A second execution starting now must not deploy.
+    with pytest.raises(run_lock.DeploymentInProgress, match="run-1"):
+        step(run_lock.acquire_handler, {"execution_name": "run-2"})
+
+    packaged = step(package_step.handler, {"model_version": version})
+    gate = step(quality_gate.handler, {"model_version": version})
+    assert gate["decision"] == "deploy" and "first deployment" in gate["reason"]
+    config = step(endpoint_config.handler, {"model_version": version,
+                                            "artifact_uri": packaged["artifact_uri"],
+                                            "max_concurrency": 20})
+    deployed = step(deployment.deploy_handler,
+                    {"endpoint_config_name": config["endpoint_config_name"]})
+    assert deployed["previous_endpoint_config_name"] is None
+    assert _settle(config["endpoint_config_name"])["state"] == "IN_SERVICE"
+    report = step(health.handler, {})
+    assert report["problems"] == []
+    step(cleanup.handler, {})
+    sent = step(notify.handler, {"outcome": "deployed", "details": {"model_version": version}})
+    assert sent["published"] is True
+    assert step(run_lock.release_handler, run) == {"released": True}
+    before = _answers()
+
+    # A later run deploys a model that loads but answers garbage: health fails, rollback.
+    assert step(run_lock.acquire_handler, {"execution_name": "run-3"})["owner"] == "run-3"
+    lying = step(endpoint_config.handler, {"model_version": "lying",
+                                           "artifact_uri": upload_lying_artifact(trained)})
+    redeployed = step(deployment.deploy_handler,
+                      {"endpoint_config_name": lying["endpoint_config_name"]})
+    assert redeployed["previous_endpoint_config_name"] == config["endpoint_config_name"]
+    assert _settle(lying["endpoint_config_name"])["state"] == "IN_SERVICE"
+    with pytest.raises(health.HealthCheckFailed, match="outside"):
+        step(health.handler, {})
+    restored = step(rollback.handler, {
+        "previous_endpoint_config_name": redeployed["previous_endpoint_config_name"],
+        "poll_seconds": 0.05})
+    assert restored["action"] == "restored"
+    assert _answers() == before
+
+
+def test_inputs_are_checked_by_name(pipeline_env) -> None:
+    with pytest.raises(InvalidStepInput, match="'model_version' is required"):
+        step(package_step.handler, {})
+    with pytest.raises(InvalidStepInput, match="'max_concurrency' must be int"):
+        step(endpoint_config.handler, {"model_version": "v", "artifact_uri": "s3://b/k",
+                                       "max_concurrency": "200"})
