@@ -7,6 +7,7 @@ actual EndpointConfigName compared with the one deployed, never the status alone
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
@@ -15,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from pipeline_lambdas.clients import client
 from pipeline_lambdas.events import read_field
-from pipeline_lambdas.observability import step_handler
+from pipeline_lambdas.observability import MetricUnit, metrics, step_handler
 from pipeline_lambdas.settings import PipelineSettings
 
 IN_PROGRESS_STATUSES = ("Creating", "Updating", "RollingBack", "SystemUpdating")
@@ -26,6 +27,7 @@ class DeploymentState(StrEnum):
     KEPT_PREVIOUS = "KEPT_PREVIOUS"  # SageMaker refused the update; old config still serving
     IN_PROGRESS = "IN_PROGRESS"
     FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"  # still in progress after the loop's maximum number of checks
 
 
 @dataclass(frozen=True)
@@ -106,12 +108,27 @@ def check(sagemaker, endpoint_name: str, deployed_config: str) -> CheckResult:
 @step_handler
 def deploy_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = PipelineSettings.from_env()
-    return deploy(client("sagemaker"), settings.endpoint_name,
-                  read_field(event, "endpoint_config_name", str)).to_dict()
+    result = deploy(client("sagemaker"), settings.endpoint_name,
+                    read_field(event, "endpoint_config_name", str))
+    return {**result.to_dict(), "deploy_started_at": dt.datetime.now(dt.UTC).isoformat()}
 
 
 @step_handler
 def check_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """One check per call; `attempt` (1, 2, ...) against `max_attempts` bounds the loop."""
     settings = PipelineSettings.from_env()
-    return check(client("sagemaker"), settings.endpoint_name,
-                 read_field(event, "endpoint_config_name", str)).to_dict()
+    result = check(client("sagemaker"), settings.endpoint_name,
+                   read_field(event, "endpoint_config_name", str))
+    attempt = read_field(event, "attempt", int, 1)
+    max_attempts = read_field(event, "max_attempts", int, 120)
+    out = {**result.to_dict(), "attempt": attempt, "next_attempt": attempt + 1}
+    if result.state is DeploymentState.IN_PROGRESS and attempt >= max_attempts:
+        out["state"] = DeploymentState.TIMED_OUT.value
+        out["failure_reason"] = (f"still {result.endpoint_status} after {attempt} checks; "
+                                 "the rollback step waits it out")
+    if result.state is DeploymentState.IN_SERVICE and event.get("deploy_started_at"):
+        started = dt.datetime.fromisoformat(read_field(event, "deploy_started_at", str))
+        seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
+        metrics.add_metric(name="DeploySeconds", unit=MetricUnit.Seconds, value=seconds)
+        out["deploy_seconds"] = round(seconds, 1)
+    return out

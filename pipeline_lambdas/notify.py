@@ -5,32 +5,61 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from pipeline_lambdas.clients import client
-from pipeline_lambdas.events import read_field
+from pipeline_lambdas.events import InvalidStepInput, read_field
 from pipeline_lambdas.observability import logger, step_handler
 from pipeline_lambdas.settings import PipelineSettings
 
 OUTCOMES = ("deployed", "kept-current-model", "rolled-back", "rollback-failed", "failed")
 
 
-def notify(sns, topic_arn: str, settings: PipelineSettings, outcome: str,
-           details: dict[str, Any]) -> dict[str, Any]:
+def links(settings: PipelineSettings, region: str, version: str | None,
+          execution_arn: str | None) -> dict[str, str]:
+    out = {"endpoint": f"https://{region}.console.aws.amazon.com/sagemaker/home?region="
+                       f"{region}#/endpoints/{settings.endpoint_name}"}
+    if version:
+        out["report"] = (f"s3://{settings.models_bucket}/{settings.models_prefix}/{version}/"
+                         "report.html")
+    if execution_arn:
+        out["execution"] = (f"https://{region}.console.aws.amazon.com/states/home?region="
+                            f"{region}#/v2/executions/details/{execution_arn}")
+    return out
+
+
+def notify(sns, s3, settings: PipelineSettings, outcome: str, details: dict[str, Any],
+           execution_name: str, region: str, execution_arn: str | None = None
+           ) -> dict[str, Any]:
+    """Publish once per execution and outcome: a retried step does not send it again."""
     if outcome not in OUTCOMES:
-        raise ValueError(f"outcome {outcome!r} is not one of {', '.join(OUTCOMES)}")
-    version = details.get("model_version", "unknown version")
-    subject = f"calltime {settings.environment}: {outcome} ({version})"[:100]
-    message = json.dumps({"outcome": outcome, "endpoint": settings.endpoint_name,
-                          **details}, indent=2, default=str)
-    if not topic_arn:
+        raise InvalidStepInput(f"input field 'outcome' must be one of {', '.join(OUTCOMES)}, "
+                               f"got {outcome!r}")
+    version = details.get("model_version")
+    subject = f"calltime {settings.environment}: {outcome} ({version or 'no model'})"[:100]
+    message = json.dumps({"outcome": outcome, "endpoint": settings.endpoint_name, **details,
+                          "links": links(settings, region, version, execution_arn)},
+                         indent=2, default=str)
+    marker = f"notifications/{execution_name}/{outcome}.json"
+    try:
+        s3.put_object(Bucket=settings.models_bucket, Key=marker, Body=message.encode(),
+                      IfNoneMatch="*")
+    except ClientError as err:
+        if err.response["Error"]["Code"] != "PreconditionFailed":
+            raise
+        return {"outcome": outcome, "published": False, "reason": "already notified"}
+    if not settings.topic_arn:
         logger.info("no notification topic configured", extra={"subject": subject})
-        return {"outcome": outcome, "published": False}
-    response = sns.publish(TopicArn=topic_arn, Subject=subject, Message=message)
+        return {"outcome": outcome, "published": False, "reason": "no topic configured"}
+    response = sns.publish(TopicArn=settings.topic_arn, Subject=subject, Message=message)
     return {"outcome": outcome, "published": True, "message_id": response["MessageId"]}
 
 
 @step_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = PipelineSettings.from_env()
-    outcome = read_field(event, "outcome", str)
-    details = read_field(event, "details", dict, {})
-    return notify(client("sns"), settings.topic_arn, settings, outcome, details)
+    return notify(client("sns"), client("s3"), settings, read_field(event, "outcome", str),
+                  read_field(event, "details", dict, {}),
+                  read_field(event, "execution_name", str),
+                  client("sns").meta.region_name,
+                  read_field(event, "execution_arn", str, None))

@@ -88,12 +88,28 @@ def test_first_run_concurrent_run_and_rollback(pipeline_env, trained) -> None:
     deployed = step(deployment.deploy_handler,
                     {"endpoint_config_name": config["endpoint_config_name"]})
     assert deployed["previous_endpoint_config_name"] is None
+    # The Wait/Check loop is bounded: a check past max_attempts while in progress times out.
+    bounded = step(deployment.check_handler, {
+        "endpoint_config_name": config["endpoint_config_name"], "attempt": 3,
+        "max_attempts": 3})
+    assert bounded["state"] == "TIMED_OUT" and "after 3 checks" in bounded["failure_reason"]
     assert _settle(config["endpoint_config_name"])["state"] == "IN_SERVICE"
+    done = step(deployment.check_handler, {
+        "endpoint_config_name": config["endpoint_config_name"],
+        "deploy_started_at": deployed["deploy_started_at"]})
+    assert done["state"] == "IN_SERVICE" and done["deploy_seconds"] >= 0
     report = step(health.handler, {})
     assert report["problems"] == []
     step(cleanup.handler, {})
-    sent = step(notify.handler, {"outcome": "deployed", "details": {"model_version": version}})
-    assert sent["published"] is True
+    note = {"outcome": "deployed", "execution_name": "run-1",
+            "details": {"model_version": version, "roc_auc": train_out["roc_auc"]}}
+    assert step(notify.handler, note)["published"] is True
+    sent = json.loads(boto3.client("s3").get_object(
+        Bucket=BUCKET, Key="notifications/run-1/deployed.json")["Body"].read())
+    assert sent["model_version"] == version and sent["links"]["report"].endswith(
+        f"{version}/report.html")
+    again = step(notify.handler, note)  # a retried Notify does not send twice
+    assert again == {"outcome": "deployed", "published": False, "reason": "already notified"}
     assert step(run_lock.release_handler, run) == {"released": True}
     before = _answers()
 
@@ -115,6 +131,8 @@ def test_first_run_concurrent_run_and_rollback(pipeline_env, trained) -> None:
 
 
 def test_inputs_are_checked_by_name(pipeline_env) -> None:
+    with pytest.raises(InvalidStepInput, match="'outcome' must be one of"):
+        step(notify.handler, {"outcome": "party", "execution_name": "x"})
     with pytest.raises(InvalidStepInput, match="'model_version' is required"):
         step(package_step.handler, {})
     with pytest.raises(InvalidStepInput, match="'max_concurrency' must be int"):
