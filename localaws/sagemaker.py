@@ -497,13 +497,6 @@ class LocalSageMaker:
         """ModelSetupTime-like records per endpoint, one per cold start."""
         return {name: list(e.cold_starts) for name, e in self.endpoints.items()}
 
-    def wait(self, timeout: float = 60.0) -> None:
-        """Wait for every lifecycle worker in flight (tests and the harness use it)."""
-        deadline = time.monotonic() + timeout
-        for endpoint in list(self.endpoints.values()):
-            if endpoint.worker is not None:
-                endpoint.worker.join(max(0.0, deadline - time.monotonic()))
-
     def stop(self) -> None:
         with self._lock:
             self._stopped = True

@@ -12,7 +12,6 @@ This module imports only numpy and the standard library: it runs inside the serv
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -320,7 +319,3 @@ def slot_features(history: list[LocalCall], zone: ZoneInfo, as_of_epoch: float,
                                  np.full(len(dow), -1))
     offset = np.full(len(dow), utc_offset_hours(as_of_epoch, zone))
     return dow, hour, assemble(dow, hour, offset, counts, params)
-
-
-def is_finite_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
