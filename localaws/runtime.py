@@ -18,6 +18,7 @@ import io
 import json
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,6 +71,7 @@ class LocalAWS:
                                         silent_update_failures=silent_update_failures)
         self._mock = None
         self._saved_env: dict[str, str | None] = {}
+        self._s3_writes = threading.Lock()
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -89,6 +91,12 @@ class LocalAWS:
         events = boto3.DEFAULT_SESSION.events
         for service in ("lambda", "sagemaker", "sagemaker-runtime"):
             events.register_first(f"before-parameter-build.{service}", self._keep_params)
+        # S3 conditional writes are atomic in AWS; moto checks, then writes. Serialize writes
+        # so If-None-Match / If-Match keep their meaning across threads.
+        for operation in ("PutObject", "DeleteObject", "CopyObject"):
+            events.register_first(f"before-call.s3.{operation}", self._s3_write_begin)
+            events.register(f"after-call.s3.{operation}", self._s3_write_end)
+            events.register(f"after-call-error.s3.{operation}", self._s3_write_end)
         events.register_first("before-call.lambda.Invoke", self._lambda_invoke)
         events.register_first("before-call.sagemaker", self._sagemaker_call)
         events.register_first("before-call.sagemaker-runtime.InvokeEndpoint", self._invoke)
@@ -110,6 +118,14 @@ class LocalAWS:
                 os.environ[key] = value
 
     # --- routing -------------------------------------------------------------------------------
+
+    def _s3_write_begin(self, context: dict[str, Any], **_: Any) -> None:
+        self._s3_writes.acquire()
+        context["calltime_s3_write_lock"] = True
+
+    def _s3_write_end(self, context: dict[str, Any], **_: Any) -> None:
+        if context.pop("calltime_s3_write_lock", False):
+            self._s3_writes.release()
 
     @staticmethod
     def _keep_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
