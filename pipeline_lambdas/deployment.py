@@ -8,6 +8,7 @@ actual EndpointConfigName compared with the one deployed, never the status alone
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
@@ -61,6 +62,16 @@ def describe(sagemaker, endpoint_name: str) -> dict[str, Any] | None:
         raise
 
 
+def _wait_deleted(sagemaker, endpoint_name: str, timeout: float = 300.0,
+                  poll: float = 2.0) -> dict[str, Any] | None:
+    deadline = time.monotonic() + timeout
+    while (current := describe(sagemaker, endpoint_name)) is not None:
+        if time.monotonic() > deadline:
+            return current  # still Deleting: the create below fails with a clear message
+        time.sleep(poll)
+    return None
+
+
 def deploy(sagemaker, endpoint_name: str, config_name: str) -> DeployResult:
     """Create the endpoint if missing, else update it to config_name.
 
@@ -69,6 +80,10 @@ def deploy(sagemaker, endpoint_name: str, config_name: str) -> DeployResult:
     not call again; the rollback target is still the config serving before this deployment.
     """
     current = describe(sagemaker, endpoint_name)
+    if current is not None and current["EndpointStatus"] == "Failed":
+        # A Failed endpoint serves nothing and cannot be updated: replace it.
+        sagemaker.delete_endpoint(EndpointName=endpoint_name)
+        current = _wait_deleted(sagemaker, endpoint_name)
     if current is None:
         sagemaker.create_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name)
         return DeployResult(endpoint_name, config_name, None, "created")

@@ -99,3 +99,16 @@ def test_failed_first_deployment_and_missing_endpoint(aws, settings) -> None:
     result, _ = _until_settled(sm, settings.endpoint_name, bad.endpoint_config_name)
     assert result.state is DeploymentState.FAILED
     assert "Failed to extract model data archive" in result.failure_reason
+
+
+def test_a_failed_endpoint_is_replaced_by_the_next_deployment(aws, settings) -> None:
+    sm = boto3.client("sagemaker")
+    bad = create_model_and_config(sm, settings, "bad", artifact_uri("not_a_tarball"))
+    deploy(sm, settings.endpoint_name, bad.endpoint_config_name)
+    assert _until_settled(sm, settings.endpoint_name, bad.endpoint_config_name)[0].state is \
+        DeploymentState.FAILED
+    good = create_model_and_config(sm, settings, "good", artifact_uri("good"))
+    result = deploy(sm, settings.endpoint_name, good.endpoint_config_name)
+    assert (result.action, result.previous_endpoint_config_name) == ("created", None)
+    assert _until_settled(sm, settings.endpoint_name, good.endpoint_config_name)[0].state is \
+        DeploymentState.IN_SERVICE
