@@ -74,15 +74,28 @@ def _invoke(args: argparse.Namespace) -> int:
         return 1
 
 
+def _positive(kind: type) -> object:
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="calltime", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser("generate", help="write a synthetic call log with known ground truth")
     gen.add_argument("--out", required=True, help="directory for calls.csv and truth.csv.gz")
-    gen.add_argument("--contacts", type=int, default=5000)
-    gen.add_argument("--calls-per-contact", type=float, default=30.0)
-    gen.add_argument("--weeks", type=int, default=12)
+    gen.add_argument("--contacts", type=_positive(int), default=5000)
+    gen.add_argument("--calls-per-contact", type=_positive(float), default=30.0)
+    gen.add_argument("--weeks", type=_positive(int), default=12)
     gen.add_argument("--seed", type=int, default=7)
     gen.set_defaults(func=_generate)
 
@@ -91,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", required=True, help="output directory")
     tr.add_argument("--truth", help="ground truth (truth.csv.gz from generate) for capture")
     tr.add_argument("--default-timezone", default="Asia/Jerusalem")
-    tr.add_argument("--min-valid-rows", type=int, default=500)
+    tr.add_argument("--min-valid-rows", type=_positive(int), default=500)
     tr.add_argument("--version", help="model version (default: UTC time + random suffix)")
     tr.set_defaults(func=_train)
 
@@ -120,5 +133,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import tarfile
+    import urllib.error
+
+    from botocore.exceptions import ClientError
+
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (OSError, urllib.error.URLError, tarfile.TarError, json.JSONDecodeError,
+            ClientError) as err:
+        # A missing file, an unreachable server, a broken artifact: say which, no traceback.
+        reason = getattr(err, "reason", None) or err
+        print(f"calltime {args.command}: error: {reason}", file=sys.stderr)
+        return 2

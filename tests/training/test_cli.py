@@ -1,0 +1,32 @@
+"""The command line answers user mistakes with one clear line and exit code 2, no traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from training.cli import main
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["train", "--calls", "/nonexistent/calls.csv", "--out", "{tmp}/out"],
+     "calltime train: error: [Errno 2] No such file or directory: '/nonexistent/calls.csv'"),
+    (["serve", "--model", "{tmp}/not-a-tarball.tar.gz"], "calltime serve: error:"),
+    (["invoke", "--url", "http://127.0.0.1:9", "--body", "{{}}"],
+     "calltime invoke: error: [Errno 111] Connection refused"),
+    (["local", "run", "--definition", "{tmp}/broken.json"], "calltime local: error:"),
+])
+def test_user_errors_are_one_line(argv, message, tmp_path, capsys) -> None:
+    (tmp_path / "not-a-tarball.tar.gz").write_bytes(b"plain text")
+    (tmp_path / "broken.json").write_text("{not json")
+    code = main([a.format(tmp=tmp_path) for a in argv])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message.format(tmp=tmp_path) in err
+    assert "Traceback" not in err
+
+
+def test_generate_refuses_nonpositive_sizes(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["generate", "--out", "x", "--contacts", "0"])
+    assert exit_info.value.code == 2
+    assert "argument --contacts: '0' must be greater than 0" in capsys.readouterr().err
