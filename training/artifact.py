@@ -41,6 +41,18 @@ SHIPPED_CODE = {
 }
 
 
+def _tz_database() -> dict[str, Path]:
+    """The `tzdata` package's files, shipped as code/tzdata/: zoneinfo falls back to it when
+    the serving container has no system zone files, so local-time features never depend on
+    the image."""
+    import tzdata
+
+    root = Path(tzdata.__file__).parent
+    return {f"code/tzdata/{path.relative_to(root).as_posix()}": path
+            for path in sorted(root.rglob("*"))
+            if path.is_file() and "__pycache__" not in path.parts}
+
+
 def new_version(now: dt.datetime | None = None) -> str:
     """Sortable and unique: UTC time to the second plus a random suffix."""
     now = now or dt.datetime.now(dt.UTC)
@@ -92,7 +104,7 @@ def package(forest: Forest, params: FeatureParams, metrics: dict[str, Any],
     with tarfile.open(tar_path, "w:gz") as tar:
         tar.add(model_path, arcname=MODEL_FILE)
         _add_bytes(tar, "metadata.json", metadata_bytes)
-        for arcname, source in SHIPPED_CODE.items():
+        for arcname, source in {**SHIPPED_CODE, **_tz_database()}.items():
             _add_bytes(tar, arcname, source.read_bytes())
     model_path.unlink()
     return tar_path, metadata

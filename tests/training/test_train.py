@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tarfile
@@ -44,9 +45,10 @@ def test_artifact_layout_and_metadata(trained) -> None:
     with tarfile.open(trained.artifact) as tar:
         names = set(tar.getnames())
         metadata = json.loads(tar.extractfile("metadata.json").read())
-    assert names == {"model.npz", "metadata.json", "code/inference.py",
-                     "code/training/__init__.py", "code/training/features.py",
-                     "code/training/forest.py", "code/training/ranking.py"}
+    assert {name for name in names if not name.startswith("code/tzdata/")} == {
+        "model.npz", "metadata.json", "code/inference.py", "code/training/__init__.py",
+        "code/training/features.py", "code/training/forest.py", "code/training/ranking.py"}
+    assert "code/tzdata/zoneinfo/Asia/Jerusalem" in names
     assert metadata["feature_names"] == list(FEATURE_NAMES)
     assert metadata["model_version"] == trained.version
     assert metadata["day_of_week_convention"].startswith("0=Sunday")
@@ -76,12 +78,23 @@ def test_artifact_code_runs_from_code_dir_alone(trained, tmp_path) -> None:
         assert training.__file__.startswith({str(model_dir / "code")!r}), training.__file__
         assert "sklearn" not in sys.modules and "pandas" not in sys.modules
         model = inference.model_fn({str(model_dir)!r})
+        import zoneinfo
+        assert zoneinfo.TZPATH == (), zoneinfo.TZPATH
         data = inference.input_fn('{{"features": [[1, 19, 0.5]]}}', "application/json")
         body, content_type = inference.output_fn(inference.predict_fn(data, model), "*/*")
+        slots = inference.input_fn('{{"contacts": [{{"contact_id": "c", "timezone": '
+                                   '"America/New_York"}}], "as_of": "2026-06-01T00:00:00Z"}}',
+                                   "application/json")
+        assert not isinstance(slots, inference.Rejection), slots
+        import tzdata
+        assert tzdata.__file__.startswith({str(model_dir / "code")!r}), tzdata.__file__
         print(body)
     """)
+    # PYTHONTZPATH="" hides the system zone files: zones must come from the shipped tzdata.
     done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=60)
+                          text=True, timeout=60,
+                          env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+                          | {"PYTHONTZPATH": ""})
     assert done.returncode == 0, done.stderr
     prediction = json.loads(done.stdout)["predictions"][0]
     assert 0 < prediction < 1
