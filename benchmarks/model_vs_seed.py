@@ -163,7 +163,7 @@ def capture_by_depth(workdir: Path, depths: list[float]) -> dict:
         calls, truth = write(SimulationConfig(n_contacts=5000, calls_per_contact=depth, seed=9),
                              workdir / f"depth{depth:g}")
         ts = dataset.build(contract.load(calls).valid)
-        ev, _ = evaluate.evaluate(ts, model.ModelSettings(), evaluate.EvaluationSettings(
+        ev = evaluate.evaluate(ts, model.ModelSettings(), evaluate.EvaluationSettings(
             importance_rows=1000), window_mask(DEFAULT_WINDOW), pd.read_csv(truth))
         out[f"{depth:g}"] = ev.metrics["recommendation"]["capture"]
     return out

@@ -91,9 +91,9 @@ def _best_global_slot(ts: TrainingSet, rows: np.ndarray, allowed: np.ndarray) ->
 
 def evaluate(ts: TrainingSet, model_settings: model_mod.ModelSettings,
              settings: EvaluationSettings, allowed: np.ndarray,
-             truth: pd.DataFrame | None = None) -> tuple[Evaluation, Forest]:
-    """Fit on the earlier calls, measure on the later ones; return the evaluation and the
-    holdout model (the artifact is refit on all calls by the caller)."""
+             truth: pd.DataFrame | None = None) -> Evaluation:
+    """Fit on the earlier calls and measure on the later ones (the artifact is refit on all
+    calls by the caller)."""
     cut = temporal_cut(ts.epoch, settings.test_fraction)
     train, test = ts.epoch < cut, ts.epoch >= cut
     if train.sum() == 0 or test.sum() == 0 or len(np.unique(ts.y[train])) < 2:
@@ -134,7 +134,7 @@ def evaluate(ts: TrainingSet, model_settings: model_mod.ModelSettings,
         "holdout_model": {"trees": len(forest.roots), "depth": forest.depth},
     }
     heatmap = answer_rate_heatmap(ts, np.arange(len(ts.y)))
-    return Evaluation(metrics=metrics, calibration=calibration, heatmap=heatmap), forest
+    return Evaluation(metrics=metrics, calibration=calibration, heatmap=heatmap)
 
 
 def score_baseline(valid: pd.DataFrame, cut: float, forest: Forest, params: FeatureParams,

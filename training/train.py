@@ -93,7 +93,7 @@ def train(calls: Path | bytes | list[tuple[str, bytes]], out_dir: Path,
     # Evaluation sees feature parameters fitted before the cut only, like the model itself.
     held_out = dataset.build(validation.valid, fit_before=cut)
     allowed = window_mask(DEFAULT_WINDOW)
-    evaluation, _ = evaluate.evaluate(held_out, settings.model, settings.evaluation, allowed,
+    evaluation = evaluate.evaluate(held_out, settings.model, settings.evaluation, allowed,
                                       truth)
     # The shipped model is refit on every valid call, with parameters fitted on every call.
     training_set = held_out.with_params(held_out.fit_params())

@@ -18,7 +18,7 @@ ROLE = "arn:aws:iam::123456789012:role/sagemaker-execution"
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
 
 
-def _rewrite(source: Path, replace: dict[str, bytes]) -> bytes:
+def rewrite_artifact(source: Path, replace: dict[str, bytes]) -> bytes:
     out = io.BytesIO()
     with tarfile.open(source) as src, tarfile.open(fileobj=out, mode="w:gz") as dst:
         for member in src.getmembers():
@@ -34,9 +34,9 @@ def artifacts(trained) -> dict[str, bytes]:
     good = trained.artifact.read_bytes()
     return {
         "good": good,
-        "import_error": _rewrite(trained.artifact, {
+        "import_error": rewrite_artifact(trained.artifact, {
             "code/inference.py": b"import not_a_module_anywhere\n"}),
-        "model_fn_raises": _rewrite(trained.artifact, {"model.npz": b"tampered"}),
+        "model_fn_raises": rewrite_artifact(trained.artifact, {"model.npz": b"tampered"}),
         "not_a_tarball": b"this is not a tar.gz",
     }
 

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-import io
 import tarfile
+import time
 
 import boto3
 import pytest
 
+from pipeline_lambdas.deployment import CheckResult, DeploymentState, check
 from pipeline_lambdas.settings import PipelineSettings
-from tests.localaws.conftest import BUCKET, IMAGE, ROLE, artifacts, aws, silent_aws
+from tests.localaws.conftest import (
+    BUCKET,
+    IMAGE,
+    ROLE,
+    artifacts,
+    aws,
+    rewrite_artifact,
+    silent_aws,
+)
 
 __all__ = ["artifacts", "aws", "silent_aws"]
 
@@ -38,15 +47,21 @@ def predict_fn(data, model):
 
 def upload_lying_artifact(trained) -> str:
     """A model that loads and pings fine but answers garbage; returns its S3 URI."""
-    out = io.BytesIO()
-    with tarfile.open(trained.artifact) as src, tarfile.open(fileobj=out, mode="w:gz") as dst:
-        for member in src.getmembers():
-            data = src.extractfile(member).read()
-            if member.name == "code/inference.py":
-                data += LYING_PREDICT
-            info = tarfile.TarInfo(member.name)
-            info.size = len(data)
-            dst.addfile(info, io.BytesIO(data))
-    boto3.client("s3").put_object(Bucket=BUCKET, Key="models/lying/model.tar.gz",
-                                  Body=out.getvalue())
+    with tarfile.open(trained.artifact) as tar:
+        code = tar.extractfile("code/inference.py").read()
+    data = rewrite_artifact(trained.artifact, {"code/inference.py": code + LYING_PREDICT})
+    boto3.client("s3").put_object(Bucket=BUCKET, Key="models/lying/model.tar.gz", Body=data)
     return artifact_uri("lying")
+
+
+def settle(sagemaker, endpoint: str, config: str,
+           timeout: float = 40) -> tuple[CheckResult, list[DeploymentState]]:
+    """Check until the deployment leaves IN_PROGRESS; the result and every state seen."""
+    deadline = time.monotonic() + timeout
+    seen = []
+    while True:
+        result = check(sagemaker, endpoint, config)
+        seen.append(result.state)
+        if result.state is not DeploymentState.IN_PROGRESS or time.monotonic() > deadline:
+            return result, seen
+        time.sleep(0.05)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import boto3
 
 from pipeline_lambdas.cleanup import cleanup
-from pipeline_lambdas.deployment import DeploymentState, check, deploy
+from pipeline_lambdas.deployment import deploy
 from pipeline_lambdas.endpoint_config import create_model_and_config
 from pipeline_lambdas.settings import PipelineSettings
-from tests.pipeline_lambdas.conftest import artifact_uri
+from tests.pipeline_lambdas.conftest import artifact_uri, settle
 
 
 def test_keeps_live_previous_and_newest_deletes_the_rest(aws, settings) -> None:
@@ -20,10 +18,7 @@ def test_keeps_live_previous_and_newest_deletes_the_rest(aws, settings) -> None:
     other = PipelineSettings(**{**settings.__dict__, "project_name": "other"})
     create_model_and_config(sm, other, "v1", artifact_uri("good"))
     deploy(sm, settings.endpoint_name, names[2])  # the endpoint serves v3
-    deadline = time.monotonic() + 40
-    while check(sm, settings.endpoint_name, names[2]).state is DeploymentState.IN_PROGRESS \
-            and time.monotonic() < deadline:
-        time.sleep(0.05)
+    settle(sm, settings.endpoint_name, names[2])
 
     result = cleanup(sm, settings.endpoint_name, f"{settings.project_name}-"
                      f"{settings.environment}-", keep=2, previous_config=names[1])

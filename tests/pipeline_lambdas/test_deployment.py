@@ -3,26 +3,13 @@ rollback that a status-only waiter would report as success."""
 
 from __future__ import annotations
 
-import time
-
 import boto3
 import pytest
 
 from pipeline_lambdas.deployment import DeploymentState, check, deploy
 from pipeline_lambdas.endpoint_config import create_model_and_config
 from pipeline_lambdas.settings import SettingsError
-from tests.pipeline_lambdas.conftest import artifact_uri
-
-
-def _until_settled(sm, endpoint: str, config: str, timeout: float = 40):
-    deadline = time.monotonic() + timeout
-    seen = []
-    while True:
-        result = check(sm, endpoint, config)
-        seen.append(result.state)
-        if result.state is not DeploymentState.IN_PROGRESS or time.monotonic() > deadline:
-            return result, seen
-        time.sleep(0.05)
+from tests.pipeline_lambdas.conftest import artifact_uri, settle
 
 
 def test_model_and_config_are_versioned_tagged_and_idempotent(aws, settings) -> None:
@@ -56,7 +43,7 @@ def test_first_deploy_then_update_and_idempotent_retry(aws, settings) -> None:
     assert (created.action, created.previous_endpoint_config_name) == ("created", None)
     retry = deploy(sm, settings.endpoint_name, v1.endpoint_config_name)  # still Creating
     assert retry.action == "already-deploying"
-    result, _ = _until_settled(sm, settings.endpoint_name, v1.endpoint_config_name)
+    result, _ = settle(sm, settings.endpoint_name, v1.endpoint_config_name)
     assert result.state is DeploymentState.IN_SERVICE
 
     v2 = create_model_and_config(sm, settings, "v2", artifact_uri("good"))
@@ -66,7 +53,7 @@ def test_first_deploy_then_update_and_idempotent_retry(aws, settings) -> None:
     retry = deploy(sm, settings.endpoint_name, v2.endpoint_config_name)  # no second update
     assert (retry.action, retry.previous_endpoint_config_name) == \
         ("already-deploying", v1.endpoint_config_name)
-    result, seen = _until_settled(sm, settings.endpoint_name, v2.endpoint_config_name)
+    result, seen = settle(sm, settings.endpoint_name, v2.endpoint_config_name)
     assert DeploymentState.IN_PROGRESS in seen
     assert result.state is DeploymentState.IN_SERVICE
     assert result.endpoint_config_name == v2.endpoint_config_name
@@ -80,9 +67,9 @@ def test_refused_update_is_detected_by_config_name_not_status(request, runtime,
     good = create_model_and_config(sm, settings, "good", artifact_uri("good"))
     bad = create_model_and_config(sm, settings, "bad", artifact_uri("import_error"))
     deploy(sm, settings.endpoint_name, good.endpoint_config_name)
-    _until_settled(sm, settings.endpoint_name, good.endpoint_config_name)
+    settle(sm, settings.endpoint_name, good.endpoint_config_name)
     deploy(sm, settings.endpoint_name, bad.endpoint_config_name)
-    result, _ = _until_settled(sm, settings.endpoint_name, bad.endpoint_config_name)
+    result, _ = settle(sm, settings.endpoint_name, bad.endpoint_config_name)
     # InService, yet not on the deployed config: SageMaker kept the previous one.
     assert result.endpoint_status == "InService"
     assert result.state is DeploymentState.KEPT_PREVIOUS
@@ -96,7 +83,7 @@ def test_failed_first_deployment_and_missing_endpoint(aws, settings) -> None:
     assert check(sm, settings.endpoint_name, bad.endpoint_config_name).state is \
         DeploymentState.FAILED
     deploy(sm, settings.endpoint_name, bad.endpoint_config_name)
-    result, _ = _until_settled(sm, settings.endpoint_name, bad.endpoint_config_name)
+    result, _ = settle(sm, settings.endpoint_name, bad.endpoint_config_name)
     assert result.state is DeploymentState.FAILED
     assert "Failed to extract model data archive" in result.failure_reason
 
@@ -105,10 +92,10 @@ def test_a_failed_endpoint_is_replaced_by_the_next_deployment(aws, settings) -> 
     sm = boto3.client("sagemaker")
     bad = create_model_and_config(sm, settings, "bad", artifact_uri("not_a_tarball"))
     deploy(sm, settings.endpoint_name, bad.endpoint_config_name)
-    assert _until_settled(sm, settings.endpoint_name, bad.endpoint_config_name)[0].state is \
+    assert settle(sm, settings.endpoint_name, bad.endpoint_config_name)[0].state is \
         DeploymentState.FAILED
     good = create_model_and_config(sm, settings, "good", artifact_uri("good"))
     result = deploy(sm, settings.endpoint_name, good.endpoint_config_name)
     assert (result.action, result.previous_endpoint_config_name) == ("created", None)
-    assert _until_settled(sm, settings.endpoint_name, good.endpoint_config_name)[0].state is \
+    assert settle(sm, settings.endpoint_name, good.endpoint_config_name)[0].state is \
         DeploymentState.IN_SERVICE

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 import boto3
 import pytest
 
-from pipeline_lambdas.deployment import DeploymentState, check, deploy
+from pipeline_lambdas.deployment import deploy
 from pipeline_lambdas.endpoint_config import create_model_and_config
 from pipeline_lambdas.health import (
     HealthCheckFailed,
@@ -16,17 +14,14 @@ from pipeline_lambdas.health import (
     check_slots_format,
     health_check,
 )
-from tests.pipeline_lambdas.conftest import artifact_uri, upload_lying_artifact
+from tests.pipeline_lambdas.conftest import artifact_uri, settle, upload_lying_artifact
 
 
 def _deploy(settings, name: str, artifact: str) -> None:
     sm = boto3.client("sagemaker")
     config = create_model_and_config(sm, settings, name, artifact_uri(artifact))
     deploy(sm, settings.endpoint_name, config.endpoint_config_name)
-    deadline = time.monotonic() + 40
-    while check(sm, settings.endpoint_name, config.endpoint_config_name).state is \
-            DeploymentState.IN_PROGRESS and time.monotonic() < deadline:
-        time.sleep(0.05)
+    settle(sm, settings.endpoint_name, config.endpoint_config_name)
 
 
 def test_a_good_model_passes_with_latencies(aws, settings) -> None:

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import time
 
 import boto3
 import pytest
 
-from pipeline_lambdas.deployment import DeploymentState, check, deploy
+from pipeline_lambdas.deployment import deploy
 from pipeline_lambdas.endpoint_config import create_model_and_config
 from pipeline_lambdas.quality_gate import DEPLOY, KEEP, decide
 from pipeline_lambdas.train_step import run_training
 from tests.localaws.conftest import BUCKET
-from tests.pipeline_lambdas.conftest import artifact_uri
+from tests.pipeline_lambdas.conftest import artifact_uri, settle
 from training.model import ModelSettings
 from training.train import TrainSettings
 
@@ -44,10 +43,7 @@ def test_a_weaker_model_is_blocked_against_the_live_one(aws, settings, demo_log)
     s3.put_object(Bucket=BUCKET, Key="data/calls/calls.csv", Body=demo_log[0].read_bytes())
     live = create_model_and_config(sm, settings, "live", artifact_uri("good"))
     deploy(sm, settings.endpoint_name, live.endpoint_config_name)
-    deadline = time.monotonic() + 40
-    while check(sm, settings.endpoint_name, live.endpoint_config_name).state is \
-            DeploymentState.IN_PROGRESS and time.monotonic() < deadline:
-        time.sleep(0.05)
+    settle(sm, settings.endpoint_name, live.endpoint_config_name)
     weak = TrainSettings(model=ModelSettings(max_iter=2))  # a deliberately worse model
     out = run_training(s3, settings, f"s3://{BUCKET}/data/calls/", "v-weak", weak, sagemaker=sm)
     assert out.live_model_version == "20260601T000000Z-test01"

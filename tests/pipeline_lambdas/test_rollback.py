@@ -4,27 +4,17 @@ the endpoint then answers with the previous model's answers."""
 from __future__ import annotations
 
 import json
-import time
 
 import boto3
 import pytest
 
-from pipeline_lambdas.deployment import DeploymentState, check, deploy
+from pipeline_lambdas.deployment import DeploymentState, deploy
 from pipeline_lambdas.endpoint_config import create_model_and_config
 from pipeline_lambdas.health import HealthCheckFailed, health_check
 from pipeline_lambdas.rollback import rollback
-from tests.pipeline_lambdas.conftest import artifact_uri, upload_lying_artifact
+from tests.pipeline_lambdas.conftest import artifact_uri, settle, upload_lying_artifact
 
 PROBE = json.dumps({"features": [[1, 19, 0.4], [4, 10, 0.2]]})
-
-
-def _settle(sm, endpoint: str, config: str) -> DeploymentState:
-    deadline = time.monotonic() + 40
-    while True:
-        state = check(sm, endpoint, config).state
-        if state is not DeploymentState.IN_PROGRESS or time.monotonic() > deadline:
-            return state
-        time.sleep(0.05)
 
 
 def _answers(endpoint: str) -> list[float]:
@@ -39,13 +29,13 @@ def test_deploy_check_health_then_rollback_restores_previous_answers(aws, traine
     endpoint = settings.endpoint_name
     v1 = create_model_and_config(sm, settings, "v1", artifact_uri("good"))
     deploy(sm, endpoint, v1.endpoint_config_name)
-    assert _settle(sm, endpoint, v1.endpoint_config_name) is DeploymentState.IN_SERVICE
+    assert settle(sm, endpoint, v1.endpoint_config_name)[0].state is DeploymentState.IN_SERVICE
     health_check(runtime, endpoint, 5000)
     before = _answers(endpoint)
 
     v2 = create_model_and_config(sm, settings, "v2", upload_lying_artifact(trained))
     result = deploy(sm, endpoint, v2.endpoint_config_name)
-    assert _settle(sm, endpoint, v2.endpoint_config_name) is DeploymentState.IN_SERVICE
+    assert settle(sm, endpoint, v2.endpoint_config_name)[0].state is DeploymentState.IN_SERVICE
     with pytest.raises(HealthCheckFailed):
         health_check(runtime, endpoint, 5000)
     assert _answers(endpoint) == [1.7, 1.7]
@@ -64,7 +54,7 @@ def test_rollback_of_a_refused_update_needs_no_update(aws, settings) -> None:
     endpoint = settings.endpoint_name
     v1 = create_model_and_config(sm, settings, "v1", artifact_uri("good"))
     deploy(sm, endpoint, v1.endpoint_config_name)
-    _settle(sm, endpoint, v1.endpoint_config_name)
+    settle(sm, endpoint, v1.endpoint_config_name)
     bad = create_model_and_config(sm, settings, "bad", artifact_uri("import_error"))
     result = deploy(sm, endpoint, bad.endpoint_config_name)
     # Roll back while the failed update is still in progress: it waits, then finds v1 kept.
