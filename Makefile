@@ -9,8 +9,10 @@ OUT ?= out
 DATA ?=
 SEED ?= 7
 CONTACTS ?= 5000
+SCENARIO ?= deploy
+CDK_ENV ?= dev
 
-.PHONY: venv test lint pipeline bench bench-quick lock clean
+.PHONY: venv test lint pipeline train synth diff deploy bench bench-quick lock clean
 
 venv: $(STAMP)
 
@@ -27,18 +29,21 @@ test: venv
 lint: venv
 	$(BIN)/ruff check .
 
-# Local retraining: generated demo data (or DATA=path/to/calls.csv), train, evaluate, package.
+# The retraining pipeline, locally: synthesize the CDK app, run its state machine on the local
+# runtime (moto + in-process Lambdas + local SageMaker). DATA=path/to/calls.csv to use your log;
+# SCENARIO=broken-model|worse-model|bad-data|concurrent to see the failure paths.
 pipeline: venv
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(BIN)/calltime local pipeline --out $(OUT) \
+		--scenario $(SCENARIO) --contacts $(CONTACTS) --seed $(SEED) $(if $(DATA),--data $(DATA))
+
+# Train only (no AWS, no state machine): data scientists' loop; writes $(OUT)/model/.
+train: venv
 ifeq ($(DATA),)
 	$(BIN)/calltime generate --out $(OUT)/data --contacts $(CONTACTS) --seed $(SEED)
 	$(BIN)/calltime train --calls $(OUT)/data/calls.csv --truth $(OUT)/data/truth.csv.gz --out $(OUT)/model
 else
 	$(BIN)/calltime train --calls $(DATA) --out $(OUT)/model
 endif
-	@echo "artifact: $(OUT)/model/model.tar.gz"
-	@echo "metrics:  $(OUT)/model/metrics.json"
-	@echo "report:   $(OUT)/model/report.html"
-	@echo "rejects:  $(OUT)/model/rejects.csv"
 
 # Side-by-side numbers against the seed's RandomForest: model quality and size, then serving.
 bench: venv

@@ -79,6 +79,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     runner.add_argument("--silent-update-failures", action="store_true",
                         help="failed endpoint updates roll back without a FailureReason")
     runner.set_defaults(func=run)
+    from localaws.pipeline import add_arguments
+
+    add_arguments(local_sub.add_parser(
+        "pipeline", help="synthesize the CDK app and run its state machine locally "
+                         "(what `make pipeline` runs)"))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -31,6 +31,8 @@ from botocore.response import StreamingBody
 
 from localaws.lambdas import Handler, LocalLambda
 from localaws.sagemaker import LocalSageMaker, SageMakerError
+from localaws.template import LocalStack, create_resources
+from localaws.template import load as load_template
 
 ACCOUNT = "123456789012"
 _PARAMS_KEY = "calltime_local_params"
@@ -56,6 +58,37 @@ def _error(err: SageMakerError) -> tuple[AWSResponse, dict[str, Any]]:
                                   "Message": err.message, **err.extra})
 
 
+def _iso_start_time() -> None:
+    """moto puts a datetime in `$$.Execution.StartTime`; AWS gives an ISO 8601 string
+    ("2026-11-25T20:27:53.123Z"). With a datetime, any state that keeps it in its data makes
+    DescribeExecution fail to serialize the output. Patched once, at the source."""
+    from moto.stepfunctions.parser.backend import execution_worker
+
+    worker = execution_worker.ExecutionWorker
+    if getattr(worker, "_calltime_iso_start", False):
+        return
+    original = worker._get_evaluation_environment
+
+    def environment(self):
+        env = original(self)
+        execution = env.states.context_object.context_object_data["Execution"]
+        start = execution.get("StartTime")
+        if isinstance(start, dt.datetime):
+            start = start.astimezone(dt.UTC) if start.tzinfo else start.replace(tzinfo=dt.UTC)
+            execution["StartTime"] = start.isoformat(timespec="milliseconds").replace(
+                "+00:00", "Z")
+        return env
+
+    worker._get_evaluation_environment = environment
+    worker._calltime_iso_start = True
+
+
+def saved_region(directory: Path) -> str | None:
+    """The region of a saved local account, or None if there is none."""
+    path = Path(directory) / "state.json"
+    return json.loads(path.read_text())["region"] if path.is_file() else None
+
+
 class LocalAWS:
     """Context manager: `with LocalAWS() as aws: ...` (stops every server it started)."""
 
@@ -63,7 +96,7 @@ class LocalAWS:
                  silent_update_failures: bool = False, ping_timeout: float = 30.0) -> None:
         self.region = region
         self._own_dir = work_dir is None
-        self.work_dir = Path(work_dir or tempfile.mkdtemp(prefix="calltime-local-"))
+        self.work_dir = Path(work_dir or tempfile.mkdtemp(prefix="calltime-local-")).resolve()
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.lambdas = LocalLambda(region, ACCOUNT)
         self.sagemaker = LocalSageMaker(lambda: boto3.client("s3"), self.work_dir, region,
@@ -84,6 +117,7 @@ class LocalAWS:
         for key, value in env.items():
             self._saved_env[key] = os.environ.get(key)
             os.environ[key] = value
+        _iso_start_time()
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
         # moto resets boto3's default session on start: register on the one it leaves.
@@ -209,6 +243,69 @@ class LocalAWS:
         return ExecutionResult(arn, description["status"],
                                json.loads(output) if output else None,
                                description.get("error"), description.get("cause"), events)
+
+    def deploy_stack(self, template: dict[str, Any], stack_name: str,
+                     environment_overrides: dict[str, str] | None = None
+                     ) -> tuple[LocalStack, str]:
+        """Stand a synthesized template up here: its buckets, topics, functions (their real
+        handlers, their environment, plus any overrides) and its state machine, unchanged.
+        Returns the local stack and the state machine's ARN."""
+        stack = load_template(template, stack_name, self.region, ACCOUNT)
+        create_resources(template, stack)
+        for key, value in {**stack.environment, **(environment_overrides or {})}.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+        for function in stack.functions.values():
+            self.register_lambda(function.arn, function.handler)
+        arn = self.deploy_state_machine(stack.state_machine_name, stack.definition)
+        return stack, arn
+
+    # --- persistence ---------------------------------------------------------------------------
+
+    def save_state(self, directory: Path) -> Path:
+        """S3 objects, SSM parameters and SageMaker resources, to restore in a later process."""
+        directory.mkdir(parents=True, exist_ok=True)
+        s3 = boto3.client("s3")
+        buckets = {}
+        for bucket in s3.list_buckets().get("Buckets", []):
+            keys = []
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket["Name"]):
+                for obj in page.get("Contents", []):
+                    target = directory / "s3" / bucket["Name"] / obj["Key"]
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(s3.get_object(Bucket=bucket["Name"],
+                                                     Key=obj["Key"])["Body"].read())
+                    keys.append(obj["Key"])
+            buckets[bucket["Name"]] = keys
+        ssm = boto3.client("ssm")
+        parameters = [{"Name": p["Name"], "Value": p["Value"], "Type": p["Type"]}
+                      for page in ssm.get_paginator("get_parameters_by_path").paginate(
+                          Path="/", Recursive=True) for p in page["Parameters"]]
+        state = {"region": self.region, "buckets": buckets, "parameters": parameters,
+                 "sagemaker": self.sagemaker.snapshot()}
+        (directory / "state.json").write_text(json.dumps(state, indent=2, default=str))
+        return directory
+
+    def load_state(self, directory: Path) -> bool:
+        """Restore what `save_state` wrote; False when there is nothing to restore."""
+        path = directory / "state.json"
+        if not path.is_file():
+            return False
+        state = json.loads(path.read_text())
+        s3 = boto3.client("s3")
+        for bucket, keys in state["buckets"].items():
+            kwargs: dict[str, Any] = {"Bucket": bucket}
+            if self.region != "us-east-1":
+                kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+            s3.create_bucket(**kwargs)
+            for key in keys:
+                s3.put_object(Bucket=bucket, Key=key,
+                              Body=(directory / "s3" / bucket / key).read_bytes())
+        ssm = boto3.client("ssm")
+        for parameter in state["parameters"]:
+            ssm.put_parameter(**parameter, Overwrite=True)
+        self.sagemaker.restore(state["sagemaker"])
+        return True
 
     def export(self, directory: Path) -> Path:
         """Write S3 objects, SageMaker descriptions and execution histories to a directory."""

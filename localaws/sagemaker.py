@@ -509,3 +509,48 @@ class LocalSageMaker:
 
     def server_pids(self) -> list[int]:
         return [s.process.pid for s in self._servers]
+
+    # --- persistence (a local "account" that outlives one process) ------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Models, configs and settled endpoints, JSON-serializable."""
+        def plain(value: Any) -> Any:
+            return value.isoformat() if isinstance(value, dt.datetime) else value
+
+        with self._lock:
+            return {
+                "models": [{k: plain(v) for k, v in m.items()} for m in self.models.values()],
+                "configs": [{k: plain(v) for k, v in c.items()} for c in self.configs.values()],
+                "endpoints": [{"name": e.name, "config_name": e.config_name,
+                               "status": e.status, "created": e.created.isoformat(),
+                               "failure_reason": e.failure_reason}
+                              for e in self.endpoints.values()],
+            }
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Recreate a snapshot. An endpoint that was InService is provisioned again from its
+        config's artifact (so a broken artifact in S3 shows) and, serverless, scaled to zero."""
+        def parse(record: dict[str, Any]) -> dict[str, Any]:
+            return {k: dt.datetime.fromisoformat(v) if k == "CreationTime" else v
+                    for k, v in record.items()}
+
+        with self._lock:
+            self.models.update({m["ModelName"]: parse(m) for m in snapshot["models"]})
+            self.configs.update({c["EndpointConfigName"]: parse(c)
+                                 for c in snapshot["configs"]})
+        for record in snapshot["endpoints"]:
+            created = dt.datetime.fromisoformat(record["created"])
+            endpoint = Endpoint(record["name"], self._arn("endpoint", record["name"]),
+                                record["config_name"], "Failed", created, _now(),
+                                failure_reason=record.get("failure_reason"))
+            if record["status"] == "InService":
+                try:
+                    server = self._launch(record["config_name"])
+                except SageMakerError as err:
+                    endpoint.failure_reason = f"restoring the local endpoint: {err.message}"
+                else:
+                    if self.scale_to_zero:
+                        server.stop()
+                    endpoint.server, endpoint.status = server, "InService"
+            with self._lock:
+                self.endpoints[endpoint.name] = endpoint

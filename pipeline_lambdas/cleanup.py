@@ -14,6 +14,7 @@ from typing import Any
 from pipeline_lambdas.clients import client
 from pipeline_lambdas.deployment import describe
 from pipeline_lambdas.events import read_field
+from pipeline_lambdas.live_model import record_live_model
 from pipeline_lambdas.observability import step_handler
 from pipeline_lambdas.settings import PipelineSettings
 
@@ -23,6 +24,7 @@ class CleanupResult:
     kept: list[str] = field(default_factory=list)
     deleted_configs: list[str] = field(default_factory=list)
     deleted_models: list[str] = field(default_factory=list)
+    live_model: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,8 +60,15 @@ def cleanup(sagemaker, endpoint_name: str, name_prefix: str, keep: int,
 
 @step_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Record the live model (SSM), then delete old versions; runs after deploys and rollbacks."""
     settings = PipelineSettings.from_env()
     prefix = f"{settings.project_name}-{settings.environment}-"
-    return cleanup(client("sagemaker"), settings.endpoint_name, prefix,
-                   settings.versions_to_keep,
-                   read_field(event, "previous_endpoint_config_name", str, None)).to_dict()
+    live = None
+    if settings.live_model_parameter:
+        live = record_live_model(client("sagemaker"), client("ssm"), settings.endpoint_name,
+                                 settings.live_model_parameter)
+    result = cleanup(client("sagemaker"), settings.endpoint_name, prefix,
+                     settings.versions_to_keep,
+                     read_field(event, "previous_endpoint_config_name", str, None) or None)
+    result.live_model = live
+    return result.to_dict()

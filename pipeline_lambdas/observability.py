@@ -36,5 +36,8 @@ def step_handler(function: Handler) -> Handler:
 
     run = tracer.capture_lambda_handler(run)
     run = logger.inject_lambda_context(correlation_id_path="execution_name")(run)
-    return metrics.log_metrics(capture_cold_start_metric=True,
+    # A step that adds no metric still flushes the cold-start one; with metrics disabled
+    # (POWERTOOLS_METRICS_DISABLED, as in local runs) nothing is printed at all.
+    cold_start = os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() != "true"
+    return metrics.log_metrics(capture_cold_start_metric=cold_start,
                                raise_on_empty_metrics=False)(run)

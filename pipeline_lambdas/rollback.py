@@ -52,11 +52,20 @@ def _wait_settled(sagemaker, endpoint: str, timeout: float, poll: float,
 
 def rollback(sagemaker, runtime, endpoint_name: str, previous_config: str | None,
              max_latency_ms: float, timeout: float = 720.0, poll: float = 15.0,
-             sleep: Callable[[float], None] = time.sleep) -> RollbackResult:
+             sleep: Callable[[float], None] = time.sleep,
+             deployed_config: str | None = None) -> RollbackResult:
+    """`deployed_config`, when given, is this run's config: without a previous config the
+    endpoint is deleted only if it is that config's (a failed first deployment), never an
+    endpoint this run did not create."""
     current = _wait_settled(sagemaker, endpoint_name, timeout, poll, sleep)
     if current is None:
         return RollbackResult("nothing-to-do", endpoint_name, None)
     if previous_config is None:
+        configs = {current.get("EndpointConfigName"),
+                   current.get("PendingDeploymentSummary", {}).get("EndpointConfigName")}
+        if deployed_config is not None and deployed_config not in configs:
+            return RollbackResult("nothing-to-do", endpoint_name,
+                                  current.get("EndpointConfigName"))
         sagemaker.delete_endpoint(EndpointName=endpoint_name)
         return RollbackResult("deleted", endpoint_name, None)
     action = "kept-previous"
@@ -83,11 +92,14 @@ def rollback(sagemaker, runtime, endpoint_name: str, previous_config: str | None
 @step_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = PipelineSettings.from_env()
-    previous = read_field(event, "previous_endpoint_config_name", str, None)
+    # The state machine passes "" for "none" (its placeholders cannot be null).
+    previous = read_field(event, "previous_endpoint_config_name", str, None) or None
     try:
         result = rollback(client("sagemaker"), client("sagemaker-runtime"),
                           settings.endpoint_name, previous, settings.health_max_latency_ms,
-                          poll=read_field(event, "poll_seconds", (int, float), 15.0))
+                          poll=read_field(event, "poll_seconds", (int, float), 15.0),
+                          deployed_config=read_field(event, "endpoint_config_name", str,
+                                                     None) or None)
     except RollbackFailed:
         metrics.add_metric(name="RollbackFailed", unit=MetricUnit.Count, value=1)
         raise

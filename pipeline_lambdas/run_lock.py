@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from pipeline_lambdas.clients import client
 from pipeline_lambdas.events import read_field
 from pipeline_lambdas.observability import step_handler
+from pipeline_lambdas.run_input import validate_run_input
 from pipeline_lambdas.settings import PipelineSettings
 
 
@@ -90,7 +91,9 @@ def release(s3, bucket: str, key: str, owner: str) -> bool:
 
 @step_handler
 def acquire_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Validate the run's input (`run`, when given), then take the lock."""
     settings = PipelineSettings.from_env()
+    validate_run_input(read_field(event, "run", dict, {}))
     lock = acquire(client("s3"), settings.models_bucket, settings.lock_key,
                    read_field(event, "execution_name", str))
     return {"lock": f"s3://{lock.bucket}/{lock.key}", "owner": lock.owner,

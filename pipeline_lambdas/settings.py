@@ -31,6 +31,7 @@ class PipelineSettings:
     versions_to_keep: int = 3
     topic_arn: str = ""  # SNS topic for run outcomes; empty: notifications are only logged
     lock_key: str = "locks/endpoint.lock"
+    live_model_parameter: str = ""  # SSM parameter the pipeline keeps naming the live model
 
     @property
     def default_data_uri(self) -> str:
@@ -88,6 +89,7 @@ class PipelineSettings:
             health_max_latency_ms=number("HEALTH_MAX_LATENCY_MS", 3000.0),
             versions_to_keep=integer("VERSIONS_TO_KEEP", 3),
             topic_arn=env.get("TOPIC_ARN", "").strip(),
+            live_model_parameter=env.get("LIVE_MODEL_PARAMETER", "").strip(),
         )
         if settings.versions_to_keep < 1:
             raise SettingsError(f"VERSIONS_TO_KEEP={settings.versions_to_keep}: must be >= 1")

@@ -62,6 +62,8 @@ def _invoke(args: argparse.Namespace) -> int:
     import urllib.request
 
     body = Path(args.file).read_bytes() if args.file else args.body.encode()
+    if args.endpoint:
+        return _invoke_local_endpoint(args, body)
     request = urllib.request.Request(f"{args.url.rstrip('/')}/invocations", data=body,
                                      method="POST", headers={"Content-Type": args.content_type,
                                                              "Accept": args.accept})
@@ -72,6 +74,31 @@ def _invoke(args: argparse.Namespace) -> int:
     except urllib.error.HTTPError as err:
         print(f"HTTP {err.code}: {err.read().decode()}", file=sys.stderr)
         return 1
+
+
+def _invoke_local_endpoint(args: argparse.Namespace, body: bytes) -> int:
+    """InvokeEndpoint on the local account `make pipeline` left (cold start included)."""
+    import boto3
+
+    from localaws.runtime import LocalAWS, saved_region
+
+    state = Path(args.local_state)
+    region = saved_region(state)
+    if region is None:
+        raise FileNotFoundError(f"no local account in {state} (run `make pipeline` first)")
+    with LocalAWS(region=region, work_dir=state / "work") as aws:
+        aws.load_state(state)
+        runtime = boto3.client("sagemaker-runtime")
+        try:
+            response = runtime.invoke_endpoint(EndpointName=args.endpoint, Body=body,
+                                               ContentType=args.content_type,
+                                               Accept=args.accept)
+        except runtime.exceptions.ModelError as err:
+            print(f"HTTP {err.response.get('OriginalStatusCode')}: "
+                  f"{err.response.get('OriginalMessage')}", file=sys.stderr)
+            return 1
+        print(response["Body"].read().decode())
+    return 0
 
 
 def _positive(kind: type) -> object:
@@ -116,8 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--model-dir", help="where to extract (default: a new temporary directory)")
     sv.set_defaults(func=_serve)
 
-    inv = sub.add_parser("invoke", help="POST a request to a running model server")
+    inv = sub.add_parser("invoke", help="POST a request to a running model server, or to the "
+                                        "local endpoint `make pipeline` deployed")
     inv.add_argument("--url", default="http://127.0.0.1:8080")
+    inv.add_argument("--endpoint", help="a local SageMaker endpoint name (with --local-state)")
+    inv.add_argument("--local-state", default="out/local-aws",
+                     help="the local account `make pipeline` saved (default: out/local-aws)")
     group = inv.add_mutually_exclusive_group(required=True)
     group.add_argument("--body", help="request body")
     group.add_argument("--file", help="file with the request body")

@@ -1,0 +1,1 @@
+"""calltime's AWS CDK app: storage, model hosting and IAM, the pipeline, schedule, monitoring."""

@@ -1,0 +1,205 @@
+"""The pipeline's Lambda functions: one container image, one function and one role per step.
+
+Every function runs a handler from `pipeline_lambdas/` (the image's CMD names it), logs to its
+own log group, traces to X-Ray, and may do exactly what its step does: the grants below are the
+whole of each role.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.hosting import ModelHosting
+from infra.nag import acknowledge, wildcard
+from infra.settings import DeploySettings, retention
+from infra.storage import DATA_PREFIX, MODELS_PREFIX, ModelStorage
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# The image's build context is the repository; only what the Dockerfile copies is sent.
+IMAGE_CONTEXT = ["*", "!infra/lambda.Dockerfile", "!constraints.txt", "!training/**",
+                 "!inference_code/**", "!pipeline_lambdas/**", "**/__pycache__"]
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str  # function name suffix and construct id
+    handler: str  # module.function in pipeline_lambdas
+    description: str
+    memory_mb: int = 512
+    timeout_minutes: int = 1
+
+
+STEPS = (
+    Step("acquire-lock", "pipeline_lambdas.run_lock.acquire_handler",
+         "Validate the run input and take the endpoint lock (one run at a time)."),
+    Step("train", "pipeline_lambdas.train_step.handler",
+         "Validate the call log, train, evaluate against the live model, stage the artifact."),
+    Step("package", "pipeline_lambdas.package_step.handler",
+         "Publish the staged model.tar.gz under models/optimal-call-time/<version>/."),
+    Step("quality-gate", "pipeline_lambdas.quality_gate.handler",
+         "Deploy only if the new model is not worse than the live one."),
+    Step("create-model", "pipeline_lambdas.endpoint_config.handler",
+         "Create the versioned SageMaker Model and serverless EndpointConfig."),
+    Step("deploy", "pipeline_lambdas.deployment.deploy_handler",
+         "Create or update the endpoint."),
+    Step("check-endpoint", "pipeline_lambdas.deployment.check_handler",
+         "One DescribeEndpoint: in service, in progress, kept previous or failed."),
+    Step("health-check", "pipeline_lambdas.health.handler",
+         "Invoke the endpoint with both request formats and check the answers.",
+         timeout_minutes=2),
+    Step("rollback", "pipeline_lambdas.rollback.handler",
+         "Restore the previous endpoint config and wait until it answers again.",
+         timeout_minutes=15),
+    Step("cleanup", "pipeline_lambdas.cleanup.handler",
+         "Record the live model in SSM; delete old models and configs."),
+    Step("notify", "pipeline_lambdas.notify.handler", "Publish the run's outcome once."),
+    Step("release-lock", "pipeline_lambdas.run_lock.release_handler",
+         "Release the endpoint lock if this run holds it."),
+)
+
+
+class PipelineFunctions(Construct):
+    def __init__(self, scope: Construct, construct_id: str, settings: DeploySettings,
+                 storage: ModelStorage, hosting: ModelHosting, image_uri: str,
+                 topic_arn: str, live_model_parameter: str) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        self.live_model_parameter_arn = stack.format_arn(
+            service="ssm", resource="parameter", resource_name=live_model_parameter.lstrip("/"))
+        environment = {
+            "PROJECT_NAME": settings.project_name,
+            "ENVIRONMENT": settings.environment,
+            "MODELS_BUCKET": storage.bucket.bucket_name,
+            "CONTAINER_IMAGE": image_uri,
+            "SAGEMAKER_EXECUTION_ROLE_ARN": hosting.execution_role.role_arn,
+            "MEMORY_SIZE_MB": str(settings.memory_size_mb),
+            "MAX_CONCURRENCY": str(settings.max_concurrency),
+            "QUALITY_GATE_TOLERANCE": str(settings.quality_gate_tolerance),
+            "HEALTH_MAX_LATENCY_MS": str(settings.health_max_latency_ms),
+            "VERSIONS_TO_KEEP": str(settings.versions_to_keep),
+            "TOPIC_ARN": topic_arn,
+            "LIVE_MODEL_PARAMETER": live_model_parameter,
+            "POWERTOOLS_SERVICE_NAME": f"{settings.prefix}-pipeline",
+            "POWERTOOLS_METRICS_NAMESPACE": settings.project_name,
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        }
+        self.metrics_service = environment["POWERTOOLS_SERVICE_NAME"]
+        self.functions: dict[str, lambda_.Function] = {}
+        self.roles: dict[str, iam.Role] = {}
+        for step in STEPS:
+            memory, timeout = step.memory_mb, cdk.Duration.minutes(step.timeout_minutes)
+            if step.key == "train":
+                memory = settings.training_memory_mb
+                timeout = cdk.Duration.minutes(settings.training_timeout_minutes)
+            name = f"{settings.prefix}-{step.key}"
+            log_group = logs.LogGroup(self, f"{step.key}-logs",
+                                      log_group_name=f"/aws/lambda/{name}",
+                                      retention=retention(settings.log_retention_days),
+                                      removal_policy=cdk.RemovalPolicy.DESTROY)
+            role = iam.Role(self, f"{step.key}-role", role_name=f"{name}-fn",
+                            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                            description=f"calltime step '{step.key}': {step.description}")
+            role.add_to_policy(iam.PolicyStatement(
+                sid="OwnLogs", actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[f"{log_group.log_group_arn}"]))
+            function = lambda_.DockerImageFunction(
+                self, step.key,
+                function_name=name,
+                description=step.description,
+                code=lambda_.DockerImageCode.from_image_asset(
+                    str(REPO_ROOT), file="infra/lambda.Dockerfile", cmd=[step.handler],
+                    exclude=IMAGE_CONTEXT, ignore_mode=cdk.IgnoreMode.DOCKER,
+                    platform=ecr_assets.Platform.LINUX_AMD64),
+                architecture=lambda_.Architecture.X86_64,
+                memory_size=memory,
+                timeout=timeout,
+                ephemeral_storage_size=cdk.Size.mebibytes(2048 if step.key == "train" else 512),
+                environment=environment,
+                role=role,
+                log_group=log_group,
+                tracing=lambda_.Tracing.ACTIVE,
+            )
+            self.functions[step.key] = function
+            self.roles[step.key] = role
+        self._grant(settings, storage, hosting)
+
+    def _grant(self, settings: DeploySettings, storage: ModelStorage,
+               hosting: ModelHosting) -> None:
+        bucket = storage.bucket
+        objects = storage.arn
+        models, configs, endpoint = (hosting.model_arn_pattern, hosting.config_arn_pattern,
+                                     hosting.endpoint_arn)
+
+        def allow(step: str, actions: list[str], resources: list[str],
+                  conditions: dict | None = None) -> None:
+            self.roles[step].add_to_policy(iam.PolicyStatement(
+                actions=actions, resources=resources, conditions=conditions))
+
+        lock = objects("locks/endpoint.lock")
+        for step in ("acquire-lock", "release-lock"):
+            allow(step, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [lock])
+        # Training reads the call logs (data/) and the live model's artifact, writes staging.
+        allow("train", ["s3:ListBucket"], [bucket.bucket_arn], {"StringLike": {
+            "s3:prefix": [f"{DATA_PREFIX}*", "data/*"]}})
+        allow("train", ["s3:GetObject"], [objects("data/*"), objects(f"{MODELS_PREFIX}/*")])
+        allow("train", ["s3:PutObject"], [objects("staging/*")])
+        allow("train", ["sagemaker:DescribeEndpoint"], [endpoint])
+        allow("train", ["sagemaker:DescribeEndpointConfig"], [configs])
+        allow("train", ["sagemaker:DescribeModel"], [models])
+        allow("package", ["s3:GetObject"], [objects("staging/*"), objects(f"{MODELS_PREFIX}/*")])
+        allow("package", ["s3:PutObject"], [objects(f"{MODELS_PREFIX}/*")])
+        allow("quality-gate", ["s3:GetObject"], [objects(f"{MODELS_PREFIX}/*")])
+        allow("create-model", ["sagemaker:CreateModel", "sagemaker:DescribeModel",
+                               "sagemaker:AddTags"], [models])
+        allow("create-model", ["sagemaker:CreateEndpointConfig",
+                               "sagemaker:DescribeEndpointConfig", "sagemaker:AddTags"], [configs])
+        allow("create-model", ["iam:PassRole"], [hosting.execution_role.role_arn],
+              {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}})
+        for step in ("deploy", "rollback"):
+            allow(step, ["sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint",
+                         "sagemaker:DescribeEndpoint", "sagemaker:DeleteEndpoint",
+                         "sagemaker:AddTags"], [endpoint, configs])
+        allow("rollback", ["sagemaker:InvokeEndpoint"], [endpoint])
+        allow("check-endpoint", ["sagemaker:DescribeEndpoint"], [endpoint])
+        allow("health-check", ["sagemaker:InvokeEndpoint"], [endpoint])
+        allow("cleanup", ["sagemaker:DescribeEndpoint"], [endpoint])
+        allow("cleanup", ["sagemaker:ListEndpointConfigs", "sagemaker:ListModels"], ["*"])
+        allow("cleanup", ["sagemaker:DescribeEndpointConfig", "sagemaker:DeleteEndpointConfig"],
+              [configs])
+        allow("cleanup", ["sagemaker:DescribeModel", "sagemaker:DeleteModel"], [models])
+        allow("cleanup", ["ssm:PutParameter"], [self.live_model_parameter_arn])
+        allow("notify", ["s3:PutObject"], [objects("notifications/*")])
+
+        xray = ("Resource::* is X-Ray's PutTraceSegments/PutTelemetryRecords (active tracing), "
+                "which support no resource-level scoping")
+        prefixes = ("object prefixes of the models bucket that this step reads or writes (the "
+                    "pipeline names the objects under them per run)")
+        names = (f"SageMaker models/configs named {settings.prefix}-<version>, which the "
+                 "pipeline creates per run: the prefix is this environment's")
+        for step, role in self.roles.items():
+            policy = role.node.find_child("DefaultPolicy")
+            acknowledge(policy, xray + (" (and sagemaker:ListModels/ListEndpointConfigs, "
+                                        "likewise unscoped)" if step == "cleanup" else ""),
+                        "AwsSolutions-IAM5[Resource::*]")
+        for step, keys in {"train": ["data/*", f"{MODELS_PREFIX}/*", "staging/*"],
+                           "package": ["staging/*", f"{MODELS_PREFIX}/*"],
+                           "quality-gate": [f"{MODELS_PREFIX}/*"],
+                           "notify": ["notifications/*"]}.items():
+            acknowledge(self.roles[step].node.find_child("DefaultPolicy"), prefixes,
+                        *[wildcard(self, objects(key)) for key in keys])
+        for step, arns in {"train": [models, configs], "create-model": [models, configs],
+                           "deploy": [configs], "rollback": [configs],
+                           "cleanup": [models, configs]}.items():
+            acknowledge(self.roles[step].node.find_child("DefaultPolicy"), names,
+                        *[wildcard(self, arn) for arn in arns])
+
+    def grant_publish(self, topic) -> None:
+        topic.grant_publish(self.roles["notify"])

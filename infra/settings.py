@@ -1,0 +1,232 @@
+"""Deployment settings per environment: `infra/environments/<env>.json`, then CDK context.
+
+    cdk deploy -c env=prod                       # infra/environments/prod.json
+    cdk deploy -c env=dev -c memory_size_mb=2048 # a file value overridden from the command line
+
+Every value is validated here, at synth time, with an error that names the setting, so a bad
+value never reaches CloudFormation or a pipeline run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aws_cdk import aws_logs as logs
+
+from pipeline_lambdas.settings import MEMORY_SIZES
+
+ENVIRONMENTS_DIR = Path(__file__).resolve().parent / "environments"
+_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,20}")
+_BUCKET = re.compile(r"(?!xn--)(?!.*-s3alias$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_SCHEDULE = re.compile(r"(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\)|at\(.+\))")
+_IMAGE = re.compile(r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[\w./-]+:[\w.-]+")
+
+
+class SettingsError(ValueError):
+    """A deployment setting is missing or invalid; the message names it."""
+
+
+@dataclass(frozen=True)
+class AlarmThresholds:
+    model_latency_ms: float = 1000.0  # p90 ModelLatency over 5 minutes
+    error_rate_percent: float = 5.0  # (4XX + 5XX) / Invocations over 5 minutes
+    concurrency_utilization: float = 0.9  # of MaxConcurrency: throttling is next
+    cold_start_ms: float = 10000.0  # ModelSetupTime, maximum over 5 minutes
+
+
+@dataclass(frozen=True)
+class DeploySettings:
+    project_name: str = "calltime"
+    environment: str = "dev"
+    account: str | None = None  # None: environment-agnostic stack
+    region: str | None = None
+    ml_models_bucket: str | None = None  # None: the stack creates the bucket
+    sagemaker_container_image: str | None = None  # None: newest scikit-learn inference image
+    tags: dict[str, str] = field(default_factory=dict)
+    memory_size_mb: int = 1024
+    max_concurrency: int = 200
+    schedule_expression: str = "cron(0 3 ? * SUN *)"
+    schedule_time_zone: str = "Asia/Jerusalem"
+    schedule_enabled: bool = True
+    versions_to_keep: int = 3
+    quality_gate_tolerance: float = 0.01
+    health_max_latency_ms: float = 3000.0
+    alarms: AlarmThresholds = field(default_factory=AlarmThresholds)
+    notification_email: str | None = None
+    training_memory_mb: int = 4096
+    training_timeout_minutes: int = 15
+    log_retention_days: int = 90
+
+    @property
+    def endpoint_name(self) -> str:
+        return f"{self.project_name}-{self.environment}-optimal-call-time"
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.project_name}-{self.environment}"
+
+    @property
+    def stack_name(self) -> str:
+        return f"{self.project_name}-{self.environment}"
+
+
+def _check_type(name: str, value: Any, kind: type | tuple[type, ...]) -> None:
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise SettingsError(f"{name}: expected {_kind_name(kind)}, got {value!r}")
+    if not isinstance(value, kind):
+        raise SettingsError(f"{name}: expected {_kind_name(kind)}, got {value!r}")
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(k.__name__ for k in kinds)
+
+
+_NUMBER = (int, float)
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "project_name": str, "environment": str, "account": str, "region": str,
+    "ml_models_bucket": str, "sagemaker_container_image": str, "tags": dict,
+    "memory_size_mb": int, "max_concurrency": int, "schedule_expression": str,
+    "schedule_time_zone": str, "schedule_enabled": bool, "versions_to_keep": int,
+    "quality_gate_tolerance": _NUMBER, "health_max_latency_ms": _NUMBER, "alarms": dict,
+    "notification_email": str, "training_memory_mb": int, "training_timeout_minutes": int,
+    "log_retention_days": int,
+}
+RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                   2192, 2557, 2922, 3288, 3653)
+
+
+def _coerce_context(name: str, value: Any) -> Any:
+    """`-c key=value` arrives as a string: read it as JSON where it is one (numbers, booleans)."""
+    if isinstance(value, str) and _TYPES.get(name) not in (str, None):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def build(values: Mapping[str, Any]) -> DeploySettings:
+    """Validate raw values (file + context) into settings; unknown keys are errors too."""
+    unknown = sorted(set(values) - set(_TYPES))
+    if unknown:
+        raise SettingsError(f"unknown setting(s): {', '.join(unknown)} "
+                            f"(known: {', '.join(sorted(_TYPES))})")
+    clean: dict[str, Any] = {}
+    for name, raw in values.items():
+        value = _coerce_context(name, raw)
+        if value is None or value == "":
+            continue
+        _check_type(name, value, _TYPES[name])
+        clean[name] = value
+    alarms = clean.pop("alarms", {})
+    clean["alarms"] = _alarms(alarms)
+    settings = DeploySettings(**clean)
+    _validate(settings)
+    return settings
+
+
+def _alarms(values: Mapping[str, Any]) -> AlarmThresholds:
+    known = {f.name for f in fields(AlarmThresholds)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise SettingsError(f"unknown alarm setting(s): {', '.join(unknown)} "
+                            f"(known: {', '.join(sorted(known))})")
+    for name, value in values.items():
+        _check_type(f"alarms.{name}", value, _NUMBER)
+        if value <= 0:
+            raise SettingsError(f"alarms.{name}={value!r}: must be > 0")
+    thresholds = AlarmThresholds(**values)
+    if thresholds.concurrency_utilization > 1:
+        raise SettingsError(f"alarms.concurrency_utilization={thresholds.concurrency_utilization}"
+                            ": a fraction of MaxConcurrency, must be <= 1")
+    return thresholds
+
+
+def _validate(s: DeploySettings) -> None:
+    for name in ("project_name", "environment"):
+        if not _NAME.fullmatch(getattr(s, name)):
+            raise SettingsError(f"{name}={getattr(s, name)!r}: use 1-21 lowercase letters, "
+                                "digits and '-', starting with a letter or digit")
+    if s.account is not None and not re.fullmatch(r"\d{12}", s.account):
+        raise SettingsError(f"account={s.account!r}: must be a 12-digit AWS account id")
+    if s.region is not None and not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", s.region):
+        raise SettingsError(f"region={s.region!r}: not an AWS region name")
+    if s.ml_models_bucket is not None and not _BUCKET.fullmatch(s.ml_models_bucket):
+        raise SettingsError(f"ml_models_bucket={s.ml_models_bucket!r}: not a valid S3 bucket "
+                            "name")
+    if s.sagemaker_container_image is not None and not _IMAGE.fullmatch(
+            s.sagemaker_container_image):
+        raise SettingsError(f"sagemaker_container_image={s.sagemaker_container_image!r}: expected "
+                            "<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>")
+    for key, value in s.tags.items():
+        if not isinstance(value, str) or not 1 <= len(key) <= 128 or len(value) > 256:
+            raise SettingsError(f"tags.{key}={value!r}: tag keys are 1-128 characters and "
+                                "values strings of at most 256")
+        if key.lower().startswith("aws:"):
+            raise SettingsError(f"tags.{key}: the 'aws:' prefix is reserved")
+    if s.memory_size_mb not in MEMORY_SIZES:
+        raise SettingsError(f"memory_size_mb={s.memory_size_mb}: serverless endpoints take "
+                            f"{', '.join(map(str, MEMORY_SIZES))}")
+    if not 1 <= s.max_concurrency <= 200:
+        raise SettingsError(f"max_concurrency={s.max_concurrency}: serverless endpoints take "
+                            "1..200")
+    if not _SCHEDULE.fullmatch(s.schedule_expression):
+        raise SettingsError(f"schedule_expression={s.schedule_expression!r}: expected cron(...),"
+                            " rate(...) or at(...)")
+    try:
+        ZoneInfo(s.schedule_time_zone)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise SettingsError(f"schedule_time_zone={s.schedule_time_zone!r}: not an IANA time "
+                            "zone") from err
+    if s.versions_to_keep < 1:
+        raise SettingsError(f"versions_to_keep={s.versions_to_keep}: must be >= 1")
+    if not 0 <= s.quality_gate_tolerance < 1:
+        raise SettingsError(f"quality_gate_tolerance={s.quality_gate_tolerance}: an allowed ROC "
+                            "AUC drop, 0 <= tolerance < 1")
+    if s.health_max_latency_ms <= 0:
+        raise SettingsError(f"health_max_latency_ms={s.health_max_latency_ms}: must be > 0")
+    if s.notification_email is not None and not _EMAIL.fullmatch(s.notification_email):
+        raise SettingsError(f"notification_email={s.notification_email!r}: not an e-mail "
+                            "address")
+    if not 512 <= s.training_memory_mb <= 10240:
+        raise SettingsError(f"training_memory_mb={s.training_memory_mb}: Lambda takes "
+                            "512..10240")
+    if not 1 <= s.training_timeout_minutes <= 15:
+        raise SettingsError(f"training_timeout_minutes={s.training_timeout_minutes}: Lambda "
+                            "takes 1..15")
+    if s.log_retention_days not in RETENTION_DAYS:
+        raise SettingsError(f"log_retention_days={s.log_retention_days}: CloudWatch Logs takes "
+                            f"{', '.join(map(str, RETENTION_DAYS))}")
+
+
+def load(context: Mapping[str, Any], environments_dir: Path = ENVIRONMENTS_DIR
+         ) -> DeploySettings:
+    """Settings for `context['env']` (default 'dev'): its file, then individual context keys."""
+    env = str(context.get("env") or "dev")
+    path = environments_dir / f"{env}.json"
+    if not path.is_file():
+        known = sorted(p.stem for p in environments_dir.glob("*.json"))
+        raise SettingsError(f"env={env!r}: no settings file {path} (known: {', '.join(known)})")
+    try:
+        values = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise SettingsError(f"{path}: not valid JSON ({err})") from err
+    if not isinstance(values, dict):
+        raise SettingsError(f"{path}: expected a JSON object of settings")
+    values.setdefault("environment", env)
+    overrides = {k: v for k, v in context.items() if k in _TYPES}
+    return build({**values, **overrides})
+
+
+def retention(days: int) -> logs.RetentionDays:
+    """The CloudWatch Logs retention for a validated number of days."""
+    members = [m for m in logs.RetentionDays if m.name != "INFINITE"]
+    return dict(zip(RETENTION_DAYS, members, strict=True))[days]

@@ -1,0 +1,84 @@
+"""One stack per environment, composed of the constructs that make the system."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from infra import images
+from infra.functions import PipelineFunctions
+from infra.hosting import ModelHosting
+from infra.monitoring import Monitoring, Notifications
+from infra.schedule import RetrainingSchedule
+from infra.settings import DeploySettings
+from infra.state_machine import RetrainingStateMachine
+from infra.storage import DATA_PREFIX, ModelStorage
+
+
+class CalltimeStack(cdk.Stack):
+    def __init__(self, scope: Construct, construct_id: str, settings: DeploySettings,
+                 **kwargs) -> None:
+        super().__init__(scope, construct_id, description=(
+            f"calltime ({settings.environment}): optimal call time model, retraining pipeline, "
+            "serverless endpoint (created by the pipeline)"), **kwargs)
+        self.settings = settings
+        image = self._container_image(settings)
+        self.storage = ModelStorage(self, "Storage", settings)
+        self.hosting = ModelHosting(self, "Hosting", settings, self.storage, image)
+        self.notifications = Notifications(self, "Notifications", settings)
+        self.live_model_parameter = f"/{settings.project_name}/{settings.environment}/live-model"
+        self.functions = PipelineFunctions(
+            self, "Functions", settings, self.storage, self.hosting, image,
+            self.notifications.topic.topic_arn, self.live_model_parameter)
+        self.functions.grant_publish(self.notifications.topic)
+        self.pipeline = RetrainingStateMachine(self, "Pipeline", settings,
+                                               self.functions.functions)
+        self.schedule = RetrainingSchedule(self, "Schedule", settings,
+                                           self.pipeline.state_machine)
+        self.monitoring = Monitoring(self, "Monitoring", settings, self.notifications.topic,
+                                     self.pipeline.state_machine,
+                                     self.functions.metrics_service)
+        for key, value in settings.tags.items():
+            cdk.Tags.of(self).add(key, value)
+        self._outputs(settings)
+
+    def _container_image(self, settings: DeploySettings) -> str:
+        if settings.sagemaker_container_image:
+            return settings.sagemaker_container_image
+        if not cdk.Token.is_unresolved(self.region):
+            return images.image_uri(self.region)
+        mapping = cdk.CfnMapping(self, "SklearnInferenceImage", mapping=images.region_map())
+        return mapping.find_in_map(cdk.Aws.REGION, "image")
+
+    def _outputs(self, s: DeploySettings) -> None:
+        bucket = self.storage.bucket.bucket_name
+        outputs = {
+            "endpoint_name": (self.hosting.endpoint_name,
+                              "The serverless endpoint (created by the first pipeline run)"),
+            "endpoint_arn": (self.hosting.endpoint_arn, "Scope of the invoke role and policy"),
+            "model_name": (self.live_model_parameter,
+                           "SSM parameter naming the live model; it changes with every "
+                           "deployment: aws ssm get-parameter --name <this>"),
+            "sagemaker_execution_role_arn": (self.hosting.execution_role.role_arn,
+                                             "Role SageMaker uses to serve the model"),
+            "lambda_sagemaker_invoke_role_arn": (self.hosting.invoke_role.role_arn,
+                                                 "Role for campaign Lambdas: InvokeEndpoint "
+                                                 "only"),
+            "lambda_sagemaker_invoke_role_name": (self.hosting.invoke_role.role_name,
+                                                  "Name of the invoke role"),
+            "lambda_sagemaker_invoke_policy_arn": (
+                self.hosting.invoke_policy.managed_policy_arn,
+                "Managed policy to attach to an existing Lambda role"),
+            "state_machine_arn": (self.pipeline.state_machine.state_machine_arn,
+                                  "Start a run: aws stepfunctions start-execution "
+                                  "--state-machine-arn <this> --input '{}'"),
+            "models_bucket_name": (bucket, "Models bucket"),
+            "data_uri": (f"s3://{bucket}/{DATA_PREFIX}" if self.storage.created else
+                         cdk.Fn.join("", ["s3://", bucket, "/", DATA_PREFIX]),
+                         "Default call-log location read by each run"),
+            "topic_arn": (self.notifications.topic.topic_arn,
+                          "Alarms and run outcomes are published here"),
+            "dashboard_name": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard"),
+        }
+        for key, (value, description) in outputs.items():
+            cdk.CfnOutput(self, key, value=value, description=description)

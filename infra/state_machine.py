@@ -1,0 +1,226 @@
+"""The retraining state machine, built from the step functions.
+
+    Start -> AcquireLock -> Train -> Package -> QualityGate -?-> CreateModelAndConfig -> Deploy
+      -> WaitForEndpoint <-> CheckEndpoint (bounded) -> HealthCheck -> Cleanup -> Notify
+      -> ReleaseLock -> Deployed
+    keep-current -> Notify -> ReleaseLock -> KeptCurrentModel
+    any failure from Deploy on -> Rollback -> Cleanup -> Notify -> ReleaseLock -> RolledBack
+    any failure before Deploy -> Notify -> ReleaseLock -> PipelineFailed (endpoint untouched)
+
+Every Lambda task retries Lambda service errors and throttling with backoff. The input is merged
+over the defaults below, so `{}` is a complete input; wait times come from it, which is how local
+runs compress time without a second definition.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from infra.nag import acknowledge, wildcard
+from infra.settings import DeploySettings, retention
+
+# Production timing: check every 30 s, at most 60 checks (30 minutes) before the deployment
+# counts as timed out; the rollback step polls every 15 s.
+DEFAULT_POLL_SECONDS = 30
+DEFAULT_MAX_CHECKS = 60
+DEFAULT_ROLLBACK_POLL_SECONDS = 15
+EXECUTION_TIMEOUT = cdk.Duration.hours(2)
+
+LAMBDA_SERVICE_ERRORS = ["Lambda.ServiceException", "Lambda.AWSLambdaException",
+                         "Lambda.SdkClientException", "Lambda.ClientExecutionTimeoutException"]
+THROTTLING_ERRORS = ["Lambda.TooManyRequestsException"]
+
+
+def run_defaults(settings: DeploySettings) -> dict[str, Any]:
+    """What `{}` means. Every key may be overridden in the execution input."""
+    return {"data_uri": "", "force_deploy": False, "memory_size_mb": settings.memory_size_mb,
+            "max_concurrency": settings.max_concurrency, "poll_seconds": DEFAULT_POLL_SECONDS,
+            "max_checks": DEFAULT_MAX_CHECKS,
+            "rollback_poll_seconds": DEFAULT_ROLLBACK_POLL_SECONDS}
+
+
+# Result slots exist from the start so every later path can be read ("" stands for none).
+PLACEHOLDERS: dict[str, Any] = {
+    "train": {"model_version": ""},
+    "gate": {"decision": ""},
+    "model": {"endpoint_config_name": ""},
+    "deploy": {"previous_endpoint_config_name": "", "deploy_started_at": ""},
+    "check": {"next_attempt": 1},
+    "error": {"Error": "", "Cause": ""},
+}
+
+
+class RetrainingStateMachine(Construct):
+    def __init__(self, scope: Construct, construct_id: str, settings: DeploySettings,
+                 functions: dict[str, lambda_.IFunction]) -> None:
+        super().__init__(scope, construct_id)
+        self._functions = functions
+
+        start = sfn.Pass(self, "Start", comment="Execution input over the defaults.",
+                         parameters={"defaults": run_defaults(settings),
+                                     "input.$": "$$.Execution.Input"})
+        apply = sfn.Pass(self, "ApplyDefaults", parameters={
+            "run.$": "States.JsonMerge($.defaults, $.input, false)",
+            "execution_name.$": "$$.Execution.Name",
+            "execution_start.$": "$$.Execution.StartTime",
+            "execution_arn.$": "$$.Execution.Id",
+            **PLACEHOLDERS,
+        })
+
+        # --- the end of every path: notify, release the lock, finish with the outcome ---------
+        notify = self._task("Notify", "notify", {
+            "outcome.$": "$.outcome",
+            "execution_name.$": "$.execution_name",
+            "execution_arn.$": "$.execution_arn",
+            "details": {"model_version.$": "$.train.model_version", "train.$": "$.train",
+                        "gate.$": "$.gate", "deploy.$": "$.deploy", "check.$": "$.check",
+                        "error.$": "$.error"},
+        }, "$.notification")
+        release = self._task("ReleaseLock", "release-lock",
+                             {"execution_name.$": "$.execution_name"}, "$.release")
+        outcome = sfn.Choice(self, "Outcome")
+        notify.add_catch(release, errors=["States.ALL"], result_path="$.notify_error")
+        notify.next(release)
+        release.add_catch(outcome, errors=["States.ALL"], result_path="$.release_error")
+        release.next(outcome)
+        outcome.when(sfn.Condition.string_equals("$.outcome", "deployed"),
+                     sfn.Succeed(self, "Deployed"))
+        outcome.when(sfn.Condition.string_equals("$.outcome", "kept-current-model"),
+                     sfn.Succeed(self, "KeptCurrentModel"))
+        outcome.when(sfn.Condition.string_equals("$.outcome", "rolled-back"),
+                     sfn.Fail(self, "RolledBack", error="RolledBack",
+                              cause="The new model failed; the previous model is serving."))
+        outcome.when(sfn.Condition.string_equals("$.outcome", "rollback-failed"),
+                     sfn.Fail(self, "RollbackFailed", error="RollbackFailed",
+                              cause="The rollback failed: see the Rollback step's error."))
+        outcome.when(sfn.Condition.string_equals("$.error.Error", "DeploymentInProgress"),
+                     sfn.Fail(self, "RunRefused", error="DeploymentInProgress",
+                              cause="Another run holds the endpoint lock; nothing was done."))
+        outcome.otherwise(sfn.Fail(self, "PipelineFailed", error="PipelineFailed",
+                                   cause="A step failed before the endpoint was touched: see "
+                                         "the failed step's error."))
+
+        def finish(state_id: str, value: str) -> sfn.Chain:
+            return sfn.Pass(self, state_id, result=sfn.Result.from_string(value),
+                            result_path="$.outcome").next(notify)
+
+        failed = finish("OutcomeFailed", "failed")
+        rolled_back = finish("OutcomeRolledBack", "rolled-back")
+        rollback_failed = finish("OutcomeRollbackFailed", "rollback-failed")
+        kept = finish("OutcomeKeptCurrentModel", "kept-current-model")
+        deployed = finish("OutcomeDeployed", "deployed")
+
+        # --- before the endpoint is touched: a failure only notifies ---------------------------
+        acquire = self._task("AcquireLock", "acquire-lock",
+                             {"execution_name.$": "$.execution_name", "run.$": "$.run"},
+                             "$.lock", catch=failed)
+        train = self._task("Train", "train", {
+            "execution_name.$": "$.execution_name", "execution_start.$": "$.execution_start",
+            "data_uri.$": "$.run.data_uri"}, "$.train", catch=failed)
+        package = self._task("Package", "package",
+                             {"model_version.$": "$.train.model_version"}, "$.package",
+                             catch=failed)
+        gate = self._task("QualityGate", "quality-gate", {
+            "model_version.$": "$.train.model_version",
+            "force_deploy.$": "$.run.force_deploy"}, "$.gate", catch=failed)
+        create = self._task("CreateModelAndConfig", "create-model", {
+            "model_version.$": "$.train.model_version",
+            "artifact_uri.$": "$.package.artifact_uri",
+            "memory_size_mb.$": "$.run.memory_size_mb",
+            "max_concurrency.$": "$.run.max_concurrency"}, "$.model", catch=failed)
+
+        # --- from Deploy on, every failure rolls back -------------------------------------------
+        cleanup_payload = {"previous_endpoint_config_name.$":
+                           "$.deploy.previous_endpoint_config_name"}
+        rollback = self._task("Rollback", "rollback", {
+            "previous_endpoint_config_name.$": "$.deploy.previous_endpoint_config_name",
+            "endpoint_config_name.$": "$.model.endpoint_config_name",
+            "poll_seconds.$": "$.run.rollback_poll_seconds"}, "$.rollback",
+            catch=rollback_failed, catch_path="$.rollback_error")
+        after_rollback = self._task("CleanupAfterRollback", "cleanup", cleanup_payload,
+                                    "$.cleanup")
+        after_rollback.add_catch(rolled_back, errors=["States.ALL"],
+                                 result_path="$.cleanup_error")
+        rollback.next(after_rollback)
+        after_rollback.next(rolled_back)
+
+        deploy = self._task("Deploy", "deploy",
+                            {"endpoint_config_name.$": "$.model.endpoint_config_name"},
+                            "$.deploy", catch=rollback)
+        wait = sfn.Wait(self, "WaitForEndpoint",
+                        time=sfn.WaitTime.seconds_path("$.run.poll_seconds"))
+        check = self._task("CheckEndpoint", "check-endpoint", {
+            "endpoint_config_name.$": "$.model.endpoint_config_name",
+            "attempt.$": "$.check.next_attempt",
+            "max_attempts.$": "$.run.max_checks",
+            "deploy_started_at.$": "$.deploy.deploy_started_at"}, "$.check", catch=rollback)
+        not_in_service = sfn.Pass(self, "DeploymentFailed", parameters={
+            "Error": "DeploymentFailed", "Cause.$": "$.check.failure_reason"},
+            result_path="$.error").next(rollback)
+        health = self._task("HealthCheck", "health-check", {}, "$.health", catch=rollback)
+        cleanup = self._task("Cleanup", "cleanup", cleanup_payload, "$.cleanup")
+        # Old versions and the SSM record are housekeeping: a failure there never rolls back
+        # a model that passed its health check.
+        cleanup.add_catch(deployed, errors=["States.ALL"], result_path="$.cleanup_error")
+
+        status = sfn.Choice(self, "EndpointStatus")
+        status.when(sfn.Condition.string_equals("$.check.state", "IN_SERVICE"),
+                    health.next(cleanup).next(deployed))
+        status.when(sfn.Condition.string_equals("$.check.state", "IN_PROGRESS"), wait)
+        status.otherwise(not_in_service)
+
+        decision = sfn.Choice(self, "GateDecision")
+        decision.when(sfn.Condition.string_equals("$.gate.decision", "keep-current"), kept)
+        decision.otherwise(create)
+        create.next(deploy)
+        deploy.next(wait)
+        wait.next(check)
+        check.next(status)
+
+        definition = (start.next(apply).next(acquire).next(train).next(package).next(gate)
+                      .next(decision))
+        self.log_group = logs.LogGroup(
+            self, "Logs", log_group_name=f"/aws/vendedlogs/states/{settings.prefix}-retraining",
+            retention=retention(settings.log_retention_days),
+            removal_policy=cdk.RemovalPolicy.DESTROY)
+        self.state_machine = sfn.StateMachine(
+            self, "StateMachine",
+            state_machine_name=f"{settings.prefix}-retraining",
+            comment="calltime: retrain, gate, deploy with rollback, notify.",
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            timeout=EXECUTION_TIMEOUT,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL,
+                                include_execution_data=True),
+        )
+        acknowledge(
+            self.state_machine.role.node.find_child("DefaultPolicy"),
+            "Resource::* is CloudWatch Logs delivery (logs:CreateLogDelivery and friends) and "
+            "X-Ray, which support no resource-level scoping; '<function>:*' is CDK's Lambda "
+            "grant for the step functions' versions and aliases, only this pipeline's functions.",
+            "AwsSolutions-IAM5[Resource::*]",
+            *[wildcard(self, f"{fn.function_arn}:*") for fn in functions.values()])
+
+    def _task(self, state_id: str, function_key: str, payload: dict[str, Any],
+              result_path: str, catch: sfn.IChainable | None = None,
+              catch_path: str = "$.error") -> tasks.LambdaInvoke:
+        task = tasks.LambdaInvoke(
+            self, state_id, lambda_function=self._functions[function_key],
+            payload=sfn.TaskInput.from_object(payload or {"execution_name.$": "$.execution_name"}),
+            payload_response_only=True, result_path=result_path,
+            retry_on_service_exceptions=False)
+        task.add_retry(errors=LAMBDA_SERVICE_ERRORS, interval=cdk.Duration.seconds(2),
+                       max_attempts=6, backoff_rate=2.0)
+        task.add_retry(errors=THROTTLING_ERRORS, interval=cdk.Duration.seconds(5),
+                       max_attempts=8, backoff_rate=2.0)
+        if catch is not None:
+            task.add_catch(catch, errors=["States.ALL"], result_path=catch_path)
+        return task
+

@@ -1,0 +1,305 @@
+"""`make pipeline`: synthesize the CDK app, stand its template up locally, run its state machine.
+
+    calltime local pipeline [--data calls.csv] [--scenario deploy|broken-model|...] [--out out]
+
+The state machine is the one in the synthesized template, unchanged; its Lambda ARNs run the
+handlers the template names. The local account (S3, SSM, SageMaker) is saved under
+`<out>/local-aws/` after each run and restored before the next, so a second run updates the
+endpoint the first one created, and `calltime invoke --endpoint ...` reaches it afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from localaws import scenarios
+from localaws.runtime import ExecutionResult, LocalAWS
+
+STACK_ENV = "local"
+# Local timing: the same definition, with waits from the input instead of production's 30 s.
+LOCAL_INPUT = {"poll_seconds": 1, "rollback_poll_seconds": 0.5, "max_checks": 120}
+# In Lambda, EMF metrics and JSON logs go to CloudWatch; here they would bury the progress view.
+LOCAL_ENVIRONMENT = {"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING"}
+
+
+def synthesize(out: Path, env: str = STACK_ENV) -> tuple[dict[str, Any], str, str]:
+    """(template, stack name, region) of the CDK app for `env`, written to out/cdk.out."""
+    from infra.app import build_app
+
+    app, stack = build_app({"env": env}, outdir=str(out / "cdk.out"))
+    assembly = app.synth()
+    template = assembly.get_stack_by_name(stack.stack_name).template
+    return template, stack.stack_name, stack.settings.region or "us-east-1"
+
+
+class Progress:
+    """One line per state entered and left, with the step's own result, not the whole state."""
+
+    def __init__(self, definition: str, prefix: str = "") -> None:
+        states = json.loads(definition)["States"]
+        self.result_key = {name: (state.get("ResultPath") or "").removeprefix("$.")
+                           for name, state in states.items()}
+        self.kind = {name: state["Type"] for name, state in states.items()}
+        self.entered: dict[str, float] = {}
+        self.prefix = prefix
+        self.lock = threading.Lock()
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind = event["type"]
+        line = None
+        if kind.endswith("StateEntered"):
+            name = event["stateEnteredEventDetails"]["name"]
+            self.entered[name] = time.monotonic()
+            if self.kind.get(name) in ("Task", "Wait"):
+                line = f"-> {name}"
+        elif kind.endswith("StateExited"):
+            details = event["stateExitedEventDetails"]
+            name = details["name"]
+            seconds = time.monotonic() - self.entered.get(name, time.monotonic())
+            if self.kind.get(name) == "Task":
+                line = f"<- {name} ({seconds:.1f} s)  {self._summary(name, details)}"
+            elif self.kind.get(name) == "Pass" and name.startswith("Outcome"):
+                line = f"   outcome: {json.loads(details.get('output') or '{}').get('outcome')}"
+        elif kind.endswith("Failed") and kind != "ExecutionFailed":
+            details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+            line = f"   ! {details.get('error', '')}: {_short(details.get('cause', ''), 300)}"
+        elif kind.startswith("Execution") and kind != "ExecutionStarted":
+            details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+            line = f"== {kind.removeprefix('Execution')} {details.get('error', '')}".rstrip()
+        if line:
+            with self.lock:
+                print(f"{self.prefix}{line}", flush=True)
+
+    def _summary(self, name: str, details: dict[str, Any]) -> str:
+        try:
+            output = json.loads(details.get("output") or "{}")
+        except json.JSONDecodeError:
+            return _short(details.get("output", ""), 200)
+        value = output.get(self.result_key.get(name, ""), output)
+        if not isinstance(value, dict):
+            return _short(str(value), 200)
+        return _short("  ".join(f"{k}={_compact(v)}" for k, v in value.items()
+                                if v not in (None, "", [], {})), 400)
+
+
+def _compact(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict | list):
+        return _short(json.dumps(value, separators=(",", ":")), 120)
+    return str(value)
+
+
+def _short(text: str, width: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def demo_data(out: Path, contacts: int, seed: int) -> Path:
+    calls = out / "data" / "calls.csv"
+    if not calls.is_file():
+        from training.simulate import SimulationConfig, write
+
+        print(f"generating demo call log: {contacts} contacts, seed {seed} -> {calls.parent}")
+        calls, _ = write(SimulationConfig(n_contacts=contacts, seed=seed), out / "data")
+    return calls
+
+
+def put_data(bucket: str, key: str, path: Path, replace_prefix: str | None = None) -> str:
+    s3 = boto3.client("s3")
+    if replace_prefix:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket,
+                                                                  Prefix=replace_prefix):
+            for obj in page.get("Contents", []):
+                s3.delete_object(Bucket=bucket, Key=obj["Key"])
+    s3.upload_file(str(path), bucket, key)
+    return f"s3://{bucket}/{key}"
+
+
+def live_model(endpoint: str) -> dict[str, Any] | None:
+    sagemaker = boto3.client("sagemaker")
+    try:
+        described = sagemaker.describe_endpoint(EndpointName=endpoint)
+    except sagemaker.exceptions.ClientError:
+        return None
+    return {"status": described["EndpointStatus"], "config": described["EndpointConfigName"]}
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    out = Path(args.out)
+    state_dir = out / "local-aws"
+    print(f"synthesizing the CDK app (env={args.env}) -> {out / 'cdk.out'}")
+    template, stack_name, region = synthesize(out, args.env)
+    with LocalAWS(region=region, work_dir=state_dir / "work") as aws:
+        restored = aws.load_state(state_dir)
+        stack, arn = aws.deploy_stack(template, stack_name, LOCAL_ENVIRONMENT)
+        env = stack.environment
+        bucket, endpoint = env["MODELS_BUCKET"], (
+            f"{env['PROJECT_NAME']}-{env['ENVIRONMENT']}-optimal-call-time")
+        print(f"local stack {stack_name} in {region}: {len(stack.functions)} functions, state "
+              f"machine {stack.state_machine_name}; skipped (no local behaviour): "
+              + ", ".join(f"{n} {k.split('::')[-1]}" for k, n in sorted(stack.skipped.items())))
+        before = live_model(endpoint)
+        print(f"endpoint {endpoint}: " + (f"{before['status']} on {before['config']}"
+                                          if before else "does not exist yet")
+              + (" (restored from the previous run)" if restored and before else ""))
+        if args.scenario in scenarios.NEEDS_LIVE_MODEL and before is None:
+            print(f"scenario {args.scenario} needs a live model: deploying one first")
+            result = _execute(aws, arn, stack.definition, bucket, args, "deploy")
+            if result.status != "SUCCEEDED":
+                return _finish(aws, state_dir, result, endpoint, out, args)
+        result = _execute(aws, arn, stack.definition, bucket, args, args.scenario)
+        return _finish(aws, state_dir, result, endpoint, out, args)
+
+
+def _execute(aws: LocalAWS, arn: str, definition: str, bucket: str, args: argparse.Namespace,
+             scenario: str) -> ExecutionResult:
+    out = Path(args.out)
+    calls = Path(args.data) if args.data else demo_data(out, args.contacts, args.seed)
+    execution_input: dict[str, Any] = dict(LOCAL_INPUT)
+    if scenario == "worse-model":
+        path = scenarios.shuffled_labels(calls, out / "scenarios" / "worse-model.csv")
+        execution_input["data_uri"] = put_data(bucket, "data/scenarios/worse-model.csv", path)
+    elif scenario == "bad-data":
+        path = scenarios.without_answered(calls, out / "scenarios" / "bad-data.csv")
+        execution_input["data_uri"] = put_data(bucket, "data/scenarios/bad-data.csv", path)
+    else:
+        put_data(bucket, f"data/calls/{calls.name}", calls, replace_prefix="data/calls/")
+    package = next(f for f in aws.lambdas.handlers if f.endswith("-package"))
+    if scenario == "broken-model":
+        from localaws.lambdas import resolve
+
+        real = resolve(aws.lambdas.handlers[package])
+        aws.register_lambda(package, scenarios.break_published_model(real))
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    print(f"\n=== run: {scenario}  input {json.dumps(execution_input)}")
+    try:
+        if scenario == "concurrent":
+            return _concurrent(aws, arn, definition, execution_input, stamp)
+        return aws.run_execution(arn, execution_input, name=f"local-{scenario}-{stamp}",
+                                 on_event=Progress(definition), timeout=args.timeout)
+    finally:
+        if scenario == "broken-model":
+            aws.register_lambda(package, real)
+
+
+def _concurrent(aws: LocalAWS, arn: str, definition: str, execution_input: dict[str, Any],
+                stamp: str) -> ExecutionResult:
+    results: dict[str, ExecutionResult] = {}
+
+    def start(label: str) -> None:
+        results[label] = aws.run_execution(arn, execution_input, name=f"local-{label}-{stamp}",
+                                           on_event=Progress(definition, f"[{label}] "))
+
+    threads = [threading.Thread(target=start, args=(label,)) for label in ("first", "second")]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.2)
+    for thread in threads:
+        thread.join()
+    for label, result in results.items():
+        print(f"[{label}] {result.status} {result.error or ''}")
+    refused = [r for r in results.values() if r.error == "DeploymentInProgress"]
+    return next((r for r in results.values() if r not in refused), results["first"])
+
+
+def _finish(aws: LocalAWS, state_dir: Path, result: ExecutionResult, endpoint: str, out: Path,
+            args: argparse.Namespace) -> int:
+    output = result.output or {}
+    last = _final_state(result)
+    train = _state_field(result, "train")
+    print("\n--- summary")
+    print(f"outcome:        {result.status} at {last}"
+          + (f" ({result.error}: {_short(result.cause or '', 200)})" if result.error else ""))
+    if train.get("model_version"):
+        print(f"model version:  {train['model_version']}")
+        print(f"training:       {train.get('rows_valid')} valid rows, "
+              f"{train.get('rows_rejected')} rejected {train.get('rejected_by_reason') or ''}; "
+              f"holdout ROC AUC {train.get('roc_auc', float('nan')):.4f}"
+              + (f" (live model {train['live_model_version']})"
+                 if train.get("live_model_version") else ""))
+        report = _download(train.get("staging_uri", "") + "report.html",
+                           out / "runs" / train["model_version"] / "report.html")
+        metrics = _download(train.get("staging_uri", "") + "metrics.json",
+                            out / "runs" / train["model_version"] / "metrics.json")
+        if report:
+            print(f"report:         {report}")
+        if metrics:
+            print(f"metrics:        {metrics}")
+    gate = _state_field(result, "gate")
+    if gate.get("decision"):
+        print(f"quality gate:   {gate['decision']}: {gate.get('reason', '')}")
+    live = live_model(endpoint)
+    print(f"endpoint:       {endpoint} "
+          + (f"{live['status']} on {live['config']}" if live else "(does not exist)"))
+    aws.save_state(out / "local-aws")
+    request = out / "request.json"
+    from pipeline_lambdas.health import CANARY_SLOTS
+
+    request.write_text(json.dumps(CANARY_SLOTS, indent=2))
+    if live and live["status"] == "InService":
+        print("try it:         .venv/bin/calltime invoke --endpoint "
+              f"{endpoint} --local-state {out / 'local-aws'} --file {request}")
+    print(f"local account:  {out / 'local-aws'} (S3, SSM, SageMaker; `make clean` forgets it)")
+    expected = {"deploy": "SUCCEEDED", "concurrent": "SUCCEEDED"}.get(args.scenario)
+    if args.scenario == "worse-model":
+        return 0 if last == "KeptCurrentModel" else 1
+    if args.scenario == "broken-model":
+        return 0 if result.error == "RolledBack" else 1
+    if args.scenario == "bad-data":
+        return 0 if result.error == "PipelineFailed" else 1
+    del output
+    return 0 if result.status == expected else 1
+
+
+def _final_state(result: ExecutionResult) -> str:
+    names = [e["stateEnteredEventDetails"]["name"] for e in result.events
+             if e["type"].endswith("StateEntered")]
+    return names[-1] if names else "?"
+
+
+def _state_field(result: ExecutionResult, key: str) -> dict[str, Any]:
+    """The last value a state left at `$.key` (the execution's output has no data on failure)."""
+    for event in reversed(result.events):
+        if event["type"].endswith("StateExited"):
+            try:
+                value = json.loads(event["stateExitedEventDetails"].get("output") or "{}")
+            except json.JSONDecodeError:
+                continue
+            if isinstance(value.get(key), dict):
+                return value[key]
+    return {}
+
+
+def _download(uri: str, target: Path) -> Path | None:
+    if not uri.startswith("s3://"):
+        return None
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    try:
+        body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    except Exception:  # the run may have failed before writing it
+        return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(body)
+    return target
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="out")
+    parser.add_argument("--data", help="call log (CSV or Parquet); default: generated demo data")
+    parser.add_argument("--scenario", default="deploy", choices=scenarios.SCENARIOS)
+    parser.add_argument("--env", default=STACK_ENV, help="settings file infra/environments/<env>")
+    parser.add_argument("--contacts", type=int, default=5000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.set_defaults(func=run)

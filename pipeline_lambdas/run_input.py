@@ -1,0 +1,51 @@
+"""The execution input an operator or the schedule may give: every field optional, all checked.
+
+The state machine merges the input over its defaults (`States.JsonMerge`) and the first step
+validates the result here, so a typo (`forse_deploy`) or a wrong type stops the run before
+anything is trained or touched, with an error naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline_lambdas.events import InvalidStepInput, read_field
+from pipeline_lambdas.settings import SettingsError, check_serverless
+
+# field -> (type, description); the defaults live in the state machine (infra/state_machine.py).
+RUN_FIELDS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "data_uri": (str, "s3:// object or prefix of the call log; empty: s3://<bucket>/data/calls/"),
+    "force_deploy": (bool, "deploy even if the quality gate would keep the current model"),
+    "memory_size_mb": (int, "serverless memory for this run's endpoint config"),
+    "max_concurrency": (int, "serverless max concurrency for this run's endpoint config"),
+    "poll_seconds": (int, "seconds between endpoint status checks"),
+    "max_checks": (int, "status checks before the deployment counts as timed out"),
+    "rollback_poll_seconds": ((int, float), "seconds between checks while rolling back"),
+}
+
+
+def validate_run_input(run: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(run) - set(RUN_FIELDS))
+    if unknown:
+        raise InvalidStepInput(f"unknown input field(s) {', '.join(map(repr, unknown))}; "
+                               f"known: {', '.join(RUN_FIELDS)}")
+    clean = {name: read_field(run, name, kind, None) for name, (kind, _) in RUN_FIELDS.items()}
+    data_uri = clean["data_uri"]
+    if data_uri and not data_uri.startswith("s3://"):
+        raise InvalidStepInput(f"input field 'data_uri' must be an s3:// URI, got {data_uri!r}")
+    if clean["memory_size_mb"] is not None or clean["max_concurrency"] is not None:
+        try:
+            check_serverless(clean["memory_size_mb"] or 1024,
+                             clean["max_concurrency"] or 1, "input field 'memory_size_mb'",
+                             "input field 'max_concurrency'")
+        except SettingsError as err:
+            raise InvalidStepInput(str(err)) from err
+    for name in ("poll_seconds", "max_checks"):
+        if clean[name] is not None and clean[name] < (1 if name == "max_checks" else 0):
+            raise InvalidStepInput(f"input field {name!r} must be "
+                                   f"{'>= 1' if name == 'max_checks' else '>= 0'}, "
+                                   f"got {clean[name]!r}")
+    if clean["rollback_poll_seconds"] is not None and clean["rollback_poll_seconds"] <= 0:
+        raise InvalidStepInput("input field 'rollback_poll_seconds' must be > 0, got "
+                               f"{clean['rollback_poll_seconds']!r}")
+    return clean
