@@ -45,13 +45,16 @@ def decide(new_metrics: dict[str, Any], tolerance: float, force_deploy: bool = F
                             f"{live.get('reason')}; the health check still guards the deploy",
                             new_auc, None, tolerance, force_deploy)
     live_auc = float(live["roc_auc"])
+    basis = f" (live model measured on {live['basis']})" if live.get("basis") else ""
     worse = new_auc < live_auc - tolerance
     if worse and not force_deploy:
         return GateDecision(KEEP, f"new ROC AUC {new_auc:.4f} is below the live model's "
-                            f"{live_auc:.4f} by more than {tolerance}; kept the current model",
+                            f"{live_auc:.4f} by more than {tolerance}; kept the current "
+                            f"model{basis}",
                             new_auc, live_auc, tolerance, False)
     reason = (f"forced: new ROC AUC {new_auc:.4f} vs live {live_auc:.4f}" if worse else
-              f"new ROC AUC {new_auc:.4f} vs live {live_auc:.4f} (tolerance {tolerance})")
+              f"new ROC AUC {new_auc:.4f} vs live {live_auc:.4f} (tolerance {tolerance})"
+              f"{basis}")
     return GateDecision(DEPLOY, reason, new_auc, live_auc, tolerance, force_deploy)
 
 

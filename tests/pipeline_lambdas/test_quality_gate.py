@@ -7,6 +7,7 @@ import json
 import boto3
 import pytest
 
+from localaws import scenarios
 from pipeline_lambdas.deployment import deploy
 from pipeline_lambdas.endpoint_config import create_model_and_config
 from pipeline_lambdas.quality_gate import DEPLOY, KEEP, decide
@@ -38,18 +39,24 @@ def test_decisions(metrics: dict, force: bool, decision: str, reason: str) -> No
     assert reason in result.reason
 
 
-def test_a_weaker_model_is_blocked_against_the_live_one(aws, settings, demo_log) -> None:
+def test_a_weaker_model_is_blocked_against_the_live_one(aws, settings, demo_log,
+                                                         tmp_path) -> None:
     s3, sm = boto3.client("s3"), boto3.client("sagemaker")
-    s3.put_object(Bucket=BUCKET, Key="data/calls/calls.csv", Body=demo_log[0].read_bytes())
+    # The same log with its labels shuffled: a model trained on it has learnt nothing.
+    shuffled = scenarios.shuffled_labels(demo_log[0], tmp_path / "shuffled.csv")
+    s3.put_object(Bucket=BUCKET, Key="data/calls/calls.csv", Body=shuffled.read_bytes())
     live = create_model_and_config(sm, settings, "live", artifact_uri("good"))
     deploy(sm, settings.endpoint_name, live.endpoint_config_name)
     settle(sm, settings.endpoint_name, live.endpoint_config_name)
-    weak = TrainSettings(model=ModelSettings(max_iter=2))  # a deliberately worse model
+    weak = TrainSettings(model=ModelSettings(max_iter=30))
     out = run_training(s3, settings, f"s3://{BUCKET}/data/calls/", "v-weak", weak, sagemaker=sm)
     assert out.live_model_version == "20260601T000000Z-test01"
     metrics = json.loads(s3.get_object(Bucket=BUCKET,
                                        Key="staging/v-weak/metrics.json")["Body"].read())
+    # The live model trained on this very period: it is judged by its own holdout AUC.
+    assert metrics["live_model_on_holdout"]["basis"].startswith("its own holdout ROC AUC")
     decision = decide(metrics, tolerance=0.01)
     assert decision.decision == KEEP
+    assert decision.new_roc_auc < 0.56
     assert decision.live_roc_auc > decision.new_roc_auc + 0.01
     assert decide(metrics, tolerance=0.01, force_deploy=True).decision == DEPLOY

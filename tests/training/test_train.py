@@ -16,6 +16,7 @@ from inference_code.inference import ModelLoadError, model_fn
 from training import artifact
 from training.cli import main
 from training.features import FEATURE_NAMES
+from training.train import train
 
 
 def test_outputs_and_metrics(trained) -> None:
@@ -116,3 +117,28 @@ def test_rejects_are_written_even_when_training_refuses(tmp_path) -> None:
     assert code == 2
     rejects = pd.read_csv(tmp_path / "out" / "rejects.csv")
     assert rejects["reject_reason"].tolist() == ["unparseable_timestamp"] * 3
+
+
+def test_the_live_model_is_scored_only_on_calls_it_never_saw(demo_log, tmp_path) -> None:
+    """Live trained on the first 75 % of the period; the new run's holdout (last 20 %) is new
+    to it, so it is scored there; on a rerun of its own log it is judged by its recorded AUC."""
+    calls = pd.read_csv(demo_log[0], dtype=str)
+    stamps = pd.to_datetime(calls["called_at"], utc=True, errors="coerce", format="ISO8601")
+    early = calls[stamps < stamps.quantile(0.75)]
+    early_csv = tmp_path / "early.csv"
+    early.to_csv(early_csv, index=False)
+    live = train(early_csv, tmp_path / "live", version="20260101T000000Z-early1")
+    live_dir = tmp_path / "live-extracted"
+    artifact.extract(live.artifact, live_dir)
+
+    later = train(demo_log[0], tmp_path / "new", baseline_model_dir=live_dir)
+    scored = json.loads(later.metrics_path.read_text())["live_model_on_holdout"]
+    assert scored["basis"] == "holdout calls after its training data"
+    assert scored["comparable"] and scored["holdout_calls"] >= 1000
+    assert 0.6 < scored["roc_auc"] < 0.9
+
+    rerun = train(early_csv, tmp_path / "rerun", baseline_model_dir=live_dir)
+    judged = json.loads(rerun.metrics_path.read_text())["live_model_on_holdout"]
+    assert judged["basis"].startswith("its own holdout ROC AUC")
+    assert judged["roc_auc"] == pytest.approx(
+        json.loads(live.metrics_path.read_text())["classification"]["roc_auc"])
