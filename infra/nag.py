@@ -5,11 +5,15 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import IConstruct
 
+PLUGIN = "AwsSolutions"
+
 
 def acknowledge(scope: IConstruct, reason: str, *rule_ids: str) -> None:
-    """Acknowledge findings (`AwsSolutions-IAM5[Resource::*]` or a whole rule) under scope."""
+    """Acknowledge findings (`AwsSolutions-IAM5[Resource::*]` or a whole rule) under scope.
+
+    Ids carry the plugin prefix the validation report asks for (`AwsSolutions::...`)."""
     cdk.Validations.of(scope).acknowledge(
-        *[cdk.Acknowledgment(id=rule_id, reason=reason) for rule_id in rule_ids])
+        *[cdk.Acknowledgment(id=f"{PLUGIN}::{rule_id}", reason=reason) for rule_id in rule_ids])
 
 
 def _render(value: object) -> str:

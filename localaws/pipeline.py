@@ -71,7 +71,7 @@ class Progress:
                 line = f"   outcome: {json.loads(details.get('output') or '{}').get('outcome')}"
         elif kind.endswith("Failed") and kind != "ExecutionFailed":
             details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
-            line = f"   ! {details.get('error', '')}: {_short(details.get('cause', ''), 300)}"
+            line = f"   ! {details.get('error', '')}: {_short(_cause(details), 300)}"
         elif kind.startswith("Execution") and kind != "ExecutionStarted":
             details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
             line = f"== {kind.removeprefix('Execution')} {details.get('error', '')}".rstrip()
@@ -84,11 +84,23 @@ class Progress:
             output = json.loads(details.get("output") or "{}")
         except json.JSONDecodeError:
             return _short(details.get("output", ""), 200)
-        value = output.get(self.result_key.get(name, ""), output)
+        key = self.result_key.get(name, "")
+        if key not in output:  # the task failed and a Catch put its error elsewhere
+            return "failed (caught: see the error above)"
+        value = output[key]
         if not isinstance(value, dict):
             return _short(str(value), 200)
         return _short("  ".join(f"{k}={_compact(v)}" for k, v in value.items()
                                 if v not in (None, "", [], {})), 400)
+
+
+def _cause(details: dict[str, Any]) -> str:
+    """A Lambda error's message (its cause is the JSON error payload)."""
+    cause = details.get("cause", "")
+    try:
+        return json.loads(cause).get("errorMessage", cause)
+    except (json.JSONDecodeError, AttributeError):
+        return cause
 
 
 def _compact(value: Any) -> str:
@@ -153,19 +165,22 @@ def run(args: argparse.Namespace) -> int:
         print(f"endpoint {endpoint}: " + (f"{before['status']} on {before['config']}"
                                           if before else "does not exist yet")
               + (" (restored from the previous run)" if restored and before else ""))
+        calls = Path(args.data) if args.data else demo_data(out, args.contacts, args.seed)
         if args.scenario in scenarios.NEEDS_LIVE_MODEL and before is None:
             print(f"scenario {args.scenario} needs a live model: deploying one first")
-            result = _execute(aws, arn, stack.definition, bucket, args, "deploy")
+            result = execute(aws, arn, stack.definition, bucket, calls, out, "deploy",
+                             args.timeout)
             if result.status != "SUCCEEDED":
                 return _finish(aws, state_dir, result, endpoint, out, args)
-        result = _execute(aws, arn, stack.definition, bucket, args, args.scenario)
+        result = execute(aws, arn, stack.definition, bucket, calls, out, args.scenario,
+                         args.timeout)
         return _finish(aws, state_dir, result, endpoint, out, args)
 
 
-def _execute(aws: LocalAWS, arn: str, definition: str, bucket: str, args: argparse.Namespace,
-             scenario: str) -> ExecutionResult:
-    out = Path(args.out)
-    calls = Path(args.data) if args.data else demo_data(out, args.contacts, args.seed)
+def execute(aws: LocalAWS, arn: str, definition: str, bucket: str, calls: Path, out: Path,
+            scenario: str, timeout: float = 1800.0) -> ExecutionResult:
+    """Prepare the scenario's data (and artifact fault), run one execution, print progress.
+    For `concurrent`, the result is the run that took the lock."""
     execution_input: dict[str, Any] = dict(LOCAL_INPUT)
     if scenario == "worse-model":
         path = scenarios.shuffled_labels(calls, out / "scenarios" / "worse-model.csv")
@@ -187,7 +202,7 @@ def _execute(aws: LocalAWS, arn: str, definition: str, bucket: str, args: argpar
         if scenario == "concurrent":
             return _concurrent(aws, arn, definition, execution_input, stamp)
         return aws.run_execution(arn, execution_input, name=f"local-{scenario}-{stamp}",
-                                 on_event=Progress(definition), timeout=args.timeout)
+                                 on_event=Progress(definition), timeout=timeout)
     finally:
         if scenario == "broken-model":
             aws.register_lambda(package, real)
@@ -236,6 +251,10 @@ def _finish(aws: LocalAWS, state_dir: Path, result: ExecutionResult, endpoint: s
             print(f"report:         {report}")
         if metrics:
             print(f"metrics:        {metrics}")
+    error = _state_field(result, "error")
+    if error.get("Error"):
+        cause = _cause({"cause": error.get("Cause")})
+        print(f"error:          {error['Error']}: {_short(cause, 300)}")
     gate = _state_field(result, "gate")
     if gate.get("decision"):
         print(f"quality gate:   {gate['decision']}: {gate.get('reason', '')}")

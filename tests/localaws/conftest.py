@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import io
-import tarfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import boto3
 import pytest
 
 from localaws.runtime import LocalAWS
+from localaws.scenarios import rewrite_artifact
 
 BUCKET = "calltime-models"
 ROLE = "arn:aws:iam::123456789012:role/sagemaker-execution"
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
-
-
-def rewrite_artifact(source: Path, replace: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with tarfile.open(source) as src, tarfile.open(fileobj=out, mode="w:gz") as dst:
-        for member in src.getmembers():
-            data = replace.get(member.name, src.extractfile(member).read())
-            info = tarfile.TarInfo(member.name)
-            info.size = len(data)
-            dst.addfile(info, io.BytesIO(data))
-    return out.getvalue()
 
 
 @pytest.fixture(scope="session")
@@ -34,9 +21,9 @@ def artifacts(trained) -> dict[str, bytes]:
     good = trained.artifact.read_bytes()
     return {
         "good": good,
-        "import_error": rewrite_artifact(trained.artifact, {
+        "import_error": rewrite_artifact(good, {
             "code/inference.py": b"import not_a_module_anywhere\n"}),
-        "model_fn_raises": rewrite_artifact(trained.artifact, {"model.npz": b"tampered"}),
+        "model_fn_raises": rewrite_artifact(good, {"model.npz": b"tampered"}),
         "not_a_tarball": b"this is not a tar.gz",
     }
 

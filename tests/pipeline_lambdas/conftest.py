@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import tarfile
 import time
 
 import boto3
 import pytest
 
+from localaws.scenarios import garbage_artifact
 from pipeline_lambdas.deployment import CheckResult, DeploymentState, check
 from pipeline_lambdas.settings import PipelineSettings
 from tests.localaws.conftest import (
@@ -16,7 +16,6 @@ from tests.localaws.conftest import (
     ROLE,
     artifacts,
     aws,
-    rewrite_artifact,
     silent_aws,
 )
 
@@ -33,23 +32,9 @@ def artifact_uri(name: str) -> str:
     return f"s3://{BUCKET}/models/{name}/model.tar.gz"
 
 
-# Appended to the artifact's inference.py: answers out of [0, 1] and outside any window.
-LYING_PREDICT = b'''
-def predict_fn(data, model):
-    if isinstance(data, Rejection):
-        return data
-    if isinstance(data, SeedRequest):
-        return {"predictions": [1.7 for _ in data.rows]}
-    return {"recommendations": [{"contact_id": c.contact_id, "slots": [
-        {"day": "saturday", "hour": 3, "answer_probability": 0.5}] * 3} for c in data.contacts]}
-'''
-
-
 def upload_lying_artifact(trained) -> str:
     """A model that loads and pings fine but answers garbage; returns its S3 URI."""
-    with tarfile.open(trained.artifact) as tar:
-        code = tar.extractfile("code/inference.py").read()
-    data = rewrite_artifact(trained.artifact, {"code/inference.py": code + LYING_PREDICT})
+    data = garbage_artifact(trained.artifact.read_bytes())
     boto3.client("s3").put_object(Bucket=BUCKET, Key="models/lying/model.tar.gz", Body=data)
     return artifact_uri("lying")
 

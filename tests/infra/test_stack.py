@@ -1,0 +1,293 @@
+"""What `cdk deploy` creates, asserted on the synthesized template (us-east-1, il-central-1)."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk.assertions import Match
+
+from infra import images
+from infra.functions import STEPS
+from tests.infra.conftest import synth
+
+ACCOUNT = "111122223333"
+
+
+def _resources(template, kind: str) -> dict:
+    return template.find_resources(kind)
+
+
+def _statements(template, role_logical_prefix: str) -> list[dict]:
+    policies = template.find_resources("AWS::IAM::Policy")
+    out = []
+    for logical_id, policy in policies.items():
+        if logical_id.startswith(role_logical_prefix):
+            out += policy["Properties"]["PolicyDocument"]["Statement"]
+    return out
+
+
+def _text(value) -> str:
+    """A CloudFormation string value as text: Partition -> aws, other Refs -> <Name>."""
+    if isinstance(value, str):
+        return value
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(_text(p) for p in parts)
+    if value.get("Ref") == "AWS::Partition":
+        return "aws"
+    if "Ref" in value:
+        return f"<{value['Ref']}>"
+    if "Fn::GetAtt" in value:
+        return f"<{'.'.join(value['Fn::GetAtt'])}>"
+    raise AssertionError(f"unexpected value {value!r}")
+
+
+def _actions(statement: dict) -> list[str]:
+    actions = statement["Action"]
+    return actions if isinstance(actions, list) else [actions]
+
+
+def test_models_bucket_is_private_encrypted_versioned_logged(synthesized) -> None:
+    _, _, template = synthesized
+    template.has_resource_properties("AWS::S3::Bucket", {
+        "VersioningConfiguration": {"Status": "Enabled"},
+        "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+        "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                           "IgnorePublicAcls": True,
+                                           "RestrictPublicBuckets": True},
+        "LoggingConfiguration": {"DestinationBucketName": Match.any_value(),
+                                 "LogFilePrefix": "models-bucket/"},
+        "LifecycleConfiguration": {"Rules": Match.array_with([Match.object_like({
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 90,
+                                            "NewerNoncurrentVersions": 3},
+            "Status": "Enabled"})])},
+    })
+    # SSL only, on both buckets.
+    for policy in _resources(template, "AWS::S3::BucketPolicy").values():
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert any(s["Effect"] == "Deny" and s["Condition"] == {
+            "Bool": {"aws:SecureTransport": "false"}} for s in statements)
+    assert len(_resources(template, "AWS::S3::BucketPolicy")) == 2
+
+
+def test_an_existing_bucket_is_used_not_created(tmp_path_factory) -> None:
+    _, template = synth(tmp_path_factory, region="us-east-1",
+                        ml_models_bucket="acme-existing-models")
+    template.resource_count_is("AWS::S3::Bucket", 0)
+    for function in _resources(template, "AWS::Lambda::Function").values():
+        assert function["Properties"]["Environment"]["Variables"]["MODELS_BUCKET"] == \
+            "acme-existing-models"
+
+
+def test_sagemaker_execution_role_reads_only_the_model_prefix(synthesized) -> None:
+    region, _, template = synthesized
+    template.has_resource_properties("AWS::IAM::Role", {
+        "RoleName": "calltime-dev-sagemaker-execution",
+        "AssumeRolePolicyDocument": {"Statement": [Match.object_like({
+            "Principal": {"Service": "sagemaker.amazonaws.com"}})]}})
+    statements = _statements(template, "HostingSageMakerExecutionPolicy")
+    s3 = [s for s in statements if any(a.startswith("s3:") for a in _actions(s))]
+    assert [_actions(s) for s in s3] == [["s3:GetObject"]]
+    assert _text(s3[0]["Resource"]).endswith(".Arn>/models/optimal-call-time/*")
+    ecr = next(s for s in statements if "ecr:BatchGetImage" in _actions(s))
+    image_account = images.image_uri(region).split(".")[0]
+    assert _text(ecr["Resource"]) == (f"arn:aws:ecr:{region}:{image_account}:repository/"
+                                      "sagemaker-scikit-learn")
+    logs = next(s for s in statements if "logs:PutLogEvents" in _actions(s))
+    assert _text(logs["Resource"]) == (f"arn:aws:logs:{region}:{ACCOUNT}:log-group:"
+                                       "/aws/sagemaker/Endpoints/calltime-dev-optimal-call-time:*")
+
+
+def test_invoke_role_and_policy_allow_only_invoking_this_endpoint(synthesized) -> None:
+    region, _, template = synthesized
+    endpoint_arn = f"arn:aws:sagemaker:{region}:{ACCOUNT}:endpoint/calltime-dev-optimal-call-time"
+    role = next(r for r in _resources(template, "AWS::IAM::Role").values()
+                if r["Properties"].get("RoleName") == "calltime-dev-endpoint-invoke")
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "lambda.amazonaws.com"}
+    inline = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    managed = next(iter(_resources(template, "AWS::IAM::ManagedPolicy").values()))
+    for statements in (inline, managed["Properties"]["PolicyDocument"]["Statement"]):
+        assert len(statements) == 1
+        assert statements[0]["Action"] == "sagemaker:InvokeEndpoint"
+        assert _text(statements[0]["Resource"]) == endpoint_arn
+    assert not role["Properties"].get("ManagedPolicyArns")
+
+
+def test_one_function_and_least_privilege_role_per_step(synthesized) -> None:
+    region, _, template = synthesized
+    functions = _resources(template, "AWS::Lambda::Function")
+    assert len(functions) == len(STEPS)
+    roles = {f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()}
+    assert len(roles) == len(STEPS)  # one role each
+    by_name = {f["Properties"]["FunctionName"]: f["Properties"] for f in functions.values()}
+    for step in STEPS:
+        props = by_name[f"calltime-dev-{step.key}"]
+        assert props["PackageType"] == "Image"
+        assert props["ImageConfig"]["Command"] == [step.handler]
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        env = props["Environment"]["Variables"]
+        assert env["MEMORY_SIZE_MB"] == "1024" and env["MAX_CONCURRENCY"] == "200"
+        assert env["CONTAINER_IMAGE"] == images.image_uri(region)
+        assert env["LIVE_MODEL_PARAMETER"] == "/calltime/dev/live-model"
+    assert by_name["calltime-dev-train"]["MemorySize"] == 4096
+    assert by_name["calltime-dev-train"]["Timeout"] == 900
+    everything = [a for p in _resources(template, "AWS::IAM::Policy").values()
+                  for s in p["Properties"]["PolicyDocument"]["Statement"] for a in _actions(s)]
+    assert not [a for a in everything if a.endswith(":*") or a == "*"]
+    # Only the health check, the rollback and the invoke role may invoke the endpoint.
+    health = _statements(template, "Functionshealthcheckrole")
+    assert {a for s in health for a in _actions(s)} >= {"sagemaker:InvokeEndpoint"}
+    train = {a for s in _statements(template, "Functionstrainrole") for a in _actions(s)}
+    assert not {a for a in train if a.startswith("sagemaker:") and "Describe" not in a}
+    passrole = next(s for s in _statements(template, "Functionscreatemodelrole")
+                    if "iam:PassRole" in _actions(s))
+    assert passrole["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+
+
+def _definition(template) -> dict:
+    machine = next(iter(_resources(template, "AWS::StepFunctions::StateMachine").values()))
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    return json.loads("".join(p if isinstance(p, str) else '"ARN"' for p in parts)
+                      .replace('""ARN""', '"ARN"'))
+
+
+def test_state_machine_wiring(synthesized) -> None:
+    _, _, template = synthesized
+    template.has_resource_properties("AWS::StepFunctions::StateMachine", {
+        "StateMachineName": "calltime-dev-retraining",
+        "TracingConfiguration": {"Enabled": True},
+        "LoggingConfiguration": {"Level": "ALL", "IncludeExecutionData": True,
+                                 "Destinations": Match.any_value()}})
+    definition = _definition(template)
+    states = definition["States"]
+    assert definition["TimeoutSeconds"] == 7200
+    tasks = {name: s for name, s in states.items() if s["Type"] == "Task"}
+    for name, task in tasks.items():
+        retried = {e for r in task["Retry"] for e in r["ErrorEquals"]}
+        assert {"Lambda.ServiceException", "Lambda.TooManyRequestsException"} <= retried, name
+        assert all(r["BackoffRate"] == 2 for r in task["Retry"])
+    for name in ("Deploy", "CheckEndpoint", "HealthCheck"):
+        assert tasks[name]["Catch"][0]["Next"] == "Rollback", name
+    for name in ("AcquireLock", "Train", "Package", "QualityGate", "CreateModelAndConfig"):
+        assert tasks[name]["Catch"][0]["Next"] == "OutcomeFailed", name
+    assert tasks["Rollback"]["Catch"][0]["Next"] == "OutcomeRollbackFailed"
+    assert states["WaitForEndpoint"]["SecondsPath"] == "$.run.poll_seconds"
+    assert tasks["CheckEndpoint"]["Parameters"]["max_attempts.$"] == "$.run.max_checks"
+    choices = {c["StringEquals"]: c["Next"] for c in states["EndpointStatus"]["Choices"]}
+    assert choices == {"IN_SERVICE": "HealthCheck", "IN_PROGRESS": "WaitForEndpoint"}
+    assert states["EndpointStatus"]["Default"] == "DeploymentFailed"
+    gate = states["GateDecision"]
+    assert gate["Choices"][0] == {"Variable": "$.gate.decision", "StringEquals": "keep-current",
+                                  "Next": "OutcomeKeptCurrentModel"}
+    # Every outcome passes through Notify, then ReleaseLock.
+    outcomes = [n for n in states if n.startswith("Outcome") and states[n]["Type"] == "Pass"]
+    assert len(outcomes) == 5 and all(states[n]["Next"] == "Notify" for n in outcomes)
+    assert states["Notify"]["Next"] == "ReleaseLock"
+    # `{}` is a complete input: the defaults carry the production timing and the settings.
+    assert states["Start"]["Parameters"]["defaults"] == {
+        "data_uri": "", "force_deploy": False, "memory_size_mb": 1024, "max_concurrency": 200,
+        "poll_seconds": 30, "max_checks": 60, "rollback_poll_seconds": 15}
+
+
+def test_weekly_schedule_in_its_time_zone_may_only_start_this_state_machine(synthesized) -> None:
+    _, _, template = synthesized
+    template.has_resource_properties("AWS::Scheduler::Schedule", {
+        "ScheduleExpression": "cron(0 3 ? * SUN *)",
+        "ScheduleExpressionTimezone": "Asia/Jerusalem",
+        "State": "ENABLED",
+        "FlexibleTimeWindow": {"Mode": "OFF"},
+        "Target": {"Arn": {"Ref": Match.string_like_regexp("PipelineStateMachine")},
+                   "Input": "{}", "RoleArn": Match.any_value(),
+                   "RetryPolicy": Match.any_value()}})
+    role = next(r for r in _resources(template, "AWS::IAM::Role").values()
+                if r["Properties"].get("RoleName") == "calltime-dev-schedule")
+    (machine,) = _resources(template, "AWS::StepFunctions::StateMachine")
+    statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert statements == [{"Action": "states:StartExecution", "Effect": "Allow",
+                           "Resource": {"Ref": machine}}]
+
+
+def test_schedule_settings_reach_the_schedule(tmp_path_factory) -> None:
+    _, template = synth(tmp_path_factory, region="il-central-1",
+                        schedule_expression="cron(30 4 ? * MON *)",
+                        schedule_time_zone="Europe/London", schedule_enabled="false")
+    template.has_resource_properties("AWS::Scheduler::Schedule", {
+        "ScheduleExpression": "cron(30 4 ? * MON *)",
+        "ScheduleExpressionTimezone": "Europe/London", "State": "DISABLED"})
+
+
+def _alarm(template, name: str) -> dict:
+    return next(a["Properties"] for a in _resources(template, "AWS::CloudWatch::Alarm").values()
+                if a["Properties"]["AlarmName"] == f"calltime-dev-{name}")
+
+
+def test_alarms_thresholds_and_actions(synthesized) -> None:
+    _, _, template = synthesized
+    latency = _alarm(template, "model-latency")
+    assert (latency["MetricName"], latency["Threshold"], latency["ExtendedStatistic"]) == (
+        "ModelLatency", 1_000_000, "p90")
+    assert latency["Dimensions"] == [{"Name": "EndpointName",
+                                      "Value": "calltime-dev-optimal-call-time"},
+                                     {"Name": "VariantName", "Value": "AllTraffic"}]
+    errors = _alarm(template, "invocation-error-rate")
+    assert errors["Threshold"] == 5
+    assert "e4 + e5" in next(m["Expression"] for m in errors["Metrics"] if "Expression" in m)
+    assert _alarm(template, "concurrency")["Threshold"] == 0.9
+    assert _alarm(template, "concurrency")["MetricName"] == \
+        "ServerlessConcurrentExecutionsUtilization"
+    assert _alarm(template, "cold-start")["Threshold"] == 10_000_000
+    assert _alarm(template, "pipeline-failed")["Threshold"] == 1
+    for name, metric in (("rollback", "Rollbacks"), ("rollback-failed", "RollbackFailed")):
+        alarm = _alarm(template, name)
+        assert (alarm["Namespace"], alarm["MetricName"], alarm["Threshold"]) == (
+            "calltime", metric, 1)
+        assert alarm["Dimensions"] == [{"Name": "service", "Value": "calltime-dev-pipeline"}]
+    (topic,) = _resources(template, "AWS::SNS::Topic")
+    for alarm in _resources(template, "AWS::CloudWatch::Alarm").values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic}]
+    template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+
+
+def test_alarm_thresholds_come_from_settings(tmp_path_factory) -> None:
+    _, template = synth(tmp_path_factory, region="us-east-1",
+                        alarms={"model_latency_ms": 250, "error_rate_percent": 2})
+    assert _alarm(template, "model-latency")["Threshold"] == 250_000
+    assert _alarm(template, "invocation-error-rate")["Threshold"] == 2
+
+
+def test_outputs(synthesized) -> None:
+    region, _, template = synthesized
+    outputs = template.find_outputs("*")
+    assert set(outputs) >= {
+        "endpointname", "endpointarn", "modelname", "sagemakerexecutionrolearn",
+        "lambdasagemakerinvokerolearn", "lambdasagemakerinvokerolename",
+        "statemachinearn", "modelsbucketname", "topicarn"}
+    assert outputs["endpointname"]["Value"] == "calltime-dev-optimal-call-time"
+    assert outputs["modelname"]["Value"] == "/calltime/dev/live-model"
+    assert _text(outputs["endpointarn"]["Value"]) == (
+        f"arn:aws:sagemaker:{region}:{ACCOUNT}:endpoint/calltime-dev-optimal-call-time")
+
+
+def test_every_taggable_resource_is_tagged(synthesized) -> None:
+    _, _, template = synthesized
+    tagged_kinds = {"AWS::S3::Bucket", "AWS::IAM::Role", "AWS::Lambda::Function",
+                    "AWS::StepFunctions::StateMachine", "AWS::SNS::Topic", "AWS::Logs::LogGroup"}
+    checked = 0
+    for kind in tagged_kinds:
+        for resource in _resources(template, kind).values():
+            tags = resource["Properties"].get("Tags", [])
+            tags = {t["Key"]: t["Value"] for t in tags} if isinstance(tags, list) else tags
+            assert tags.get("project") == "calltime" and tags.get("environment") == "dev"
+            checked += 1
+    assert checked > 30
+
+
+def test_region_agnostic_stack_maps_the_image_per_region(tmp_path_factory) -> None:
+    _, template = synth(tmp_path_factory, account=None, region=None)
+    mappings = template.find_mappings("*")
+    (mapping,) = mappings.values()
+    assert mapping["il-central-1"]["image"] == images.image_uri("il-central-1")
+    assert mapping["us-east-1"]["image"] == images.image_uri("us-east-1")
