@@ -45,6 +45,25 @@ else
 	$(BIN)/calltime train --calls $(DATA) --out $(OUT)/model
 endif
 
+# The CDK CLI from infra/package-lock.json (npm ci), used by synth, diff and deploy.
+CDK := infra/node_modules/.bin/cdk
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+$(CDK): infra/package.json infra/package-lock.json
+	cd infra && npm ci --no-audit --no-fund --silent
+	@touch $(CDK)
+
+# CDK_ENV=dev|prod|... picks infra/environments/<env>.json; CDK_ARGS passes more (-c key=value).
+synth: venv $(CDK)
+	cd infra && ./node_modules/.bin/cdk synth -c env=$(CDK_ENV) $(CDK_ARGS) --quiet
+
+diff: venv $(CDK)
+	cd infra && ./node_modules/.bin/cdk diff -c env=$(CDK_ENV) $(CDK_ARGS)
+
+# Needs AWS credentials, a bootstrapped account/region and Docker (the functions' image).
+deploy: venv $(CDK)
+	cd infra && ./node_modules/.bin/cdk deploy -c env=$(CDK_ENV) $(CDK_ARGS)
+
 # Side-by-side numbers against the seed's RandomForest: model quality and size, then serving.
 bench: venv
 	$(BIN)/python -m benchmarks.model_vs_seed
@@ -63,4 +82,4 @@ lock:
 	/tmp/calltime-lock/bin/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache *.egg-info infra/cdk.out infra/node_modules

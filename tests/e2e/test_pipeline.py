@@ -1,0 +1,191 @@
+"""The synthesized state machine, unchanged, run on the local runtime: every path of a run.
+
+One local account for the module, as in a real one: the tests run in order (first deployment,
+update, broken model, worse model, bad data, bad input, concurrent start), each starting from
+what the previous left.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+
+from localaws.pipeline import execute
+from localaws.runtime import LocalAWS
+from pipeline_lambdas.health import CANARY_SLOTS
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+ENDPOINT = "calltime-local-optimal-call-time"
+QUIET = {"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING"}
+
+
+class Account:
+    def __init__(self, aws: LocalAWS, arn: str, definition: str, bucket: str, calls: Path,
+                 out: Path) -> None:
+        self.aws, self.arn, self.definition = aws, arn, definition
+        self.bucket, self.calls, self.out = bucket, calls, out
+        self.seen: dict[str, object] = {}
+
+    def run(self, scenario: str):
+        return execute(self.aws, self.arn, self.definition, self.bucket, self.calls, self.out,
+                       scenario, timeout=600)
+
+    @staticmethod
+    def endpoint() -> dict:
+        return boto3.client("sagemaker").describe_endpoint(EndpointName=ENDPOINT)
+
+    @staticmethod
+    def ask() -> dict:
+        response = boto3.client("sagemaker-runtime").invoke_endpoint(
+            EndpointName=ENDPOINT, Body=json.dumps(CANARY_SLOTS), ContentType="application/json")
+        return json.loads(response["Body"].read())
+
+
+def _state(result, key: str) -> dict:
+    for event in reversed(result.events):
+        if event["type"].endswith("StateExited"):
+            value = json.loads(event["stateExitedEventDetails"].get("output") or "{}")
+            if isinstance(value.get(key), dict):
+                return value[key]
+    return {}
+
+
+def _exited(result) -> list[str]:
+    return [e["stateExitedEventDetails"]["name"] for e in result.events
+            if e["type"].endswith("StateExited")]
+
+
+@pytest.fixture(scope="module")
+def account(demo_log, tmp_path_factory):
+    out = tmp_path_factory.mktemp("pipeline")
+    # Non-default serverless settings, to see them reach the endpoint config the run creates.
+    from infra.app import build_app
+
+    app, stack = build_app({"env": "local", "memory_size_mb": 2048, "max_concurrency": 50},
+                           outdir=str(out / "cdk.out"))
+    template = app.synth().get_stack_by_name(stack.stack_name).template
+    with LocalAWS(region=stack.settings.region, work_dir=out / "work") as aws:
+        local, arn = aws.deploy_stack(template, stack.stack_name, QUIET)
+        yield Account(aws, arn, local.definition, local.environment["MODELS_BUCKET"],
+                      demo_log[0], out)
+
+
+def test_first_deployment_creates_the_endpoint(account) -> None:
+    result = account.run("deploy")
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert _exited(result)[-1] == "Deployed" and result.output["outcome"] == "deployed"
+    assert _state(result, "deploy")["action"] == "created"
+    endpoint = account.endpoint()
+    assert endpoint["EndpointStatus"] == "InService"
+    config = boto3.client("sagemaker").describe_endpoint_config(
+        EndpointConfigName=endpoint["EndpointConfigName"])
+    assert config["ProductionVariants"][0]["ServerlessConfig"] == {
+        "MemorySizeInMB": 2048, "MaxConcurrency": 50}
+    live = json.loads(boto3.client("ssm").get_parameter(
+        Name="/calltime/local/live-model")["Parameter"]["Value"])
+    assert live["endpoint_config_name"] == endpoint["EndpointConfigName"]
+    answer = account.ask()
+    assert [r["contact_id"] for r in answer["recommendations"]] == ["canary-evening",
+                                                                    "canary-cold"]
+    s3 = boto3.client("s3")
+    marker = f"notifications/{result.arn.split(':')[-1]}/deployed.json"
+    assert json.loads(s3.get_object(Bucket=account.bucket, Key=marker)["Body"].read())[
+        "outcome"] == "deployed"
+    assert "Contents" not in s3.list_objects_v2(Bucket=account.bucket, Prefix="locks/")
+
+
+def test_second_deployment_updates_the_endpoint(account) -> None:
+    before = account.endpoint()["EndpointConfigName"]
+    result = account.run("deploy")
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    deploy = _state(result, "deploy")
+    assert deploy["action"] == "updated"
+    assert deploy["previous_endpoint_config_name"] == before
+    assert account.endpoint()["EndpointConfigName"] == deploy["endpoint_config_name"] != before
+    account.seen["answer"] = account.ask()
+    account.seen["config"] = deploy["endpoint_config_name"]
+
+
+def test_broken_model_is_rolled_back_and_the_previous_model_answers(account) -> None:
+    result = account.run("broken-model")
+    assert result.status == "FAILED" and result.error == "RolledBack"
+    assert "HealthCheckFailed" in json.dumps(_state(result, "error"))
+    assert _state(result, "rollback")["action"] == "restored"
+    endpoint = account.endpoint()
+    assert (endpoint["EndpointStatus"], endpoint["EndpointConfigName"]) == (
+        "InService", account.seen["config"])
+    assert account.ask() == account.seen["answer"]
+    live = json.loads(boto3.client("ssm").get_parameter(
+        Name="/calltime/local/live-model")["Parameter"]["Value"])
+    assert live["endpoint_config_name"] == account.seen["config"]
+
+
+def test_worse_model_is_kept_out_by_the_gate(account) -> None:
+    models = len(boto3.client("sagemaker").list_models()["Models"])
+    result = account.run("worse-model")
+    assert result.status == "SUCCEEDED" and _exited(result)[-1] == "KeptCurrentModel"
+    assert result.output["outcome"] == "kept-current-model"
+    gate = _state(result, "gate")
+    assert gate["decision"] == "keep-current" and gate["new_roc_auc"] < 0.56
+    assert "CreateModelAndConfig" not in _exited(result)
+    assert len(boto3.client("sagemaker").list_models()["Models"]) == models
+    assert account.endpoint()["EndpointConfigName"] == account.seen["config"]
+
+
+def test_bad_data_stops_before_the_endpoint_is_touched(account) -> None:
+    modified = account.endpoint()["LastModifiedTime"]
+    result = account.run("bad-data")
+    assert result.status == "FAILED" and result.error == "PipelineFailed"
+    error = _state(result, "error")
+    assert error["Error"] == "InvalidCallLog" and "answered" in error["Cause"]
+    assert not {"Package", "Deploy", "Rollback"} & set(_exited(result))
+    endpoint = account.endpoint()
+    assert endpoint["LastModifiedTime"] == modified
+    assert endpoint["EndpointConfigName"] == account.seen["config"]
+
+
+def test_a_mistyped_input_field_is_refused_by_name(account) -> None:
+    result = account.aws.run_execution(account.arn, {"forse_deploy": True}, timeout=60)
+    assert result.status == "FAILED" and result.error == "PipelineFailed"
+    error = _state(result, "error")
+    assert error["Error"] == "InvalidStepInput" and "'forse_deploy'" in error["Cause"]
+
+
+def test_concurrent_start_is_refused(account) -> None:
+    holder = account.run("concurrent")
+    sfn = boto3.client("stepfunctions")
+    runs = [e for e in sfn.list_executions(stateMachineArn=account.arn)["executions"]
+            if "-first-" in e["name"] or "-second-" in e["name"]]
+    described = [sfn.describe_execution(executionArn=e["executionArn"]) for e in runs]
+    refused = [d for d in described if d.get("error") == "DeploymentInProgress"]
+    assert len(described) == 2 and len(refused) == 1
+    assert holder.status == "SUCCEEDED", (holder.error, holder.cause)
+    assert account.endpoint()["EndpointStatus"] == "InService"
+
+
+def test_make_pipeline_twice_updates_and_invoke_reaches_the_endpoint(tmp_path) -> None:
+    """`calltime local pipeline` (what `make pipeline` runs) in fresh processes: the second
+    run restores the saved local account and updates the endpoint; `calltime invoke
+    --endpoint` answers from it afterwards."""
+    command = [sys.executable, "-m", "training", "local", "pipeline", "--out", str(tmp_path),
+               "--contacts", "400"]
+    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    first = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert "action=created" in first.stdout and "SUCCEEDED at Deployed" in first.stdout
+    second = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert "(restored from the previous run)" in second.stdout
+    assert "action=updated" in second.stdout
+    example = next(line for line in second.stdout.splitlines() if line.startswith("try it:"))
+    args = example.split("calltime ", 1)[1].split()
+    answer = subprocess.run([sys.executable, "-m", "training", *args], capture_output=True,
+                            text=True, env=env, timeout=120, cwd=Path.cwd())
+    assert answer.returncode == 0, answer.stderr
+    assert json.loads(answer.stdout)["recommendations"][0]["contact_id"] == "canary-evening"
