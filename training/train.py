@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from training import artifact, contract, dataset, evaluate, model, report
-from training.features import DEFAULT_TIMEZONE, FeatureParams
+from training.features import DEFAULT_TIMEZONE, FEATURE_NAMES, FeatureParams
 from training.forest import Forest
 from training.ranking import DEFAULT_WINDOW, window_mask
 
@@ -66,6 +66,9 @@ def _score_live(model_dir: Path, valid: pd.DataFrame, cut: float) -> dict[str, A
     if artifact.sha256_file(model_path) != live.get("model_sha256"):
         return {"model_version": version, "comparable": False,
                 "reason": "the live model file does not match its sha256"}
+    if tuple(live.get("feature_names", ())) != FEATURE_NAMES:
+        return {"model_version": version, "comparable": False,
+                "reason": "the live model uses another feature set; not comparable"}
     last_call = live.get("data", {}).get("last_call")
     unseen_from = cut
     if last_call:
