@@ -12,7 +12,7 @@ CONTACTS ?= 5000
 SCENARIO ?= deploy
 CDK_ENV ?= dev
 
-.PHONY: venv test lint pipeline train synth diff deploy bench bench-quick lock clean
+.PHONY: venv test lint pipeline train synth diff deploy costs bench bench-quick lock clean
 
 venv: $(STAMP)
 
@@ -63,6 +63,10 @@ diff: venv $(CDK)
 # Needs AWS credentials, a bootstrapped account/region and Docker (the functions' image).
 deploy: venv $(CDK)
 	cd infra && ./node_modules/.bin/cdk deploy -c env=$(CDK_ENV) $(CDK_ARGS)
+
+# Monthly cost estimate from the settings (CDK_ENV) and assumed traffic (see infra/costs.py).
+costs: venv
+	$(BIN)/python -m infra.costs --env $(CDK_ENV)
 
 # Side-by-side numbers against the seed's RandomForest: model quality and size, then serving.
 bench: venv
