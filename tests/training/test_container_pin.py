@@ -2,33 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import re
 import tomllib
-from importlib import resources
 from pathlib import Path
 
 import pytest
 import sklearn
 from sagemaker.core import image_uris
 
+from infra import images
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def newest_inference_version() -> str:
-    config = json.loads(resources.files("sagemaker.core.image_uri_config")
-                        .joinpath("sklearn.json").read_text())
-    versions = config["inference"]["versions"]
-
-    def key(v: str) -> tuple[int, ...]:
-        return tuple(int(x) for x in re.findall(r"\d+", v.split("-py")[0]))
-
-    return max(versions, key=key)
+    return images.newest_version()
 
 
 def container_sklearn(version: str) -> str:
-    """'1.9-0' -> '1.9.0': the image tag is the scikit-learn version, '-' for the last dot."""
-    return version.split("-py")[0].replace("-", ".")
+    return images.sklearn_version(version)
 
 
 def test_training_sklearn_equals_the_newest_serving_container() -> None:
