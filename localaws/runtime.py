@@ -83,6 +83,22 @@ def _iso_start_time() -> None:
     worker._calltime_iso_start = True
 
 
+def _dump_s3(directory: Path) -> dict[str, list[str]]:
+    """Every object of every bucket to directory/<bucket>/<key>; returns the keys per bucket."""
+    s3 = boto3.client("s3")
+    buckets: dict[str, list[str]] = {}
+    for bucket in s3.list_buckets().get("Buckets", []):
+        keys = buckets.setdefault(bucket["Name"], [])
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket["Name"]):
+            for obj in page.get("Contents", []):
+                target = directory / bucket["Name"] / obj["Key"]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(s3.get_object(Bucket=bucket["Name"],
+                                                 Key=obj["Key"])["Body"].read())
+                keys.append(obj["Key"])
+    return buckets
+
+
 def saved_region(directory: Path) -> str | None:
     """The region of a saved local account, or None if there is none."""
     path = Path(directory) / "state.json"
@@ -265,18 +281,7 @@ class LocalAWS:
     def save_state(self, directory: Path) -> Path:
         """S3 objects, SSM parameters and SageMaker resources, to restore in a later process."""
         directory.mkdir(parents=True, exist_ok=True)
-        s3 = boto3.client("s3")
-        buckets = {}
-        for bucket in s3.list_buckets().get("Buckets", []):
-            keys = []
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket["Name"]):
-                for obj in page.get("Contents", []):
-                    target = directory / "s3" / bucket["Name"] / obj["Key"]
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(s3.get_object(Bucket=bucket["Name"],
-                                                     Key=obj["Key"])["Body"].read())
-                    keys.append(obj["Key"])
-            buckets[bucket["Name"]] = keys
+        buckets = _dump_s3(directory / "s3")
         ssm = boto3.client("ssm")
         parameters = [{"Name": p["Name"], "Value": p["Value"], "Type": p["Type"]}
                       for page in ssm.get_paginator("get_parameters_by_path").paginate(
@@ -310,14 +315,7 @@ class LocalAWS:
     def export(self, directory: Path) -> Path:
         """Write S3 objects, SageMaker descriptions and execution histories to a directory."""
         directory.mkdir(parents=True, exist_ok=True)
-        s3 = boto3.client("s3")
-        for bucket in s3.list_buckets().get("Buckets", []):
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket["Name"]):
-                for obj in page.get("Contents", []):
-                    target = directory / "s3" / bucket["Name"] / obj["Key"]
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(s3.get_object(Bucket=bucket["Name"],
-                                                     Key=obj["Key"])["Body"].read())
+        _dump_s3(directory / "s3")
         sm = self.sagemaker
         state = {
             "models": [sm.call("DescribeModel", {"ModelName": n}) for n in list(sm.models)],
