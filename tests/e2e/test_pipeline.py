@@ -7,6 +7,7 @@ what the previous left.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -155,6 +156,26 @@ def test_a_mistyped_input_field_is_refused_by_name(account) -> None:
     assert result.status == "FAILED" and result.error == "PipelineFailed"
     error = _state(result, "error")
     assert error["Error"] == "InvalidStepInput" and "'forse_deploy'" in error["Cause"]
+
+
+def test_an_empty_input_is_complete(account) -> None:
+    """`{}` from the console: the defaults (production timing, the settings' serverless sizes)
+    are merged in and accepted. Another run holds the lock, so this one stops there, cheaply."""
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=account.bucket, Key="locks/endpoint.lock",
+                  Body=json.dumps({"owner": "console-run",
+                                   "acquired_at": dt.datetime.now(dt.UTC).isoformat()}))
+    try:
+        result = account.aws.run_execution(account.arn, {}, timeout=60)
+    finally:
+        s3.delete_object(Bucket=account.bucket, Key="locks/endpoint.lock")
+    assert result.error == "DeploymentInProgress"
+    entered = next(json.loads(e["stateEnteredEventDetails"]["input"]) for e in result.events
+                   if e["type"] == "TaskStateEntered"
+                   and e["stateEnteredEventDetails"]["name"] == "AcquireLock")
+    assert entered["run"] == {"data_uri": "", "force_deploy": False, "memory_size_mb": 2048,
+                              "max_concurrency": 50, "poll_seconds": 30, "max_checks": 60,
+                              "rollback_poll_seconds": 15}
 
 
 def test_concurrent_start_is_refused(account) -> None:
