@@ -71,3 +71,21 @@ def test_failed_first_deployment_is_deleted(aws, settings) -> None:
     restored = rollback(sm, runtime, settings.endpoint_name, None, 5000, poll=0.05)
     assert restored.action == "deleted"
     assert sm.list_endpoints()["Endpoints"] == []
+
+
+def test_without_a_rollback_target_an_endpoint_this_run_did_not_create_is_kept(
+        aws, settings) -> None:
+    """A run whose Deploy step failed before recording a rollback target must not delete the
+    live endpoint: without a previous config, only this run's own config is deleted."""
+    sm, runtime = boto3.client("sagemaker"), boto3.client("sagemaker-runtime")
+    live = create_model_and_config(sm, settings, "live", artifact_uri("good"))
+    deploy(sm, settings.endpoint_name, live.endpoint_config_name)
+    settle(sm, settings.endpoint_name, live.endpoint_config_name)
+    ours = create_model_and_config(sm, settings, "ours", artifact_uri("good"))
+    result = rollback(sm, runtime, settings.endpoint_name, None, 5000, poll=0.05,
+                      deployed_config=ours.endpoint_config_name)
+    assert result.action == "nothing-to-do"
+    assert result.endpoint_config_name == live.endpoint_config_name
+    endpoint = sm.describe_endpoint(EndpointName=settings.endpoint_name)
+    assert (endpoint["EndpointStatus"], endpoint["EndpointConfigName"]) == (
+        "InService", live.endpoint_config_name)

@@ -1,0 +1,34 @@
+"""The execution input: every field optional, each checked by name."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline_lambdas.events import InvalidStepInput
+from pipeline_lambdas.run_input import RUN_FIELDS, validate_run_input
+
+
+def test_all_fields_may_be_given() -> None:
+    run = {"data_uri": "s3://b/data/x.csv", "force_deploy": True, "memory_size_mb": 2048,
+           "max_concurrency": 20, "poll_seconds": 0, "max_checks": 5,
+           "rollback_poll_seconds": 0.5}
+    assert validate_run_input(run) == run
+    assert set(run) == set(RUN_FIELDS)
+    assert validate_run_input({}) == dict.fromkeys(RUN_FIELDS)
+
+
+@pytest.mark.parametrize(("run", "message"), [
+    ({"forse_deploy": True}, "unknown input field(s) 'forse_deploy'"),
+    ({"force_deploy": "yes"}, "'force_deploy' must be bool"),
+    ({"memory_size_mb": 1000}, "input field 'memory_size_mb'=1000"),
+    ({"max_concurrency": 500}, "input field 'max_concurrency'=500"),
+    ({"memory_size_mb": True}, "'memory_size_mb' must be a number"),
+    ({"data_uri": "/local/calls.csv"}, "'data_uri' must be an s3:// URI"),
+    ({"max_checks": 0}, "'max_checks' must be >= 1"),
+    ({"poll_seconds": -1}, "'poll_seconds' must be >= 0"),
+    ({"rollback_poll_seconds": 0}, "'rollback_poll_seconds' must be > 0"),
+])
+def test_bad_input_is_refused_naming_the_field(run: dict, message: str) -> None:
+    with pytest.raises(InvalidStepInput) as err:
+        validate_run_input(run)
+    assert message in str(err.value)
