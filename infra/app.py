@@ -13,7 +13,7 @@ from typing import Any
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from infra.settings import SettingsError, load
+from infra.settings import DeploySettings, SettingsError, load
 from infra.stack import CalltimeStack
 
 
@@ -31,8 +31,6 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
 
 def _context(app: cdk.App, given: Mapping[str, Any] | None) -> dict[str, Any]:
     """Context from cdk.json / `-c` (through the app's node) and from the caller."""
-    from infra.settings import DeploySettings
-
     keys = ["env", *DeploySettings.__dataclass_fields__]
     found = {k: app.node.try_get_context(k) for k in keys}
     found.update(given or {})
