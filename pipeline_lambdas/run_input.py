@@ -24,7 +24,9 @@ RUN_FIELDS: dict[str, tuple[type | tuple[type, ...], str]] = {
 }
 
 
-def validate_run_input(run: dict[str, Any]) -> dict[str, Any]:
+def validate_run_input(run: dict[str, Any], models_bucket: str | None = None) -> dict[str, Any]:
+    """The run's fields, checked; with `models_bucket`, `data_uri` must lie under its `data/`
+    prefix, the only call-log location the training function may read."""
     unknown = sorted(set(run) - set(RUN_FIELDS))
     if unknown:
         raise InvalidStepInput(f"unknown input field(s) {', '.join(map(repr, unknown))}; "
@@ -33,11 +35,15 @@ def validate_run_input(run: dict[str, Any]) -> dict[str, Any]:
     data_uri = clean["data_uri"]
     if data_uri and not data_uri.startswith("s3://"):
         raise InvalidStepInput(f"input field 'data_uri' must be an s3:// URI, got {data_uri!r}")
-    if clean["memory_size_mb"] is not None or clean["max_concurrency"] is not None:
+    if data_uri and models_bucket and not data_uri.startswith(f"s3://{models_bucket}/data/"):
+        raise InvalidStepInput(f"input field 'data_uri' must be under s3://{models_bucket}/data/ "
+                               f"(the training function may read nothing else), got {data_uri!r}")
+    memory, concurrency = clean["memory_size_mb"], clean["max_concurrency"]
+    if memory is not None or concurrency is not None:
         try:
-            check_serverless(clean["memory_size_mb"] or 1024,
-                             clean["max_concurrency"] or 1, "input field 'memory_size_mb'",
-                             "input field 'max_concurrency'")
+            check_serverless(1024 if memory is None else memory,
+                             1 if concurrency is None else concurrency,
+                             "input field 'memory_size_mb'", "input field 'max_concurrency'")
         except SettingsError as err:
             raise InvalidStepInput(str(err)) from err
     for name in ("poll_seconds", "max_checks"):

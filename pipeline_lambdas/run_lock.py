@@ -93,7 +93,7 @@ def release(s3, bucket: str, key: str, owner: str) -> bool:
 def acquire_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Validate the run's input (`run`, when given), then take the lock."""
     settings = PipelineSettings.from_env()
-    validate_run_input(read_field(event, "run", dict, {}))
+    validate_run_input(read_field(event, "run", dict, {}), settings.models_bucket)
     lock = acquire(client("s3"), settings.models_bucket, settings.lock_key,
                    read_field(event, "execution_name", str))
     return {"lock": f"s3://{lock.bucket}/{lock.key}", "owner": lock.owner,

@@ -21,6 +21,8 @@ def test_all_fields_may_be_given() -> None:
     ({"forse_deploy": True}, "unknown input field(s) 'forse_deploy'"),
     ({"force_deploy": "yes"}, "'force_deploy' must be bool"),
     ({"memory_size_mb": 1000}, "input field 'memory_size_mb'=1000"),
+    ({"memory_size_mb": 0}, "input field 'memory_size_mb'=0"),
+    ({"max_concurrency": 0}, "input field 'max_concurrency'=0"),
     ({"max_concurrency": 500}, "input field 'max_concurrency'=500"),
     ({"memory_size_mb": True}, "'memory_size_mb' must be a number"),
     ({"data_uri": "/local/calls.csv"}, "'data_uri' must be an s3:// URI"),
@@ -32,3 +34,11 @@ def test_bad_input_is_refused_naming_the_field(run: dict, message: str) -> None:
     with pytest.raises(InvalidStepInput) as err:
         validate_run_input(run)
     assert message in str(err.value)
+
+
+def test_data_uri_must_be_where_the_training_function_may_read() -> None:
+    assert validate_run_input({"data_uri": "s3://models/data/calls/"}, "models")["data_uri"]
+    for uri in ("s3://other-bucket/data/calls.csv", "s3://models/models/x.csv",
+                "s3://models-2/data/x.csv"):
+        with pytest.raises(InvalidStepInput, match=r"'data_uri' must be under s3://models/data/"):
+            validate_run_input({"data_uri": uri}, "models")
