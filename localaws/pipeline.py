@@ -117,12 +117,14 @@ def _short(text: str, width: int) -> str:
 
 
 def demo_data(out: Path, contacts: int, seed: int) -> Path:
-    calls = out / "data" / "calls.csv"
+    """The generated demo log for these parameters (made once, reused by later runs)."""
+    directory = out / "data" / f"demo-{contacts}-contacts-seed-{seed}"
+    calls = directory / "calls.csv"
     if not calls.is_file():
         from training.simulate import SimulationConfig, write
 
-        print(f"generating demo call log: {contacts} contacts, seed {seed} -> {calls.parent}")
-        calls, _ = write(SimulationConfig(n_contacts=contacts, seed=seed), out / "data")
+        print(f"generating demo call log: {contacts} contacts, seed {seed} -> {directory}")
+        calls, _ = write(SimulationConfig(n_contacts=contacts, seed=seed), directory)
     return calls
 
 
@@ -308,12 +310,22 @@ def _download(uri: str, target: Path) -> Path | None:
     return target
 
 
+def existing_file(text: str) -> Path:
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text!r}: no such file")
+    return path
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from training.cli import positive
+
     parser.add_argument("--out", default="out")
-    parser.add_argument("--data", help="call log (CSV or Parquet); default: generated demo data")
+    parser.add_argument("--data", type=existing_file,
+                        help="call log (CSV or Parquet); default: generated demo data")
     parser.add_argument("--scenario", default="deploy", choices=scenarios.SCENARIOS)
     parser.add_argument("--env", default=STACK_ENV, help="settings file infra/environments/<env>")
-    parser.add_argument("--contacts", type=int, default=5000)
+    parser.add_argument("--contacts", type=positive(int), default=5000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.add_argument("--timeout", type=positive(float), default=1800.0)
     parser.set_defaults(func=run)

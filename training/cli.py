@@ -101,7 +101,7 @@ def _invoke_local_endpoint(args: argparse.Namespace, body: bytes) -> int:
     return 0
 
 
-def _positive(kind: type) -> object:
+def positive(kind: type) -> object:
     def parse(text: str) -> int | float:
         try:
             value = kind(text)
@@ -120,9 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate", help="write a synthetic call log with known ground truth")
     gen.add_argument("--out", required=True, help="directory for calls.csv and truth.csv.gz")
-    gen.add_argument("--contacts", type=_positive(int), default=5000)
-    gen.add_argument("--calls-per-contact", type=_positive(float), default=30.0)
-    gen.add_argument("--weeks", type=_positive(int), default=12)
+    gen.add_argument("--contacts", type=positive(int), default=5000)
+    gen.add_argument("--calls-per-contact", type=positive(float), default=30.0)
+    gen.add_argument("--weeks", type=positive(int), default=12)
     gen.add_argument("--seed", type=int, default=7)
     gen.set_defaults(func=_generate)
 
@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", required=True, help="output directory")
     tr.add_argument("--truth", help="ground truth (truth.csv.gz from generate) for capture")
     tr.add_argument("--default-timezone", default="Asia/Jerusalem")
-    tr.add_argument("--min-valid-rows", type=_positive(int), default=500)
+    tr.add_argument("--min-valid-rows", type=positive(int), default=500)
     tr.add_argument("--version", help="model version (default: UTC time + random suffix)")
     tr.set_defaults(func=_train)
 

@@ -14,6 +14,9 @@ from training.cli import main
     (["invoke", "--url", "http://127.0.0.1:9", "--body", "{{}}"],
      "calltime invoke: error: [Errno 111] Connection refused"),
     (["local", "run", "--definition", "{tmp}/broken.json"], "calltime local: error:"),
+    (["invoke", "--endpoint", "calltime-local-optimal-call-time", "--local-state",
+      "{tmp}/nothing-here", "--body", "{{}}"],
+     "calltime invoke: error: no local account in {tmp}/nothing-here (run `make pipeline` first)"),
 ])
 def test_user_errors_are_one_line(argv, message, tmp_path, capsys) -> None:
     (tmp_path / "not-a-tarball.tar.gz").write_bytes(b"plain text")
@@ -25,8 +28,16 @@ def test_user_errors_are_one_line(argv, message, tmp_path, capsys) -> None:
     assert "Traceback" not in err
 
 
-def test_generate_refuses_nonpositive_sizes(capsys) -> None:
+@pytest.mark.parametrize(("argv", "message"), [
+    (["generate", "--out", "x", "--contacts", "0"],
+     "argument --contacts: '0' must be greater than 0"),
+    (["local", "pipeline", "--contacts", "-5"], "argument --contacts: '-5' must be greater than 0"),
+    (["local", "pipeline", "--data", "/nonexistent/calls.csv"],
+     "argument --data: '/nonexistent/calls.csv': no such file"),
+    (["local", "pipeline", "--scenario", "broken"], "argument --scenario: invalid choice"),
+])
+def test_bad_arguments_are_refused_before_anything_runs(argv, message, capsys) -> None:
     with pytest.raises(SystemExit) as exit_info:
-        main(["generate", "--out", "x", "--contacts", "0"])
+        main(argv)
     assert exit_info.value.code == 2
-    assert "argument --contacts: '0' must be greater than 0" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
