@@ -154,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
     state_dir = out / "local-aws"
     print(f"synthesizing the CDK app (env={args.env}) -> {out / 'cdk.out'}")
     template, stack_name, region = synthesize(out, args.env)
-    with LocalAWS(region=region, work_dir=state_dir / "work") as aws:
+    with LocalAWS(region=region) as aws:
         restored = aws.load_state(state_dir)
         stack, arn = aws.deploy_stack(template, stack_name, LOCAL_ENVIRONMENT)
         env = stack.environment

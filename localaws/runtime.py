@@ -17,6 +17,7 @@ import datetime as dt
 import io
 import json
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -157,6 +158,8 @@ class LocalAWS:
 
     def stop(self) -> None:
         self.sagemaker.stop()
+        if self._own_dir:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
         if self._mock is not None:
             self._mock.stop()
             self._mock = None

@@ -68,9 +68,9 @@ def _free_port() -> int:
 
 @dataclass
 class ModelServer:
-    """One running `localaws.model_server` subprocess."""
+    """One `localaws.model_server` subprocess for an extracted model (None until started)."""
 
-    process: subprocess.Popen
+    process: subprocess.Popen | None
     port: int
     model_dir: Path
     log_path: Path
@@ -80,10 +80,10 @@ class ModelServer:
 
     @property
     def running(self) -> bool:
-        return self.process.poll() is None
+        return self.process is not None and self.process.poll() is None
 
     def stop(self) -> None:
-        if self.process.poll() is None:
+        if self.running:
             try:
                 os.killpg(self.process.pid, signal.SIGTERM)
                 self.process.wait(timeout=10)
@@ -355,6 +355,11 @@ class LocalSageMaker:
             endpoint.pending_config = None
 
     def _launch(self, config_name: str) -> ModelServer:
+        model_dir, env = self._provision(config_name)
+        return self._start_server(model_dir, env)
+
+    def _provision(self, config_name: str) -> tuple[Path, dict[str, str]]:
+        """Download and extract the config's model data: (model dir, container environment)."""
         config = self._config(config_name)
         model = self.models.get(config["ProductionVariants"][0]["ModelName"])
         if model is None:
@@ -376,8 +381,7 @@ class LocalSageMaker:
                 "ValidationException",
                 f'Failed to extract model data archive from URL "{url}". Please ensure that the '
                 "object located at the URL is a valid tar.gz archive.") from err
-        env = model["PrimaryContainer"].get("Environment", {})
-        return self._start_server(model_dir, env)
+        return model_dir, model["PrimaryContainer"].get("Environment", {})
 
     @staticmethod
     def _spawn(model_dir: Path, container_env: dict[str, str],
@@ -508,7 +512,7 @@ class LocalSageMaker:
             server.stop()
 
     def server_pids(self) -> list[int]:
-        return [s.process.pid for s in self._servers]
+        return [s.process.pid for s in self._servers if s.process is not None]
 
     # --- persistence (a local "account" that outlives one process) ------------------------------
 
@@ -528,8 +532,8 @@ class LocalSageMaker:
             }
 
     def restore(self, snapshot: dict[str, Any]) -> None:
-        """Recreate a snapshot. An endpoint that was InService is provisioned again from its
-        config's artifact (so a broken artifact in S3 shows) and, serverless, scaled to zero."""
+        """Recreate a snapshot. An endpoint that was InService gets its config's model data
+        again (a missing object fails it); serverless, it stays scaled to zero until invoked."""
         def parse(record: dict[str, Any]) -> dict[str, Any]:
             return {k: dt.datetime.fromisoformat(v) if k == "CreationTime" else v
                     for k, v in record.items()}
@@ -545,12 +549,16 @@ class LocalSageMaker:
                                 failure_reason=record.get("failure_reason"))
             if record["status"] == "InService":
                 try:
-                    server = self._launch(record["config_name"])
+                    model_dir, env = self._provision(record["config_name"])
                 except SageMakerError as err:
                     endpoint.failure_reason = f"restoring the local endpoint: {err.message}"
                 else:
-                    if self.scale_to_zero:
-                        server.stop()
+                    server = ModelServer(None, 0, model_dir, model_dir.parent /
+                                         f"{model_dir.name}.log", time.monotonic(), dict(env))
+                    with self._lock:
+                        self._servers.append(server)
+                    if not self.scale_to_zero:
+                        self._restart(server)
                     endpoint.server, endpoint.status = server, "InService"
             with self._lock:
                 self.endpoints[endpoint.name] = endpoint

@@ -86,7 +86,7 @@ def _invoke_local_endpoint(args: argparse.Namespace, body: bytes) -> int:
     region = saved_region(state)
     if region is None:
         raise FileNotFoundError(f"no local account in {state} (run `make pipeline` first)")
-    with LocalAWS(region=region, work_dir=state / "work") as aws:
+    with LocalAWS(region=region) as aws:
         aws.load_state(state)
         runtime = boto3.client("sagemaker-runtime")
         try:
