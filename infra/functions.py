@@ -20,7 +20,7 @@ from constructs import Construct
 from infra.hosting import ModelHosting
 from infra.nag import acknowledge, wildcard
 from infra.settings import DeploySettings, retention
-from infra.storage import DATA_PREFIX, MODELS_PREFIX, ModelStorage
+from infra.storage import MODELS_PREFIX, ModelStorage
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The image's build context is the repository; only what the Dockerfile copies is sent.
@@ -147,8 +147,8 @@ class PipelineFunctions(Construct):
         for step in ("acquire-lock", "release-lock"):
             allow(step, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [lock])
         # Training reads the call logs (data/) and the live model's artifact, writes staging.
-        allow("train", ["s3:ListBucket"], [bucket.bucket_arn], {"StringLike": {
-            "s3:prefix": [f"{DATA_PREFIX}*", "data/*"]}})
+        allow("train", ["s3:ListBucket"], [bucket.bucket_arn],
+              {"StringLike": {"s3:prefix": ["data/*"]}})
         allow("train", ["s3:GetObject"], [objects("data/*"), objects(f"{MODELS_PREFIX}/*")])
         allow("train", ["s3:PutObject"], [objects("staging/*")])
         allow("train", ["sagemaker:DescribeEndpoint"], [endpoint])

@@ -22,7 +22,9 @@ from typing import Any
 import boto3
 
 from localaws import scenarios
+from localaws.progress import Progress, cause, short
 from localaws.runtime import ExecutionResult, LocalAWS
+from pipeline_lambdas.settings import PipelineSettings
 
 STACK_ENV = "local"
 # Local timing: the same definition, with waits from the input instead of production's 30 s.
@@ -39,81 +41,6 @@ def synthesize(out: Path, env: str = STACK_ENV) -> tuple[dict[str, Any], str, st
     assembly = app.synth()
     template = assembly.get_stack_by_name(stack.stack_name).template
     return template, stack.stack_name, stack.settings.region or "us-east-1"
-
-
-class Progress:
-    """One line per state entered and left, with the step's own result, not the whole state."""
-
-    def __init__(self, definition: str, prefix: str = "") -> None:
-        states = json.loads(definition)["States"]
-        self.result_key = {name: (state.get("ResultPath") or "").removeprefix("$.")
-                           for name, state in states.items()}
-        self.kind = {name: state["Type"] for name, state in states.items()}
-        self.entered: dict[str, float] = {}
-        self.prefix = prefix
-        self.lock = threading.Lock()
-
-    def __call__(self, event: dict[str, Any]) -> None:
-        kind = event["type"]
-        line = None
-        if kind.endswith("StateEntered"):
-            name = event["stateEnteredEventDetails"]["name"]
-            self.entered[name] = time.monotonic()
-            if self.kind.get(name) in ("Task", "Wait"):
-                line = f"-> {name}"
-        elif kind.endswith("StateExited"):
-            details = event["stateExitedEventDetails"]
-            name = details["name"]
-            seconds = time.monotonic() - self.entered.get(name, time.monotonic())
-            if self.kind.get(name) == "Task":
-                line = f"<- {name} ({seconds:.1f} s)  {self._summary(name, details)}"
-            elif self.kind.get(name) == "Pass" and name.startswith("Outcome"):
-                line = f"   outcome: {json.loads(details.get('output') or '{}').get('outcome')}"
-        elif kind.endswith("Failed") and kind != "ExecutionFailed":
-            details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
-            line = f"   ! {details.get('error', '')}: {_short(_cause(details), 300)}"
-        elif kind.startswith("Execution") and kind != "ExecutionStarted":
-            details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
-            line = f"== {kind.removeprefix('Execution')} {details.get('error', '')}".rstrip()
-        if line:
-            with self.lock:
-                print(f"{self.prefix}{line}", flush=True)
-
-    def _summary(self, name: str, details: dict[str, Any]) -> str:
-        try:
-            output = json.loads(details.get("output") or "{}")
-        except json.JSONDecodeError:
-            return _short(details.get("output", ""), 200)
-        key = self.result_key.get(name, "")
-        if key not in output:  # the task failed and a Catch put its error elsewhere
-            return "failed (caught: see the error above)"
-        value = output[key]
-        if not isinstance(value, dict):
-            return _short(str(value), 200)
-        return _short("  ".join(f"{k}={_compact(v)}" for k, v in value.items()
-                                if v not in (None, "", [], {})), 400)
-
-
-def _cause(details: dict[str, Any]) -> str:
-    """A Lambda error's message (its cause is the JSON error payload)."""
-    cause = details.get("cause", "")
-    try:
-        return json.loads(cause).get("errorMessage", cause)
-    except (json.JSONDecodeError, AttributeError):
-        return cause
-
-
-def _compact(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, dict | list):
-        return _short(json.dumps(value, separators=(",", ":")), 120)
-    return str(value)
-
-
-def _short(text: str, width: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def demo_data(out: Path, contacts: int, seed: int) -> Path:
@@ -139,7 +66,7 @@ def put_data(bucket: str, key: str, path: Path, replace_prefix: str | None = Non
     return f"s3://{bucket}/{key}"
 
 
-def live_model(endpoint: str) -> dict[str, Any] | None:
+def endpoint_status(endpoint: str) -> dict[str, Any] | None:
     sagemaker = boto3.client("sagemaker")
     try:
         described = sagemaker.describe_endpoint(EndpointName=endpoint)
@@ -157,13 +84,12 @@ def run(args: argparse.Namespace) -> int:
     with LocalAWS(region=region) as aws:
         restored = aws.load_state(state_dir)
         stack, arn = aws.deploy_stack(template, stack_name, LOCAL_ENVIRONMENT)
-        env = stack.environment
-        bucket, endpoint = env["MODELS_BUCKET"], (
-            f"{env['PROJECT_NAME']}-{env['ENVIRONMENT']}-optimal-call-time")
+        settings = PipelineSettings.from_env(stack.environment)
+        bucket, endpoint = settings.models_bucket, settings.endpoint_name
         print(f"local stack {stack_name} in {region}: {len(stack.functions)} functions, state "
               f"machine {stack.state_machine_name}; skipped (no local behaviour): "
               + ", ".join(f"{n} {k.split('::')[-1]}" for k, n in sorted(stack.skipped.items())))
-        before = live_model(endpoint)
+        before = endpoint_status(endpoint)
         print(f"endpoint {endpoint}: " + (f"{before['status']} on {before['config']}"
                                           if before else "does not exist yet")
               + (" (restored from the previous run)" if restored and before else ""))
@@ -232,11 +158,11 @@ def _concurrent(aws: LocalAWS, arn: str, definition: str, execution_input: dict[
 
 def _finish(aws: LocalAWS, state_dir: Path, result: ExecutionResult, endpoint: str, out: Path,
             args: argparse.Namespace) -> int:
-    last = _final_state(result)
-    train = _state_field(result, "train")
+    last = result.final_state
+    train = result.state_value("train")
     print("\n--- summary")
     print(f"outcome:        {result.status} at {last}"
-          + (f" ({result.error}: {_short(result.cause or '', 200)})" if result.error else ""))
+          + (f" ({result.error}: {short(result.cause or '', 200)})" if result.error else ""))
     if train.get("model_version"):
         print(f"model version:  {train['model_version']}")
         print(f"training:       {train.get('rows_valid')} valid rows, "
@@ -252,49 +178,30 @@ def _finish(aws: LocalAWS, state_dir: Path, result: ExecutionResult, endpoint: s
             print(f"report:         {report}")
         if metrics:
             print(f"metrics:        {metrics}")
-    error = _state_field(result, "error")
+    error = result.state_value("error")
     if error.get("Error"):
-        cause = _cause({"cause": error.get("Cause")})
-        print(f"error:          {error['Error']}: {_short(cause, 300)}")
-    gate = _state_field(result, "gate")
+        message = cause({"cause": error.get("Cause")})
+        print(f"error:          {error['Error']}: {short(message, 300)}")
+    gate = result.state_value("gate")
     if gate.get("decision"):
         print(f"quality gate:   {gate['decision']}: {gate.get('reason', '')}")
-    live = live_model(endpoint)
+    live = endpoint_status(endpoint)
     print(f"endpoint:       {endpoint} "
           + (f"{live['status']} on {live['config']}" if live else "(does not exist)"))
-    aws.save_state(out / "local-aws")
+    aws.save_state(state_dir)
     request = out / "request.json"
     from pipeline_lambdas.health import CANARY_SLOTS
 
     request.write_text(json.dumps(CANARY_SLOTS, indent=2))
     if live and live["status"] == "InService":
         print("try it:         .venv/bin/calltime invoke --endpoint "
-              f"{endpoint} --local-state {out / 'local-aws'} --file {request}")
-    print(f"local account:  {out / 'local-aws'} (S3, SSM, SageMaker; `make clean` forgets it)")
+              f"{endpoint} --local-state {state_dir} --file {request}")
+    print(f"local account:  {state_dir} (S3, SSM, SageMaker; `make clean` forgets it)")
     # Exit 0 when the run ended as the scenario means to show (a rollback is a success here).
     expected_end = {"deploy": "Deployed", "concurrent": "Deployed",
                     "worse-model": "KeptCurrentModel", "broken-model": "RolledBack",
                     "bad-data": "PipelineFailed"}[args.scenario]
     return 0 if last == expected_end else 1
-
-
-def _final_state(result: ExecutionResult) -> str:
-    names = [e["stateEnteredEventDetails"]["name"] for e in result.events
-             if e["type"].endswith("StateEntered")]
-    return names[-1] if names else "?"
-
-
-def _state_field(result: ExecutionResult, key: str) -> dict[str, Any]:
-    """The last value a state left at `$.key` (the execution's output has no data on failure)."""
-    for event in reversed(result.events):
-        if event["type"].endswith("StateExited"):
-            try:
-                value = json.loads(event["stateExitedEventDetails"].get("output") or "{}")
-            except json.JSONDecodeError:
-                continue
-            if isinstance(value.get(key), dict):
-                return value[key]
-    return {}
 
 
 def _download(uri: str, target: Path) -> Path | None:

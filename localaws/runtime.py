@@ -48,6 +48,30 @@ class ExecutionResult:
     cause: str | None
     events: list[dict[str, Any]]
 
+    @property
+    def final_state(self) -> str:
+        """The last state the execution entered ("?" if none)."""
+        names = [e["stateEnteredEventDetails"]["name"] for e in self.events
+                 if e["type"].endswith("StateEntered")]
+        return names[-1] if names else "?"
+
+    def exited_states(self) -> list[str]:
+        return [e["stateExitedEventDetails"]["name"] for e in self.events
+                if e["type"].endswith("StateExited")]
+
+    def state_value(self, key: str) -> dict[str, Any]:
+        """The last object a state left at `$.key`: the data of a failed execution too, whose
+        output is empty."""
+        for event in reversed(self.events):
+            if event["type"].endswith("StateExited"):
+                try:
+                    value = json.loads(event["stateExitedEventDetails"].get("output") or "{}")
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(value, dict) and isinstance(value.get(key), dict):
+                    return value[key]
+        return {}
+
 
 def _response(status: int, parsed: dict[str, Any]) -> tuple[AWSResponse, dict[str, Any]]:
     parsed.setdefault("ResponseMetadata", {})["HTTPStatusCode"] = status

@@ -48,20 +48,6 @@ class Account:
         return json.loads(response["Body"].read())
 
 
-def _state(result, key: str) -> dict:
-    for event in reversed(result.events):
-        if event["type"].endswith("StateExited"):
-            value = json.loads(event["stateExitedEventDetails"].get("output") or "{}")
-            if isinstance(value.get(key), dict):
-                return value[key]
-    return {}
-
-
-def _exited(result) -> list[str]:
-    return [e["stateExitedEventDetails"]["name"] for e in result.events
-            if e["type"].endswith("StateExited")]
-
-
 @pytest.fixture(scope="module")
 def account(demo_log, tmp_path_factory):
     out = tmp_path_factory.mktemp("pipeline")
@@ -80,8 +66,8 @@ def account(demo_log, tmp_path_factory):
 def test_first_deployment_creates_the_endpoint(account) -> None:
     result = account.run("deploy")
     assert result.status == "SUCCEEDED", (result.error, result.cause)
-    assert _exited(result)[-1] == "Deployed" and result.output["outcome"] == "deployed"
-    assert _state(result, "deploy")["action"] == "created"
+    assert result.exited_states()[-1] == "Deployed" and result.output["outcome"] == "deployed"
+    assert result.state_value("deploy")["action"] == "created"
     endpoint = account.endpoint()
     assert endpoint["EndpointStatus"] == "InService"
     config = boto3.client("sagemaker").describe_endpoint_config(
@@ -105,7 +91,7 @@ def test_second_deployment_updates_the_endpoint(account) -> None:
     before = account.endpoint()["EndpointConfigName"]
     result = account.run("deploy")
     assert result.status == "SUCCEEDED", (result.error, result.cause)
-    deploy = _state(result, "deploy")
+    deploy = result.state_value("deploy")
     assert deploy["action"] == "updated"
     assert deploy["previous_endpoint_config_name"] == before
     assert account.endpoint()["EndpointConfigName"] == deploy["endpoint_config_name"] != before
@@ -116,8 +102,8 @@ def test_second_deployment_updates_the_endpoint(account) -> None:
 def test_broken_model_is_rolled_back_and_the_previous_model_answers(account) -> None:
     result = account.run("broken-model")
     assert result.status == "FAILED" and result.error == "RolledBack"
-    assert "HealthCheckFailed" in json.dumps(_state(result, "error"))
-    assert _state(result, "rollback")["action"] == "restored"
+    assert "HealthCheckFailed" in json.dumps(result.state_value("error"))
+    assert result.state_value("rollback")["action"] == "restored"
     endpoint = account.endpoint()
     assert (endpoint["EndpointStatus"], endpoint["EndpointConfigName"]) == (
         "InService", account.seen["config"])
@@ -130,11 +116,11 @@ def test_broken_model_is_rolled_back_and_the_previous_model_answers(account) -> 
 def test_worse_model_is_kept_out_by_the_gate(account) -> None:
     models = len(boto3.client("sagemaker").list_models()["Models"])
     result = account.run("worse-model")
-    assert result.status == "SUCCEEDED" and _exited(result)[-1] == "KeptCurrentModel"
+    assert result.status == "SUCCEEDED" and result.exited_states()[-1] == "KeptCurrentModel"
     assert result.output["outcome"] == "kept-current-model"
-    gate = _state(result, "gate")
+    gate = result.state_value("gate")
     assert gate["decision"] == "keep-current" and gate["new_roc_auc"] < 0.56
-    assert "CreateModelAndConfig" not in _exited(result)
+    assert "CreateModelAndConfig" not in result.exited_states()
     assert len(boto3.client("sagemaker").list_models()["Models"]) == models
     assert account.endpoint()["EndpointConfigName"] == account.seen["config"]
 
@@ -143,9 +129,9 @@ def test_bad_data_stops_before_the_endpoint_is_touched(account) -> None:
     modified = account.endpoint()["LastModifiedTime"]
     result = account.run("bad-data")
     assert result.status == "FAILED" and result.error == "PipelineFailed"
-    error = _state(result, "error")
+    error = result.state_value("error")
     assert error["Error"] == "InvalidCallLog" and "answered" in error["Cause"]
-    assert not {"Package", "Deploy", "Rollback"} & set(_exited(result))
+    assert not {"Package", "Deploy", "Rollback"} & set(result.exited_states())
     endpoint = account.endpoint()
     assert endpoint["LastModifiedTime"] == modified
     assert endpoint["EndpointConfigName"] == account.seen["config"]
@@ -154,7 +140,7 @@ def test_bad_data_stops_before_the_endpoint_is_touched(account) -> None:
 def test_a_mistyped_input_field_is_refused_by_name(account) -> None:
     result = account.aws.run_execution(account.arn, {"forse_deploy": True}, timeout=60)
     assert result.status == "FAILED" and result.error == "PipelineFailed"
-    error = _state(result, "error")
+    error = result.state_value("error")
     assert error["Error"] == "InvalidStepInput" and "'forse_deploy'" in error["Cause"]
 
 
