@@ -16,6 +16,7 @@ import json
 import logging
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,8 @@ def endpoint_status(endpoint: str) -> dict[str, Any] | None:
 
 def run(args: argparse.Namespace) -> int:
     logging.getLogger("moto").setLevel(logging.CRITICAL)
+    # Metrics are off locally (LOCAL_ENVIRONMENT); Powertools still warns that none were sent.
+    warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
     out = Path(args.out)
     state_dir = out / "local-aws"
     print(f"synthesizing the CDK app (env={args.env}) -> {out / 'cdk.out'}")
