@@ -78,6 +78,9 @@ def test_failed_update_keeps_the_old_model_serving(aws, broken: str) -> None:
     sm.create_endpoint(EndpointName="ep", EndpointConfigName="good")
     wait_status("ep", ("Creating",))
     before = _invoke()
+    # RollingBack lasts rollback_pause; one poll below (describe + invoke) can take longer than
+    # the 0.2 s default on a loaded machine (seen in CI with not_a_tarball, which fails at once).
+    aws.sagemaker.rollback_pause = 1.0
     sm.update_endpoint(EndpointName="ep", EndpointConfigName="bad")
     statuses, answers = set(), []
     while True:  # the endpoint keeps answering with the old model during the update
