@@ -25,10 +25,10 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from inference_code.features import LocalCall, localize, slot_features
 from inference_code.inference import model_fn
-from training import artifact, contract, dataset, evaluate, model
-from training.features import LocalCall, localize, slot_features
-from training.ranking import DEFAULT_WINDOW, rank, window_mask
+from inference_code.ranking import DEFAULT_WINDOW, rank, window_mask
+from training import artifact, call_log, dataset, evaluate, model
 from training.simulate import SimulationConfig, write
 from training.train import train
 
@@ -81,7 +81,7 @@ def side_by_side(data_dir: Path) -> dict:
     truth = pd.read_csv(truth_path)
     ours = train(calls, OUT / "ours", truth=truth, version="bench")
     metrics = ours.metadata["metrics"]
-    ts = dataset.build(contract.load(calls).valid)
+    ts = dataset.build(call_log.load(calls).valid)
     cut = evaluate.temporal_cut(ts.epoch, 0.2)
     train_rows, test_rows = np.flatnonzero(ts.epoch < cut), np.flatnonzero(ts.epoch >= cut)
     started = time.perf_counter()
@@ -142,7 +142,7 @@ def training_time_1m(workdir: Path) -> dict:
     calls, truth = write(SimulationConfig(n_contacts=25_000, calls_per_contact=30.0, seed=5),
                          workdir)
     rows = sum(1 for _ in calls.open()) - 1
-    valid = contract.load(calls).valid
+    valid = call_log.load(calls).valid
     started = time.perf_counter()
     ts = dataset.build(valid)
     features_s = time.perf_counter() - started
@@ -162,7 +162,7 @@ def capture_by_depth(workdir: Path, depths: list[float]) -> dict:
     for depth in depths:
         calls, truth = write(SimulationConfig(n_contacts=5000, calls_per_contact=depth, seed=9),
                              workdir / f"depth{depth:g}")
-        ts = dataset.build(contract.load(calls).valid)
+        ts = dataset.build(call_log.load(calls).valid)
         ev = evaluate.evaluate(ts, model.ModelSettings(), evaluate.EvaluationSettings(
             importance_rows=1000), window_mask(DEFAULT_WINDOW), pd.read_csv(truth))
         out[f"{depth:g}"] = ev.metrics["recommendation"]["capture"]

@@ -43,9 +43,12 @@ class ServingApp:
         sys.path.insert(0, str(code_dir))
         self.module = importlib.import_module(Path(program).stem)
         self.model = self.module.model_fn(str(model_dir))
-        shared = sys.modules.get("training")
+        # Which packages the handlers imported from the artifact's code/ (not from elsewhere).
+        shared = sorted(module.__file__ for name, module in list(sys.modules.items())
+                        if "." not in name and hasattr(module, "__path__")
+                        and str(getattr(module, "__file__", "") or "").startswith(str(code_dir)))
         print(f"worker {os.getpid()}: model loaded by {self.module.__file__}"
-              + (f" with {shared.__file__}" if shared else ""), file=sys.stderr, flush=True)
+              + (f" with {', '.join(shared)}" if shared else ""), file=sys.stderr, flush=True)
         self.default_accept = os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT",
                                              DEFAULT_ACCEPT)
 

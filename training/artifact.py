@@ -1,7 +1,8 @@
 """Package a trained model as SageMaker scikit-learn container expects: model.tar.gz.
 
-Layout: `model.npz` and `metadata.json` at the root; `code/inference.py` and the shared modules it
-imports under `code/training/`. The container runs with SAGEMAKER_PROGRAM=inference.py and
+Layout (`inference_code.artifact_layout`): the model file and metadata at the root, the handlers
+as `code/inference.py` and the rest of the `inference_code` package they import under
+`code/inference_code/`. The container runs with SAGEMAKER_PROGRAM=inference.py and
 SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code, so `code/` is on its import path.
 """
 
@@ -19,26 +20,33 @@ from typing import Any
 import numpy as np
 import sklearn
 
-from training.features import (
+import inference_code
+from inference_code.artifact_layout import (
+    ARTIFACT_FILE,
+    CODE_DIR,
+    ENTRY_POINT,
+    METADATA_FILE,
+    MODEL_FILE,
+)
+from inference_code.features import (
     DAY_OF_WEEK_CONVENTION,
     DEFAULT_TIMEZONE,
     FEATURE_NAMES,
     SEED_FEATURES,
     FeatureParams,
 )
-from training.forest import Forest
-from training.ranking import DEFAULT_WINDOW
+from inference_code.forest import Forest
+from inference_code.ranking import DEFAULT_WINDOW
 
-ROOT = Path(__file__).resolve().parent.parent
-MODEL_FILE = "model.npz"
-# What code/ holds: the handlers and exactly the modules they import.
-SHIPPED_CODE = {
-    "code/inference.py": ROOT / "inference_code" / "inference.py",
-    "code/training/__init__.py": ROOT / "training" / "__init__.py",
-    "code/training/features.py": ROOT / "training" / "features.py",
-    "code/training/forest.py": ROOT / "training" / "forest.py",
-    "code/training/ranking.py": ROOT / "training" / "ranking.py",
-}
+
+def shipped_code() -> dict[str, Path]:
+    """What code/ holds: the handlers at its top (the entry point), the package beside them."""
+    package = Path(inference_code.__file__).resolve().parent
+    files = {f"{CODE_DIR}/{ENTRY_POINT}": package / ENTRY_POINT}
+    for path in sorted(package.glob("*.py")):
+        if path.name != ENTRY_POINT:
+            files[f"{CODE_DIR}/{package.name}/{path.name}"] = path
+    return files
 
 
 def _tz_database() -> dict[str, Path]:
@@ -48,7 +56,7 @@ def _tz_database() -> dict[str, Path]:
     import tzdata
 
     root = Path(tzdata.__file__).parent
-    return {f"code/tzdata/{path.relative_to(root).as_posix()}": path
+    return {f"{CODE_DIR}/tzdata/{path.relative_to(root).as_posix()}": path
             for path in sorted(root.rglob("*"))
             if path.is_file() and "__pycache__" not in path.parts}
 
@@ -99,12 +107,12 @@ def package(forest: Forest, params: FeatureParams, metrics: dict[str, Any],
     forest.save(model_path)
     metadata = build_metadata(version, sha256_file(model_path), params, metrics, data)
     metadata_bytes = json.dumps(metadata, indent=2).encode()
-    (out_dir / "metadata.json").write_bytes(metadata_bytes)
-    tar_path = out_dir / "model.tar.gz"
+    (out_dir / METADATA_FILE).write_bytes(metadata_bytes)
+    tar_path = out_dir / ARTIFACT_FILE
     with tarfile.open(tar_path, "w:gz") as tar:
         tar.add(model_path, arcname=MODEL_FILE)
-        _add_bytes(tar, "metadata.json", metadata_bytes)
-        for arcname, source in {**SHIPPED_CODE, **_tz_database()}.items():
+        _add_bytes(tar, METADATA_FILE, metadata_bytes)
+        for arcname, source in {**shipped_code(), **_tz_database()}.items():
             _add_bytes(tar, arcname, source.read_bytes())
     model_path.unlink()
     return tar_path, metadata

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from training.features import (
+from inference_code.features import (
     DAYS,
     HOURS,
     FeatureParams,

@@ -17,11 +17,11 @@ import pandas as pd
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
+from inference_code.features import FEATURE_NAMES, HOURS, FeatureParams, LocalCall, slot_features
+from inference_code.forest import Forest
 from training import dataset
 from training import model as model_mod
 from training.dataset import TrainingSet
-from training.features import FEATURE_NAMES, HOURS, FeatureParams, LocalCall, slot_features
-from training.forest import Forest
 
 STRATEGIES = ("model", "seed_random_forest", "best_global_slot")
 
@@ -192,7 +192,7 @@ def _recommendation_metrics(ts: TrainingSet, estimator, seed_rf, cut: float,
     X_all = np.concatenate(blocks)
     n_slots = len(dow)
     # scikit-learn's predictor is faster on large batches and equals the shipped forest
-    # (tests/training/test_forest.py); the endpoint ranks one request at a time with the forest.
+    # (tests/inference_code/test_forest.py); the endpoint ranks one request at a time with it.
     p_model = estimator.predict_proba(X_all)[:, 1].reshape(-1, n_slots)
     p_seed = seed_rf.predict_proba(X_all[:, :3])[:, 1].reshape(-1, n_slots)
     slot_id = dow * HOURS + hour

@@ -1,4 +1,4 @@
-"""Fit the answer-probability model and export it to the serving format (`training.forest`).
+"""Fit the answer-probability model and export it to the serving format (`inference_code.forest`).
 
 The estimator is scikit-learn's HistGradientBoostingClassifier: chosen by measurement against
 logistic regression and the seed's RandomForest (see `benchmarks/` and the README); it handles
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 
-from training.forest import Forest
+from inference_code.forest import Forest
 
 
 @dataclass(frozen=True)

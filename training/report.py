@@ -6,7 +6,7 @@ import html
 import json
 from typing import Any
 
-from training.features import DAY_NAMES, HOURS
+from inference_code.features import DAY_NAMES, HOURS
 
 
 def _color(rate: float | None, top: float) -> str:

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from inference_code.features import HOURS, N_SLOTS
 from training.dataset import local_slots
-from training.features import HOURS, N_SLOTS
 
 DIALER_ZONE = "Asia/Jerusalem"
 ZONES = ("Asia/Jerusalem", "Europe/London", "America/New_York", "Europe/Moscow", "Asia/Dubai")

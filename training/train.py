@@ -11,10 +11,11 @@ from typing import Any
 
 import pandas as pd
 
-from training import artifact, contract, dataset, evaluate, model, report
-from training.features import DEFAULT_TIMEZONE, FEATURE_NAMES, FeatureParams
-from training.forest import Forest
-from training.ranking import DEFAULT_WINDOW, window_mask
+from inference_code.artifact_layout import METADATA_FILE, MODEL_FILE
+from inference_code.features import DEFAULT_TIMEZONE, FEATURE_NAMES, FeatureParams
+from inference_code.forest import Forest
+from inference_code.ranking import DEFAULT_WINDOW, window_mask
+from training import artifact, call_log, dataset, evaluate, model, report
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,9 @@ def _score_live(model_dir: Path, valid: pd.DataFrame, cut: float) -> dict[str, A
     AUC the live model had on its own holdout when it was trained: the same protocol, its own
     out-of-sample number (`basis` says which).
     """
-    live = json.loads((model_dir / "metadata.json").read_text())
+    live = json.loads((model_dir / METADATA_FILE).read_text())
     version = live.get("model_version")
-    model_path = model_dir / live.get("model_file", "model.npz")
+    model_path = model_dir / live.get("model_file", MODEL_FILE)
     if artifact.sha256_file(model_path) != live.get("model_sha256"):
         return {"model_version": version, "comparable": False,
                 "reason": "the live model file does not match its sha256"}
@@ -106,17 +107,17 @@ def train(calls: Path | bytes | list[tuple[str, bytes]], out_dir: Path,
         for part_name, data in calls:
             fingerprint.update(part_name.encode() + b"\0" + data)
         label = name or f"{len(calls)} call-log files"
-        validation = contract.load_parts(calls, settings.default_timezone)
+        validation = call_log.load_parts(calls, settings.default_timezone)
     else:
         raw = calls if isinstance(calls, bytes) else Path(calls).read_bytes()
         fingerprint.update(raw)
         label = name or (str(calls) if not isinstance(calls, bytes) else "call log")
-        validation = contract.load(raw, settings.default_timezone, label)
+        validation = call_log.load(raw, settings.default_timezone, label)
     out_dir.mkdir(parents=True, exist_ok=True)
     # Rejects are written before any refusal so that nothing is lost even when training stops.
     rejects_path = out_dir / "rejects.csv"
     validation.rejects.to_csv(rejects_path, index=False)
-    contract.check_trainable(validation, settings.min_valid_rows, label)
+    call_log.check_trainable(validation, settings.min_valid_rows, label)
 
     called = validation.valid["called_at"]
     epochs = pd.DatetimeIndex(called).as_unit("s").asi8.astype(float)

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-CLI = [sys.executable, "-m", "training"]
+CLI = [sys.executable, "-m", "calltime"]
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -57,4 +57,4 @@ def test_trained_artifact_serves_with_its_own_code(tmp_path: Path) -> None:
     loaded = [line for line in log.splitlines() if "model loaded by" in line]
     assert loaded, log
     assert f"{model_dir}/code/inference.py" in loaded[0]
-    assert f"with {model_dir}/code/training/__init__.py" in loaded[0]
+    assert f"{model_dir}/code/inference_code/__init__.py" in loaded[0]

@@ -7,8 +7,8 @@ import json
 
 import numpy as np
 
-from training import contract, dataset
-from training.features import FeatureParams, archetype_posterior
+from inference_code.features import FeatureParams, archetype_posterior
+from training import call_log, dataset
 
 
 def _two_kinds_of_people(seed: int = 0):
@@ -51,7 +51,7 @@ def test_fit_is_deterministic_and_serializable() -> None:
 
 
 def test_evaluation_parameters_ignore_the_test_period(demo_log) -> None:
-    valid = contract.load(demo_log[0]).valid
+    valid = call_log.load(demo_log[0]).valid
     cut = valid["called_at"].quantile(0.8)
     later = valid["called_at"] >= cut
     flipped = valid.copy()

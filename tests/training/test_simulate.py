@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training import contract
+from training import call_log
 from training.simulate import SimulationConfig, simulate
 
 
@@ -18,7 +18,7 @@ def test_deterministic_by_seed_and_different_across_seeds() -> None:
 
 def test_log_has_dirty_rows_of_every_kind_and_truth_is_a_probability() -> None:
     log, truth = simulate(SimulationConfig(n_contacts=300, dirty_fraction=0.02, seed=3))
-    result = contract.validate(log)
+    result = call_log.validate(log)
     counts = result.rejected_by_reason
     for reason in ("missing_field", "unparseable_timestamp", "unknown_timezone", "bad_answered",
                    "negative_duration", "duplicate"):

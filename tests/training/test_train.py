@@ -12,10 +12,10 @@ import textwrap
 import pandas as pd
 import pytest
 
+from calltime.cli import main
+from inference_code.features import FEATURE_NAMES
 from inference_code.inference import ModelLoadError, model_fn
 from training import artifact
-from training.cli import main
-from training.features import FEATURE_NAMES
 from training.train import train
 
 
@@ -47,8 +47,10 @@ def test_artifact_layout_and_metadata(trained) -> None:
         names = set(tar.getnames())
         metadata = json.loads(tar.extractfile("metadata.json").read())
     assert {name for name in names if not name.startswith("code/tzdata/")} == {
-        "model.npz", "metadata.json", "code/inference.py", "code/training/__init__.py",
-        "code/training/features.py", "code/training/forest.py", "code/training/ranking.py"}
+        "model.npz", "metadata.json", "code/inference.py", "code/inference_code/__init__.py",
+        "code/inference_code/artifact_layout.py", "code/inference_code/features.py",
+        "code/inference_code/forest.py", "code/inference_code/ranking.py",
+        "code/inference_code/request_parsing.py"}
     assert "code/tzdata/zoneinfo/Asia/Jerusalem" in names
     assert metadata["feature_names"] == list(FEATURE_NAMES)
     assert metadata["model_version"] == trained.version
@@ -75,9 +77,11 @@ def test_artifact_code_runs_from_code_dir_alone(trained, tmp_path) -> None:
     script = textwrap.dedent(f"""
         import sys
         sys.path.insert(0, {str(model_dir / "code")!r})
-        import inference, training
-        assert training.__file__.startswith({str(model_dir / "code")!r}), training.__file__
+        import inference, inference_code
+        assert inference_code.__file__.startswith({str(model_dir / "code")!r}), \
+            inference_code.__file__
         assert "sklearn" not in sys.modules and "pandas" not in sys.modules
+        assert "training" not in sys.modules
         model = inference.model_fn({str(model_dir)!r})
         import zoneinfo
         assert zoneinfo.TZPATH == (), zoneinfo.TZPATH

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from inference_code import inference
+from inference_code.features import DAY_NAMES
 from training import artifact
-from training.features import DAY_NAMES
 
 JSON, CSV = "application/json", "text/csv"
 WINDOW = {"sunday": [9, 21], "monday": [9, 21], "tuesday": [9, 21], "wednesday": [9, 21],
@@ -43,7 +43,7 @@ def model_dir(trained, tmp_path_factory) -> Path:
 def server(trained, tmp_path_factory) -> Iterator[str]:
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "training", "serve", "--model", str(trained.artifact),
+        [sys.executable, "-m", "calltime", "serve", "--model", str(trained.artifact),
          "--port", str(port), "--workers", "2",
          "--model-dir", str(tmp_path_factory.mktemp("served"))],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,

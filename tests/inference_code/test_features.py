@@ -9,15 +9,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from inference_code import features
 from inference_code.inference import model_fn
-from training import artifact, contract, dataset, features
+from inference_code.ranking import DEFAULT_WINDOW, rank, window_mask
+from training import artifact, call_log, dataset
 from training.evaluate import contact_histories
-from training.ranking import DEFAULT_WINDOW, rank, window_mask
 
 
 @pytest.fixture(scope="module")
 def training_set(demo_log):
-    return dataset.build(contract.load(demo_log[0]).valid)
+    return dataset.build(call_log.load(demo_log[0]).valid)
 
 
 def test_serving_computes_the_same_features_as_training(training_set) -> None:
@@ -37,7 +38,7 @@ def test_serving_computes_the_same_features_as_training(training_set) -> None:
 
 
 def test_features_use_only_earlier_calls(demo_log) -> None:
-    valid = contract.load(demo_log[0]).valid
+    valid = call_log.load(demo_log[0]).valid
     contact = valid["contact_id"].iloc[0]
     calls = valid[valid["contact_id"] == contact].sort_values("called_at")
     middle = calls.index[len(calls) // 2]

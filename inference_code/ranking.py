@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from training.features import DAY_NAMES, DAYS, HOURS, FeatureParams, LocalCall, slot_features
-from training.forest import Forest
+from inference_code.features import DAY_NAMES, DAYS, HOURS, FeatureParams, LocalCall, slot_features
+from inference_code.forest import Forest
 
 # Allowed local hours [start, end) per day when a request gives no window: Sunday-Thursday
 # 09:00-21:00, Friday 09:00-14:00, no calls on Saturday.

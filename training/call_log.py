@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from training.features import DEFAULT_TIMEZONE
+from inference_code.features import DEFAULT_TIMEZONE
 
 REQUIRED_COLUMNS = ("contact_id", "called_at", "answered")
 OPTIONAL_COLUMNS = ("duration_seconds", "campaign_id", "timezone")

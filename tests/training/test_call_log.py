@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from training import contract
-from training.contract import InvalidCallLog
+from training import call_log
+from training.call_log import InvalidCallLog
 
 HEADER = "contact_id,called_at,answered,duration_seconds,campaign_id,timezone,crm_note\n"
 GOOD = [
@@ -34,9 +34,9 @@ def _csv(rows: list[str]) -> bytes:
 
 
 def test_each_reason_is_counted_and_the_row_kept_with_its_source_row() -> None:
-    result = contract.load(_csv(GOOD + list(BAD.values())))
+    result = call_log.load(_csv(GOOD + list(BAD.values())))
     assert len(result.valid) == len(GOOD)
-    assert result.rejected_by_reason == {reason: 1 for reason in contract.REJECT_REASONS}
+    assert result.rejected_by_reason == {reason: 1 for reason in call_log.REJECT_REASONS}
     by_reason = result.rejects.set_index("reject_reason")
     for i, (reason, line) in enumerate(BAD.items()):
         row = by_reason.loc[reason]
@@ -46,12 +46,12 @@ def test_each_reason_is_counted_and_the_row_kept_with_its_source_row() -> None:
 
 
 def test_timestamp_without_offset_is_rejected_not_guessed() -> None:
-    result = contract.load(_csv([*GOOD, "c-4,2026-05-03T07:15:00,true,1,x,Asia/Jerusalem,"]))
+    result = call_log.load(_csv([*GOOD, "c-4,2026-05-03T07:15:00,true,1,x,Asia/Jerusalem,"]))
     assert result.rejected_by_reason["unparseable_timestamp"] == 1
 
 
 def test_values_are_parsed_and_extra_columns_listed() -> None:
-    result = contract.load(_csv(GOOD))
+    result = call_log.load(_csv(GOOD))
     assert result.ignored_columns == ["crm_note"]
     valid = result.valid.set_index(["contact_id", "called_at"]).sort_index()
     assert valid["answered"].tolist() == [True, False, True, False]
@@ -63,13 +63,13 @@ def test_values_are_parsed_and_extra_columns_listed() -> None:
 
 
 def test_default_timezone_is_a_setting() -> None:
-    result = contract.load(_csv(GOOD), default_timezone="Europe/London")
+    result = call_log.load(_csv(GOOD), default_timezone="Europe/London")
     assert (result.valid.loc[result.valid["contact_id"] == "c-1", "timezone"]
             == ["Asia/Jerusalem", "Europe/London"]).all()
 
 
 def test_the_same_call_exported_twice_keeps_the_first() -> None:
-    result = contract.load(_csv([*GOOD, GOOD[0]]))
+    result = call_log.load(_csv([*GOOD, GOOD[0]]))
     assert result.rejected_by_reason["duplicate"] == 1
     assert result.rejects["source_row"].tolist() == [len(GOOD) + 2]
 
@@ -87,24 +87,24 @@ def test_the_same_call_exported_twice_keeps_the_first() -> None:
 ])
 def test_refuses_what_is_not_a_call_log(data: bytes, message: str) -> None:
     with pytest.raises(InvalidCallLog) as err:
-        contract.load(data, name="calls.csv")
+        call_log.load(data, name="calls.csv")
     assert message in str(err.value)
     assert "calls.csv" in str(err.value)
 
 
 def test_refuses_too_few_valid_rows_and_says_what_was_rejected() -> None:
-    result = contract.load(_csv([*GOOD, BAD["bad_answered"]]))
+    result = call_log.load(_csv([*GOOD, BAD["bad_answered"]]))
     pattern = r"only 4 valid rows .* at least 500 .*'bad_answered': 1"
     with pytest.raises(InvalidCallLog, match=pattern):
-        contract.check_trainable(result, min_valid_rows=500, name="log")
+        call_log.check_trainable(result, min_valid_rows=500, name="log")
 
 
 @pytest.mark.parametrize("value", ["true", "false"])
 def test_refuses_a_single_class(value: str) -> None:
     rows = [f"c-{i},2026-05-03T{i % 24:02d}:00:00Z,{value},1,x,Asia/Jerusalem," for i in range(30)]
-    result = contract.load(_csv(rows))
+    result = call_log.load(_csv(rows))
     with pytest.raises(InvalidCallLog, match=f"all 30 valid rows have answered={value}"):
-        contract.check_trainable(result, min_valid_rows=10)
+        call_log.check_trainable(result, min_valid_rows=10)
 
 
 def test_parquet_with_typed_columns(tmp_path: Path) -> None:
@@ -117,10 +117,10 @@ def test_parquet_with_typed_columns(tmp_path: Path) -> None:
     })
     path = tmp_path / "calls.parquet"
     frame.to_parquet(path)
-    result = contract.load(path)
+    result = call_log.load(path)
     assert len(result.valid) == 2
     assert result.rejected_by_reason["negative_duration"] == 1
     naive = frame.assign(called_at=frame["called_at"].dt.tz_localize(None))
     buffer = io.BytesIO()
     naive.to_parquet(buffer)
-    assert contract.load(buffer.getvalue()).rejected_by_reason["unparseable_timestamp"] == 3
+    assert call_log.load(buffer.getvalue()).rejected_by_reason["unparseable_timestamp"] == 3

@@ -3,7 +3,7 @@
 The trained scikit-learn HistGradientBoostingClassifier is exported (`training.model.export`) into
 flat node arrays. This module predicts from them with vectorized numpy, so the endpoint needs no
 pickle (nothing in the artifact runs on load) and no scikit-learn at serving time. Its predictions
-equal scikit-learn's `predict_proba` (tests/training/test_forest.py).
+equal scikit-learn's `predict_proba` (tests/inference_code/test_forest.py).
 
 Imports only numpy: it is shipped to the serving container.
 """

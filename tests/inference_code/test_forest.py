@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from inference_code.forest import ARRAYS, Forest
 from training import model
-from training.forest import ARRAYS, Forest
 
 
 @pytest.fixture(scope="module")

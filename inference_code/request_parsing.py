@@ -1,0 +1,257 @@
+"""Request parsing for the endpoint: a body and its content type in, a validated request out.
+
+Two request kinds (application/json):
+  {"features": [[day_of_week, hour_of_day, previous_answer_rate, ...], ...]}
+      -> SeedRequest                       (the existing client's format; text/csv rows too)
+  {"contacts": [{"contact_id", "timezone"?, "history": [...]}], "calling_window"?, "top_k"?,
+   "as_of"?}
+      -> SlotsRequest
+Anything else raises `RequestError` naming the field and the problem; the handlers answer it as
+an HTTP 4xx with {"error": <code>, "message": ...}. Imports only the standard library, numpy
+and sibling shipped modules: it runs inside the serving container.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import time
+import zoneinfo
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from inference_code.features import DAY_NAMES, DEFAULT_TIMEZONE, N_FEATURES, LocalCall, localize
+from inference_code.ranking import DEFAULT_WINDOW, window_mask
+
+JSON = "application/json"
+CSV = "text/csv"
+# Limits that keep a request well inside the 4 MB serverless payload and about a second of work.
+MAX_FEATURE_ROWS = 10_000
+MAX_CONTACTS = 100
+MAX_HISTORY = 1_000
+MAX_TOP_K = 168
+
+
+class RequestError(ValueError):
+    """A request the caller must fix; `status` is the HTTP status, `code` the response's
+    "error" value (part of the endpoint's documented contract)."""
+
+    code = "ClientError"
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class UnsupportedContentType(RequestError):
+    """The body's content type is neither JSON nor CSV (HTTP 415)."""
+
+    code = "UnsupportedContentType"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=415)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A request refused before prediction; carried through predict_fn to output_fn."""
+
+    error: str
+    message: str
+    status: int
+
+    @classmethod
+    def of(cls, err: RequestError) -> Rejection:
+        return cls(err.code, str(err), err.status)
+
+
+@dataclass(frozen=True)
+class SeedRequest:
+    rows: list[list[float]]  # 3..N_FEATURES values each; predict_fn fills the defaults
+
+
+@dataclass(frozen=True)
+class ContactRequest:
+    contact_id: str
+    zone: zoneinfo.ZoneInfo
+    history: list[LocalCall]
+
+
+@dataclass(frozen=True)
+class SlotsRequest:
+    contacts: list[ContactRequest]
+    allowed: np.ndarray  # (7, 24) bool
+    top_k: int
+    as_of: float
+
+
+def _reject_constant(name: str) -> None:
+    raise RequestError(f"body: {name} is not a valid JSON number; send finite numbers only")
+
+
+def parse(body: bytes | str, content_type: str) -> SeedRequest | SlotsRequest:
+    """Validate a request body; raise RequestError naming the field and the problem."""
+    media = (content_type or "").split(";")[0].strip().lower()
+    if isinstance(body, bytes | bytearray):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise RequestError(f"body: not UTF-8 text (byte {err.start})") from err
+    if media == CSV:
+        return _parse_csv(body)
+    if media != JSON:
+        raise UnsupportedContentType(f"content type {content_type!r} is not supported; use "
+                                     f"{JSON} or {CSV}")
+    try:
+        payload = json.loads(body, parse_constant=_reject_constant)
+    except json.JSONDecodeError as err:
+        raise RequestError(f"body: malformed JSON at line {err.lineno} column {err.colno}: "
+                          f"{err.msg}") from err
+    if not isinstance(payload, dict):
+        raise RequestError("body: expected a JSON object with 'features' or 'contacts'")
+    if "features" in payload and "contacts" in payload:
+        raise RequestError("body: send either 'features' or 'contacts', not both")
+    if "features" in payload:
+        return SeedRequest(_feature_rows(payload["features"], "features"))
+    if "contacts" in payload:
+        return _parse_slots(payload)
+    raise RequestError("body: expected a JSON object with 'features' or 'contacts'")
+
+
+def _number(value: Any, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise RequestError(f"{field}: expected a finite number, got {value!r}")
+    return float(value)
+
+
+def _feature_rows(rows: Any, field: str) -> np.ndarray:
+    if not isinstance(rows, list) or not rows:
+        raise RequestError(f"{field}: expected a non-empty list of feature rows")
+    if len(rows) > MAX_FEATURE_ROWS:
+        raise RequestError(f"{field}: {len(rows)} rows exceed the limit of {MAX_FEATURE_ROWS}")
+    parsed = []
+    for i, row in enumerate(rows):
+        where = f"{field}[{i}]"
+        if not isinstance(row, list) or not 3 <= len(row) <= N_FEATURES:
+            raise RequestError(f"{where}: expected a list of 3 to {N_FEATURES} numbers "
+                              "[day_of_week, hour_of_day, previous_answer_rate, ...]")
+        values = [_number(v, f"{where}[{j}]") for j, v in enumerate(row)]
+        if values[0] not in range(7):
+            raise RequestError(f"{where}[0] (day_of_week): expected an integer 0..6 "
+                              f"(0 = Sunday), got {row[0]!r}")
+        if values[1] not in range(24):
+            raise RequestError(f"{where}[1] (hour_of_day): expected an integer 0..23, "
+                              f"got {row[1]!r}")
+        if not 0 <= values[2] <= 1:
+            raise RequestError(f"{where}[2] (previous_answer_rate): expected 0..1, got {row[2]!r}")
+        parsed.append(values)
+    return parsed  # completed in predict_fn, which knows the model's feature parameters
+
+
+def _parse_csv(text: str) -> SeedRequest:
+    rows = []
+    for i, line in enumerate(text.strip().splitlines()):
+        if not line.strip():
+            continue
+        try:
+            rows.append([float(v) for v in line.split(",")])
+        except ValueError as err:
+            raise RequestError(f"csv line {i + 1}: not a row of numbers ({err})") from err
+    if not rows:
+        raise RequestError("csv: no rows")
+    return SeedRequest(_feature_rows(rows, "csv rows"))
+
+
+def _timestamp(value: Any, field: str) -> float:
+    if not isinstance(value, str):
+        raise RequestError(f"{field}: expected an ISO-8601 timestamp string, got {value!r}")
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError as err:
+        raise RequestError(f"{field}: {value!r} is not an ISO-8601 timestamp") from err
+    if parsed.tzinfo is None:
+        raise RequestError(f"{field}: {value!r} has no UTC offset; add 'Z' or '+02:00'")
+    return parsed.timestamp()
+
+
+def _zone(value: Any, field: str) -> zoneinfo.ZoneInfo:
+    if value is None:
+        value = DEFAULT_TIMEZONE
+    if not isinstance(value, str) or not value:
+        raise RequestError(f"{field}: expected an IANA time zone name, got {value!r}")
+    try:
+        return zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as err:
+        raise RequestError(f"{field}: unknown time zone {value!r}") from err
+
+
+def _window(value: Any) -> np.ndarray:
+    if value is None:
+        return window_mask(DEFAULT_WINDOW)
+    if not isinstance(value, dict) or not value:
+        raise RequestError("calling_window: expected an object of day -> [start_hour, end_hour] "
+                          "with at least one day")
+    window = {}
+    for day, hours in value.items():
+        field = f"calling_window.{day}"
+        if day not in DAY_NAMES:
+            raise RequestError(f"{field}: unknown day; use one of {', '.join(DAY_NAMES)}")
+        if (not isinstance(hours, list) or len(hours) != 2
+                or not all(isinstance(h, int) and not isinstance(h, bool) for h in hours)):
+            raise RequestError(f"{field}: expected [start_hour, end_hour] integers")
+        start, end = hours
+        if not (0 <= start < end <= 24):
+            raise RequestError(f"{field}: expected 0 <= start < end <= 24, got {hours}")
+        window[day] = (start, end)
+    return window_mask(window)
+
+
+def _parse_slots(payload: dict[str, Any]) -> SlotsRequest:
+    contacts = payload["contacts"]
+    if not isinstance(contacts, list) or not contacts:
+        raise RequestError("contacts: expected a non-empty list")
+    if len(contacts) > MAX_CONTACTS:
+        raise RequestError(f"contacts: {len(contacts)} contacts exceed the limit of {MAX_CONTACTS}"
+                          " per request")
+    top_k = payload.get("top_k", 3)
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
+        raise RequestError(f"top_k: expected an integer 1..{MAX_TOP_K}, got {top_k!r}")
+    as_of = (_timestamp(payload["as_of"], "as_of") if payload.get("as_of") is not None
+             else time.time())
+    parsed = [_contact(c, f"contacts[{i}]") for i, c in enumerate(contacts)]
+    return SlotsRequest(parsed, _window(payload.get("calling_window")), top_k, as_of)
+
+
+def _contact(value: Any, field: str) -> ContactRequest:
+    if not isinstance(value, dict):
+        raise RequestError(f"{field}: expected an object")
+    contact_id = value.get("contact_id")
+    if not isinstance(contact_id, str) or not contact_id:
+        raise RequestError(f"{field}.contact_id: expected a non-empty string")
+    zone = _zone(value.get("timezone"), f"{field}.timezone")
+    history = value.get("history", [])
+    if not isinstance(history, list):
+        raise RequestError(f"{field}.history: expected a list of calls")
+    if len(history) > MAX_HISTORY:
+        raise RequestError(f"{field}.history: {len(history)} calls exceed the limit of "
+                          f"{MAX_HISTORY} per contact")
+    calls = []
+    for j, call in enumerate(history):
+        where = f"{field}.history[{j}]"
+        if not isinstance(call, dict):
+            raise RequestError(f"{where}: expected an object")
+        epoch = _timestamp(call.get("called_at"), f"{where}.called_at")
+        answered = call.get("answered")
+        if not isinstance(answered, bool):
+            raise RequestError(f"{where}.answered: expected true or false, got {answered!r}")
+        if call.get("duration_seconds") is not None:
+            duration = _number(call["duration_seconds"], f"{where}.duration_seconds")
+            if duration < 0:
+                raise RequestError(f"{where}.duration_seconds: must be >= 0, got {duration}")
+        dow, hour, day = localize(epoch, zone)
+        calls.append(LocalCall(epoch, dow, hour, day, answered))
+    calls.sort(key=lambda c: c.epoch)
+    return ContactRequest(contact_id, zone, calls)
