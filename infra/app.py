@@ -13,8 +13,9 @@ from typing import Any
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from infra.settings import DeploySettings, SettingsError, load
+from infra.settings import DeploySettings, load
 from infra.stack import CalltimeStack
+from pipeline_lambdas.errors import SettingsError
 
 
 def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = None

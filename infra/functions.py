@@ -20,7 +20,8 @@ from constructs import Construct
 from infra.hosting import ModelHosting
 from infra.nag import acknowledge, wildcard
 from infra.settings import DeploySettings, retention
-from infra.storage import MODELS_PREFIX, ModelStorage
+from infra.storage import ModelStorage
+from pipeline_lambdas import contract as c
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The image's build context is the repository; only what the Dockerfile copies is sent.
@@ -75,18 +76,18 @@ class PipelineFunctions(Construct):
         self.live_model_parameter_arn = stack.format_arn(
             service="ssm", resource="parameter", resource_name=live_model_parameter.lstrip("/"))
         environment = {
-            "PROJECT_NAME": settings.project_name,
-            "ENVIRONMENT": settings.environment,
-            "MODELS_BUCKET": storage.bucket.bucket_name,
-            "CONTAINER_IMAGE": image_uri,
-            "SAGEMAKER_EXECUTION_ROLE_ARN": hosting.execution_role.role_arn,
-            "MEMORY_SIZE_MB": str(settings.memory_size_mb),
-            "MAX_CONCURRENCY": str(settings.max_concurrency),
-            "QUALITY_GATE_TOLERANCE": str(settings.quality_gate_tolerance),
-            "HEALTH_MAX_LATENCY_MS": str(settings.health_max_latency_ms),
-            "VERSIONS_TO_KEEP": str(settings.versions_to_keep),
-            "TOPIC_ARN": topic_arn,
-            "LIVE_MODEL_PARAMETER": live_model_parameter,
+            c.PROJECT_NAME_ENV: settings.project_name,
+            c.ENVIRONMENT_ENV: settings.environment,
+            c.MODELS_BUCKET_ENV: storage.bucket.bucket_name,
+            c.CONTAINER_IMAGE_ENV: image_uri,
+            c.EXECUTION_ROLE_ARN_ENV: hosting.execution_role.role_arn,
+            c.MEMORY_SIZE_MB_ENV: str(settings.memory_size_mb),
+            c.MAX_CONCURRENCY_ENV: str(settings.max_concurrency),
+            c.QUALITY_GATE_TOLERANCE_ENV: str(settings.quality_gate_tolerance),
+            c.HEALTH_MAX_LATENCY_MS_ENV: str(settings.health_max_latency_ms),
+            c.VERSIONS_TO_KEEP_ENV: str(settings.versions_to_keep),
+            c.TOPIC_ARN_ENV: topic_arn,
+            c.LIVE_MODEL_PARAMETER_ENV: live_model_parameter,
             "POWERTOOLS_SERVICE_NAME": f"{settings.prefix}-pipeline",
             "POWERTOOLS_METRICS_NAMESPACE": settings.project_name,
             "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -143,20 +144,22 @@ class PipelineFunctions(Construct):
             self.roles[step].add_to_policy(iam.PolicyStatement(
                 actions=actions, resources=resources, conditions=conditions))
 
-        lock = objects("locks/endpoint.lock")
+        lock = objects(c.LOCK_KEY)
+        data, staging = f"{c.DATA_PREFIX}*", f"{c.STAGING_PREFIX}*"
+        artifacts, notifications = f"{c.MODELS_PREFIX}/*", f"{c.NOTIFICATIONS_PREFIX}*"
         for step in ("acquire-lock", "release-lock"):
             allow(step, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [lock])
         # Training reads the call logs (data/) and the live model's artifact, writes staging.
         allow("train", ["s3:ListBucket"], [bucket.bucket_arn],
-              {"StringLike": {"s3:prefix": ["data/*"]}})
-        allow("train", ["s3:GetObject"], [objects("data/*"), objects(f"{MODELS_PREFIX}/*")])
-        allow("train", ["s3:PutObject"], [objects("staging/*")])
+              {"StringLike": {"s3:prefix": [data]}})
+        allow("train", ["s3:GetObject"], [objects(data), objects(artifacts)])
+        allow("train", ["s3:PutObject"], [objects(staging)])
         allow("train", ["sagemaker:DescribeEndpoint"], [endpoint])
         allow("train", ["sagemaker:DescribeEndpointConfig"], [configs])
         allow("train", ["sagemaker:DescribeModel"], [models])
-        allow("package", ["s3:GetObject"], [objects("staging/*"), objects(f"{MODELS_PREFIX}/*")])
-        allow("package", ["s3:PutObject"], [objects(f"{MODELS_PREFIX}/*")])
-        allow("quality-gate", ["s3:GetObject"], [objects(f"{MODELS_PREFIX}/*")])
+        allow("package", ["s3:GetObject"], [objects(staging), objects(artifacts)])
+        allow("package", ["s3:PutObject"], [objects(artifacts)])
+        allow("quality-gate", ["s3:GetObject"], [objects(artifacts)])
         allow("create-model", ["sagemaker:CreateModel", "sagemaker:DescribeModel",
                                "sagemaker:AddTags"], [models])
         allow("create-model", ["sagemaker:CreateEndpointConfig",
@@ -176,7 +179,7 @@ class PipelineFunctions(Construct):
               [configs])
         allow("cleanup", ["sagemaker:DescribeModel", "sagemaker:DeleteModel"], [models])
         allow("cleanup", ["ssm:PutParameter"], [self.live_model_parameter_arn])
-        allow("notify", ["s3:PutObject"], [objects("notifications/*")])
+        allow("notify", ["s3:PutObject"], [objects(notifications)])
 
         xray = ("Resource::* is X-Ray's PutTraceSegments/PutTelemetryRecords (active tracing), "
                 "which support no resource-level scoping")
@@ -189,10 +192,8 @@ class PipelineFunctions(Construct):
             acknowledge(policy, xray + (" (and sagemaker:ListModels/ListEndpointConfigs, "
                                         "likewise unscoped)" if step == "cleanup" else ""),
                         "AwsSolutions-IAM5[Resource::*]")
-        for step, keys in {"train": ["data/*", f"{MODELS_PREFIX}/*", "staging/*"],
-                           "package": ["staging/*", f"{MODELS_PREFIX}/*"],
-                           "quality-gate": [f"{MODELS_PREFIX}/*"],
-                           "notify": ["notifications/*"]}.items():
+        for step, keys in {"train": [data, artifacts, staging], "package": [staging, artifacts],
+                           "quality-gate": [artifacts], "notify": [notifications]}.items():
             acknowledge(self.roles[step].node.find_child("DefaultPolicy"), prefixes,
                         *[wildcard(self, objects(key)) for key in keys])
         for step, arns in {"train": [models, configs], "create-model": [models, configs],

@@ -13,7 +13,8 @@ from constructs import Construct
 
 from infra.nag import acknowledge, wildcard
 from infra.settings import DeploySettings
-from infra.storage import MODELS_PREFIX, ModelStorage
+from infra.storage import ModelStorage
+from pipeline_lambdas.contract import MODELS_PREFIX
 
 
 def arn(scope: Construct, kind: str, name: str) -> str:

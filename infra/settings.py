@@ -19,18 +19,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aws_cdk import aws_logs as logs
 
-from pipeline_lambdas.settings import MEMORY_SIZES
+from pipeline_lambdas import contract as c
+from pipeline_lambdas.errors import SettingsError
 
 ENVIRONMENTS_DIR = Path(__file__).resolve().parent / "environments"
-_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,20}")
 _BUCKET = re.compile(r"(?!xn--)(?!.*-s3alias$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _SCHEDULE = re.compile(r"(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\)|at\(.+\))")
 _IMAGE = re.compile(r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[\w./-]+:[\w.-]+")
-
-
-class SettingsError(ValueError):
-    """A deployment setting is missing or invalid; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -50,14 +46,14 @@ class DeploySettings:
     ml_models_bucket: str | None = None  # None: the stack creates the bucket
     sagemaker_container_image: str | None = None  # None: newest scikit-learn inference image
     tags: dict[str, str] = field(default_factory=dict)
-    memory_size_mb: int = 1024
-    max_concurrency: int = 200
+    memory_size_mb: int = c.DEFAULT_MEMORY_SIZE_MB
+    max_concurrency: int = c.DEFAULT_MAX_CONCURRENCY
     schedule_expression: str = "cron(0 3 ? * SUN *)"
     schedule_time_zone: str = "Asia/Jerusalem"
     schedule_enabled: bool = True
-    versions_to_keep: int = 3
-    quality_gate_tolerance: float = 0.01
-    health_max_latency_ms: float = 3000.0
+    versions_to_keep: int = c.DEFAULT_VERSIONS_TO_KEEP
+    quality_gate_tolerance: float = c.DEFAULT_QUALITY_GATE_TOLERANCE
+    health_max_latency_ms: float = c.DEFAULT_HEALTH_MAX_LATENCY_MS
     alarms: AlarmThresholds = field(default_factory=AlarmThresholds)
     notification_email: str | None = None
     training_memory_mb: int = 4096
@@ -66,15 +62,15 @@ class DeploySettings:
 
     @property
     def endpoint_name(self) -> str:
-        return f"{self.project_name}-{self.environment}-optimal-call-time"
+        return c.endpoint_name(self.project_name, self.environment)
 
     @property
     def prefix(self) -> str:
-        return f"{self.project_name}-{self.environment}"
+        return c.resource_prefix(self.project_name, self.environment)
 
     @property
     def stack_name(self) -> str:
-        return f"{self.project_name}-{self.environment}"
+        return self.prefix
 
 
 def _check_type(name: str, value: Any, kind: type | tuple[type, ...]) -> None:
@@ -151,10 +147,8 @@ def _alarms(values: Mapping[str, Any]) -> AlarmThresholds:
 
 
 def _validate(s: DeploySettings) -> None:
-    for name in ("project_name", "environment"):
-        if not _NAME.fullmatch(getattr(s, name)):
-            raise SettingsError(f"{name}={getattr(s, name)!r}: use 1-21 lowercase letters, "
-                                "digits and '-', starting with a letter or digit")
+    c.check_name("project_name", s.project_name)
+    c.check_name("environment", s.environment)
     if s.account is not None and not re.fullmatch(r"\d{12}", s.account):
         raise SettingsError(f"account={s.account!r}: must be a 12-digit AWS account id")
     if s.region is not None and not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", s.region):
@@ -172,12 +166,7 @@ def _validate(s: DeploySettings) -> None:
                                 "values strings of at most 256")
         if key.lower().startswith("aws:"):
             raise SettingsError(f"tags.{key}: the 'aws:' prefix is reserved")
-    if s.memory_size_mb not in MEMORY_SIZES:
-        raise SettingsError(f"memory_size_mb={s.memory_size_mb}: serverless endpoints take "
-                            f"{', '.join(map(str, MEMORY_SIZES))}")
-    if not 1 <= s.max_concurrency <= 200:
-        raise SettingsError(f"max_concurrency={s.max_concurrency}: serverless endpoints take "
-                            "1..200")
+    c.check_serverless(s.memory_size_mb, s.max_concurrency, "memory_size_mb", "max_concurrency")
     if not _SCHEDULE.fullmatch(s.schedule_expression):
         raise SettingsError(f"schedule_expression={s.schedule_expression!r}: expected cron(...),"
                             " rate(...) or at(...)")
@@ -186,11 +175,8 @@ def _validate(s: DeploySettings) -> None:
     except (ZoneInfoNotFoundError, ValueError) as err:
         raise SettingsError(f"schedule_time_zone={s.schedule_time_zone!r}: not an IANA time "
                             "zone") from err
-    if s.versions_to_keep < 1:
-        raise SettingsError(f"versions_to_keep={s.versions_to_keep}: must be >= 1")
-    if not 0 <= s.quality_gate_tolerance < 1:
-        raise SettingsError(f"quality_gate_tolerance={s.quality_gate_tolerance}: an allowed ROC "
-                            "AUC drop, 0 <= tolerance < 1")
+    c.check_versions_to_keep("versions_to_keep", s.versions_to_keep)
+    c.check_gate_tolerance("quality_gate_tolerance", s.quality_gate_tolerance)
     if s.health_max_latency_ms <= 0:
         raise SettingsError(f"health_max_latency_ms={s.health_max_latency_ms}: must be > 0")
     if s.notification_email is not None and not _EMAIL.fullmatch(s.notification_email):

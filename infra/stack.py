@@ -12,7 +12,8 @@ from infra.monitoring import Monitoring, Notifications
 from infra.schedule import RetrainingSchedule
 from infra.settings import DeploySettings
 from infra.state_machine import RetrainingStateMachine
-from infra.storage import DATA_PREFIX, ModelStorage
+from infra.storage import ModelStorage
+from pipeline_lambdas.contract import DEFAULT_CALLS_PREFIX
 
 
 class CalltimeStack(cdk.Stack):
@@ -73,8 +74,8 @@ class CalltimeStack(cdk.Stack):
                                   "Start a run: aws stepfunctions start-execution "
                                   "--state-machine-arn <this> --input '{}'"),
             "models_bucket_name": (bucket, "Models bucket"),
-            "data_uri": (f"s3://{bucket}/{DATA_PREFIX}" if self.storage.created else
-                         cdk.Fn.join("", ["s3://", bucket, "/", DATA_PREFIX]),
+            "data_uri": (f"s3://{bucket}/{DEFAULT_CALLS_PREFIX}" if self.storage.created else
+                         cdk.Fn.join("", ["s3://", bucket, "/", DEFAULT_CALLS_PREFIX]),
                          "Default call-log location read by each run"),
             "topic_arn": (self.notifications.topic.topic_arn,
                           "Alarms and run outcomes are published here"),

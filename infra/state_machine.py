@@ -9,11 +9,13 @@
 
 Every Lambda task retries Lambda service errors and throttling with backoff. The input is merged
 over the defaults below, so `{}` is a complete input; wait times come from it, which is how local
-runs compress time without a second definition.
+runs compress time without a second definition. The values the Choice states compare and the
+error names they match come from `pipeline_lambdas.contract`, which the steps return.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
@@ -25,6 +27,14 @@ from constructs import Construct
 
 from infra.nag import acknowledge, wildcard
 from infra.settings import DeploySettings, retention
+from pipeline_lambdas.contract import (
+    DEPLOYMENT_FAILED_ERROR,
+    RUN_REFUSED_ERROR,
+    DeploymentState,
+    EndState,
+    GateDecision,
+    Outcome,
+)
 
 # Production timing: check every 30 s, at most 60 checks (30 minutes) before the deployment
 # counts as timed out; the rollback step polls every 15 s.
@@ -57,12 +67,50 @@ PLACEHOLDERS: dict[str, Any] = {
 }
 
 
+@dataclass(frozen=True)
+class Ending:
+    """How a run ends: the outcome it reports, and the final state it reaches."""
+
+    outcome_state: str  # the Pass state that records the outcome
+    outcome: Outcome
+    end_state: EndState
+    cause: str | None  # a Fail state's cause; None for a Succeed state
+
+
+ENDINGS = (
+    Ending("OutcomeDeployed", Outcome.DEPLOYED, EndState.DEPLOYED, None),
+    Ending("OutcomeKeptCurrentModel", Outcome.KEPT_CURRENT_MODEL, EndState.KEPT_CURRENT_MODEL,
+           None),
+    Ending("OutcomeRolledBack", Outcome.ROLLED_BACK, EndState.ROLLED_BACK,
+           "The new model failed; the previous model is serving."),
+    Ending("OutcomeRollbackFailed", Outcome.ROLLBACK_FAILED, EndState.ROLLBACK_FAILED,
+           "The rollback failed: see the Rollback step's error."),
+    Ending("OutcomeFailed", Outcome.FAILED, EndState.PIPELINE_FAILED,
+           "A step failed before the endpoint was touched: see the failed step's error."),
+)
+RUN_REFUSED_CAUSE = "Another run holds the endpoint lock; nothing was done."
+
+
 class RetrainingStateMachine(Construct):
     def __init__(self, scope: Construct, construct_id: str, settings: DeploySettings,
                  functions: dict[str, lambda_.IFunction]) -> None:
         super().__init__(scope, construct_id)
         self._functions = functions
+        finish = self._endings()
+        start = self._start(settings)
+        before_deploy = self._before_deploy(finish)
+        rollback = self._rollback(finish)
+        deploy = self._deploy_loop(finish, rollback)
+        gate = sfn.Choice(self, "GateDecision")
+        gate.when(sfn.Condition.string_equals("$.gate.decision", GateDecision.KEEP_CURRENT.value),
+                  finish[Outcome.KEPT_CURRENT_MODEL])
+        gate.otherwise(deploy)
+        self._build(settings, start.next(before_deploy).next(gate))
 
+    # --- the parts, in the order a run meets them ------------------------------------------------
+
+    def _start(self, settings: DeploySettings) -> sfn.Chain:
+        """Merge the execution input over the defaults; give every result a slot."""
         start = sfn.Pass(self, "Start", comment="Execution input over the defaults.",
                          parameters={"defaults": run_defaults(settings),
                                      "input.$": "$$.Execution.Input"})
@@ -73,8 +121,11 @@ class RetrainingStateMachine(Construct):
             "execution_arn.$": "$$.Execution.Id",
             **PLACEHOLDERS,
         })
+        return start.next(apply)
 
-        # --- the end of every path: notify, release the lock, finish with the outcome ---------
+    def _endings(self) -> dict[Outcome, sfn.IChainable]:
+        """The end of every path: record the outcome, notify, release the lock, finish in the
+        outcome's end state. Returns the state that records each outcome."""
         notify = self._task("Notify", "notify", {
             "outcome.$": "$.outcome",
             "execution_name.$": "$.execution_name",
@@ -90,34 +141,29 @@ class RetrainingStateMachine(Construct):
         notify.next(release)
         release.add_catch(outcome, errors=["States.ALL"], result_path="$.release_error")
         release.next(outcome)
-        outcome.when(sfn.Condition.string_equals("$.outcome", "deployed"),
-                     sfn.Succeed(self, "Deployed"))
-        outcome.when(sfn.Condition.string_equals("$.outcome", "kept-current-model"),
-                     sfn.Succeed(self, "KeptCurrentModel"))
-        outcome.when(sfn.Condition.string_equals("$.outcome", "rolled-back"),
-                     sfn.Fail(self, "RolledBack", error="RolledBack",
-                              cause="The new model failed; the previous model is serving."))
-        outcome.when(sfn.Condition.string_equals("$.outcome", "rollback-failed"),
-                     sfn.Fail(self, "RollbackFailed", error="RollbackFailed",
-                              cause="The rollback failed: see the Rollback step's error."))
-        outcome.when(sfn.Condition.string_equals("$.error.Error", "DeploymentInProgress"),
-                     sfn.Fail(self, "RunRefused", error="DeploymentInProgress",
-                              cause="Another run holds the endpoint lock; nothing was done."))
-        outcome.otherwise(sfn.Fail(self, "PipelineFailed", error="PipelineFailed",
-                                   cause="A step failed before the endpoint was touched: see "
-                                         "the failed step's error."))
+        finish: dict[Outcome, sfn.IChainable] = {}
+        for ending in ENDINGS:
+            if ending.outcome is not Outcome.FAILED:  # a failure may be a refused run
+                outcome.when(sfn.Condition.string_equals("$.outcome", ending.outcome.value),
+                             self._end_state(ending.end_state, ending.cause))
+            finish[ending.outcome] = sfn.Pass(
+                self, ending.outcome_state, result=sfn.Result.from_string(ending.outcome.value),
+                result_path="$.outcome").next(notify)
+        outcome.when(sfn.Condition.string_equals("$.error.Error", RUN_REFUSED_ERROR),
+                     sfn.Fail(self, EndState.RUN_REFUSED.value, error=RUN_REFUSED_ERROR,
+                              cause=RUN_REFUSED_CAUSE))
+        failed = next(e for e in ENDINGS if e.outcome is Outcome.FAILED)
+        outcome.otherwise(self._end_state(failed.end_state, failed.cause))
+        return finish
 
-        def finish(state_id: str, value: str) -> sfn.Chain:
-            return sfn.Pass(self, state_id, result=sfn.Result.from_string(value),
-                            result_path="$.outcome").next(notify)
+    def _end_state(self, state: EndState, cause: str | None) -> sfn.IChainable:
+        if cause is None:
+            return sfn.Succeed(self, state.value)
+        return sfn.Fail(self, state.value, error=state.value, cause=cause)
 
-        failed = finish("OutcomeFailed", "failed")
-        rolled_back = finish("OutcomeRolledBack", "rolled-back")
-        rollback_failed = finish("OutcomeRollbackFailed", "rollback-failed")
-        kept = finish("OutcomeKeptCurrentModel", "kept-current-model")
-        deployed = finish("OutcomeDeployed", "deployed")
-
-        # --- before the endpoint is touched: a failure only notifies ---------------------------
+    def _before_deploy(self, finish: dict[Outcome, sfn.IChainable]) -> sfn.Chain:
+        """Lock, train, package, gate: a failure here only notifies (endpoint untouched)."""
+        failed = finish[Outcome.FAILED]
         acquire = self._task("AcquireLock", "acquire-lock",
                              {"execution_name.$": "$.execution_name", "run.$": "$.run"},
                              "$.lock", catch=failed)
@@ -130,27 +176,32 @@ class RetrainingStateMachine(Construct):
         gate = self._task("QualityGate", "quality-gate", {
             "model_version.$": "$.train.model_version",
             "force_deploy.$": "$.run.force_deploy"}, "$.gate", catch=failed)
-        create = self._task("CreateModelAndConfig", "create-model", {
-            "model_version.$": "$.train.model_version",
-            "artifact_uri.$": "$.package.artifact_uri",
-            "memory_size_mb.$": "$.run.memory_size_mb",
-            "max_concurrency.$": "$.run.max_concurrency"}, "$.model", catch=failed)
+        return acquire.next(train).next(package).next(gate)
 
-        # --- from Deploy on, every failure rolls back -------------------------------------------
-        cleanup_payload = {"previous_endpoint_config_name.$":
-                           "$.deploy.previous_endpoint_config_name"}
+    def _rollback(self, finish: dict[Outcome, sfn.IChainable]) -> sfn.IChainable:
+        """From Deploy on, every failure restores the previous config, then cleans up."""
         rollback = self._task("Rollback", "rollback", {
             "previous_endpoint_config_name.$": "$.deploy.previous_endpoint_config_name",
             "endpoint_config_name.$": "$.model.endpoint_config_name",
             "poll_seconds.$": "$.run.rollback_poll_seconds"}, "$.rollback",
-            catch=rollback_failed, catch_path="$.rollback_error")
-        after_rollback = self._task("CleanupAfterRollback", "cleanup", cleanup_payload,
+            catch=finish[Outcome.ROLLBACK_FAILED], catch_path="$.rollback_error")
+        after_rollback = self._task("CleanupAfterRollback", "cleanup", self._cleanup_payload(),
                                     "$.cleanup")
-        after_rollback.add_catch(rolled_back, errors=["States.ALL"],
+        after_rollback.add_catch(finish[Outcome.ROLLED_BACK], errors=["States.ALL"],
                                  result_path="$.cleanup_error")
         rollback.next(after_rollback)
-        after_rollback.next(rolled_back)
+        after_rollback.next(finish[Outcome.ROLLED_BACK])
+        return rollback
 
+    def _deploy_loop(self, finish: dict[Outcome, sfn.IChainable],
+                     rollback: sfn.IChainable) -> sfn.IChainable:
+        """Create model and config, deploy, check until settled, health-check, clean up."""
+        create = self._task("CreateModelAndConfig", "create-model", {
+            "model_version.$": "$.train.model_version",
+            "artifact_uri.$": "$.package.artifact_uri",
+            "memory_size_mb.$": "$.run.memory_size_mb",
+            "max_concurrency.$": "$.run.max_concurrency"}, "$.model",
+            catch=finish[Outcome.FAILED])
         deploy = self._task("Deploy", "deploy",
                             {"endpoint_config_name.$": "$.model.endpoint_config_name"},
                             "$.deploy", catch=rollback)
@@ -162,30 +213,34 @@ class RetrainingStateMachine(Construct):
             "max_attempts.$": "$.run.max_checks",
             "deploy_started_at.$": "$.deploy.deploy_started_at"}, "$.check", catch=rollback)
         not_in_service = sfn.Pass(self, "DeploymentFailed", parameters={
-            "Error": "DeploymentFailed", "Cause.$": "$.check.failure_reason"},
+            "Error": DEPLOYMENT_FAILED_ERROR, "Cause.$": "$.check.failure_reason"},
             result_path="$.error").next(rollback)
         health = self._task("HealthCheck", "health-check", {}, "$.health", catch=rollback)
-        cleanup = self._task("Cleanup", "cleanup", cleanup_payload, "$.cleanup")
+        cleanup = self._task("Cleanup", "cleanup", self._cleanup_payload(), "$.cleanup")
         # Old versions and the SSM record are housekeeping: a failure there never rolls back
         # a model that passed its health check.
-        cleanup.add_catch(deployed, errors=["States.ALL"], result_path="$.cleanup_error")
+        cleanup.add_catch(finish[Outcome.DEPLOYED], errors=["States.ALL"],
+                          result_path="$.cleanup_error")
 
         status = sfn.Choice(self, "EndpointStatus")
-        status.when(sfn.Condition.string_equals("$.check.state", "IN_SERVICE"),
-                    health.next(cleanup).next(deployed))
-        status.when(sfn.Condition.string_equals("$.check.state", "IN_PROGRESS"), wait)
+        status.when(sfn.Condition.string_equals("$.check.state", DeploymentState.IN_SERVICE.value),
+                    health.next(cleanup).next(finish[Outcome.DEPLOYED]))
+        status.when(sfn.Condition.string_equals("$.check.state",
+                                            DeploymentState.IN_PROGRESS.value), wait)
         status.otherwise(not_in_service)
-
-        decision = sfn.Choice(self, "GateDecision")
-        decision.when(sfn.Condition.string_equals("$.gate.decision", "keep-current"), kept)
-        decision.otherwise(create)
         create.next(deploy)
         deploy.next(wait)
         wait.next(check)
         check.next(status)
+        return create
 
-        definition = (start.next(apply).next(acquire).next(train).next(package).next(gate)
-                      .next(decision))
+    # --- building blocks -------------------------------------------------------------------------
+
+    @staticmethod
+    def _cleanup_payload() -> dict[str, str]:
+        return {"previous_endpoint_config_name.$": "$.deploy.previous_endpoint_config_name"}
+
+    def _build(self, settings: DeploySettings, definition: sfn.IChainable) -> None:
         self.log_group = logs.LogGroup(
             self, "Logs", log_group_name=f"/aws/vendedlogs/states/{settings.prefix}-retraining",
             retention=retention(settings.log_retention_days),
@@ -206,7 +261,7 @@ class RetrainingStateMachine(Construct):
             "X-Ray, which support no resource-level scoping; '<function>:*' is CDK's Lambda "
             "grant for the step functions' versions and aliases, only this pipeline's functions.",
             "AwsSolutions-IAM5[Resource::*]",
-            *[wildcard(self, f"{fn.function_arn}:*") for fn in functions.values()])
+            *[wildcard(self, f"{fn.function_arn}:*") for fn in self._functions.values()])
 
     def _task(self, state_id: str, function_key: str, payload: dict[str, Any],
               result_path: str, catch: sfn.IChainable | None = None,
@@ -223,4 +278,3 @@ class RetrainingStateMachine(Construct):
         if catch is not None:
             task.add_catch(catch, errors=["States.ALL"], result_path=catch_path)
         return task
-

@@ -8,9 +8,7 @@ from constructs import Construct
 
 from infra.nag import acknowledge
 from infra.settings import DeploySettings
-
-MODELS_PREFIX = "models/optimal-call-time"
-DATA_PREFIX = "data/calls/"
+from pipeline_lambdas.contract import STAGING_PREFIX
 
 
 class ModelStorage(Construct):
@@ -49,7 +47,7 @@ class ModelStorage(Construct):
                                  noncurrent_versions_to_retain=3),
                 s3.LifecycleRule(id="abort-incomplete-uploads",
                                  abort_incomplete_multipart_upload_after=cdk.Duration.days(7)),
-                s3.LifecycleRule(id="expire-staging", prefix="staging/",
+                s3.LifecycleRule(id="expire-staging", prefix=STAGING_PREFIX,
                                  expiration=cdk.Duration.days(30)),
             ],
             removal_policy=cdk.RemovalPolicy.RETAIN,

@@ -10,25 +10,17 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import asdict, dataclass
-from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from pipeline_lambdas.clients import client
+from pipeline_lambdas.contract import DeploymentState
 from pipeline_lambdas.events import read_field
 from pipeline_lambdas.observability import MetricUnit, metrics, step_handler
 from pipeline_lambdas.settings import PipelineSettings
 
 IN_PROGRESS_STATUSES = ("Creating", "Updating", "RollingBack", "SystemUpdating")
-
-
-class DeploymentState(StrEnum):
-    IN_SERVICE = "IN_SERVICE"  # serving the new config
-    KEPT_PREVIOUS = "KEPT_PREVIOUS"  # SageMaker refused the update; old config still serving
-    IN_PROGRESS = "IN_PROGRESS"
-    FAILED = "FAILED"
-    TIMED_OUT = "TIMED_OUT"  # still in progress after the loop's maximum number of checks
 
 
 @dataclass(frozen=True)

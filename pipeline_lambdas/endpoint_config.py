@@ -7,10 +7,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from inference_code.artifact_layout import CODE_DIR, ENTRY_POINT
 from pipeline_lambdas.clients import client
+from pipeline_lambdas.contract import check_serverless
 from pipeline_lambdas.events import read_field
 from pipeline_lambdas.observability import step_handler
-from pipeline_lambdas.settings import PipelineSettings, check_serverless
+from pipeline_lambdas.settings import PipelineSettings
+
+MODEL_DIR = "/opt/ml/model"  # where the serving container extracts model.tar.gz
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,8 @@ def create_model_and_config(sagemaker, settings: PipelineSettings, version: str,
             ModelName=name, ExecutionRoleArn=settings.execution_role_arn,
             PrimaryContainer={
                 "Image": settings.container_image, "ModelDataUrl": artifact_uri,
-                "Environment": {"SAGEMAKER_PROGRAM": "inference.py",
-                                "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+                "Environment": {"SAGEMAKER_PROGRAM": ENTRY_POINT,
+                                "SAGEMAKER_SUBMIT_DIRECTORY": f"{MODEL_DIR}/{CODE_DIR}",
                                 "SAGEMAKER_CONTAINER_LOG_LEVEL": "20"}},
             Tags=tag_list)
         created = True

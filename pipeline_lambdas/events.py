@@ -6,9 +6,7 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-
-class InvalidStepInput(ValueError):
-    """The step's input lacks a field or has the wrong type. (State machine contract.)"""
+from pipeline_lambdas.errors import InvalidStepInput
 
 
 def read_field(event: dict[str, Any], name: str, kind: type | tuple[type, ...],

@@ -17,6 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from pipeline_lambdas.clients import client
+from pipeline_lambdas.errors import HealthCheckFailed
 from pipeline_lambdas.observability import MetricUnit, metrics, step_handler
 from pipeline_lambdas.settings import PipelineSettings
 
@@ -30,10 +31,6 @@ CANARY_SLOTS = {
         {"contact_id": "canary-cold"},
     ],
     "calling_window": CANARY_WINDOW, "top_k": 3, "as_of": "2026-06-01T06:00:00Z"}
-
-
-class HealthCheckFailed(Exception):
-    """The endpoint answered wrongly or too slowly. (Name is part of the state machine contract.)"""
 
 
 @dataclass

@@ -8,11 +8,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from pipeline_lambdas.clients import client
-from pipeline_lambdas.events import InvalidStepInput, read_field
+from pipeline_lambdas.contract import Outcome, notification_key, version_prefix
+from pipeline_lambdas.errors import InvalidStepInput
+from pipeline_lambdas.events import read_field
 from pipeline_lambdas.observability import logger, step_handler
 from pipeline_lambdas.settings import PipelineSettings
 
-OUTCOMES = ("deployed", "kept-current-model", "rolled-back", "rollback-failed", "failed")
+OUTCOMES = tuple(Outcome)
 
 
 def links(settings: PipelineSettings, region: str, version: str | None,
@@ -20,8 +22,8 @@ def links(settings: PipelineSettings, region: str, version: str | None,
     out = {"endpoint": f"https://{region}.console.aws.amazon.com/sagemaker/home?region="
                        f"{region}#/endpoints/{settings.endpoint_name}"}
     if version:
-        out["report"] = (f"s3://{settings.models_bucket}/{settings.models_prefix}/{version}/"
-                         "report.html")
+        out["report"] = (f"s3://{settings.models_bucket}/"
+                         f"{version_prefix(version, settings.models_prefix)}report.html")
     if execution_arn:
         out["execution"] = (f"https://{region}.console.aws.amazon.com/states/home?region="
                             f"{region}#/v2/executions/details/{execution_arn}")
@@ -40,7 +42,7 @@ def notify(sns, s3, settings: PipelineSettings, outcome: str, details: dict[str,
     message = json.dumps({"outcome": outcome, "endpoint": settings.endpoint_name, **details,
                           "links": links(settings, region, version, execution_arn)},
                          indent=2, default=str)
-    marker = f"notifications/{execution_name}/{outcome}.json"
+    marker = notification_key(execution_name, outcome)
     try:
         s3.put_object(Bucket=settings.models_bucket, Key=marker, Body=message.encode(),
                       IfNoneMatch="*")

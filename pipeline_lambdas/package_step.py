@@ -10,15 +10,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from inference_code.artifact_layout import ARTIFACT_FILE
 from pipeline_lambdas.clients import client
+from pipeline_lambdas.contract import staging_prefix, version_prefix
+from pipeline_lambdas.errors import ArtifactExists
 from pipeline_lambdas.events import read_field
 from pipeline_lambdas.observability import step_handler
 from pipeline_lambdas.settings import PipelineSettings
-from pipeline_lambdas.train_step import OUTPUT_FILES, staging_prefix
-
-
-class ArtifactExists(Exception):
-    """A different artifact already exists under this version. (State machine contract.)"""
+from pipeline_lambdas.train_step import OUTPUT_FILES
 
 
 @dataclass(frozen=True)
@@ -34,13 +33,9 @@ class PackageOutput:
         return asdict(self)
 
 
-def version_prefix(settings: PipelineSettings, version: str) -> str:
-    return f"{settings.models_prefix}/{version}/"
-
-
 def publish(s3, settings: PipelineSettings, version: str) -> PackageOutput:
     bucket, source, target = settings.models_bucket, staging_prefix(version), version_prefix(
-        settings, version)
+        version, settings.models_prefix)
     existing = 0
     digests: dict[str, str] = {}
     for name in OUTPUT_FILES:
@@ -57,10 +52,10 @@ def publish(s3, settings: PipelineSettings, version: str) -> PackageOutput:
                 raise ArtifactExists(f"s3://{bucket}/{target}{name} already exists with other "
                                      "content; versions are never overwritten") from err
             existing += 1
-        if name == "model.tar.gz":
+        if name == ARTIFACT_FILE:
             size = len(data)
-    return PackageOutput(version, f"s3://{bucket}/{target}model.tar.gz",
-                         digests["model.tar.gz"], size, list(OUTPUT_FILES),
+    return PackageOutput(version, f"s3://{bucket}/{target}{ARTIFACT_FILE}",
+                         digests[ARTIFACT_FILE], size, list(OUTPUT_FILES),
                          already_published=existing == len(OUTPUT_FILES))
 
 

@@ -13,16 +13,15 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from pipeline_lambdas.clients import client
+from pipeline_lambdas.contract import GateDecision, version_prefix
 from pipeline_lambdas.events import read_field
 from pipeline_lambdas.observability import step_handler
 from pipeline_lambdas.settings import PipelineSettings
 
-DEPLOY, KEEP = "deploy", "keep-current"
-
 
 @dataclass(frozen=True)
-class GateDecision:
-    decision: str
+class GateResult:
+    decision: GateDecision
     reason: str
     new_roc_auc: float
     live_roc_auc: float | None
@@ -34,35 +33,35 @@ class GateDecision:
 
 
 def decide(new_metrics: dict[str, Any], tolerance: float, force_deploy: bool = False
-           ) -> GateDecision:
+           ) -> GateResult:
     new_auc = float(new_metrics["classification"]["roc_auc"])
+    deploy, keep = GateDecision.DEPLOY, GateDecision.KEEP_CURRENT
     live = new_metrics.get("live_model_on_holdout")
     if live is None:
-        return GateDecision(DEPLOY, "first deployment: no live model", new_auc, None,
-                            tolerance, force_deploy)
+        return GateResult(deploy, "first deployment: no live model", new_auc, None,
+                          tolerance, force_deploy)
     if not live.get("comparable"):
-        return GateDecision(DEPLOY, f"live model {live.get('model_version')} not comparable: "
-                            f"{live.get('reason')}; the health check still guards the deploy",
-                            new_auc, None, tolerance, force_deploy)
+        return GateResult(deploy, f"live model {live.get('model_version')} not comparable: "
+                          f"{live.get('reason')}; the health check still guards the deploy",
+                          new_auc, None, tolerance, force_deploy)
     live_auc = float(live["roc_auc"])
     basis = f" (live model measured on {live['basis']})" if live.get("basis") else ""
     worse = new_auc < live_auc - tolerance
     if worse and not force_deploy:
-        return GateDecision(KEEP, f"new ROC AUC {new_auc:.4f} is below the live model's "
-                            f"{live_auc:.4f} by more than {tolerance}; kept the current "
-                            f"model{basis}",
-                            new_auc, live_auc, tolerance, False)
+        return GateResult(keep, f"new ROC AUC {new_auc:.4f} is below the live model's "
+                          f"{live_auc:.4f} by more than {tolerance}; kept the current "
+                          f"model{basis}", new_auc, live_auc, tolerance, False)
     reason = (f"forced: new ROC AUC {new_auc:.4f} vs live {live_auc:.4f}" if worse else
               f"new ROC AUC {new_auc:.4f} vs live {live_auc:.4f} (tolerance {tolerance})"
               f"{basis}")
-    return GateDecision(DEPLOY, reason, new_auc, live_auc, tolerance, force_deploy)
+    return GateResult(deploy, reason, new_auc, live_auc, tolerance, force_deploy)
 
 
 @step_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = PipelineSettings.from_env()
     version = read_field(event, "model_version", str)
-    key = f"{settings.models_prefix}/{version}/metrics.json"
+    key = f"{version_prefix(version, settings.models_prefix)}metrics.json"
     metrics = json.loads(client("s3").get_object(Bucket=settings.models_bucket,
                                                   Key=key)["Body"].read())
     force = read_field(event, "force_deploy", bool, False)

@@ -16,14 +16,11 @@ from typing import Any
 
 from pipeline_lambdas.clients import client
 from pipeline_lambdas.deployment import IN_PROGRESS_STATUSES, describe
+from pipeline_lambdas.errors import HealthCheckFailed, RollbackFailed
 from pipeline_lambdas.events import read_field
-from pipeline_lambdas.health import HealthCheckFailed, health_check
+from pipeline_lambdas.health import health_check
 from pipeline_lambdas.observability import MetricUnit, metrics, step_handler
 from pipeline_lambdas.settings import PipelineSettings
-
-
-class RollbackFailed(Exception):
-    """The endpoint could not be restored. (Name is part of the state machine contract.)"""
 
 
 @dataclass(frozen=True)

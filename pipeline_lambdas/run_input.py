@@ -9,8 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline_lambdas.events import InvalidStepInput, read_field
-from pipeline_lambdas.settings import SettingsError, check_serverless
+from pipeline_lambdas.contract import (
+    DATA_PREFIX,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MEMORY_SIZE_MB,
+    check_serverless,
+)
+from pipeline_lambdas.errors import InvalidStepInput, SettingsError
+from pipeline_lambdas.events import read_field
 
 # field -> (type, description); the defaults live in the state machine (infra/state_machine.py).
 RUN_FIELDS: dict[str, tuple[type | tuple[type, ...], str]] = {
@@ -35,14 +41,15 @@ def validate_run_input(run: dict[str, Any], models_bucket: str | None = None) ->
     data_uri = clean["data_uri"]
     if data_uri and not data_uri.startswith("s3://"):
         raise InvalidStepInput(f"input field 'data_uri' must be an s3:// URI, got {data_uri!r}")
-    if data_uri and models_bucket and not data_uri.startswith(f"s3://{models_bucket}/data/"):
-        raise InvalidStepInput(f"input field 'data_uri' must be under s3://{models_bucket}/data/ "
+    allowed = f"s3://{models_bucket}/{DATA_PREFIX}"
+    if data_uri and models_bucket and not data_uri.startswith(allowed):
+        raise InvalidStepInput(f"input field 'data_uri' must be under {allowed} "
                                f"(the training function may read nothing else), got {data_uri!r}")
     memory, concurrency = clean["memory_size_mb"], clean["max_concurrency"]
     if memory is not None or concurrency is not None:
         try:
-            check_serverless(1024 if memory is None else memory,
-                             1 if concurrency is None else concurrency,
+            check_serverless(DEFAULT_MEMORY_SIZE_MB if memory is None else memory,
+                             DEFAULT_MAX_CONCURRENCY if concurrency is None else concurrency,
                              "input field 'memory_size_mb'", "input field 'max_concurrency'")
         except SettingsError as err:
             raise InvalidStepInput(str(err)) from err

@@ -17,14 +17,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from pipeline_lambdas.clients import client
+from pipeline_lambdas.errors import DeploymentInProgress
 from pipeline_lambdas.events import read_field
 from pipeline_lambdas.observability import step_handler
 from pipeline_lambdas.run_input import validate_run_input
 from pipeline_lambdas.settings import PipelineSettings
-
-
-class DeploymentInProgress(Exception):
-    """Another execution holds the endpoint lock. (Name is part of the state machine contract.)"""
 
 
 @dataclass(frozen=True)

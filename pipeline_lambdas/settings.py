@@ -7,12 +7,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-MEMORY_SIZES = (1024, 2048, 3072, 4096, 5120, 6144)
-_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+from pipeline_lambdas import contract as c
+from pipeline_lambdas.errors import SettingsError
 
-
-class SettingsError(ValueError):
-    """A setting is missing or invalid; the message names the variable."""
+_SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
 
 @dataclass(frozen=True)
@@ -22,31 +20,30 @@ class PipelineSettings:
     models_bucket: str
     container_image: str
     execution_role_arn: str
-    memory_size_mb: int = 1024
-    max_concurrency: int = 200
-    models_prefix: str = "models/optimal-call-time"
+    memory_size_mb: int = c.DEFAULT_MEMORY_SIZE_MB
+    max_concurrency: int = c.DEFAULT_MAX_CONCURRENCY
+    models_prefix: str = c.MODELS_PREFIX
     data_uri: str = ""  # default call-log location; empty means s3://<bucket>/data/calls/
-    quality_gate_tolerance: float = 0.01  # allowed drop in holdout ROC AUC
-    health_max_latency_ms: float = 3000.0  # per canary call, cold start included
-    versions_to_keep: int = 3
+    quality_gate_tolerance: float = c.DEFAULT_QUALITY_GATE_TOLERANCE
+    health_max_latency_ms: float = c.DEFAULT_HEALTH_MAX_LATENCY_MS
+    versions_to_keep: int = c.DEFAULT_VERSIONS_TO_KEEP
     topic_arn: str = ""  # SNS topic for run outcomes; empty: notifications are only logged
-    lock_key: str = "locks/endpoint.lock"
+    lock_key: str = c.LOCK_KEY
     live_model_parameter: str = ""  # SSM parameter the pipeline keeps naming the live model
 
     @property
     def default_data_uri(self) -> str:
-        return self.data_uri or f"s3://{self.models_bucket}/data/calls/"
+        return self.data_uri or f"s3://{self.models_bucket}/{c.DEFAULT_CALLS_PREFIX}"
 
     @property
     def endpoint_name(self) -> str:
-        """Deterministic, so the stack can scope permissions to it before the first run."""
-        return f"{self.project_name}-{self.environment}-optimal-call-time"
+        return c.endpoint_name(self.project_name, self.environment)
 
     def versioned_name(self, version: str) -> str:
         """Model and endpoint-config name for a model version (SageMaker: 63 chars, [a-z0-9-])."""
         clean = re.sub(r"[^a-zA-Z0-9-]", "-", version).strip("-").lower()
-        name = f"{self.project_name}-{self.environment}-{clean}"
-        if not _NAME.match(name):
+        name = f"{c.resource_prefix(self.project_name, self.environment)}-{clean}"
+        if not _SAGEMAKER_NAME.match(name):
             raise SettingsError(f"version {version!r} makes an invalid SageMaker name {name!r}")
         return name
 
@@ -54,64 +51,42 @@ class PipelineSettings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> PipelineSettings:
         env = os.environ if env is None else env
 
-        def required(key: str) -> str:
+        def text(key: str, required: bool = False) -> str:
             value = env.get(key, "").strip()
-            if not value:
+            if required and not value:
                 raise SettingsError(f"{key} is not set")
             return value
 
-        def number(key: str, default: float) -> float:
-            raw = env.get(key, "").strip()
-            try:
-                return float(raw) if raw else default
-            except ValueError as err:
-                raise SettingsError(f"{key}={raw!r} is not a number") from err
-
-        def integer(key: str, default: int) -> int:
-            raw = env.get(key, "").strip()
+        def number(field: str, key: str, kind: type) -> dict[str, float]:
+            """{field: value} when the variable is set, so an unset one keeps the default."""
+            raw = text(key)
             if not raw:
-                return default
+                return {}
             try:
-                return int(raw)
+                return {field: kind(raw)}
             except ValueError as err:
-                raise SettingsError(f"{key}={raw!r} is not an integer") from err
+                raise SettingsError(f"{key}={raw!r} is not "
+                                    f"{'an integer' if kind is int else 'a number'}") from err
 
         settings = cls(
-            project_name=required("PROJECT_NAME"),
-            environment=required("ENVIRONMENT"),
-            models_bucket=required("MODELS_BUCKET"),
-            container_image=required("CONTAINER_IMAGE"),
-            execution_role_arn=required("SAGEMAKER_EXECUTION_ROLE_ARN"),
-            memory_size_mb=integer("MEMORY_SIZE_MB", 1024),
-            max_concurrency=integer("MAX_CONCURRENCY", 200),
-            data_uri=env.get("DATA_URI", "").strip(),
-            quality_gate_tolerance=number("QUALITY_GATE_TOLERANCE", 0.01),
-            health_max_latency_ms=number("HEALTH_MAX_LATENCY_MS", 3000.0),
-            versions_to_keep=integer("VERSIONS_TO_KEEP", 3),
-            topic_arn=env.get("TOPIC_ARN", "").strip(),
-            live_model_parameter=env.get("LIVE_MODEL_PARAMETER", "").strip(),
+            project_name=text(c.PROJECT_NAME_ENV, required=True),
+            environment=text(c.ENVIRONMENT_ENV, required=True),
+            models_bucket=text(c.MODELS_BUCKET_ENV, required=True),
+            container_image=text(c.CONTAINER_IMAGE_ENV, required=True),
+            execution_role_arn=text(c.EXECUTION_ROLE_ARN_ENV, required=True),
+            data_uri=text(c.DATA_URI_ENV),
+            topic_arn=text(c.TOPIC_ARN_ENV),
+            live_model_parameter=text(c.LIVE_MODEL_PARAMETER_ENV),
+            **number("memory_size_mb", c.MEMORY_SIZE_MB_ENV, int),
+            **number("max_concurrency", c.MAX_CONCURRENCY_ENV, int),
+            **number("quality_gate_tolerance", c.QUALITY_GATE_TOLERANCE_ENV, float),
+            **number("health_max_latency_ms", c.HEALTH_MAX_LATENCY_MS_ENV, float),
+            **number("versions_to_keep", c.VERSIONS_TO_KEEP_ENV, int),
         )
-        if settings.versions_to_keep < 1:
-            raise SettingsError(f"VERSIONS_TO_KEEP={settings.versions_to_keep}: must be >= 1")
-        if settings.quality_gate_tolerance < 0:
-            raise SettingsError(f"QUALITY_GATE_TOLERANCE={settings.quality_gate_tolerance}: "
-                                "must be >= 0")
-        check_serverless(settings.memory_size_mb, settings.max_concurrency, "MEMORY_SIZE_MB",
-                         "MAX_CONCURRENCY")
-        for key, value in (("PROJECT_NAME", settings.project_name),
-                           ("ENVIRONMENT", settings.environment)):
-            if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,20}", value):
-                raise SettingsError(f"{key}={value!r}: use 1-21 lowercase letters, digits, '-'")
+        c.check_name(c.PROJECT_NAME_ENV, settings.project_name)
+        c.check_name(c.ENVIRONMENT_ENV, settings.environment)
+        c.check_versions_to_keep(c.VERSIONS_TO_KEEP_ENV, settings.versions_to_keep)
+        c.check_gate_tolerance(c.QUALITY_GATE_TOLERANCE_ENV, settings.quality_gate_tolerance)
+        c.check_serverless(settings.memory_size_mb, settings.max_concurrency,
+                           c.MEMORY_SIZE_MB_ENV, c.MAX_CONCURRENCY_ENV)
         return settings
-
-
-def check_serverless(memory_size_mb: object, max_concurrency: object, memory_field: str,
-                     concurrency_field: str) -> None:
-    """Serverless limits: memory 1024..6144 MB in 1024 MB steps, concurrency 1..200."""
-    if memory_size_mb not in MEMORY_SIZES or isinstance(memory_size_mb, bool):
-        raise SettingsError(f"{memory_field}={memory_size_mb!r}: must be one of "
-                            f"{', '.join(map(str, MEMORY_SIZES))}")
-    if (not isinstance(max_concurrency, int) or isinstance(max_concurrency, bool)
-            or not 1 <= max_concurrency <= 200):
-        raise SettingsError(f"{concurrency_field}={max_concurrency!r}: must be an integer "
-                            "1..200")

@@ -14,16 +14,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from inference_code.artifact_layout import ARTIFACT_FILE, METADATA_FILE
 from pipeline_lambdas.clients import client
+from pipeline_lambdas.contract import staging_prefix
 from pipeline_lambdas.events import model_version, read_field
 from pipeline_lambdas.live_model import fetch, live_artifact_uri
 from pipeline_lambdas.observability import MetricUnit, metrics, step_handler
 from pipeline_lambdas.settings import PipelineSettings
-from training.contract import InvalidCallLog
+from training.call_log import InvalidCallLog
 from training.train import TrainSettings, train
 
 LOG_SUFFIXES = (".csv", ".parquet")
-OUTPUT_FILES = ("model.tar.gz", "metadata.json", "metrics.json", "report.html", "rejects.csv")
+OUTPUT_FILES = (ARTIFACT_FILE, METADATA_FILE, "metrics.json", "report.html", "rejects.csv")
 
 
 @dataclass(frozen=True)
@@ -62,10 +64,6 @@ def read_call_log(s3, uri: str) -> list[tuple[str, bytes]]:
         raise InvalidCallLog(f"no .csv or .parquet objects under {uri}")
     return [(f"s3://{bucket}/{k}", s3.get_object(Bucket=bucket, Key=k)["Body"].read())
             for k in sorted(keys)]
-
-
-def staging_prefix(version: str) -> str:
-    return f"staging/{version}/"
 
 
 def run_training(s3, settings: PipelineSettings, data_uri: str, version: str,

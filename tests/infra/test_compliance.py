@@ -13,7 +13,7 @@ from cfnlint.api import lint
 from infra.app import build_app
 from infra.settings import load
 from infra.stack import CalltimeStack
-from tests.infra.conftest import REGIONS
+from tests.support.stacks import REGIONS
 
 
 @pytest.mark.parametrize("region", REGIONS)

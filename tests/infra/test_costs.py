@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.costs import Usage, estimate, table
+from infra.costs import ALARM_METRICS, Usage, estimate, table
 from infra.settings import build
 
 
@@ -25,3 +25,14 @@ def test_table_totals_its_rows() -> None:
     text = table(settings, Usage())
     total = float(text.splitlines()[-1].split()[-1])
     assert abs(total - sum(estimate(settings, Usage()).values())) < 0.01
+
+
+def test_the_alarm_count_is_the_templates(synthesized) -> None:
+    """CloudWatch bills every metric an alarm watches: one for a single-metric alarm, each
+    MetricStat of a metric-math alarm. The cost table's count must be the template's."""
+    _, _, template = synthesized
+    alarms = template.find_resources("AWS::CloudWatch::Alarm").values()
+    watched = sum(1 if "MetricName" in alarm["Properties"] else
+                  sum("MetricStat" in m for m in alarm["Properties"]["Metrics"])
+                  for alarm in alarms)
+    assert watched == ALARM_METRICS

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from infra.settings import SettingsError, build, load
+from infra.settings import build, load
+from pipeline_lambdas.errors import SettingsError
 
 
 @pytest.mark.parametrize(("values", "message"), [

@@ -8,7 +8,9 @@ from aws_cdk.assertions import Match
 
 from infra import images
 from infra.functions import STEPS
-from tests.infra.conftest import synth
+from pipeline_lambdas import contract
+from pipeline_lambdas.errors import DeploymentInProgress
+from tests.support.stacks import synth
 
 ACCOUNT = "111122223333"
 
@@ -291,3 +293,34 @@ def test_region_agnostic_stack_maps_the_image_per_region(tmp_path_factory) -> No
     (mapping,) = mappings.values()
     assert mapping["il-central-1"]["image"] == images.image_uri("il-central-1")
     assert mapping["us-east-1"]["image"] == images.image_uri("us-east-1")
+
+
+def test_the_state_machine_branches_on_what_the_steps_return(synthesized) -> None:
+    """Every value a Choice compares and every end the machine can reach is the contract's."""
+    _, _, template = synthesized
+    states = _definition(template)["States"]
+    compared = {c["Variable"]: c["StringEquals"] for name in ("GateDecision", "EndpointStatus")
+                for c in states[name]["Choices"]}
+    assert compared["$.gate.decision"] in set(contract.GateDecision)
+    assert {c["StringEquals"] for c in states["EndpointStatus"]["Choices"]} <= \
+        set(contract.DeploymentState)
+    recorded = {s["Result"] for n, s in states.items() if n.startswith("Outcome")
+                and s["Type"] == "Pass"}
+    assert recorded == set(contract.Outcome)
+    by_outcome = {c.get("StringEquals"): c["Next"] for c in states["Outcome"]["Choices"]}
+    ends = {n for n, s in states.items() if s["Type"] in ("Succeed", "Fail")}
+    assert ends == set(contract.EndState)
+    assert set(by_outcome.values()) | {states["Outcome"]["Default"]} == ends
+    refused = next(c for c in states["Outcome"]["Choices"] if c["Variable"] == "$.error.Error")
+    assert refused["StringEquals"] == DeploymentInProgress.__name__
+    assert states[refused["Next"]]["Error"] == DeploymentInProgress.__name__
+
+
+def test_every_function_gets_exactly_the_environment_the_steps_read(synthesized) -> None:
+    _, _, template = synthesized
+    read = {value for name, value in vars(contract).items() if name.endswith("_ENV")}
+    for function in _resources(template, "AWS::Lambda::Function").values():
+        variables = set(function["Properties"]["Environment"]["Variables"])
+        own = {v for v in variables if not v.startswith("POWERTOOLS_")}
+        # DATA_URI is optional: the default call-log location follows from the bucket.
+        assert own == read - {contract.DATA_URI_ENV}

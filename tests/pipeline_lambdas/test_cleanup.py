@@ -8,7 +8,7 @@ from pipeline_lambdas.cleanup import cleanup
 from pipeline_lambdas.deployment import deploy
 from pipeline_lambdas.endpoint_config import create_model_and_config
 from pipeline_lambdas.settings import PipelineSettings
-from tests.pipeline_lambdas.conftest import artifact_uri, settle
+from tests.support.local_account import artifact_uri, settle
 
 
 def test_keeps_live_previous_and_newest_deletes_the_rest(aws, settings) -> None:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from pipeline_lambdas.deployment import DeploymentState, check, deploy
+from pipeline_lambdas.contract import DeploymentState
+from pipeline_lambdas.deployment import check, deploy
 from pipeline_lambdas.endpoint_config import create_model_and_config
-from pipeline_lambdas.settings import SettingsError
-from tests.pipeline_lambdas.conftest import artifact_uri, settle
+from pipeline_lambdas.errors import SettingsError
+from tests.support.local_account import artifact_uri, settle
 
 
 def test_model_and_config_are_versioned_tagged_and_idempotent(aws, settings) -> None:

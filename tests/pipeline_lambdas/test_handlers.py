@@ -23,9 +23,8 @@ from pipeline_lambdas import (
     run_lock,
     train_step,
 )
-from pipeline_lambdas.events import InvalidStepInput
-from tests.localaws.conftest import BUCKET, IMAGE, ROLE
-from tests.pipeline_lambdas.conftest import upload_lying_artifact
+from pipeline_lambdas.errors import InvalidStepInput
+from tests.support.local_account import BUCKET, IMAGE, ROLE, upload_lying_artifact
 
 PROBE = json.dumps({"features": [[1, 19, 0.4], [4, 10, 0.2]]})
 

@@ -7,14 +7,14 @@ import pytest
 
 from pipeline_lambdas.deployment import deploy
 from pipeline_lambdas.endpoint_config import create_model_and_config
+from pipeline_lambdas.errors import HealthCheckFailed
 from pipeline_lambdas.health import (
-    HealthCheckFailed,
     HealthReport,
     check_seed_format,
     check_slots_format,
     health_check,
 )
-from tests.pipeline_lambdas.conftest import artifact_uri, settle, upload_lying_artifact
+from tests.support.local_account import artifact_uri, settle, upload_lying_artifact
 
 
 def _deploy(settings, name: str, artifact: str) -> None:

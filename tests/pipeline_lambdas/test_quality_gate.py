@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 
 import boto3
+import pandas as pd
 import pytest
 
-from localaws import scenarios
+from pipeline_lambdas.contract import GateDecision
 from pipeline_lambdas.deployment import deploy
 from pipeline_lambdas.endpoint_config import create_model_and_config
-from pipeline_lambdas.quality_gate import DEPLOY, KEEP, decide
+from pipeline_lambdas.quality_gate import decide
 from pipeline_lambdas.train_step import run_training
-from tests.localaws.conftest import BUCKET
-from tests.pipeline_lambdas.conftest import artifact_uri, settle
+from tests.support.local_account import BUCKET, artifact_uri, settle
 from training.model import ModelSettings
 from training.train import TrainSettings
 
@@ -27,11 +27,11 @@ def _metrics(new: float, live: float | None = None, comparable: bool = True) -> 
 
 
 @pytest.mark.parametrize(("metrics", "force", "decision", "reason"), [
-    (_metrics(0.70), False, DEPLOY, "first deployment"),
-    (_metrics(0.70, 0.71), False, DEPLOY, "tolerance 0.02"),
-    (_metrics(0.66, 0.71), False, KEEP, "kept the current model"),
-    (_metrics(0.66, 0.71), True, DEPLOY, "forced"),
-    (_metrics(0.60, comparable=False), False, DEPLOY, "not comparable"),
+    (_metrics(0.70), False, GateDecision.DEPLOY, "first deployment"),
+    (_metrics(0.70, 0.71), False, GateDecision.DEPLOY, "tolerance 0.02"),
+    (_metrics(0.66, 0.71), False, GateDecision.KEEP_CURRENT, "kept the current model"),
+    (_metrics(0.66, 0.71), True, GateDecision.DEPLOY, "forced"),
+    (_metrics(0.60, comparable=False), False, GateDecision.DEPLOY, "not comparable"),
 ])
 def test_decisions(metrics: dict, force: bool, decision: str, reason: str) -> None:
     result = decide(metrics, tolerance=0.02, force_deploy=force)
@@ -39,12 +39,13 @@ def test_decisions(metrics: dict, force: bool, decision: str, reason: str) -> No
     assert reason in result.reason
 
 
-def test_a_weaker_model_is_blocked_against_the_live_one(aws, settings, demo_log,
-                                                         tmp_path) -> None:
+def test_a_weaker_model_is_blocked_against_the_live_one(aws, settings, demo_log) -> None:
     s3, sm = boto3.client("s3"), boto3.client("sagemaker")
     # The same log with its labels shuffled: a model trained on it has learnt nothing.
-    shuffled = scenarios.shuffled_labels(demo_log[0], tmp_path / "shuffled.csv")
-    s3.put_object(Bucket=BUCKET, Key="data/calls/calls.csv", Body=shuffled.read_bytes())
+    log = pd.read_csv(demo_log[0], dtype=str, keep_default_na=False)
+    log["answered"] = log["answered"].sample(frac=1.0, random_state=11).to_numpy()
+    s3.put_object(Bucket=BUCKET, Key="data/calls/calls.csv",
+                  Body=log.to_csv(index=False).encode())
     live = create_model_and_config(sm, settings, "live", artifact_uri("good"))
     deploy(sm, settings.endpoint_name, live.endpoint_config_name)
     settle(sm, settings.endpoint_name, live.endpoint_config_name)
@@ -56,7 +57,7 @@ def test_a_weaker_model_is_blocked_against_the_live_one(aws, settings, demo_log,
     # The live model trained on this very period: it is judged by its own holdout AUC.
     assert metrics["live_model_on_holdout"]["basis"].startswith("its own holdout ROC AUC")
     decision = decide(metrics, tolerance=0.01)
-    assert decision.decision == KEEP
+    assert decision.decision == GateDecision.KEEP_CURRENT
     assert decision.new_roc_auc < 0.56
     assert decision.live_roc_auc > decision.new_roc_auc + 0.01
-    assert decide(metrics, tolerance=0.01, force_deploy=True).decision == DEPLOY
+    assert decide(metrics, tolerance=0.01, force_deploy=True).decision == GateDecision.DEPLOY

@@ -8,11 +8,13 @@ import json
 import boto3
 import pytest
 
-from pipeline_lambdas.deployment import DeploymentState, deploy
+from pipeline_lambdas.contract import DeploymentState
+from pipeline_lambdas.deployment import deploy
 from pipeline_lambdas.endpoint_config import create_model_and_config
-from pipeline_lambdas.health import HealthCheckFailed, health_check
+from pipeline_lambdas.errors import HealthCheckFailed
+from pipeline_lambdas.health import health_check
 from pipeline_lambdas.rollback import rollback
-from tests.pipeline_lambdas.conftest import artifact_uri, settle, upload_lying_artifact
+from tests.support.local_account import artifact_uri, settle, upload_lying_artifact
 
 PROBE = json.dumps({"features": [[1, 19, 0.4], [4, 10, 0.2]]})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline_lambdas.events import InvalidStepInput
+from pipeline_lambdas.errors import InvalidStepInput
 from pipeline_lambdas.run_input import RUN_FIELDS, validate_run_input
 
 

@@ -8,8 +8,9 @@ import threading
 import boto3
 import pytest
 
-from pipeline_lambdas.run_lock import DeploymentInProgress, acquire, release
-from tests.localaws.conftest import BUCKET
+from pipeline_lambdas.errors import DeploymentInProgress
+from pipeline_lambdas.run_lock import acquire, release
+from tests.support.local_account import BUCKET
 
 KEY = "locks/endpoint.lock"
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline_lambdas.settings import PipelineSettings, SettingsError
+from pipeline_lambdas.errors import SettingsError
+from pipeline_lambdas.settings import PipelineSettings
 
 ENV = {"PROJECT_NAME": "calltime", "ENVIRONMENT": "prod", "MODELS_BUCKET": "b",
        "CONTAINER_IMAGE": "img", "SAGEMAKER_EXECUTION_ROLE_ARN": "arn:aws:iam::1:role/r"}

@@ -7,10 +7,11 @@ import json
 import boto3
 import pytest
 
-from pipeline_lambdas.package_step import ArtifactExists, publish
+from pipeline_lambdas.errors import ArtifactExists
+from pipeline_lambdas.package_step import publish
 from pipeline_lambdas.train_step import read_call_log, run_training
-from tests.localaws.conftest import BUCKET
-from training.contract import InvalidCallLog
+from tests.support.local_account import BUCKET
+from training.call_log import InvalidCallLog
 
 
 @pytest.fixture

@@ -1,0 +1,28 @@
+"""The errors the pipeline's steps raise. Step Functions matches a Lambda error by its class name
+(`errorType`), so each name here is part of the state machine's contract: rename none."""
+
+from __future__ import annotations
+
+
+class SettingsError(ValueError):
+    """A setting (deployment or function environment) is missing or invalid; names it."""
+
+
+class InvalidStepInput(ValueError):
+    """A step's input lacks a field or has the wrong type; names the field."""
+
+
+class DeploymentInProgress(Exception):
+    """Another execution holds the endpoint lock: this run is refused, nothing is touched."""
+
+
+class ArtifactExists(Exception):
+    """A different artifact already exists under this version; versions are never overwritten."""
+
+
+class HealthCheckFailed(Exception):
+    """The endpoint answered wrongly or too slowly."""
+
+
+class RollbackFailed(Exception):
+    """The endpoint could not be restored; the message says where it was left."""
