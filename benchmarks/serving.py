@@ -142,7 +142,7 @@ def serve_and_measure(tar_path: Path, body: bytes, name: str) -> dict:
     model_dir = OUT / f"served_{name}"
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "training", "serve", "--model", str(tar_path), "--port", str(port),
+        [sys.executable, "-m", "calltime", "serve", "--model", str(tar_path), "--port", str(port),
          "--model-dir", str(model_dir)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"

@@ -2,8 +2,8 @@
 
 Task and Wait states print as they are entered and left, a Task with its own result (the value
 at its ResultPath, not the whole state), failures with the Lambda error's message, outcomes and
-the end of the execution. Used by `make pipeline` (`calltime local run` keeps its own, rawer
-view: whole state outputs, for definitions of any shape).
+the end of the execution. `make pipeline` uses that view; `calltime local run`, which runs
+definitions of any shape, asks for every state with its whole output (`whole_outputs=True`).
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ from typing import Any
 class Progress:
     """`on_event` for `LocalAWS.run_execution`; prefix marks lines of concurrent runs."""
 
-    def __init__(self, definition: str, prefix: str = "") -> None:
+    def __init__(self, definition: str, prefix: str = "", whole_outputs: bool = False) -> None:
         states = json.loads(definition)["States"]
         self.result_key = {name: (state.get("ResultPath") or "").removeprefix("$.")
                            for name, state in states.items()}
         self.kind = {name: state["Type"] for name, state in states.items()}
         self.entered: dict[str, float] = {}
         self.prefix = prefix
+        self.whole_outputs = whole_outputs
         self.lock = threading.Lock()
 
     def __call__(self, event: dict[str, Any]) -> None:
@@ -32,13 +33,15 @@ class Progress:
         if kind.endswith("StateEntered"):
             name = event["stateEnteredEventDetails"]["name"]
             self.entered[name] = time.monotonic()
-            if self.kind.get(name) in ("Task", "Wait"):
+            if self.whole_outputs or self.kind.get(name) in ("Task", "Wait"):
                 line = f"-> {name}"
         elif kind.endswith("StateExited"):
             details = event["stateExitedEventDetails"]
             name = details["name"]
             seconds = time.monotonic() - self.entered.get(name, time.monotonic())
-            if self.kind.get(name) == "Task":
+            if self.whole_outputs:
+                line = f"<- {name} ({seconds:.1f} s)  {short(details.get('output', ''), 160)}"
+            elif self.kind.get(name) == "Task":
                 line = f"<- {name} ({seconds:.1f} s)  {self._summary(name, details)}"
             elif self.kind.get(name) == "Pass" and name.startswith("Outcome"):
                 line = f"   outcome: {json.loads(details.get('output') or '{}').get('outcome')}"

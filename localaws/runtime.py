@@ -3,7 +3,7 @@
 - moto for S3, STS, IAM, CloudWatch, SNS and Step Functions with execution (moto's ASL
   interpreter runs the state machine definition);
 - `lambda.Invoke` (from code or from a Task state) runs registered in-process handlers;
-- SageMaker and SageMaker Runtime go to `localaws.sagemaker.LocalSageMaker`.
+- SageMaker and SageMaker Runtime go to `localaws.sagemaker.api.LocalSageMaker`.
 
 Routing uses botocore's public event system on boto3's default session: a
 `before-parameter-build` handler keeps the validated API parameters, a `before-call` handler
@@ -31,8 +31,10 @@ from botocore.awsrequest import AWSResponse
 from botocore.response import StreamingBody
 
 from localaws.lambdas import Handler, LocalLambda
-from localaws.sagemaker import LocalSageMaker, SageMakerError
-from localaws.template import LocalStack, create_resources
+from localaws.sagemaker import snapshot
+from localaws.sagemaker.api import LocalSageMaker
+from localaws.sagemaker.errors import SageMakerError
+from localaws.template import SynthesizedStack, create_resources
 from localaws.template import load as load_template
 
 ACCOUNT = "123456789012"
@@ -289,7 +291,7 @@ class LocalAWS:
 
     def deploy_stack(self, template: dict[str, Any], stack_name: str,
                      environment_overrides: dict[str, str] | None = None
-                     ) -> tuple[LocalStack, str]:
+                     ) -> tuple[SynthesizedStack, str]:
         """Stand a synthesized template up here: its buckets, topics, functions (their real
         handlers, their environment, plus any overrides) and its state machine, unchanged.
         Returns the local stack and the state machine's ARN."""
@@ -314,7 +316,7 @@ class LocalAWS:
                       for page in ssm.get_paginator("get_parameters_by_path").paginate(
                           Path="/", Recursive=True) for p in page["Parameters"]]
         state = {"region": self.region, "buckets": buckets, "parameters": parameters,
-                 "sagemaker": self.sagemaker.snapshot()}
+                 "sagemaker": snapshot.snapshot(self.sagemaker)}
         (directory / "state.json").write_text(json.dumps(state, indent=2, default=str))
         return directory
 
@@ -336,7 +338,7 @@ class LocalAWS:
         ssm = boto3.client("ssm")
         for parameter in state["parameters"]:
             ssm.put_parameter(**parameter, Overwrite=True)
-        self.sagemaker.restore(state["sagemaker"])
+        snapshot.restore(self.sagemaker, state["sagemaker"])
         return True
 
     def export(self, directory: Path) -> Path:

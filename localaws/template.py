@@ -32,7 +32,9 @@ class LocalFunction:
 
 
 @dataclass
-class LocalStack:
+class SynthesizedStack:
+    """A synthesized stack's template, resolved for the local runtime."""
+
     name: str
     region: str
     account: str
@@ -94,7 +96,7 @@ def _resource_names(stack: str, resources: dict[str, Any], region: str, account:
 
 
 class Resolver:
-    def __init__(self, template: dict[str, Any], stack: LocalStack) -> None:
+    def __init__(self, template: dict[str, Any], stack: SynthesizedStack) -> None:
         self.mappings = template.get("Mappings", {})
         self.parameters = {name: spec.get("Default")
                            for name, spec in template.get("Parameters", {}).items()}
@@ -174,9 +176,9 @@ def _handler(props: dict[str, Any], logical_id: str) -> str:
     return f"{module}:{attr}"
 
 
-def load(template: dict[str, Any], stack_name: str, region: str, account: str) -> LocalStack:
+def load(template: dict[str, Any], stack_name: str, region: str, account: str) -> SynthesizedStack:
     resources = template.get("Resources", {})
-    stack = LocalStack(stack_name, region, account)
+    stack = SynthesizedStack(stack_name, region, account)
     stack.physical, stack.arns = _resource_names(stack_name, resources, region, account)
     resolve = Resolver(template, stack)
     machines = []
@@ -207,7 +209,7 @@ def load(template: dict[str, Any], stack_name: str, region: str, account: str) -
     return stack
 
 
-def create_resources(template: dict[str, Any], stack: LocalStack) -> None:
+def create_resources(template: dict[str, Any], stack: SynthesizedStack) -> None:
     """Create the buckets and topics in moto (idempotent); functions are registered by the
     runtime (`LocalAWS.deploy_stack`)."""
     s3, sns = boto3.client("s3"), boto3.client("sns")

@@ -1,12 +1,17 @@
-"""Shared fixtures: one small generated log and one model trained on it, per test session."""
+"""Fixtures shared by every room's tests: one small generated log and one model trained on it
+per test session, and a local AWS account with that model's artifacts in a models bucket."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from localaws.runtime import LocalAWS
+from pipeline_lambdas.settings import PipelineSettings
+from tests.support.local_account import BUCKET, IMAGE, ROLE, artifacts_from, put_artifacts
 from training.simulate import SimulationConfig, write
 from training.train import TrainResult, TrainSettings, train
 
@@ -22,3 +27,30 @@ def trained(demo_log: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactor
     calls, truth = demo_log
     return train(calls, tmp_path_factory.mktemp("model"), TrainSettings(),
                  truth=pd.read_csv(truth), version="20260601T000000Z-test01")
+
+
+@pytest.fixture(scope="session")
+def artifacts(trained: TrainResult) -> dict[str, bytes]:
+    return artifacts_from(trained.artifact.read_bytes())
+
+
+@pytest.fixture
+def aws(artifacts: dict[str, bytes], tmp_path: Path) -> Iterator[LocalAWS]:
+    with LocalAWS(work_dir=tmp_path / "local", ping_timeout=20) as runtime:
+        put_artifacts(artifacts)
+        yield runtime
+
+
+@pytest.fixture
+def silent_aws(artifacts: dict[str, bytes], tmp_path: Path) -> Iterator[LocalAWS]:
+    """A local account whose failed endpoint updates roll back without a FailureReason."""
+    with LocalAWS(work_dir=tmp_path / "local", ping_timeout=20,
+                  silent_update_failures=True) as runtime:
+        put_artifacts(artifacts)
+        yield runtime
+
+
+@pytest.fixture
+def settings() -> PipelineSettings:
+    return PipelineSettings(project_name="calltime", environment="test", models_bucket=BUCKET,
+                            container_image=IMAGE, execution_role_arn=ROLE)

@@ -17,7 +17,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from localaws.pipeline import execute
+from local_pipeline.pipeline import execute
 from localaws.runtime import LocalAWS
 from pipeline_lambdas.health import CANARY_SLOTS
 
@@ -180,7 +180,7 @@ def test_make_pipeline_twice_updates_and_invoke_reaches_the_endpoint(tmp_path) -
     """`calltime local pipeline` (what `make pipeline` runs) in fresh processes: the second
     run restores the saved local account and updates the endpoint; `calltime invoke
     --endpoint` answers from it afterwards."""
-    command = [sys.executable, "-m", "training", "local", "pipeline", "--out", str(tmp_path),
+    command = [sys.executable, "-m", "calltime", "local", "pipeline", "--out", str(tmp_path),
                "--contacts", "400"]
     env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
     first = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
@@ -192,7 +192,7 @@ def test_make_pipeline_twice_updates_and_invoke_reaches_the_endpoint(tmp_path) -
     assert "action=updated" in second.stdout
     example = next(line for line in second.stdout.splitlines() if line.startswith("try it:"))
     args = example.split("calltime ", 1)[1].split()
-    answer = subprocess.run([sys.executable, "-m", "training", *args], capture_output=True,
+    answer = subprocess.run([sys.executable, "-m", "calltime", *args], capture_output=True,
                             text=True, env=env, timeout=120, cwd=Path.cwd())
     assert answer.returncode == 0, answer.stderr
     assert json.loads(answer.stdout)["recommendations"][0]["contact_id"] == "canary-evening"

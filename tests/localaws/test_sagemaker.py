@@ -11,8 +11,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, ParamValidationError
 
-from tests.localaws.conftest import create_config, wait_status
-from tests.localaws.shapes import check_output
+from tests.support.api_shapes import check_output
+from tests.support.local_account import create_config, wait_status
 
 FEATURES = json.dumps({"features": [[1, 19, 0.5]]})
 
@@ -220,10 +220,10 @@ def test_serverless_cold_start_pays_the_model_load(aws) -> None:
 
 def test_no_server_outlives_the_runtime(artifacts, tmp_path) -> None:
     from localaws.runtime import LocalAWS
-    from tests.localaws.conftest import _deploy_objects
+    from tests.support.local_account import put_artifacts
 
     with LocalAWS(work_dir=tmp_path / "local") as runtime:
-        _deploy_objects(artifacts)
+        put_artifacts(artifacts)
         create_config("c1", "good")
         create_config("c2", "good")
         sm = boto3.client("sagemaker")

@@ -139,7 +139,7 @@ def test_cli_streams_states_and_reports_the_outcome(tmp_path) -> None:
         ARN.format("deploy"): f"{__name__}:deploy_step",
         ARN.format("rollback"): f"{__name__}:rollback_step"}))
     done = subprocess.run(
-        [sys.executable, "-m", "training", "local", "run", "--definition", "sm.json",
+        [sys.executable, "-m", "calltime", "local", "run", "--definition", "sm.json",
          "--lambdas", "lambdas.json", "--input", '{"broken": true}', "--export", "state"],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})

@@ -22,9 +22,11 @@ from typing import Any
 
 import boto3
 
-from localaws import scenarios
+from local_pipeline.scenarios import SCENARIOS, with_artifact_fault
+from localaws.lambdas import resolve
 from localaws.progress import Progress, cause, short
 from localaws.runtime import ExecutionResult, LocalAWS
+from pipeline_lambdas.contract import DATA_PREFIX, DEFAULT_CALLS_PREFIX, RUN_REFUSED_ERROR
 from pipeline_lambdas.settings import PipelineSettings
 
 STACK_ENV = "local"
@@ -97,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
                                           if before else "does not exist yet")
               + (" (restored from the previous run)" if restored and before else ""))
         calls = Path(args.data) if args.data else demo_data(out, args.contacts, args.seed)
-        if args.scenario in scenarios.NEEDS_LIVE_MODEL and before is None:
+        if SCENARIOS[args.scenario].needs_live_model and before is None:
             print(f"scenario {args.scenario} needs a live model: deploying one first")
             result = execute(aws, arn, stack.definition, bucket, calls, out, "deploy",
                              args.timeout)
@@ -110,44 +112,42 @@ def run(args: argparse.Namespace) -> int:
 
 def execute(aws: LocalAWS, arn: str, definition: str, bucket: str, calls: Path, out: Path,
             scenario: str, timeout: float = 1800.0) -> ExecutionResult:
-    """Prepare the scenario's data (and artifact fault), run one execution, print progress.
-    For `concurrent`, the result is the run that took the lock."""
+    """Prepare the scenario's data (and artifact fault), run its execution(s), print progress.
+    With several runs, the result is the run that took the lock."""
+    plan = SCENARIOS[scenario]
     execution_input: dict[str, Any] = dict(LOCAL_INPUT)
-    if scenario == "worse-model":
-        path = scenarios.shuffled_labels(calls, out / "scenarios" / "worse-model.csv")
-        execution_input["data_uri"] = put_data(bucket, "data/scenarios/worse-model.csv", path)
-    elif scenario == "bad-data":
-        path = scenarios.without_answered(calls, out / "scenarios" / "bad-data.csv")
-        execution_input["data_uri"] = put_data(bucket, "data/scenarios/bad-data.csv", path)
+    if plan.make_log is not None:
+        path = plan.make_log(calls, out / "scenarios" / f"{scenario}.csv")
+        execution_input["data_uri"] = put_data(bucket, f"{DATA_PREFIX}scenarios/{path.name}",
+                                               path)
     else:
-        put_data(bucket, f"data/calls/{calls.name}", calls, replace_prefix="data/calls/")
+        put_data(bucket, f"{DEFAULT_CALLS_PREFIX}{calls.name}", calls,
+                 replace_prefix=DEFAULT_CALLS_PREFIX)
     package = next(f for f in aws.lambdas.handlers if f.endswith("-package"))
-    if scenario == "broken-model":
-        from localaws.lambdas import resolve
-
-        real = resolve(aws.lambdas.handlers[package])
-        aws.register_lambda(package, scenarios.break_published_model(real))
+    real = aws.lambdas.handlers[package]
+    if plan.artifact_fault is not None:
+        aws.register_lambda(package, with_artifact_fault(resolve(real), plan.artifact_fault))
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     print(f"\n=== run: {scenario}  input {json.dumps(execution_input)}")
     try:
-        if scenario == "concurrent":
-            return _concurrent(aws, arn, definition, execution_input, stamp)
+        if plan.runs > 1:
+            return _concurrent(aws, arn, definition, execution_input, stamp, plan.runs)
         return aws.run_execution(arn, execution_input, name=f"local-{scenario}-{stamp}",
                                  on_event=Progress(definition), timeout=timeout)
     finally:
-        if scenario == "broken-model":
-            aws.register_lambda(package, real)
+        aws.register_lambda(package, real)
 
 
 def _concurrent(aws: LocalAWS, arn: str, definition: str, execution_input: dict[str, Any],
-                stamp: str) -> ExecutionResult:
+                stamp: str, runs: int) -> ExecutionResult:
     results: dict[str, ExecutionResult] = {}
+    labels = ("first", "second", *(f"run{i}" for i in range(3, runs + 1)))[:runs]
 
     def start(label: str) -> None:
         results[label] = aws.run_execution(arn, execution_input, name=f"local-{label}-{stamp}",
                                            on_event=Progress(definition, f"[{label}] "))
 
-    threads = [threading.Thread(target=start, args=(label,)) for label in ("first", "second")]
+    threads = [threading.Thread(target=start, args=(label,)) for label in labels]
     for thread in threads:
         thread.start()
         time.sleep(0.2)
@@ -155,7 +155,7 @@ def _concurrent(aws: LocalAWS, arn: str, definition: str, execution_input: dict[
         thread.join()
     for label, result in results.items():
         print(f"[{label}] {result.status} {result.error or ''}")
-    refused = [r for r in results.values() if r.error == "DeploymentInProgress"]
+    refused = [r for r in results.values() if r.error == RUN_REFUSED_ERROR]
     return next((r for r in results.values() if r not in refused), results["first"])
 
 
@@ -201,10 +201,7 @@ def _finish(aws: LocalAWS, state_dir: Path, result: ExecutionResult, endpoint: s
               f"{endpoint} --local-state {state_dir} --file {request}")
     print(f"local account:  {state_dir} (S3, SSM, SageMaker; `make clean` forgets it)")
     # Exit 0 when the run ended as the scenario means to show (a rollback is a success here).
-    expected_end = {"deploy": "Deployed", "concurrent": "Deployed",
-                    "worse-model": "KeptCurrentModel", "broken-model": "RolledBack",
-                    "bad-data": "PipelineFailed"}[args.scenario]
-    return 0 if last == expected_end else 1
+    return 0 if last == SCENARIOS[args.scenario].expected_end else 1
 
 
 def _download(uri: str, target: Path) -> Path | None:
@@ -228,12 +225,13 @@ def existing_file(text: str) -> Path:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from training.cli import positive
+    from training.commands import positive
 
     parser.add_argument("--out", default="out")
     parser.add_argument("--data", type=existing_file,
                         help="call log (CSV or Parquet); default: generated demo data")
-    parser.add_argument("--scenario", default="deploy", choices=scenarios.SCENARIOS)
+    parser.add_argument("--scenario", default="deploy", choices=list(SCENARIOS),
+                        help="; ".join(f"{s.name}: {s.description}" for s in SCENARIOS.values()))
     parser.add_argument("--env", default=STACK_ENV, help="settings file infra/environments/<env>")
     parser.add_argument("--contacts", type=positive(int), default=5000)
     parser.add_argument("--seed", type=int, default=7)

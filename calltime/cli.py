@@ -1,0 +1,75 @@
+"""The `calltime` command: generate and train (training), serve and invoke a model, run the
+local AWS runtime and the `make pipeline` demo.
+
+Each room of the repository registers its own subcommands in COMMANDS below, by module path (as
+Metaflow's plugin table does), so this module imports none of them until the parser is built
+and each subcommand's heavy imports wait until it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import tarfile
+import urllib.error
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Command:
+    path: tuple[str, ...]  # ("local", "run") is `calltime local run`
+    adder: str  # "module:function" that adds the arguments and sets `func`
+    help: str
+
+
+GROUPS = {"local": "the local AWS runtime and the retraining pipeline on it"}
+COMMANDS = (
+    Command(("generate",), "training.commands:add_generate",
+            "write a synthetic call log with known ground truth"),
+    Command(("train",), "training.commands:add_train",
+            "validate a call log, train, evaluate and package"),
+    Command(("serve",), "localaws.commands:add_serve",
+            "serve model.tar.gz as the SageMaker container would"),
+    Command(("invoke",), "localaws.commands:add_invoke",
+            "POST a request to a running model server, or to the local endpoint "
+            "`make pipeline` deployed"),
+    Command(("local", "run"), "localaws.commands:add_run",
+            "execute a state machine definition locally"),
+    Command(("local", "pipeline"), "local_pipeline.pipeline:add_arguments",
+            "synthesize the CDK app and run its state machine locally (what `make pipeline` "
+            "runs)"),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="calltime", description=__doc__.split("\n\n")[0])
+    top = parser.add_subparsers(dest="command", required=True)
+    groups: dict[str, argparse._SubParsersAction] = {}
+    for command in COMMANDS:
+        sub = top
+        if len(command.path) == 2:
+            group = command.path[0]
+            if group not in groups:
+                groups[group] = top.add_parser(group, help=GROUPS[group]).add_subparsers(
+                    dest=f"{group}_command", required=True)
+            sub = groups[group]
+        module, _, function = command.adder.partition(":")
+        add_arguments = getattr(importlib.import_module(module), function)
+        add_arguments(sub.add_parser(command.path[-1], help=command.help))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from botocore.exceptions import ClientError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (OSError, urllib.error.URLError, tarfile.TarError, json.JSONDecodeError,
+            ClientError) as err:
+        # A missing file, an unreachable server, a broken artifact: say which, no traceback.
+        reason = getattr(err, "reason", None) or err
+        print(f"calltime {args.command}: error: {reason}", file=sys.stderr)
+        return 2

@@ -1,0 +1,94 @@
+"""What `make pipeline SCENARIO=...` changes in the world before (or during) a run, and where the
+run must end to have shown it: one record per scenario in SCENARIOS.
+
+The state machine and the handlers are never changed: a scenario only supplies different data,
+starts more than one run, or, like a bad build would, puts a different artifact where the package
+step published one.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import boto3
+
+from localaws.artifact_faults import garbage_artifact
+from pipeline_lambdas.contract import EndState
+
+
+def shuffled_labels(calls_csv: Path, target: Path, seed: int = 11) -> Path:
+    """The call log with `answered` permuted across rows: same size, no signal."""
+    with calls_csv.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    labels = [row["answered"] for row in rows]
+    random.Random(seed).shuffle(labels)
+    for row, label in zip(rows, labels, strict=True):
+        row["answered"] = label
+    return _write(rows, target)
+
+
+def without_answered(calls_csv: Path, target: Path) -> Path:
+    """The call log without its `answered` column: training must refuse it."""
+    with calls_csv.open(newline="") as f:
+        rows = [{k: v for k, v in row.items() if k != "answered"} for row in csv.DictReader(f)]
+    return _write(rows, target)
+
+
+def _write(rows: list[dict[str, str]], target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return target
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    expected_end: EndState  # the final state that shows what the scenario means to show
+    # (demo calls.csv, target path) -> the log to train on; None: the demo log itself
+    make_log: Callable[[Path, Path], Path] | None = None
+    # applied to the model.tar.gz bytes right after the package step publishes them
+    artifact_fault: Callable[[bytes], bytes] | None = None
+    runs: int = 1  # executions started together
+    needs_live_model: bool = False  # a first run deploys one when there is none
+
+
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
+    Scenario("deploy", "the demo call log; the first run creates the endpoint, later runs "
+             "update it", EndState.DEPLOYED),
+    Scenario("broken-model", "the published model.tar.gz loads and pings but answers garbage: "
+             "the health check fails, the endpoint is rolled back, the previous model keeps "
+             "answering", EndState.ROLLED_BACK, artifact_fault=garbage_artifact,
+             needs_live_model=True),
+    Scenario("worse-model", "the call log's `answered` labels are shuffled: the model learns "
+             "nothing, the quality gate keeps the live model", EndState.KEPT_CURRENT_MODEL,
+             make_log=shuffled_labels, needs_live_model=True),
+    Scenario("bad-data", "a call log without the `answered` column: training refuses it, the "
+             "endpoint is never touched", EndState.PIPELINE_FAILED, make_log=without_answered),
+    Scenario("concurrent", "two runs started together: one takes the lock, the other is "
+             "refused", EndState.DEPLOYED, runs=2),
+)}
+
+
+def with_artifact_fault(handler: Callable[[dict, Any], dict],
+                        fault: Callable[[bytes], bytes]) -> Callable[[dict, Any], dict]:
+    """Wrap the package step's handler: after it publishes, the artifact is replaced."""
+    def run(event: dict, context: Any) -> dict:
+        result = handler(event, context)
+        uri = urlparse(result["artifact_uri"])
+        s3 = boto3.client("s3")
+        key = uri.path.lstrip("/")
+        data = s3.get_object(Bucket=uri.netloc, Key=key)["Body"].read()
+        s3.put_object(Bucket=uri.netloc, Key=key, Body=fault(data))
+        return result
+
+    return run

@@ -1,0 +1,140 @@
+"""The local runtime's `calltime` subcommands: `serve` and `invoke` a model as the SageMaker
+container and runtime would, and `local run` any state machine definition on the emulator.
+
+    calltime local run --definition sm.json --lambdas lambdas.json --input '{"x": 1}' \\
+        [--export DIR] [--silent-update-failures]
+
+`lambdas.json` maps Lambda ARNs (or function names) in the definition to handler import paths,
+e.g. {"arn:aws:lambda:us-east-1:123456789012:function:train": "pipeline_lambdas.train:handler"}.
+Each state is printed as it is entered and left, with its output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import os
+    import tempfile
+
+    from inference_code.artifact_layout import CODE_DIR, ENTRY_POINT
+    from training.artifact import extract
+
+    model_dir = Path(args.model_dir or tempfile.mkdtemp(prefix="calltime-model-"))
+    extract(Path(args.model), model_dir)
+    env = {**os.environ, "SAGEMAKER_PROGRAM": ENTRY_POINT,
+           "SAGEMAKER_SUBMIT_DIRECTORY": str(model_dir / CODE_DIR)}
+    command = [sys.executable, "-m", "localaws.model_server", "--model-dir", str(model_dir),
+               "--host", args.host, "--port", str(args.port)]
+    if args.workers:
+        command += ["--workers", str(args.workers)]
+    print(f"serving {args.model} from {model_dir} on http://{args.host}:{args.port}",
+          file=sys.stderr, flush=True)
+    os.execve(sys.executable, command, env)  # the server replaces this process (Ctrl-C stops it)
+    return 0  # pragma: no cover
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    import urllib.error
+    import urllib.request
+
+    body = Path(args.file).read_bytes() if args.file else args.body.encode()
+    if args.endpoint:
+        return _invoke_local_endpoint(args, body)
+    request = urllib.request.Request(f"{args.url.rstrip('/')}/invocations", data=body,
+                                     method="POST", headers={"Content-Type": args.content_type,
+                                                             "Accept": args.accept})
+    try:
+        with urllib.request.urlopen(request, timeout=args.timeout) as response:
+            print(response.read().decode())
+            return 0
+    except urllib.error.HTTPError as err:
+        print(f"HTTP {err.code}: {err.read().decode()}", file=sys.stderr)
+        return 1
+
+
+def _invoke_local_endpoint(args: argparse.Namespace, body: bytes) -> int:
+    """InvokeEndpoint on the local account `make pipeline` left (cold start included)."""
+    import boto3
+
+    from localaws.runtime import LocalAWS, saved_region
+
+    state = Path(args.local_state)
+    region = saved_region(state)
+    if region is None:
+        raise FileNotFoundError(f"no local account in {state} (run `make pipeline` first)")
+    with LocalAWS(region=region) as aws:
+        aws.load_state(state)
+        runtime = boto3.client("sagemaker-runtime")
+        try:
+            response = runtime.invoke_endpoint(EndpointName=args.endpoint, Body=body,
+                                               ContentType=args.content_type,
+                                               Accept=args.accept)
+        except runtime.exceptions.ModelError as err:
+            print(f"HTTP {err.response.get('OriginalStatusCode')}: "
+                  f"{err.response.get('OriginalMessage')}", file=sys.stderr)
+            return 1
+        print(response["Body"].read().decode())
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from localaws.progress import Progress
+    from localaws.runtime import LocalAWS
+
+    # moto's interpreter logs every failed state with its parse tree; the lines above say it.
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    definition = Path(args.definition).read_text()
+    lambdas = json.loads(Path(args.lambdas).read_text()) if args.lambdas else {}
+    execution_input = json.loads(args.input)
+    with LocalAWS(region=args.region,
+                  silent_update_failures=args.silent_update_failures) as aws:
+        arn = aws.deploy_state_machine(args.name, definition, lambdas)
+        result = aws.run_execution(arn, execution_input, timeout=args.timeout,
+                                   on_event=Progress(definition, whole_outputs=True))
+        if args.export:
+            aws.export(Path(args.export))
+    print(json.dumps({"status": result.status, "output": result.output, "error": result.error,
+                      "cause": result.cause}, indent=2))
+    return 0 if result.status == "SUCCEEDED" else 1
+
+
+def add_serve(sv: argparse.ArgumentParser) -> None:
+    sv.add_argument("--model", required=True, help="path to model.tar.gz")
+    sv.add_argument("--port", type=int, default=8080)
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--workers", type=int, help="gunicorn workers (default: CPU count)")
+    sv.add_argument("--model-dir", help="where to extract (default: a new temporary directory)")
+    sv.set_defaults(func=_serve)
+
+
+def add_invoke(inv: argparse.ArgumentParser) -> None:
+    inv.add_argument("--url", default="http://127.0.0.1:8080")
+    inv.add_argument("--endpoint", help="a local SageMaker endpoint name (with --local-state)")
+    inv.add_argument("--local-state", default="out/local-aws",
+                     help="the local account `make pipeline` saved (default: out/local-aws)")
+    group = inv.add_mutually_exclusive_group(required=True)
+    group.add_argument("--body", help="request body")
+    group.add_argument("--file", help="file with the request body")
+    inv.add_argument("--content-type", default="application/json")
+    inv.add_argument("--accept", default="application/json")
+    inv.add_argument("--timeout", type=float, default=30.0)
+    inv.set_defaults(func=_invoke)
+
+
+def add_run(runner: argparse.ArgumentParser) -> None:
+    runner.add_argument("--definition", required=True, help="ASL JSON file")
+    runner.add_argument("--lambdas", help="JSON file: Lambda ARN or name -> module:function")
+    runner.add_argument("--input", default="{}", help="execution input (JSON)")
+    runner.add_argument("--name", default="local")
+    runner.add_argument("--region", default="us-east-1")
+    runner.add_argument("--timeout", type=float, default=900.0)
+    runner.add_argument("--export", help="write S3, SageMaker and execution state here")
+    runner.add_argument("--silent-update-failures", action="store_true",
+                        help="failed endpoint updates roll back without a FailureReason")
+    runner.set_defaults(func=_run)

@@ -1,0 +1,147 @@
+"""The model servers behind local endpoints: model data fetched and extracted as the container
+does, one `localaws.model_server` process per deployment on a free loopback port, ready when
+`/ping` answers. Every process runs in its own session so it can be stopped with its workers."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from localaws.sagemaker.errors import SageMakerError
+
+VARIANT = "AllTraffic"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class ModelServer:
+    """One `localaws.model_server` subprocess for an extracted model (None until started)."""
+
+    process: subprocess.Popen | None
+    port: int
+    model_dir: Path
+    log_path: Path
+    started_at: float
+    container_env: dict[str, str] = field(default_factory=dict)
+    ready_seconds: float = 0.0
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.running:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout=10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+
+    def log_tail(self, lines: int = 5) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return " | ".join(text[-lines:])
+
+
+class ModelServers:
+    """Fetches model data and starts, restarts and stops the servers of one local account."""
+
+    def __init__(self, s3_client_factory: Callable[[], object], work_dir: Path,
+                 ping_timeout: float = 30.0) -> None:
+        self._s3 = s3_client_factory
+        self.work_dir = work_dir
+        self.ping_timeout = ping_timeout
+        self._servers: list[ModelServer] = []
+        self._lock = threading.Lock()
+
+    def provision(self, name: str, url: str, container_env: dict[str, str]) -> ModelServer:
+        """Download and extract model data into a new directory: a server not yet started."""
+        model_dir = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.work_dir))
+        parsed = urlparse(url)
+        try:
+            obj = self._s3().get_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))
+            data = obj["Body"].read()
+        except Exception as err:  # any S3 failure fails the deployment
+            raise SageMakerError("ValidationException",
+                                 f"Could not find model data at {url}. ({err})") from err
+        try:
+            with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+                tar.extractall(model_dir, filter="data")
+        except (tarfile.TarError, OSError, EOFError) as err:
+            raise SageMakerError(
+                "ValidationException",
+                f'Failed to extract model data archive from URL "{url}". Please ensure that the '
+                "object located at the URL is a valid tar.gz archive.") from err
+        server = ModelServer(None, 0, model_dir, model_dir.parent / f"{model_dir.name}.log",
+                             time.monotonic(), dict(container_env))
+        with self._lock:
+            self._servers.append(server)
+        return server
+
+    def start(self, server: ModelServer) -> None:
+        """A (cold) start: a new process for the server's model, which loads it again."""
+        server.process, server.port = self._spawn(server)
+        server.started_at = time.monotonic()
+        self._await_ping(server)
+
+    @staticmethod
+    def _spawn(server: ModelServer) -> tuple[subprocess.Popen, int]:
+        port = _free_port()
+        env = {**os.environ, **server.container_env}
+        env.pop("PYTHONPATH", None)
+        with server.log_path.open("ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "localaws.model_server", "--model-dir",
+                 str(server.model_dir), "--port", str(port), "--workers", "1"],
+                stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                cwd=server.model_dir)
+        return process, port
+
+    def _await_ping(self, server: ModelServer) -> None:
+        deadline = time.monotonic() + self.ping_timeout
+        while time.monotonic() < deadline:
+            if server.process.poll() is not None:
+                break
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=2)
+                connection.request("GET", "/ping")
+                if connection.getresponse().status == 200:
+                    server.ready_seconds = time.monotonic() - server.started_at
+                    return
+            except OSError:
+                time.sleep(0.05)
+        server.stop()
+        raise SageMakerError(
+            "ValidationException",
+            f"The primary container for production variant {VARIANT} did not pass the ping "
+            f"health check. Please check CloudWatch logs for this endpoint. ({server.log_tail()})")
+
+    def stop_all(self) -> None:
+        with self._lock:
+            servers = list(self._servers)
+        for server in servers:
+            server.stop()
+
+    def pids(self) -> list[int]:
+        return [s.process.pid for s in self._servers if s.process is not None]
