@@ -35,11 +35,25 @@ STATUS_TEXT = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not
                500: "Internal Server Error"}
 
 
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+def hide_repository() -> None:
+    """The serving container has the artifact's code/ and its own packages, not this
+    repository: drop the editable install's finder and the repository from the import path, so
+    a module the artifact fails to ship fails here as it would in SageMaker."""
+    sys.meta_path[:] = [finder for finder in sys.meta_path
+                        if not getattr(finder, "__module__", "").startswith("__editable__")]
+    sys.path[:] = [entry for entry in sys.path
+                   if Path(entry or os.getcwd()).resolve() != REPOSITORY]
+
+
 class ServingApp:
     """The WSGI application one worker runs: the model is loaded when it is created."""
 
     def __init__(self, model_dir: Path, program: str = "inference.py") -> None:
         code_dir = model_dir / "code"
+        hide_repository()
         sys.path.insert(0, str(code_dir))
         self.module = importlib.import_module(Path(program).stem)
         self.model = self.module.model_fn(str(model_dir))
