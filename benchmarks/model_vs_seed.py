@@ -25,6 +25,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from inference_code.artifact_layout import ARTIFACT_FILE
 from inference_code.features import LocalCall, localize, slot_features
 from inference_code.inference import model_fn
 from inference_code.ranking import DEFAULT_WINDOW, rank, window_mask
@@ -61,7 +62,7 @@ def seed_artifact(ts: dataset.TrainingSet, train_rows: np.ndarray, directory: Pa
     rf = model.seed_random_forest().fit(ts.X[train_rows, :3], ts.y[train_rows])
     directory.mkdir(parents=True, exist_ok=True)
     joblib.dump(rf, directory / "model.joblib")
-    tar_path = directory / "model.tar.gz"
+    tar_path = directory / ARTIFACT_FILE
     with tarfile.open(tar_path, "w:gz") as tar:
         tar.add(directory / "model.joblib", arcname="model.joblib")
     return tar_path

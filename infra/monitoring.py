@@ -18,6 +18,7 @@ from constructs import Construct
 
 from infra.nag import acknowledge
 from infra.settings import DeploySettings
+from pipeline_lambdas.contract import VARIANT_NAME, PipelineMetric
 
 FIVE_MINUTES = cdk.Duration.minutes(5)
 
@@ -45,15 +46,15 @@ class Monitoring(Construct):
                  ) -> None:
         super().__init__(scope, construct_id)
         a = settings.alarms
-        endpoint = {"EndpointName": settings.endpoint_name, "VariantName": "AllTraffic"}
+        endpoint = {"EndpointName": settings.endpoint_name, "VariantName": VARIANT_NAME}
 
         def sagemaker(name: str, statistic: str) -> cw.Metric:
             return cw.Metric(namespace="AWS/SageMaker", metric_name=name,
                              dimensions_map=endpoint, statistic=statistic, period=FIVE_MINUTES)
 
-        def pipeline(name: str) -> cw.Metric:
-            return cw.Metric(namespace=settings.project_name, metric_name=name,
-                             dimensions_map={"service": metrics_service}, statistic="Sum",
+        def pipeline(name: PipelineMetric, statistic: str = "Sum") -> cw.Metric:
+            return cw.Metric(namespace=settings.project_name, metric_name=name.value,
+                             dimensions_map={"service": metrics_service}, statistic=statistic,
                              period=FIVE_MINUTES)
 
         invocations = sagemaker("Invocations", "Sum")
@@ -105,10 +106,10 @@ class Monitoring(Construct):
                 "A retraining run failed, timed out or was aborted (a rolled-back run fails "
                 "too: see the rollback alarms)"),
             "rollback": alarm(
-                "rollback", pipeline("Rollbacks"), 1,
+                "rollback", pipeline(PipelineMetric.ROLLBACKS), 1,
                 "A new model failed and the endpoint was rolled back to the previous model"),
             "rollback-failed": alarm(
-                "rollback-failed", pipeline("RollbackFailed"), 1,
+                "rollback-failed", pipeline(PipelineMetric.ROLLBACK_FAILED), 1,
                 "A rollback failed: the endpoint may not be serving the previous model"),
         }
 
@@ -131,12 +132,11 @@ class Monitoring(Construct):
                 state_machine.metric_succeeded(period=FIVE_MINUTES),
                 state_machine.metric_failed(period=FIVE_MINUTES),
                 state_machine.metric_timed_out(period=FIVE_MINUTES)], width=8),
-            cw.GraphWidget(title="Rollbacks", left=[pipeline("Rollbacks"),
-                                                    pipeline("RollbackFailed")], width=8),
+            cw.GraphWidget(title="Rollbacks", left=[pipeline(PipelineMetric.ROLLBACKS),
+                                                    pipeline(PipelineMetric.ROLLBACK_FAILED)],
+                           width=8),
             cw.GraphWidget(title="Training: rows and holdout ROC AUC", left=[
-                pipeline("RowsValid"), pipeline("RowsRejected")],
-                right=[cw.Metric(namespace=settings.project_name, metric_name="RocAuc",
-                                 dimensions_map={"service": metrics_service},
-                                 statistic="Maximum", period=FIVE_MINUTES)], width=8),
+                pipeline(PipelineMetric.ROWS_VALID), pipeline(PipelineMetric.ROWS_REJECTED)],
+                right=[pipeline(PipelineMetric.ROC_AUC, "Maximum")], width=8),
             cw.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values()), width=24),
         )

@@ -28,6 +28,7 @@ from localaws.progress import Progress, cause, short
 from localaws.runtime import ExecutionResult, LocalAWS
 from pipeline_lambdas.contract import DATA_PREFIX, DEFAULT_CALLS_PREFIX, RUN_REFUSED_ERROR
 from pipeline_lambdas.settings import PipelineSettings
+from training.outputs import METRICS_FILE, REPORT_FILE
 
 STACK_ENV = "local"
 # Local timing: the same definition, with waits from the input instead of production's 30 s.
@@ -173,10 +174,10 @@ def _finish(aws: LocalAWS, state_dir: Path, result: ExecutionResult, endpoint: s
               f"holdout ROC AUC {train.get('roc_auc', float('nan')):.4f}"
               + (f" (live model {train['live_model_version']})"
                  if train.get("live_model_version") else ""))
-        report = _download(train.get("staging_uri", "") + "report.html",
-                           out / "runs" / train["model_version"] / "report.html")
-        metrics = _download(train.get("staging_uri", "") + "metrics.json",
-                            out / "runs" / train["model_version"] / "metrics.json")
+        report = _download(train.get("staging_uri", "") + REPORT_FILE,
+                           out / "runs" / train["model_version"] / REPORT_FILE)
+        metrics = _download(train.get("staging_uri", "") + METRICS_FILE,
+                            out / "runs" / train["model_version"] / METRICS_FILE)
         if report:
             print(f"report:         {report}")
         if metrics:

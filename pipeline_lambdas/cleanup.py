@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pipeline_lambdas.clients import client
+from pipeline_lambdas.contract import resource_prefix
 from pipeline_lambdas.deployment import describe
 from pipeline_lambdas.events import read_field
 from pipeline_lambdas.live_model import record_live_model
@@ -62,7 +63,7 @@ def cleanup(sagemaker, endpoint_name: str, name_prefix: str, keep: int,
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Record the live model (SSM), then delete old versions; runs after deploys and rollbacks."""
     settings = PipelineSettings.from_env()
-    prefix = f"{settings.project_name}-{settings.environment}-"
+    prefix = f"{resource_prefix(settings.project_name, settings.environment)}-"
     live = None
     if settings.live_model_parameter:
         live = record_live_model(client("sagemaker"), client("ssm"), settings.endpoint_name,

@@ -59,6 +59,9 @@ def resource_prefix(project_name: str, environment: str) -> str:
     return f"{project_name}-{environment}"
 
 
+VARIANT_NAME = "AllTraffic"  # the endpoint's one production variant (a metric dimension too)
+
+
 def endpoint_name(project_name: str, environment: str) -> str:
     """Deterministic, so the stack can scope permissions to it before the first run."""
     return f"{resource_prefix(project_name, environment)}-optimal-call-time"
@@ -140,6 +143,18 @@ class EndState(StrEnum):
     ROLLBACK_FAILED = "RollbackFailed"
     RUN_REFUSED = "RunRefused"
     PIPELINE_FAILED = "PipelineFailed"
+
+
+class PipelineMetric(StrEnum):
+    """The EMF metrics the steps emit (namespace: the project name); alarms watch some."""
+
+    ROWS_VALID = "RowsValid"
+    ROWS_REJECTED = "RowsRejected"
+    ROC_AUC = "RocAuc"
+    DEPLOY_SECONDS = "DeploySeconds"
+    HEALTH_LATENCY_MS = "HealthLatencyMs"
+    ROLLBACKS = "Rollbacks"
+    ROLLBACK_FAILED = "RollbackFailed"
 
 
 # The error the Outcome choice matches to end a refused run at RunRefused.

@@ -15,7 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from pipeline_lambdas.clients import client
-from pipeline_lambdas.contract import DeploymentState
+from pipeline_lambdas.contract import DeploymentState, PipelineMetric
 from pipeline_lambdas.events import read_field
 from pipeline_lambdas.observability import MetricUnit, metrics, step_handler
 from pipeline_lambdas.settings import PipelineSettings
@@ -136,6 +136,7 @@ def check_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if result.state is DeploymentState.IN_SERVICE and event.get("deploy_started_at"):
         started = dt.datetime.fromisoformat(read_field(event, "deploy_started_at", str))
         seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
-        metrics.add_metric(name="DeploySeconds", unit=MetricUnit.Seconds, value=seconds)
+        metrics.add_metric(name=PipelineMetric.DEPLOY_SECONDS, unit=MetricUnit.Seconds,
+                           value=seconds)
         out["deploy_seconds"] = round(seconds, 1)
     return out

@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 
 from inference_code.artifact_layout import CODE_DIR, ENTRY_POINT
 from pipeline_lambdas.clients import client
-from pipeline_lambdas.contract import check_serverless
+from pipeline_lambdas.contract import VARIANT_NAME, check_serverless
 from pipeline_lambdas.events import read_field
 from pipeline_lambdas.observability import step_handler
 from pipeline_lambdas.settings import PipelineSettings
@@ -65,7 +65,7 @@ def create_model_and_config(sagemaker, settings: PipelineSettings, version: str,
     if not _exists(sagemaker.describe_endpoint_config, EndpointConfigName=name):
         sagemaker.create_endpoint_config(
             EndpointConfigName=name,
-            ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": name,
+            ProductionVariants=[{"VariantName": VARIANT_NAME, "ModelName": name,
                                  "ServerlessConfig": {"MemorySizeInMB": memory,
                                                       "MaxConcurrency": concurrency}}],
             Tags=tag_list)

@@ -17,6 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from pipeline_lambdas.clients import client
+from pipeline_lambdas.contract import PipelineMetric
 from pipeline_lambdas.errors import HealthCheckFailed
 from pipeline_lambdas.observability import MetricUnit, metrics, step_handler
 from pipeline_lambdas.settings import PipelineSettings
@@ -127,6 +128,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = PipelineSettings.from_env()
     report = health_check(client("sagemaker-runtime"), settings.endpoint_name,
                           settings.health_max_latency_ms)
-    metrics.add_metric(name="HealthLatencyMs", unit=MetricUnit.Milliseconds,
+    metrics.add_metric(name=PipelineMetric.HEALTH_LATENCY_MS, unit=MetricUnit.Milliseconds,
                        value=max(report.latency_ms.values()))
     return report.to_dict()

@@ -13,6 +13,7 @@ from pipeline_lambdas.errors import InvalidStepInput
 from pipeline_lambdas.events import read_field
 from pipeline_lambdas.observability import logger, step_handler
 from pipeline_lambdas.settings import PipelineSettings
+from training.outputs import REPORT_FILE
 
 OUTCOMES = tuple(Outcome)
 
@@ -23,7 +24,7 @@ def links(settings: PipelineSettings, region: str, version: str | None,
                        f"{region}#/endpoints/{settings.endpoint_name}"}
     if version:
         out["report"] = (f"s3://{settings.models_bucket}/"
-                         f"{version_prefix(version, settings.models_prefix)}report.html")
+                         f"{version_prefix(version, settings.models_prefix)}{REPORT_FILE}")
     if execution_arn:
         out["execution"] = (f"https://{region}.console.aws.amazon.com/states/home?region="
                             f"{region}#/v2/executions/details/{execution_arn}")

@@ -17,7 +17,7 @@ from pipeline_lambdas.errors import ArtifactExists
 from pipeline_lambdas.events import read_field
 from pipeline_lambdas.observability import step_handler
 from pipeline_lambdas.settings import PipelineSettings
-from pipeline_lambdas.train_step import OUTPUT_FILES
+from training.outputs import OUTPUT_FILES
 
 
 @dataclass(frozen=True)

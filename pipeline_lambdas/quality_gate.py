@@ -17,6 +17,7 @@ from pipeline_lambdas.contract import GateDecision, version_prefix
 from pipeline_lambdas.events import read_field
 from pipeline_lambdas.observability import step_handler
 from pipeline_lambdas.settings import PipelineSettings
+from training.outputs import METRICS_FILE
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def decide(new_metrics: dict[str, Any], tolerance: float, force_deploy: bool = F
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = PipelineSettings.from_env()
     version = read_field(event, "model_version", str)
-    key = f"{version_prefix(version, settings.models_prefix)}metrics.json"
+    key = version_prefix(version, settings.models_prefix) + METRICS_FILE
     metrics = json.loads(client("s3").get_object(Bucket=settings.models_bucket,
                                                   Key=key)["Body"].read())
     force = read_field(event, "force_deploy", bool, False)

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from pipeline_lambdas.clients import client
+from pipeline_lambdas.contract import PipelineMetric
 from pipeline_lambdas.deployment import IN_PROGRESS_STATUSES, describe
 from pipeline_lambdas.errors import HealthCheckFailed, RollbackFailed
 from pipeline_lambdas.events import read_field
@@ -98,7 +99,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                           deployed_config=read_field(event, "endpoint_config_name", str,
                                                      None) or None)
     except RollbackFailed:
-        metrics.add_metric(name="RollbackFailed", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=PipelineMetric.ROLLBACK_FAILED, unit=MetricUnit.Count, value=1)
         raise
-    metrics.add_metric(name="Rollbacks", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=PipelineMetric.ROLLBACKS, unit=MetricUnit.Count, value=1)
     return result.to_dict()

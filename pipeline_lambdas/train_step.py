@@ -14,18 +14,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from inference_code.artifact_layout import ARTIFACT_FILE, METADATA_FILE
 from pipeline_lambdas.clients import client
-from pipeline_lambdas.contract import staging_prefix
+from pipeline_lambdas.contract import PipelineMetric, staging_prefix
 from pipeline_lambdas.events import model_version, read_field
 from pipeline_lambdas.live_model import fetch, live_artifact_uri
 from pipeline_lambdas.observability import MetricUnit, metrics, step_handler
 from pipeline_lambdas.settings import PipelineSettings
 from training.call_log import InvalidCallLog
+from training.outputs import OUTPUT_FILES, REJECTS_FILE
 from training.train import TrainSettings, train
 
 LOG_SUFFIXES = (".csv", ".parquet")
-OUTPUT_FILES = (ARTIFACT_FILE, METADATA_FILE, "metrics.json", "report.html", "rejects.csv")
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,7 @@ def run_training(s3, settings: PipelineSettings, data_uri: str, version: str,
     """With a SageMaker client, the live model is also scored on this run's holdout."""
     parts = read_call_log(s3, data_uri)
     prefix = staging_prefix(version)
-    rejects_uri = f"s3://{settings.models_bucket}/{prefix}rejects.csv"
+    rejects_uri = f"s3://{settings.models_bucket}/{prefix}{REJECTS_FILE}"
     with tempfile.TemporaryDirectory() as tmp:
         out_dir = Path(tmp) / "out"
         live_uri = live_artifact_uri(sagemaker, settings.endpoint_name) if sagemaker else None
@@ -81,9 +80,9 @@ def run_training(s3, settings: PipelineSettings, data_uri: str, version: str,
             result = train(parts, out_dir, train_settings, version=version, name=data_uri,
                            baseline_model_dir=live_dir)
         except InvalidCallLog as err:
-            rejects = out_dir / "rejects.csv"
+            rejects = out_dir / REJECTS_FILE
             if rejects.exists():
-                s3.upload_file(str(rejects), settings.models_bucket, f"{prefix}rejects.csv")
+                s3.upload_file(str(rejects), settings.models_bucket, prefix + REJECTS_FILE)
                 raise InvalidCallLog(f"{err} (rejected rows: {rejects_uri})") from err
             raise
         for name in OUTPUT_FILES:
@@ -104,7 +103,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     version = model_version(event)
     data_uri = read_field(event, "data_uri", str, "") or settings.default_data_uri
     out = run_training(client("s3"), settings, data_uri, version, sagemaker=client("sagemaker"))
-    metrics.add_metric(name="RowsValid", unit=MetricUnit.Count, value=out.rows_valid)
-    metrics.add_metric(name="RowsRejected", unit=MetricUnit.Count, value=out.rows_rejected)
-    metrics.add_metric(name="RocAuc", unit=MetricUnit.NoUnit, value=out.roc_auc)
+    metrics.add_metric(name=PipelineMetric.ROWS_VALID, unit=MetricUnit.Count, value=out.rows_valid)
+    metrics.add_metric(name=PipelineMetric.ROWS_REJECTED, unit=MetricUnit.Count,
+                       value=out.rows_rejected)
+    metrics.add_metric(name=PipelineMetric.ROC_AUC, unit=MetricUnit.NoUnit, value=out.roc_auc)
     return out.to_dict()

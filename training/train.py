@@ -16,6 +16,7 @@ from inference_code.features import DEFAULT_TIMEZONE, FEATURE_NAMES, FeaturePara
 from inference_code.forest import Forest
 from inference_code.ranking import DEFAULT_WINDOW, window_mask
 from training import artifact, call_log, dataset, evaluate, model, report
+from training.outputs import METRICS_FILE, REJECTS_FILE, REPORT_FILE
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def train(calls: Path | bytes | list[tuple[str, bytes]], out_dir: Path,
         validation = call_log.load(raw, settings.default_timezone, label)
     out_dir.mkdir(parents=True, exist_ok=True)
     # Rejects are written before any refusal so that nothing is lost even when training stops.
-    rejects_path = out_dir / "rejects.csv"
+    rejects_path = out_dir / REJECTS_FILE
     validation.rejects.to_csv(rejects_path, index=False)
     call_log.check_trainable(validation, settings.min_valid_rows, label)
 
@@ -141,10 +142,10 @@ def train(calls: Path | bytes | list[tuple[str, bytes]], out_dir: Path,
     version = version or artifact.new_version()
     tar_path, metadata = artifact.package(final, training_set.params, metrics, data, out_dir,
                                           version)
-    metrics_path = out_dir / "metrics.json"
+    metrics_path = out_dir / METRICS_FILE
     metrics_path.write_text(json.dumps({"model_version": version, **metrics,
                                         "calibration": evaluation.calibration}, indent=2))
-    report_path = out_dir / "report.html"
+    report_path = out_dir / REPORT_FILE
     report_path.write_text(report.render(metadata, evaluation.calibration, evaluation.heatmap))
     return TrainResult(version, tar_path, metrics_path, report_path, rejects_path, metadata,
                        time.perf_counter() - started)

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import tarfile
-from collections import Counter
 
 import boto3
 
 from local_pipeline.pipeline import add_arguments
-from local_pipeline.scenarios import (
-    SCENARIOS,
-    shuffled_labels,
-    with_artifact_fault,
-    without_answered,
-)
+from local_pipeline.scenarios import SCENARIOS, with_artifact_fault
 from pipeline_lambdas.contract import EndState
 from tests.support.local_account import BUCKET, artifact_uri
-
-
-def _rows(path) -> list[dict[str, str]]:
-    with path.open(newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def test_every_scenario_says_how_it_must_end_and_is_offered() -> None:
@@ -32,28 +20,14 @@ def test_every_scenario_says_how_it_must_end_and_is_offered() -> None:
     add_arguments(parser)
     choices = next(a.choices for a in parser._actions if a.dest == "scenario")
     assert list(choices) == list(SCENARIOS)
-    for name, scenario in SCENARIOS.items():
-        assert scenario.name == name and scenario.description
-        assert scenario.expected_end in set(EndState)
+    assert all(s.name == name and s.description for name, s in SCENARIOS.items())
+    # `make pipeline` exits 0 only when the run ends here: a rollback shown is a success.
+    assert {name: s.expected_end for name, s in SCENARIOS.items()} == {
+        "deploy": EndState.DEPLOYED, "broken-model": EndState.ROLLED_BACK,
+        "worse-model": EndState.KEPT_CURRENT_MODEL, "bad-data": EndState.PIPELINE_FAILED,
+        "concurrent": EndState.DEPLOYED}
     assert SCENARIOS["deploy"].make_log is None and SCENARIOS["deploy"].artifact_fault is None
     assert SCENARIOS["concurrent"].runs == 2
-
-
-def test_shuffled_labels_keep_every_row_and_the_answer_rate(demo_log, tmp_path) -> None:
-    calls = demo_log[0]
-    shuffled = _rows(shuffled_labels(calls, tmp_path / "s.csv"))
-    original = _rows(calls)
-    assert len(shuffled) == len(original)
-    assert Counter(r["answered"] for r in shuffled) == Counter(r["answered"] for r in original)
-    assert [r["called_at"] for r in shuffled] == [r["called_at"] for r in original]
-    assert [r["answered"] for r in shuffled] != [r["answered"] for r in original]
-
-
-def test_without_answered_drops_only_that_column(demo_log, tmp_path) -> None:
-    rows = _rows(without_answered(demo_log[0], tmp_path / "b.csv"))
-    original = _rows(demo_log[0])
-    assert len(rows) == len(original)
-    assert set(rows[0]) == set(original[0]) - {"answered"}
 
 
 def test_an_artifact_fault_replaces_what_the_package_step_published(aws, trained) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import boto3
-import pandas as pd
 import pytest
 
 from pipeline_lambdas.contract import GateDecision
@@ -14,6 +13,7 @@ from pipeline_lambdas.endpoint_config import create_model_and_config
 from pipeline_lambdas.quality_gate import decide
 from pipeline_lambdas.train_step import run_training
 from tests.support.local_account import BUCKET, artifact_uri, settle
+from training.log_faults import shuffled_labels
 from training.model import ModelSettings
 from training.train import TrainSettings
 
@@ -39,13 +39,12 @@ def test_decisions(metrics: dict, force: bool, decision: str, reason: str) -> No
     assert reason in result.reason
 
 
-def test_a_weaker_model_is_blocked_against_the_live_one(aws, settings, demo_log) -> None:
+def test_a_weaker_model_is_blocked_against_the_live_one(aws, settings, demo_log,
+                                                         tmp_path) -> None:
     s3, sm = boto3.client("s3"), boto3.client("sagemaker")
     # The same log with its labels shuffled: a model trained on it has learnt nothing.
-    log = pd.read_csv(demo_log[0], dtype=str, keep_default_na=False)
-    log["answered"] = log["answered"].sample(frac=1.0, random_state=11).to_numpy()
-    s3.put_object(Bucket=BUCKET, Key="data/calls/calls.csv",
-                  Body=log.to_csv(index=False).encode())
+    shuffled = shuffled_labels(demo_log[0], tmp_path / "shuffled.csv")
+    s3.put_object(Bucket=BUCKET, Key="data/calls/calls.csv", Body=shuffled.read_bytes())
     live = create_model_and_config(sm, settings, "live", artifact_uri("good"))
     deploy(sm, settings.endpoint_name, live.endpoint_config_name)
     settle(sm, settings.endpoint_name, live.endpoint_config_name)
