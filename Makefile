@@ -1,10 +1,14 @@
 # calltime: `make pipeline` runs the retraining pipeline locally, `make test` runs the tests.
 # Both first create or update .venv from the pinned constraints (idempotent, quick when unchanged).
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# Python 3.12, as in AWS (the Lambda base image and the scikit-learn serving image): on PATH,
+# else pyenv's. A .venv made by another version is rebuilt.
+PYTHON_VERSION := 3.12
+PYTHON ?= $(shell for p in python$(PYTHON_VERSION) $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$(PYTHON_VERSION)*/bin/python$(PYTHON_VERSION); do \
+	command -v $$p >/dev/null 2>&1 && $$p -c '' 2>/dev/null && { command -v $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+STAMP := $(VENV)/.installed-$(PYTHON_VERSION)
 OUT ?= out
 DATA ?=
 SEED ?= 7
@@ -17,7 +21,9 @@ CDK_ENV ?= dev
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) not found (install it, or PYTHON=/path/to/python$(PYTHON_VERSION))"; exit 2; }
+	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != tuple(map(int, "$(PYTHON_VERSION)".split("."))))' 2>/dev/null \
+		|| { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 	@echo "venv ready: $(VENV)"

@@ -25,7 +25,8 @@ from pipeline_lambdas import contract as c
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The image's build context is the repository; only what the Dockerfile copies is sent.
-IMAGE_CONTEXT = ["*", "!infra/lambda.Dockerfile", "!constraints.txt", "!training/**",
+IMAGE_CONTEXT = ["*", "!infra/lambda.Dockerfile", "!infra/lambda-requirements.txt",
+                 "!constraints.txt", "!training/**",
                  "!inference_code/**", "!pipeline_lambdas/**", "**/__pycache__"]
 
 
