@@ -56,7 +56,7 @@ STEPS = (
          "One DescribeEndpoint: in service, in progress, kept previous or failed."),
     Step("health-check", "pipeline_lambdas.health.handler",
          "Invoke the endpoint with both request formats and check the answers.",
-         timeout_minutes=2),
+         timeout_minutes=6),  # a cold start may take SageMaker's 3-minute setup limit
     Step("rollback", "pipeline_lambdas.rollback.handler",
          "Restore the previous endpoint config and wait until it answers again.",
          timeout_minutes=15),

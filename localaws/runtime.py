@@ -32,7 +32,7 @@ from botocore.response import StreamingBody
 
 from localaws.lambdas import Handler, LocalLambda
 from localaws.sagemaker import snapshot
-from localaws.sagemaker.api import LocalSageMaker
+from localaws.sagemaker.api import COLD_START_DELAY, LocalSageMaker
 from localaws.sagemaker.errors import SageMakerError
 from localaws.template import SynthesizedStack, create_resources
 from localaws.template import load as load_template
@@ -136,7 +136,8 @@ class LocalAWS:
     """Context manager: `with LocalAWS() as aws: ...` (stops every server it started)."""
 
     def __init__(self, region: str = "us-east-1", work_dir: Path | None = None,
-                 silent_update_failures: bool = False, ping_timeout: float = 30.0) -> None:
+                 silent_update_failures: bool = False, ping_timeout: float = 30.0,
+                 cold_start_delay: float = COLD_START_DELAY) -> None:
         self.region = region
         self._own_dir = work_dir is None
         self.work_dir = Path(work_dir or tempfile.mkdtemp(prefix="calltime-local-")).resolve()
@@ -144,7 +145,8 @@ class LocalAWS:
         self.lambdas = LocalLambda(region, ACCOUNT)
         self.sagemaker = LocalSageMaker(lambda: boto3.client("s3"), self.work_dir, region,
                                         ACCOUNT, ping_timeout=ping_timeout,
-                                        silent_update_failures=silent_update_failures)
+                                        silent_update_failures=silent_update_failures,
+                                        cold_start_delay=cold_start_delay)
         self._mock = None
         self._saved_env: dict[str, str | None] = {}
         self._s3_writes = threading.Lock()

@@ -19,6 +19,7 @@ from pipeline_lambdas.contract import DeploymentState, PipelineMetric
 from pipeline_lambdas.events import read_field
 from pipeline_lambdas.observability import MetricUnit, metrics, step_handler
 from pipeline_lambdas.settings import PipelineSettings
+from pipeline_lambdas.time_budget import Budget
 
 IN_PROGRESS_STATUSES = ("Creating", "Updating", "RollingBack", "SystemUpdating")
 
@@ -59,13 +60,15 @@ def _wait_deleted(sagemaker, endpoint_name: str, timeout: float = 300.0,
     deadline = time.monotonic() + timeout
     while (current := describe(sagemaker, endpoint_name)) is not None:
         if time.monotonic() > deadline:
-            return current  # still Deleting: the create below fails with a clear message
+            return current  # still Deleting: the update below fails with SageMaker's message
         time.sleep(poll)
     return None
 
 
-def deploy(sagemaker, endpoint_name: str, config_name: str) -> DeployResult:
-    """Create the endpoint if missing, else update it to config_name.
+def deploy(sagemaker, endpoint_name: str, config_name: str,
+           budget: Budget | None = None) -> DeployResult:
+    """Create the endpoint if missing, else update it to config_name. Waiting for a Failed
+    endpoint's deletion ends within `budget` (the invocation's time left).
 
     A retry after a first attempt whose call went through (its response lost) finds the
     endpoint already deploying config_name (PendingDeploymentSummary) or serving it, and does
@@ -75,7 +78,8 @@ def deploy(sagemaker, endpoint_name: str, config_name: str) -> DeployResult:
     if current is not None and current["EndpointStatus"] == "Failed":
         # A Failed endpoint serves nothing and cannot be updated: replace it.
         sagemaker.delete_endpoint(EndpointName=endpoint_name)
-        current = _wait_deleted(sagemaker, endpoint_name)
+        current = _wait_deleted(sagemaker, endpoint_name,
+                                (budget or Budget.unlimited()).cap(300.0))
     if current is None:
         sagemaker.create_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name)
         return DeployResult(endpoint_name, config_name, None, "created")
@@ -116,7 +120,7 @@ def check(sagemaker, endpoint_name: str, deployed_config: str) -> CheckResult:
 def deploy_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = PipelineSettings.from_env()
     result = deploy(client("sagemaker"), settings.endpoint_name,
-                    read_field(event, "endpoint_config_name", str))
+                    read_field(event, "endpoint_config_name", str), Budget.of(context))
     return {**result.to_dict(), "deploy_started_at": dt.datetime.now(dt.UTC).isoformat()}
 
 

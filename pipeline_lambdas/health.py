@@ -1,9 +1,13 @@
 """Step 7 core: invoke the endpoint with canary requests in both formats and judge the answers.
 
-Checks the status, the response schema, that probabilities are in [0, 1], that every
-recommended slot is inside the requested window, and that each call answered within the latency
-bound. Anything wrong raises `HealthCheckFailed` with every problem found, so the state machine
-can Catch it by name and roll back.
+First it warms the endpoint: a freshly deployed serverless endpoint cold-starts on its first
+call (model download, the container's `pip install` of code/, model load; 10-15 s is normal), so
+that call is retried through ModelNotReadyException, throttling and 5xx for up to SageMaker's
+3-minute setup limit and is not timed against the latency bound. Then it checks, warm, the
+status, the response schema, that probabilities are in [0, 1], that every recommended slot is
+inside the requested window, and that each call answered within the latency bound. Anything
+wrong raises `HealthCheckFailed` with every problem found, so the state machine can Catch it by
+name and roll back.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -21,6 +26,7 @@ from pipeline_lambdas.contract import PipelineMetric
 from pipeline_lambdas.errors import HealthCheckFailed
 from pipeline_lambdas.observability import MetricUnit, metrics, step_handler
 from pipeline_lambdas.settings import PipelineSettings
+from pipeline_lambdas.time_budget import Budget
 
 CANARY_WINDOW = {"monday": [9, 12], "wednesday": [17, 21], "friday": [9, 14]}
 CANARY_SEED = {"features": [[1, 19, 0.4], [3, 9, 0.1], [0, 12, 0.9, 5]]}
@@ -37,11 +43,46 @@ CANARY_SLOTS = {
 @dataclass
 class HealthReport:
     endpoint_name: str
+    warm_up_ms: float = 0.0  # until the endpoint first answered (a cold start, if any)
     latency_ms: dict[str, float] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# SageMaker gives a container 3 minutes to load the model and answer /ping.
+SETUP_LIMIT_SECONDS = 180.0
+# What the canaries may take once warm (two calls, each at most the 60 s invocation timeout).
+CANARY_SECONDS = 120.0
+# Answers that mean "not ready yet" while an endpoint sets up (codes, or any HTTP 5xx).
+WARMING_UP = ("ModelNotReadyException", "ThrottlingException", "ServiceUnavailable",
+              "InternalFailure", "InternalDependencyException")
+
+
+def warm_up(runtime, endpoint: str, budget_seconds: float = SETUP_LIMIT_SECONDS,
+            sleep: Callable[[float], None] = time.sleep) -> float:
+    """Invoke until the endpoint answers at all; return the seconds it took. An answer from the
+    model, even a 4xx, means it is up; other errors are left to the canaries to report."""
+    started = time.monotonic()
+    delay = 1.0
+    while True:
+        try:
+            runtime.invoke_endpoint(EndpointName=endpoint, ContentType="application/json",
+                                    Accept="application/json", Body=json.dumps(CANARY_SEED))
+            return time.monotonic() - started
+        except ClientError as err:
+            code = err.response["Error"]["Code"]
+            status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if code not in WARMING_UP and status < 500:
+                return time.monotonic() - started
+            waited = time.monotonic() - started
+            if waited + delay > budget_seconds:
+                raise HealthCheckFailed(
+                    f"{endpoint} did not answer within {budget_seconds:.0f} s of warming up "
+                    f"(last: {code}: {err.response['Error'].get('Message', '')})") from err
+            sleep(delay)
+            delay = min(delay * 2, 10.0)
 
 
 def _call(runtime, endpoint: str, body: dict, report: HealthReport, label: str,
@@ -109,9 +150,15 @@ def check_slots_format(payload: dict, report: HealthReport) -> None:
             report.problems.append(f"contacts[{rec['contact_id']}]: slots not sorted best first")
 
 
-def health_check(runtime, endpoint_name: str, max_latency_ms: float) -> HealthReport:
-    """Invoke with both canaries; raise HealthCheckFailed listing every problem found."""
+def health_check(runtime, endpoint_name: str, max_latency_ms: float,
+                 budget: Budget | None = None) -> HealthReport:
+    """Warm the endpoint up, then invoke it with both canaries; raise HealthCheckFailed
+    listing every problem found. The warm-up takes at most SageMaker's setup limit, or what
+    `budget` leaves after the canaries' share."""
+    budget = budget or Budget.unlimited()
     report = HealthReport(endpoint_name)
+    warm_budget = min(SETUP_LIMIT_SECONDS, max(1.0, budget.left() - CANARY_SECONDS))
+    report.warm_up_ms = round(warm_up(runtime, endpoint_name, warm_budget) * 1000, 1)
     seed = _call(runtime, endpoint_name, CANARY_SEED, report, "features", max_latency_ms)
     if seed is not None:
         check_seed_format(seed, report)
@@ -127,7 +174,7 @@ def health_check(runtime, endpoint_name: str, max_latency_ms: float) -> HealthRe
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = PipelineSettings.from_env()
     report = health_check(client("sagemaker-runtime"), settings.endpoint_name,
-                          settings.health_max_latency_ms)
+                          settings.health_max_latency_ms, Budget.of(context))
     metrics.add_metric(name=PipelineMetric.HEALTH_LATENCY_MS, unit=MetricUnit.Milliseconds,
                        value=max(report.latency_ms.values()))
     return report.to_dict()

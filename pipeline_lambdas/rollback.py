@@ -22,6 +22,7 @@ from pipeline_lambdas.events import read_field
 from pipeline_lambdas.health import health_check
 from pipeline_lambdas.observability import MetricUnit, metrics, step_handler
 from pipeline_lambdas.settings import PipelineSettings
+from pipeline_lambdas.time_budget import Budget
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,14 @@ def _wait_settled(sagemaker, endpoint: str, timeout: float, poll: float,
 def rollback(sagemaker, runtime, endpoint_name: str, previous_config: str | None,
              max_latency_ms: float, timeout: float = 720.0, poll: float = 15.0,
              sleep: Callable[[float], None] = time.sleep,
-             deployed_config: str | None = None) -> RollbackResult:
+             deployed_config: str | None = None, budget: Budget | None = None) -> RollbackResult:
     """`deployed_config`, when given, is this run's config: without a previous config the
     endpoint is deleted only if it is that config's (a failed first deployment), never an
-    endpoint this run did not create."""
-    current = _wait_settled(sagemaker, endpoint_name, timeout, poll, sleep)
+    endpoint this run did not create. Every wait ends within `budget` (the invocation's time
+    left), so a slow endpoint ends in RollbackFailed saying where it was left, not in a killed
+    function that reports nothing."""
+    budget = budget or Budget.unlimited()
+    current = _wait_settled(sagemaker, endpoint_name, budget.cap(timeout), poll, sleep)
     if current is None:
         return RollbackResult("nothing-to-do", endpoint_name, None)
     if previous_config is None:
@@ -72,7 +76,7 @@ def rollback(sagemaker, runtime, endpoint_name: str, previous_config: str | None
         sagemaker.update_endpoint(EndpointName=endpoint_name, EndpointConfigName=previous_config)
         action = "restored"
         sleep(min(poll, 1.0))
-        current = _wait_settled(sagemaker, endpoint_name, timeout, poll, sleep)
+        current = _wait_settled(sagemaker, endpoint_name, budget.cap(timeout), poll, sleep)
         if current is None or current["EndpointStatus"] != "InService" or \
                 current.get("EndpointConfigName") != previous_config:
             state = "missing" if current is None else (
@@ -80,7 +84,7 @@ def rollback(sagemaker, runtime, endpoint_name: str, previous_config: str | None
                 f"({current.get('FailureReason') or 'no reason given'})")
             raise RollbackFailed(f"could not restore {previous_config}: endpoint is {state}")
     try:
-        report = health_check(runtime, endpoint_name, max_latency_ms)
+        report = health_check(runtime, endpoint_name, max_latency_ms, budget)
     except HealthCheckFailed as err:
         raise RollbackFailed(f"{previous_config} is back in service but fails its health "
                              f"check: {err}") from err
@@ -97,7 +101,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                           settings.endpoint_name, previous, settings.health_max_latency_ms,
                           poll=read_field(event, "poll_seconds", (int, float), 15.0),
                           deployed_config=read_field(event, "endpoint_config_name", str,
-                                                     None) or None)
+                                                     None) or None, budget=Budget.of(context))
     except RollbackFailed:
         metrics.add_metric(name=PipelineMetric.ROLLBACK_FAILED, unit=MetricUnit.Count, value=1)
         raise

@@ -36,7 +36,9 @@ def artifacts(trained: TrainResult) -> dict[str, bytes]:
 
 @pytest.fixture
 def aws(artifacts: dict[str, bytes], tmp_path: Path) -> Iterator[LocalAWS]:
-    with LocalAWS(work_dir=tmp_path / "local", ping_timeout=20) as runtime:
+    """Cold starts without the emulated setup delay (the tests of the cold start path, the
+    end-to-end runs and `make pipeline` keep it)."""
+    with LocalAWS(work_dir=tmp_path / "local", ping_timeout=20, cold_start_delay=0.0) as runtime:
         put_artifacts(artifacts)
         yield runtime
 
@@ -44,7 +46,7 @@ def aws(artifacts: dict[str, bytes], tmp_path: Path) -> Iterator[LocalAWS]:
 @pytest.fixture
 def silent_aws(artifacts: dict[str, bytes], tmp_path: Path) -> Iterator[LocalAWS]:
     """A local account whose failed endpoint updates roll back without a FailureReason."""
-    with LocalAWS(work_dir=tmp_path / "local", ping_timeout=20,
+    with LocalAWS(work_dir=tmp_path / "local", ping_timeout=20, cold_start_delay=0.0,
                   silent_update_failures=True) as runtime:
         put_artifacts(artifacts)
         yield runtime

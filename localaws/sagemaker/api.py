@@ -16,7 +16,9 @@ reference (CreateEndpoint, UpdateEndpoint, DescribeEndpoint, InvokeEndpoint):
   is not InService is a ValidationException, as is any unknown name.
 - Serverless scale-to-zero (`scale_to_zero=True`, the default): once a deployment has passed its
   health check the server is stopped, and the next invocation starts it again and pays the real
-  model load, as a serverless cold start does; every cold start's setup time is recorded.
+  model load plus `cold_start_delay` seconds (default 3: the model download and the container's
+  `pip install` of code/ that SageMaker does on every cold start), as a serverless cold start
+  does; every cold start's setup time is recorded.
 - InvokeEndpoint forwards to the live server; a 4xx/5xx from the model is a ModelError with
   OriginalStatusCode/OriginalMessage; more in-flight requests than the config's MaxConcurrency
   is a ThrottlingException.
@@ -37,6 +39,10 @@ from localaws.sagemaker.errors import SageMakerError
 from localaws.sagemaker.errors import validation as _validation
 from localaws.sagemaker.servers import VARIANT, ModelServer, ModelServers
 from pipeline_lambdas.contract import SERVERLESS_MAX_CONCURRENCY, SERVERLESS_MEMORY_SIZES
+
+# Seconds a serverless cold start spends before the model loads (download, `pip install` of
+# code/, container start): a few seconds, so the first call after a deployment is slow here too.
+COLD_START_DELAY = 3.0
 
 
 def _now() -> dt.datetime:
@@ -65,13 +71,15 @@ class Endpoint:
 class LocalSageMaker:
     def __init__(self, s3_client_factory: Callable[[], object], work_dir: Path, region: str,
                  account: str, ping_timeout: float = 30.0, silent_update_failures: bool = False,
-                 rollback_pause: float = 0.2, scale_to_zero: bool = True) -> None:
+                 rollback_pause: float = 0.2, scale_to_zero: bool = True,
+                 cold_start_delay: float = COLD_START_DELAY) -> None:
         self.servers = ModelServers(s3_client_factory, work_dir, ping_timeout)
         self.region, self.account = region, account
         self.ping_timeout = ping_timeout
         self.silent_update_failures = silent_update_failures
         self.rollback_pause = rollback_pause
         self.scale_to_zero = scale_to_zero
+        self.cold_start_delay = cold_start_delay
         self.models: dict[str, dict[str, Any]] = {}
         self.configs: dict[str, dict[str, Any]] = {}
         self.endpoints: dict[str, Endpoint] = {}
@@ -369,13 +377,15 @@ class LocalSageMaker:
         with endpoint.start_lock:
             if server.running:  # another request started it meanwhile
                 return False
+            time.sleep(self.cold_start_delay)  # what SageMaker does before the model loads
             try:
                 self.servers.start(server)
             except SageMakerError as err:
                 raise SageMakerError("ServiceUnavailable", f"Cold start failed: {err.message}",
                                      status=503) from err
+            setup = self.cold_start_delay + server.ready_seconds
             endpoint.cold_starts.append({"at": _now().isoformat(),
-                                         "model_setup_seconds": round(server.ready_seconds, 3)})
+                                         "model_setup_seconds": round(setup, 3)})
             return True
 
     def cold_starts(self) -> dict[str, list[dict[str, Any]]]:

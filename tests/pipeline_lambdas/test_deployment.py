@@ -3,13 +3,17 @@ rollback that a status-only waiter would report as success."""
 
 from __future__ import annotations
 
+import time
+
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from pipeline_lambdas.contract import DeploymentState
 from pipeline_lambdas.deployment import check, deploy
 from pipeline_lambdas.endpoint_config import create_model_and_config
 from pipeline_lambdas.errors import SettingsError
+from pipeline_lambdas.time_budget import Budget
 from tests.support.local_account import artifact_uri, settle
 
 
@@ -100,3 +104,29 @@ def test_a_failed_endpoint_is_replaced_by_the_next_deployment(aws, settings) -> 
     assert (result.action, result.previous_endpoint_config_name) == ("created", None)
     assert settle(sm, settings.endpoint_name, good.endpoint_config_name)[0].state is \
         DeploymentState.IN_SERVICE
+
+
+class _FailedThenDeleting:
+    """A Failed endpoint whose deletion never finishes; SageMaker refuses changes meanwhile."""
+
+    def __init__(self) -> None:
+        self.deleted = False
+
+    def describe_endpoint(self, EndpointName: str) -> dict:
+        return {"EndpointStatus": "Deleting" if self.deleted else "Failed"}
+
+    def delete_endpoint(self, EndpointName: str) -> None:
+        self.deleted = True
+
+    def update_endpoint(self, **_: object) -> None:
+        raise ClientError({"Error": {"Code": "ValidationException",
+                                     "Message": "Cannot update endpoint in status Deleting"}},
+                          "UpdateEndpoint")
+
+
+def test_waiting_for_a_deletion_ends_within_the_invocations_time() -> None:
+    """The 60 s deploy function used to wait up to 300 s for a Failed endpoint's deletion."""
+    started = time.monotonic()
+    with pytest.raises(ClientError, match="in status Deleting"):
+        deploy(_FailedThenDeleting(), "ep", "v2", Budget(time.monotonic() + 0.5))
+    assert time.monotonic() - started < 3

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
+from localaws.runtime import LocalAWS
 from pipeline_lambdas.deployment import deploy
 from pipeline_lambdas.endpoint_config import create_model_and_config
 from pipeline_lambdas.errors import HealthCheckFailed
@@ -13,8 +15,14 @@ from pipeline_lambdas.health import (
     check_seed_format,
     check_slots_format,
     health_check,
+    warm_up,
 )
-from tests.support.local_account import artifact_uri, settle, upload_lying_artifact
+from tests.support.local_account import (
+    artifact_uri,
+    put_artifacts,
+    settle,
+    upload_lying_artifact,
+)
 
 
 def _deploy(settings, name: str, artifact: str) -> None:
@@ -69,3 +77,53 @@ def test_slot_checks_catch_order_and_shape() -> None:
         {"contact_id": "canary-cold", "slots": slots[:1]}]}, report)
     assert any("not sorted best first" in p for p in report.problems)
     assert any("expected 3 slots" in p for p in report.problems)
+
+
+def test_a_cold_start_is_waited_out_before_the_canaries_are_timed(artifacts, tmp_path,
+                                                                  settings) -> None:
+    """SageMaker's first call after a deployment pays the cold start (here 4 s): timed against
+    a 3 s bound it failed every first deployment. The warm-up takes it; the canaries run warm."""
+    with LocalAWS(work_dir=tmp_path / "local", ping_timeout=20, cold_start_delay=4.0):
+        put_artifacts(artifacts)
+        _deploy(settings, "good", "good")
+        report = health_check(boto3.client("sagemaker-runtime"), settings.endpoint_name, 3000)
+    assert report.warm_up_ms >= 4000
+    assert max(report.latency_ms.values()) < 3000
+
+
+class _Runtime:
+    """invoke_endpoint answering a scripted list of errors, then success."""
+
+    def __init__(self, *errors: tuple[str, int]) -> None:
+        self.errors = list(errors)
+        self.calls = 0
+
+    def invoke_endpoint(self, **_: object) -> dict:
+        self.calls += 1
+        if self.errors:
+            code, status = self.errors.pop(0)
+            raise ClientError({"Error": {"Code": code, "Message": "m"},
+                               "ResponseMetadata": {"HTTPStatusCode": status}}, "InvokeEndpoint")
+        return {}
+
+
+def test_warm_up_retries_what_a_setting_up_endpoint_answers() -> None:
+    runtime = _Runtime(("ModelNotReadyException", 429), ("ThrottlingException", 400),
+                       ("ServiceUnavailable", 503), ("InternalServerError", 500))
+    slept: list[float] = []
+    warm_up(runtime, "ep", budget_seconds=100, sleep=slept.append)
+    assert runtime.calls == 5 and slept == [1.0, 2.0, 4.0, 8.0]
+
+
+def test_warm_up_stops_at_an_answer_from_the_model_or_a_client_error() -> None:
+    for error in (("ModelError", 424), ("ValidationException", 400)):
+        runtime = _Runtime(error)
+        warm_up(runtime, "ep", budget_seconds=100, sleep=lambda _: None)
+        assert runtime.calls == 1
+
+
+def test_warm_up_gives_up_within_its_budget_naming_the_last_answer() -> None:
+    runtime = _Runtime(*[("ModelNotReadyException", 429)] * 50)
+    with pytest.raises(HealthCheckFailed, match=r"within 10 s of warming up.*ModelNotReady"):
+        warm_up(runtime, "ep", budget_seconds=10, sleep=lambda _: None)
+    assert runtime.calls < 6

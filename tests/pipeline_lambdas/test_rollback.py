@@ -4,6 +4,7 @@ the endpoint then answers with the previous model's answers."""
 from __future__ import annotations
 
 import json
+import time
 
 import boto3
 import pytest
@@ -11,9 +12,10 @@ import pytest
 from pipeline_lambdas.contract import DeploymentState
 from pipeline_lambdas.deployment import deploy
 from pipeline_lambdas.endpoint_config import create_model_and_config
-from pipeline_lambdas.errors import HealthCheckFailed
+from pipeline_lambdas.errors import HealthCheckFailed, RollbackFailed
 from pipeline_lambdas.health import health_check
 from pipeline_lambdas.rollback import rollback
+from pipeline_lambdas.time_budget import Budget
 from tests.support.local_account import artifact_uri, settle, upload_lying_artifact
 
 PROBE = json.dumps({"features": [[1, 19, 0.4], [4, 10, 0.2]]})
@@ -91,3 +93,20 @@ def test_without_a_rollback_target_an_endpoint_this_run_did_not_create_is_kept(
     endpoint = sm.describe_endpoint(EndpointName=settings.endpoint_name)
     assert (endpoint["EndpointStatus"], endpoint["EndpointConfigName"]) == (
         "InService", live.endpoint_config_name)
+
+
+class _StuckEndpoint:
+    """DescribeEndpoint that never leaves Updating."""
+
+    def describe_endpoint(self, EndpointName: str) -> dict:
+        return {"EndpointStatus": "Updating", "EndpointConfigName": "v1"}
+
+
+def test_every_wait_ends_within_the_invocations_time() -> None:
+    """A 15-minute function used to wait up to 720 s twice plus a health check: killed, it
+    reported nothing. Now the wait ends before the budget and says where it left things."""
+    started = time.monotonic()
+    with pytest.raises(RollbackFailed, match="still Updating after 0 s; left on v1"):
+        rollback(_StuckEndpoint(), None, "ep", "v0", 3000, poll=0.05,
+                 budget=Budget(time.monotonic() + 0.3))
+    assert time.monotonic() - started < 2
