@@ -26,9 +26,9 @@ PRICE = {
     "ecr_gb_month": 0.10,
     "logs_gb": 0.50,  # CloudWatch Logs ingestion
 }
-# Five single-metric alarms and two metric-math alarms of three metrics each; a test counts the
+# Six single-metric alarms and two metric-math alarms of three metrics each; a test counts the
 # metrics the synthesized alarms watch (tests/infra/test_costs.py), so this follows the template.
-ALARM_METRICS = 5 + 3 + 3
+ALARM_METRICS = 6 + 3 + 3
 TRANSITIONS_PER_RUN = 30  # a deployment run, measured on the local run of the state machine
 STEP_SECONDS = 12  # the eleven small steps, about a second each, plus waits in Check
 

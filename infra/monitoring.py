@@ -11,8 +11,10 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -31,6 +33,18 @@ class Notifications(Construct):
         self.topic = sns.Topic(self, "Topic", topic_name=f"{settings.prefix}-notifications",
                                display_name=f"calltime {settings.environment}",
                                enforce_ssl=True)
+        # enforce_ssl makes CDK write a topic policy, which replaces SNS's default one: without
+        # this statement CloudWatch may not publish and alarm notifications never arrive.
+        stack = cdk.Stack.of(self)
+        self.topic.add_to_resource_policy(iam.PolicyStatement(
+            sid="CloudWatchAlarmsPublish",
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            actions=["sns:Publish"], resources=[self.topic.topic_arn],
+            conditions={
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnLike": {"aws:SourceArn": stack.format_arn(
+                    service="cloudwatch", resource="alarm", resource_name=f"{settings.prefix}-*",
+                    arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME)}}))
         if settings.notification_email:
             self.topic.add_subscription(
                 subscriptions.EmailSubscription(settings.notification_email))
@@ -42,8 +56,8 @@ class Notifications(Construct):
 
 class Monitoring(Construct):
     def __init__(self, scope: Construct, construct_id: str, settings: DeploySettings,
-                 topic: sns.ITopic, state_machine: sfn.StateMachine, metrics_service: str
-                 ) -> None:
+                 topic: sns.ITopic, state_machine: sfn.StateMachine, metrics_service: str,
+                 schedule_dead_letters: sqs.IQueue) -> None:
         super().__init__(scope, construct_id)
         a = settings.alarms
         endpoint = {"EndpointName": settings.endpoint_name, "VariantName": VARIANT_NAME}
@@ -67,6 +81,8 @@ class Monitoring(Construct):
             expression="IF(invocations > 0, 100 * (e4 + e5) / invocations, 0)",
             using_metrics={"invocations": invocations, "e4": errors_4xx, "e5": errors_5xx},
             label="Invocation error rate (%)", period=FIVE_MINUTES)
+        dead_letters = schedule_dead_letters.metric_approximate_number_of_messages_visible(
+            period=FIVE_MINUTES, statistic="Maximum")
         failed_runs = cw.MathExpression(
             expression="failed + timedout + aborted",
             using_metrics={"failed": state_machine.metric_failed(period=FIVE_MINUTES),
@@ -111,6 +127,10 @@ class Monitoring(Construct):
             "rollback-failed": alarm(
                 "rollback-failed", pipeline(PipelineMetric.ROLLBACK_FAILED), 1,
                 "A rollback failed: the endpoint may not be serving the previous model"),
+            "schedule-failed": alarm(
+                "schedule-failed", dead_letters, 1,
+                "The schedule could not start a retraining run: the dead-letter queue "
+                f"{schedule_dead_letters.queue_name} holds the error"),
         }
 
         self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=f"{settings.prefix}",

@@ -38,7 +38,8 @@ class CalltimeStack(cdk.Stack):
                                            self.pipeline.state_machine)
         self.monitoring = Monitoring(self, "Monitoring", settings, self.notifications.topic,
                                      self.pipeline.state_machine,
-                                     self.functions.metrics_service)
+                                     self.functions.metrics_service,
+                                     self.schedule.dead_letters)
         for key, value in settings.tags.items():
             cdk.Tags.of(self).add(key, value)
         self._outputs(settings)

@@ -194,7 +194,8 @@ def test_state_machine_wiring(synthesized) -> None:
         "poll_seconds": 30, "max_checks": 60, "rollback_poll_seconds": 15}
 
 
-def test_weekly_schedule_in_its_time_zone_may_only_start_this_state_machine(synthesized) -> None:
+def test_weekly_schedule_may_only_start_this_state_machine_and_report_failures(
+        synthesized) -> None:
     _, _, template = synthesized
     template.has_resource_properties("AWS::Scheduler::Schedule", {
         "ScheduleExpression": "cron(0 3 ? * SUN *)",
@@ -203,13 +204,18 @@ def test_weekly_schedule_in_its_time_zone_may_only_start_this_state_machine(synt
         "FlexibleTimeWindow": {"Mode": "OFF"},
         "Target": {"Arn": {"Ref": Match.string_like_regexp("PipelineStateMachine")},
                    "Input": "{}", "RoleArn": Match.any_value(),
-                   "RetryPolicy": Match.any_value()}})
+                   "RetryPolicy": Match.any_value(),
+                   "DeadLetterConfig": {"Arn": {"Fn::GetAtt": [Match.string_like_regexp(
+                       "ScheduleDeadLetters"), "Arn"]}}}})
     role = next(r for r in _resources(template, "AWS::IAM::Role").values()
                 if r["Properties"].get("RoleName") == "calltime-dev-schedule")
     (machine,) = _resources(template, "AWS::StepFunctions::StateMachine")
+    (queue,) = _resources(template, "AWS::SQS::Queue")
     statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     assert statements == [{"Action": "states:StartExecution", "Effect": "Allow",
-                           "Resource": {"Ref": machine}}]
+                           "Resource": {"Ref": machine}},
+                          {"Action": "sqs:SendMessage", "Effect": "Allow",
+                           "Resource": {"Fn::GetAtt": [queue, "Arn"]}}]
 
 
 def test_schedule_settings_reach_the_schedule(tmp_path_factory) -> None:
@@ -324,3 +330,36 @@ def test_every_function_gets_exactly_the_environment_the_steps_read(synthesized)
         own = {v for v in variables if not v.startswith("POWERTOOLS_")}
         # DATA_URI is optional: the default call-log location follows from the bucket.
         assert own == read - {contract.DATA_URI_ENV}
+
+
+def test_alarms_may_publish_to_the_topic_and_only_this_stacks(synthesized) -> None:
+    """The topic policy that enforce_ssl creates replaces SNS's default: CloudWatch must be
+    allowed explicitly, for this account's alarms of this environment only."""
+    region, _, template = synthesized
+    (policy,) = _resources(template, "AWS::SNS::TopicPolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    alarms = [s for s in statements
+              if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
+    assert len(alarms) == 1
+    (allow,) = alarms
+    assert allow["Effect"] == "Allow" and allow["Action"] == "sns:Publish"
+    assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
+    assert _text(allow["Condition"]["ArnLike"]["aws:SourceArn"]) == \
+        f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:calltime-dev-*"
+    names = {a["Properties"]["AlarmName"]
+             for a in _resources(template, "AWS::CloudWatch::Alarm").values()}
+    assert names and all(name.startswith("calltime-dev-") for name in names)
+    assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport":
+                                                                      "false"}}
+               for s in statements)
+
+
+def test_a_start_the_schedule_could_not_make_is_kept_and_alarmed(synthesized) -> None:
+    _, _, template = synthesized
+    (queue_id, queue), = _resources(template, "AWS::SQS::Queue").items()
+    assert queue["Properties"]["QueueName"] == "calltime-dev-schedule-dead-letters"
+    assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    alarm = _alarm(template, "schedule-failed")
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": [queue_id, "QueueName"]}
+    assert alarm["Threshold"] == 1 and alarm["AlarmActions"]
