@@ -64,6 +64,8 @@ PLACEHOLDERS: dict[str, Any] = {
     "deploy": {"previous_endpoint_config_name": "", "deploy_started_at": ""},
     "check": {"next_attempt": 1},
     "error": {"Error": "", "Cause": ""},
+    "rollback_error": {"Error": "", "Cause": ""},
+    "cleanup_error": {"Error": "", "Cause": ""},
 }
 
 
@@ -132,7 +134,8 @@ class RetrainingStateMachine(Construct):
             "execution_arn.$": "$.execution_arn",
             "details": {"model_version.$": "$.train.model_version", "train.$": "$.train",
                         "gate.$": "$.gate", "deploy.$": "$.deploy", "check.$": "$.check",
-                        "error.$": "$.error"},
+                        "error.$": "$.error", "rollback_error.$": "$.rollback_error",
+                        "cleanup_error.$": "$.cleanup_error"},
         }, "$.notification")
         release = self._task("ReleaseLock", "release-lock",
                              {"execution_name.$": "$.execution_name"}, "$.release")

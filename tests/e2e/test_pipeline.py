@@ -19,6 +19,8 @@ import pytest
 
 from local_pipeline.pipeline import execute
 from localaws.runtime import LocalAWS
+from pipeline_lambdas.contract import EndState
+from pipeline_lambdas.errors import RollbackFailed
 from pipeline_lambdas.health import CANARY_SLOTS
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -174,6 +176,29 @@ def test_concurrent_start_is_refused(account) -> None:
     assert len(described) == 2 and len(refused) == 1
     assert holder.status == "SUCCEEDED", (holder.error, holder.cause)
     assert account.endpoint()["EndpointStatus"] == "InService"
+
+
+def test_a_failed_rollback_is_notified_with_its_reason(account) -> None:
+    """RollbackFailed's notification carries the rollback's own error (it said nothing of why).
+    Runs last on this account: it leaves the endpoint on a model that failed its check."""
+    rollback = next(f for f in account.aws.lambdas.handlers if f.endswith("-rollback"))
+    real = account.aws.lambdas.handlers[rollback]
+
+    def stuck(event, context):
+        raise RollbackFailed("endpoint still Updating after 885 s; left on v-test")
+
+    account.aws.register_lambda(rollback, stuck)
+    try:
+        result = account.run("broken-model")
+    finally:
+        account.aws.register_lambda(rollback, real)
+    assert result.final_state == EndState.ROLLBACK_FAILED
+    name = result.arn.rsplit(":", 1)[-1]
+    marker = json.loads(boto3.client("s3").get_object(
+        Bucket=account.bucket, Key=f"notifications/{name}/rollback-failed.json")["Body"].read())
+    assert marker["rollback_error"]["Error"] == "RollbackFailed"
+    assert "still Updating after 885 s" in marker["rollback_error"]["Cause"]
+    assert "HealthCheckFailed" in json.dumps(marker["error"])
 
 
 def test_make_pipeline_twice_updates_and_invoke_reaches_the_endpoint(tmp_path) -> None:

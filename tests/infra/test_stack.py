@@ -363,3 +363,15 @@ def test_a_start_the_schedule_could_not_make_is_kept_and_alarmed(synthesized) ->
     assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
     assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": [queue_id, "QueueName"]}
     assert alarm["Threshold"] == 1 and alarm["AlarmActions"]
+
+
+def test_notify_reports_every_error_and_reads_only_paths_that_always_exist(synthesized) -> None:
+    """Notify runs on every path, so each path it reads must exist from ApplyDefaults on (a
+    missing one fails the state); it carries the rollback's and cleanup's errors too."""
+    _, _, template = synthesized
+    states = _definition(template)["States"]
+    details = states["Notify"]["Parameters"]["details"]
+    assert {"error.$", "rollback_error.$", "cleanup_error.$"} <= set(details)
+    slots = {key.removesuffix(".$") for key in states["ApplyDefaults"]["Parameters"]}
+    for field, path in details.items():
+        assert path.split(".")[1] in slots, field
