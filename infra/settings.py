@@ -149,6 +149,7 @@ def _alarms(values: Mapping[str, Any]) -> AlarmThresholds:
 def _validate(s: DeploySettings) -> None:
     c.check_name("project_name", s.project_name)
     c.check_name("environment", s.environment)
+    c.check_name_lengths("project_name", s.project_name, "environment", s.environment)
     if s.account is not None and not re.fullmatch(r"\d{12}", s.account):
         raise SettingsError(f"account={s.account!r}: must be a 12-digit AWS account id")
     if s.region is not None and not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", s.region):

@@ -74,6 +74,35 @@ def check_name(field: str, value: str) -> None:
                             "starting with a letter or digit")
 
 
+SAGEMAKER_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")  # models, configs, endpoints
+# The form of every model version the pipeline makes (pipeline_lambdas.events.model_version):
+# the execution's start time and a hash of its name, 23 characters.
+MODEL_VERSION_EXAMPLE = "20260601T000000Z-0a1b2c"
+
+
+def versioned_name(project_name: str, environment: str, version: str) -> str:
+    """Model and endpoint-config name for a model version (SageMaker: 63 chars, [a-z0-9-])."""
+    clean = re.sub(r"[^a-zA-Z0-9-]", "-", version).strip("-").lower()
+    name = f"{resource_prefix(project_name, environment)}-{clean}"
+    if len(name) > 63 or not SAGEMAKER_NAME.fullmatch(name):  # the pattern counts no '-'s
+        raise SettingsError(f"version {version!r} makes an invalid SageMaker name {name!r} "
+                            f"({len(name)} characters; SageMaker allows 63 of [a-zA-Z0-9-])")
+    return name
+
+
+def check_name_lengths(project_field: str, project_name: str, env_field: str,
+                       environment: str) -> None:
+    """The longest SageMaker name the pipeline will make from these names must be valid: it
+    is refused here, at synth, rather than by CreateModel on the first run."""
+    longest = f"{resource_prefix(project_name, environment)}-{MODEL_VERSION_EXAMPLE.lower()}"
+    if len(longest) > 63:
+        raise SettingsError(
+            f"{project_field}={project_name!r} and {env_field}={environment!r} are too long "
+            f"together: the pipeline's model names ({longest}) would be {len(longest)} "
+            f"characters and SageMaker allows 63; keep the two within "
+            f"{63 - len(MODEL_VERSION_EXAMPLE) - 2} characters together")
+
+
 # --- SageMaker Serverless Inference limits and the pipeline's defaults ----------------------------
 SERVERLESS_MEMORY_SIZES = (1024, 2048, 3072, 4096, 5120, 6144)
 SERVERLESS_MAX_CONCURRENCY = 200

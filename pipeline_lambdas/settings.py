@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pipeline_lambdas import contract as c
 from pipeline_lambdas.errors import SettingsError
-
-_SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
 
 @dataclass(frozen=True)
@@ -41,11 +38,7 @@ class PipelineSettings:
 
     def versioned_name(self, version: str) -> str:
         """Model and endpoint-config name for a model version (SageMaker: 63 chars, [a-z0-9-])."""
-        clean = re.sub(r"[^a-zA-Z0-9-]", "-", version).strip("-").lower()
-        name = f"{c.resource_prefix(self.project_name, self.environment)}-{clean}"
-        if not _SAGEMAKER_NAME.match(name):
-            raise SettingsError(f"version {version!r} makes an invalid SageMaker name {name!r}")
-        return name
+        return c.versioned_name(self.project_name, self.environment, version)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> PipelineSettings:
@@ -85,6 +78,8 @@ class PipelineSettings:
         )
         c.check_name(c.PROJECT_NAME_ENV, settings.project_name)
         c.check_name(c.ENVIRONMENT_ENV, settings.environment)
+        c.check_name_lengths(c.PROJECT_NAME_ENV, settings.project_name, c.ENVIRONMENT_ENV,
+                             settings.environment)
         c.check_versions_to_keep(c.VERSIONS_TO_KEEP_ENV, settings.versions_to_keep)
         c.check_gate_tolerance(c.QUALITY_GATE_TOLERANCE_ENV, settings.quality_gate_tolerance)
         c.check_serverless(settings.memory_size_mb, settings.max_concurrency,

@@ -33,6 +33,7 @@ from pipeline_lambdas.errors import SettingsError
     ({"log_retention_days": 10}, "log_retention_days=10"),
     ({"region": "moon-1"}, "region='moon-1'"),
     ({"memory_sise_mb": 2048}, "unknown setting(s): memory_sise_mb"),
+    ({"project_name": "p" * 20, "environment": "e" * 19}, "are too long together"),
 ])
 def test_bad_settings_are_refused_naming_the_field(values: dict, message: str) -> None:
     with pytest.raises(SettingsError) as err:

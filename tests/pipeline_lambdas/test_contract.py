@@ -6,6 +6,7 @@ import pytest
 
 from pipeline_lambdas import contract as c
 from pipeline_lambdas.errors import SettingsError
+from pipeline_lambdas.events import model_version
 
 
 # The messages and the common bad values are asserted where the settings are read
@@ -47,3 +48,15 @@ def test_run_refused_is_the_lock_errors_name() -> None:
     from pipeline_lambdas.errors import DeploymentInProgress
 
     assert c.RUN_REFUSED_ERROR == DeploymentInProgress.__name__ == "DeploymentInProgress"
+
+
+def test_the_longest_accepted_names_still_make_valid_sagemaker_names() -> None:
+    """The synth-time length check is tied to the versions the pipeline really makes."""
+    version = model_version({"execution_name": "run", "execution_start": "2026-12-31T23:59:59Z"})
+    assert len(version) == len(c.MODEL_VERSION_EXAMPLE)
+    c.check_name_lengths("p", "p" * 19, "e", "e" * 19)  # 38 together: accepted
+    assert len(c.versioned_name("p" * 19, "e" * 19, version)) == 63
+    with pytest.raises(SettingsError, match=r"too long together.* within 38 characters"):
+        c.check_name_lengths("p", "p" * 20, "e", "e" * 19)
+    with pytest.raises(SettingsError, match="64 characters"):
+        c.versioned_name("p" * 20, "e" * 19, version)
