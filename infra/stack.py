@@ -14,6 +14,7 @@ from infra.settings import DeploySettings
 from infra.state_machine import RetrainingStateMachine
 from infra.storage import ModelStorage
 from pipeline_lambdas.contract import DEFAULT_CALLS_PREFIX
+from pipeline_lambdas.serverless_regions import region_warning
 
 
 class CalltimeStack(cdk.Stack):
@@ -23,6 +24,8 @@ class CalltimeStack(cdk.Stack):
             f"calltime ({settings.environment}): optimal call time model, retraining pipeline, "
             "serverless endpoint (created by the pipeline)"), **kwargs)
         self.settings = settings
+        if not cdk.Token.is_unresolved(self.region) and (hint := region_warning(self.region)):
+            cdk.Annotations.of(self).add_warning_v2("calltime:serverless-region", hint)
         image = self._container_image(settings)
         self.storage = ModelStorage(self, "Storage", settings)
         self.hosting = ModelHosting(self, "Hosting", settings, self.storage, image)

@@ -10,8 +10,10 @@ from botocore.exceptions import ClientError
 from inference_code.artifact_layout import CODE_DIR, ENTRY_POINT
 from pipeline_lambdas.clients import client
 from pipeline_lambdas.contract import VARIANT_NAME, check_serverless
+from pipeline_lambdas.errors import ServerlessNotAvailable
 from pipeline_lambdas.events import read_field
 from pipeline_lambdas.observability import step_handler
+from pipeline_lambdas.serverless_regions import region_warning
 from pipeline_lambdas.settings import PipelineSettings
 
 MODEL_DIR = "/opt/ml/model"  # where the serving container extracts model.tar.gz
@@ -63,12 +65,19 @@ def create_model_and_config(sagemaker, settings: PipelineSettings, version: str,
             Tags=tag_list)
         created = True
     if not _exists(sagemaker.describe_endpoint_config, EndpointConfigName=name):
-        sagemaker.create_endpoint_config(
-            EndpointConfigName=name,
-            ProductionVariants=[{"VariantName": VARIANT_NAME, "ModelName": name,
-                                 "ServerlessConfig": {"MemorySizeInMB": memory,
-                                                      "MaxConcurrency": concurrency}}],
-            Tags=tag_list)
+        try:
+            sagemaker.create_endpoint_config(
+                EndpointConfigName=name,
+                ProductionVariants=[{"VariantName": VARIANT_NAME, "ModelName": name,
+                                     "ServerlessConfig": {"MemorySizeInMB": memory,
+                                                          "MaxConcurrency": concurrency}}],
+                Tags=tag_list)
+        except ClientError as err:
+            hint = region_warning(sagemaker.meta.region_name)
+            if hint is None:
+                raise
+            raise ServerlessNotAvailable(f"{hint} (SageMaker said: "
+                                         f"{err.response['Error'].get('Message', err)})") from err
         created = True
     else:
         existing = sagemaker.describe_endpoint_config(EndpointConfigName=name)

@@ -20,6 +20,10 @@ class ArtifactExists(Exception):
     """A different artifact already exists under this version; versions are never overwritten."""
 
 
+class ServerlessNotAvailable(Exception):
+    """SageMaker refused the serverless endpoint config in a region not known to offer it."""
+
+
 class HealthCheckFailed(Exception):
     """The endpoint answered wrongly or too slowly."""
 

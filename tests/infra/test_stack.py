@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk.assertions import Match
+from aws_cdk.assertions import Annotations, Match
 
 from infra import images
 from infra.functions import STEPS
@@ -375,3 +375,12 @@ def test_notify_reports_every_error_and_reads_only_paths_that_always_exist(synth
     slots = {key.removesuffix(".$") for key in states["ApplyDefaults"]["Parameters"]}
     for field, path in details.items():
         assert path.split(".")[1] in slots, field
+
+
+def test_synth_warns_where_serverless_inference_is_not_documented(synthesized) -> None:
+    region, stack, _ = synthesized
+    warnings = Annotations.from_stack(stack).find_warning(
+        "*", Match.string_like_regexp("Serverless Inference is not in the documented regions"))
+    assert len(warnings) == (0 if region == "us-east-1" else 1)
+    if warnings:
+        assert "il-central-1" in warnings[0].entry.data
