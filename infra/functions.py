@@ -148,8 +148,10 @@ class PipelineFunctions(Construct):
         lock = objects(c.LOCK_KEY)
         data, staging = f"{c.DATA_PREFIX}*", f"{c.STAGING_PREFIX}*"
         artifacts, notifications = f"{c.MODELS_PREFIX}/*", f"{c.NOTIFICATIONS_PREFIX}*"
-        for step in ("acquire-lock", "release-lock"):
-            allow(step, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [lock])
+        # The lock is only ever written conditionally, never deleted (pipeline_lambdas/run_lock):
+        # release writes with the ETag its acquire returned and reads nothing.
+        allow("acquire-lock", ["s3:GetObject", "s3:PutObject"], [lock])
+        allow("release-lock", ["s3:PutObject"], [lock])
         # Training reads the call logs (data/) and the live model's artifact, writes staging.
         allow("train", ["s3:ListBucket"], [bucket.bucket_arn],
               {"StringLike": {"s3:prefix": [data]}})

@@ -58,6 +58,7 @@ def run_defaults(settings: DeploySettings) -> dict[str, Any]:
 
 # Result slots exist from the start so every later path can be read ("" stands for none).
 PLACEHOLDERS: dict[str, Any] = {
+    "lock": {"etag": ""},  # the lock's ETag once AcquireLock took it; "" = this run never did
     "train": {"model_version": ""},
     "gate": {"decision": ""},
     "model": {"endpoint_config_name": ""},
@@ -138,7 +139,8 @@ class RetrainingStateMachine(Construct):
                         "cleanup_error.$": "$.cleanup_error"},
         }, "$.notification")
         release = self._task("ReleaseLock", "release-lock",
-                             {"execution_name.$": "$.execution_name"}, "$.release")
+                             {"execution_name.$": "$.execution_name",
+                              "etag.$": "$.lock.etag"}, "$.release")
         outcome = sfn.Choice(self, "Outcome")
         notify.add_catch(release, errors=["States.ALL"], result_path="$.notify_error")
         notify.next(release)

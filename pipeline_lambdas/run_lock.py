@@ -1,10 +1,15 @@
-"""One run at a time may touch the endpoint: a lock object in S3 written with If-None-Match.
+"""One run at a time may touch the endpoint: a lock object in S3 changed only by conditional
+writes, never deleted.
 
-S3's conditional write makes the first writer win atomically; a second execution that starts
-while one is deploying fails fast with `DeploymentInProgress` naming the holder. Release deletes
-the object only if it is still ours (If-Match on its ETag), so a late release cannot free a lock
-another run has taken over. A lock older than `ttl_seconds` (a run that died without releasing)
-may be taken over.
+The first acquire creates the object with `If-None-Match: *`; every later change (take,
+release, take over a stale lock) is a `PutObject` with `If-Match` on the ETag just read, so the
+first writer wins atomically and a second execution fails fast with `DeploymentInProgress`
+naming the holder. Release marks the lock free (owner null) with If-Match on the ETag its own
+acquire returned, so a late release cannot free a lock another run has taken over and needs
+no read. Never deleting keeps the lock correct in the versioned models bucket whatever S3 does
+with a delete marker under `If-None-Match`, and keeps the lock roles to GetObject and PutObject
+on one key (reading a key that was deleted would need s3:ListBucket to get 404 rather than 403).
+A lock older than `ttl_seconds` (a run that died without releasing) may be taken over.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from pipeline_lambdas.observability import step_handler
 from pipeline_lambdas.run_input import validate_run_input
 from pipeline_lambdas.settings import PipelineSettings
 
+_LOST_RACE = ("PreconditionFailed", "ConditionalRequestConflict")
+
 
 @dataclass(frozen=True)
 class Lock:
@@ -37,53 +44,59 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def acquire(s3, bucket: str, key: str, owner: str, ttl_seconds: int = 6 * 3600) -> Lock:
-    body = json.dumps({"owner": owner, "acquired_at": _now().isoformat()}).encode()
-    stale_owner: str | None = None
-    for attempt in range(2):
+def _put(s3, bucket: str, key: str, body: dict[str, Any], **condition: str) -> str | None:
+    """A conditional write: the new ETag, or None when another writer got there first."""
+    try:
+        response = s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(body).encode(),
+                                 ContentType="application/json", **condition)
+    except ClientError as err:
+        if err.response["Error"]["Code"] in _LOST_RACE:
+            return None
+        raise
+    return response["ETag"]
+
+
+def acquire(s3, bucket: str, key: str, owner: str, ttl_seconds: int = 6 * 3600,
+            attempts: int = 3) -> Lock:
+    held = {"owner": owner, "acquired_at": _now().isoformat()}
+    etag = _put(s3, bucket, key, held, IfNoneMatch="*")
+    if etag is not None:  # the very first lock of this bucket
+        return Lock(bucket, key, owner, etag)
+    for _ in range(attempts):
         try:
-            response = s3.put_object(Bucket=bucket, Key=key, Body=body, IfNoneMatch="*",
-                                     ContentType="application/json")
-            return Lock(bucket, key, owner, response["ETag"], took_over=stale_owner)
-        except ClientError as err:
-            if err.response["Error"]["Code"] not in ("PreconditionFailed",
-                                                     "ConditionalRequestConflict"):
+            current = s3.get_object(Bucket=bucket, Key=key)
+        except ClientError as err:  # removed by hand since: create it again
+            if err.response["Error"]["Code"] != "NoSuchKey":
                 raise
-        current = s3.get_object(Bucket=bucket, Key=key)
+            if (etag := _put(s3, bucket, key, held, IfNoneMatch="*")) is not None:
+                return Lock(bucket, key, owner, etag)
+            continue
         holder = json.loads(current["Body"].read())
-        if holder["owner"] == owner:  # a retry of our own step: we already hold it
+        stale_owner = None
+        if holder.get("owner") == owner:  # a retry of our own step: we already hold it
             return Lock(bucket, key, owner, current["ETag"])
-        age = (_now() - dt.datetime.fromisoformat(holder["acquired_at"])).total_seconds()
-        if age < ttl_seconds or attempt == 1:
-            raise DeploymentInProgress(
-                f"execution {holder['owner']} has been deploying since {holder['acquired_at']};"
-                f" this run ({owner}) did not touch the endpoint")
-        stale_owner = holder["owner"]
-        try:  # stale: remove exactly that lock, then try once more
-            s3.delete_object(Bucket=bucket, Key=key, IfMatch=current["ETag"])
-        except ClientError as err:
-            if err.response["Error"]["Code"] != "PreconditionFailed":
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+        if holder.get("owner") is not None:
+            age = (_now() - dt.datetime.fromisoformat(holder["acquired_at"])).total_seconds()
+            if age < ttl_seconds:
+                raise DeploymentInProgress(
+                    f"execution {holder['owner']} has been deploying since "
+                    f"{holder['acquired_at']}; this run ({owner}) did not touch the endpoint")
+            stale_owner = holder["owner"]
+        etag = _put(s3, bucket, key, held, IfMatch=current["ETag"])
+        if etag is not None:
+            return Lock(bucket, key, owner, etag, took_over=stale_owner)
+    current = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    raise DeploymentInProgress(f"the lock changed hands {attempts} times while this run "
+                               f"({owner}) tried to take it; now held by {current.get('owner')}")
 
 
-def release(s3, bucket: str, key: str, owner: str) -> bool:
-    """Delete the lock if `owner` holds it; True when it did. Safe to repeat."""
-    try:
-        current = s3.get_object(Bucket=bucket, Key=key)
-    except ClientError as err:
-        if err.response["Error"]["Code"] in ("NoSuchKey", "404"):
-            return False
-        raise
-    if json.loads(current["Body"].read())["owner"] != owner:
+def release(s3, bucket: str, key: str, owner: str, etag: str) -> bool:
+    """Mark the lock free if `owner` still holds it as its acquire left it (`etag`); True when
+    it did. An empty etag (the run never took the lock) does nothing. Safe to repeat."""
+    if not etag:
         return False
-    try:
-        s3.delete_object(Bucket=bucket, Key=key, IfMatch=current["ETag"])
-    except ClientError as err:
-        if err.response["Error"]["Code"] == "PreconditionFailed":
-            return False
-        raise
-    return True
+    released = {"owner": None, "released_by": owner, "released_at": _now().isoformat()}
+    return _put(s3, bucket, key, released, IfMatch=etag) is not None
 
 
 @step_handler
@@ -93,7 +106,7 @@ def acquire_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     validate_run_input(read_field(event, "run", dict, {}), settings.models_bucket)
     lock = acquire(client("s3"), settings.models_bucket, settings.lock_key,
                    read_field(event, "execution_name", str))
-    return {"lock": f"s3://{lock.bucket}/{lock.key}", "owner": lock.owner,
+    return {"lock": f"s3://{lock.bucket}/{lock.key}", "owner": lock.owner, "etag": lock.etag,
             "took_over": lock.took_over}
 
 
@@ -101,5 +114,6 @@ def acquire_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def release_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = PipelineSettings.from_env()
     released = release(client("s3"), settings.models_bucket, settings.lock_key,
-                       read_field(event, "execution_name", str))
+                       read_field(event, "execution_name", str),
+                       read_field(event, "etag", str, ""))
     return {"released": released}

@@ -86,7 +86,9 @@ def test_first_deployment_creates_the_endpoint(account) -> None:
     marker = f"notifications/{result.arn.split(':')[-1]}/deployed.json"
     assert json.loads(s3.get_object(Bucket=account.bucket, Key=marker)["Body"].read())[
         "outcome"] == "deployed"
-    assert "Contents" not in s3.list_objects_v2(Bucket=account.bucket, Prefix="locks/")
+    lock = json.loads(s3.get_object(Bucket=account.bucket, Key="locks/endpoint.lock")["Body"]
+                      .read())
+    assert lock["owner"] is None and lock["released_by"] == result.arn.split(":")[-1]
 
 
 def test_second_deployment_updates_the_endpoint(account) -> None:

@@ -384,3 +384,22 @@ def test_synth_warns_where_serverless_inference_is_not_documented(synthesized) -
     assert len(warnings) == (0 if region == "us-east-1" else 1)
     if warnings:
         assert "il-central-1" in warnings[0].entry.data
+
+
+def test_the_lock_roles_only_read_and_write_the_lock_key(synthesized) -> None:
+    """The lock is never deleted and release reads nothing (pipeline_lambdas/run_lock.py)."""
+    _, _, template = synthesized
+
+    def grants(role: str) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for statement in _statements(template, role):
+            for action in _actions(statement):
+                if action.startswith("s3:"):
+                    out.setdefault(action, set()).add(_text(statement["Resource"]))
+        return out
+
+    lock = next(iter(grants("Functionsreleaselockrole")["s3:PutObject"]))
+    assert lock.endswith(".Arn>/locks/endpoint.lock")
+    assert grants("Functionsacquirelockrole") == {"s3:GetObject": {lock},
+                                                  "s3:PutObject": {lock}}
+    assert grants("Functionsreleaselockrole") == {"s3:PutObject": {lock}}

@@ -23,7 +23,7 @@ from pipeline_lambdas import (
     run_lock,
     train_step,
 )
-from pipeline_lambdas.errors import InvalidStepInput
+from pipeline_lambdas.errors import DeploymentInProgress, InvalidStepInput
 from tests.support.local_account import BUCKET, IMAGE, ROLE, upload_lying_artifact
 
 PROBE = json.dumps({"features": [[1, 19, 0.4], [4, 10, 0.2]]})
@@ -67,7 +67,8 @@ def _answers() -> list[float]:
 
 def test_first_run_concurrent_run_and_rollback(pipeline_env, trained) -> None:
     run = {"execution_name": "run-1", "execution_start": "2026-06-01T03:00:00Z"}
-    assert step(run_lock.acquire_handler, run)["owner"] == "run-1"
+    taken = step(run_lock.acquire_handler, run)
+    assert taken["owner"] == "run-1"
     train_out = step(train_step.handler, run)
     version = train_out["model_version"]
     assert version.startswith("20260601T030000Z-")
@@ -75,7 +76,7 @@ def test_first_run_concurrent_run_and_rollback(pipeline_env, trained) -> None:
     assert train_out["rows_rejected"] > 0 and train_out["live_model_version"] is None
 
     # A second execution starting now must not deploy.
-    with pytest.raises(run_lock.DeploymentInProgress, match="run-1"):
+    with pytest.raises(DeploymentInProgress, match="run-1"):
         step(run_lock.acquire_handler, {"execution_name": "run-2"})
 
     packaged = step(package_step.handler, {"model_version": version})
@@ -109,7 +110,7 @@ def test_first_run_concurrent_run_and_rollback(pipeline_env, trained) -> None:
         f"{version}/report.html")
     again = step(notify.handler, note)  # a retried Notify does not send twice
     assert again == {"outcome": "deployed", "published": False, "reason": "already notified"}
-    assert step(run_lock.release_handler, run) == {"released": True}
+    assert step(run_lock.release_handler, {**run, "etag": taken["etag"]}) == {"released": True}
     before = _answers()
 
     # A later run deploys a model that loads but answers garbage: health fails, rollback.

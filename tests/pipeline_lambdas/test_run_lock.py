@@ -17,18 +17,53 @@ KEY = "locks/endpoint.lock"
 
 def test_second_run_is_refused_until_the_first_releases(aws) -> None:
     s3 = boto3.client("s3")
-    acquire(s3, BUCKET, KEY, "run-1")
+    first = acquire(s3, BUCKET, KEY, "run-1")
     with pytest.raises(DeploymentInProgress, match="execution run-1 has been deploying"):
         acquire(s3, BUCKET, KEY, "run-2")
     assert acquire(s3, BUCKET, KEY, "run-1").owner == "run-1"  # our own retry is fine
-    assert not release(s3, BUCKET, KEY, "run-2")  # not the holder: nothing happens
-    assert release(s3, BUCKET, KEY, "run-1")
-    assert not release(s3, BUCKET, KEY, "run-1")  # repeating is harmless
-    assert acquire(s3, BUCKET, KEY, "run-2").owner == "run-2"
+    assert not release(s3, BUCKET, KEY, "run-2", "")  # never took it: nothing happens
+    assert release(s3, BUCKET, KEY, "run-1", first.etag)
+    assert not release(s3, BUCKET, KEY, "run-1", first.etag)  # repeating is harmless
+    second = acquire(s3, BUCKET, KEY, "run-2")
+    assert second.owner == "run-2"
+    assert not release(s3, BUCKET, KEY, "run-1", first.etag)  # a late release frees nothing
+    with pytest.raises(DeploymentInProgress, match="run-2"):
+        acquire(s3, BUCKET, KEY, "run-3")
 
 
-def test_concurrent_acquires_have_exactly_one_winner(aws) -> None:
+def test_the_lock_works_in_a_versioned_bucket_and_is_never_deleted(aws) -> None:
+    """The models bucket is versioned: a deleted lock would leave a delete marker, whose
+    treatment under If-None-Match would decide correctness. The lock is never deleted."""
     s3 = boto3.client("s3")
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    for owner in ("run-1", "run-2", "run-3"):
+        lock = acquire(s3, BUCKET, KEY, owner)
+        with pytest.raises(DeploymentInProgress):
+            acquire(s3, BUCKET, KEY, "intruder")
+        assert release(s3, BUCKET, KEY, owner, lock.etag)
+    versions = s3.list_object_versions(Bucket=BUCKET, Prefix=KEY)
+    assert "DeleteMarkers" not in versions and len(versions["Versions"]) == 6
+
+
+def test_release_reads_nothing_and_needs_only_put_object(aws) -> None:
+    """Reading a missing key without s3:ListBucket is a 403 in AWS, not NoSuchKey: release
+    must not read at all (the release role may only PutObject the lock)."""
+    s3 = boto3.client("s3")
+    lock = acquire(s3, BUCKET, KEY, "run-1")
+    calls: list[str] = []
+    s3.meta.events.register("before-call.s3", lambda model, **_: calls.append(model.name))
+    assert not release(s3, BUCKET, KEY, "run-0", "")
+    assert calls == []
+    assert release(s3, BUCKET, KEY, "run-1", lock.etag)
+    assert calls == ["PutObject"]
+
+
+@pytest.mark.parametrize("lock", ["missing", "released"])
+def test_concurrent_acquires_have_exactly_one_winner(aws, lock: str) -> None:
+    s3 = boto3.client("s3")
+    if lock == "released":
+        first = acquire(s3, BUCKET, KEY, "run-0")
+        assert release(s3, BUCKET, KEY, "run-0", first.etag)
     barrier = threading.Barrier(8)
     winners, losers = [], []
 
