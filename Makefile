@@ -37,10 +37,12 @@ lint: venv
 
 # The retraining pipeline, locally: synthesize the CDK app, run its state machine on the local
 # runtime (moto + in-process Lambdas + local SageMaker). DATA=path/to/calls.csv to use your log;
-# SCENARIO=broken-model|worse-model|bad-data|concurrent to see the failure paths.
+# SCENARIO=broken-model|worse-model|bad-data|concurrent to see the failure paths; CDK_ARGS passes
+# settings as for synth (e.g. CDK_ARGS="-c training_memory_mb=512").
 pipeline: venv
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(BIN)/calltime local pipeline --out $(OUT) \
-		--scenario $(SCENARIO) --contacts $(CONTACTS) --seed $(SEED) $(if $(DATA),--data $(DATA))
+		--scenario $(SCENARIO) --contacts $(CONTACTS) --seed $(SEED) $(if $(DATA),--data $(DATA)) \
+		$(CDK_ARGS)
 
 # Train only (no AWS, no state machine): data scientists' loop; writes $(OUT)/model/.
 train: venv

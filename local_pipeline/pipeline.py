@@ -14,6 +14,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import sys
 import threading
 import time
 import warnings
@@ -27,6 +28,7 @@ from localaws.lambdas import resolve
 from localaws.progress import Progress, cause, short
 from localaws.runtime import ExecutionResult, LocalAWS
 from pipeline_lambdas.contract import DATA_PREFIX, DEFAULT_CALLS_PREFIX, RUN_REFUSED_ERROR
+from pipeline_lambdas.errors import SettingsError
 from pipeline_lambdas.settings import PipelineSettings
 from training.outputs import METRICS_FILE, REPORT_FILE
 
@@ -37,11 +39,13 @@ LOCAL_INPUT = {"poll_seconds": 1, "rollback_poll_seconds": 0.5, "max_checks": 12
 LOCAL_ENVIRONMENT = {"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING"}
 
 
-def synthesize(out: Path, env: str = STACK_ENV) -> tuple[dict[str, Any], str, str]:
-    """(template, stack name, region) of the CDK app for `env`, written to out/cdk.out."""
+def synthesize(out: Path, env: str = STACK_ENV, context: dict[str, str] | None = None
+               ) -> tuple[dict[str, Any], str, str]:
+    """(template, stack name, region) of the CDK app for `env` and any more context (as
+    `cdk synth -c key=value` takes it), written to out/cdk.out."""
     from infra.app import build_app
 
-    app, stack = build_app({"env": env}, outdir=str(out / "cdk.out"))
+    app, stack = build_app({"env": env, **(context or {})}, outdir=str(out / "cdk.out"))
     assembly = app.synth()
     template = assembly.get_stack_by_name(stack.stack_name).template
     return template, stack.stack_name, stack.settings.region or "us-east-1"
@@ -86,7 +90,11 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     state_dir = out / "local-aws"
     print(f"synthesizing the CDK app (env={args.env}) -> {out / 'cdk.out'}")
-    template, stack_name, region = synthesize(out, args.env)
+    try:
+        template, stack_name, region = synthesize(out, args.env, dict(args.context))
+    except SettingsError as err:
+        print(f"calltime settings: {err}", file=sys.stderr)
+        return 2
     with LocalAWS(region=region) as aws:
         restored = aws.load_state(state_dir)
         stack, arn = aws.deploy_stack(template, stack_name, LOCAL_ENVIRONMENT)
@@ -218,6 +226,13 @@ def _download(uri: str, target: Path) -> Path | None:
     return target
 
 
+def context_pair(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected KEY=VALUE")
+    return key, value
+
+
 def existing_file(text: str) -> Path:
     path = Path(text)
     if not path.is_file():
@@ -234,6 +249,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scenario", default="deploy", choices=list(SCENARIOS),
                         help="; ".join(f"{s.name}: {s.description}" for s in SCENARIOS.values()))
     parser.add_argument("--env", default=STACK_ENV, help="settings file infra/environments/<env>")
+    parser.add_argument("-c", "--context", type=context_pair, action="append", default=[],
+                        metavar="KEY=VALUE", help="a setting over the env's file, as `cdk synth "
+                        "-c` takes it (e.g. -c training_memory_mb=512); repeatable")
     parser.add_argument("--contacts", type=positive(int), default=5000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--timeout", type=positive(float), default=1800.0)

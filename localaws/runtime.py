@@ -30,7 +30,7 @@ import boto3
 from botocore.awsrequest import AWSResponse
 from botocore.response import StreamingBody
 
-from localaws.lambdas import Handler, LocalLambda
+from localaws.lambdas import FunctionLimits, Handler, LocalLambda
 from localaws.sagemaker import snapshot
 from localaws.sagemaker.api import COLD_START_DELAY, LocalSageMaker
 from localaws.sagemaker.errors import SageMakerError
@@ -246,8 +246,9 @@ class LocalAWS:
 
     # --- harness -------------------------------------------------------------------------------
 
-    def register_lambda(self, name_or_arn: str, handler: Handler | str) -> None:
-        self.lambdas.register(name_or_arn, handler)
+    def register_lambda(self, name_or_arn: str, handler: Handler | str,
+                        limits: FunctionLimits | None = None) -> None:
+        self.lambdas.register(name_or_arn, handler, limits)
 
     def deploy_state_machine(self, name: str, definition: dict[str, Any] | str,
                              lambdas: dict[str, Handler | str] | None = None) -> str:
@@ -303,7 +304,8 @@ class LocalAWS:
             self._saved_env.setdefault(key, os.environ.get(key))
             os.environ[key] = value
         for function in stack.functions.values():
-            self.register_lambda(function.arn, function.handler)
+            self.register_lambda(function.arn, function.handler,
+                                 FunctionLimits(function.memory_mb, function.timeout_seconds))
         arn = self.deploy_state_machine(stack.state_machine_name, stack.definition)
         return stack, arn
 

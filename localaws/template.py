@@ -29,6 +29,8 @@ class LocalFunction:
     arn: str
     handler: str
     environment: dict[str, str]
+    memory_mb: int = 128  # CloudFormation's defaults when the template sets none
+    timeout_seconds: int = 3
 
 
 @dataclass
@@ -188,7 +190,8 @@ def load(template: dict[str, Any], stack_name: str, region: str, account: str) -
             env = resolve(props.get("Environment", {}).get("Variables", {}))
             stack.functions[logical_id] = LocalFunction(
                 logical_id, stack.physical[logical_id], stack.arns[logical_id],
-                _handler(props, logical_id), {k: str(v) for k, v in env.items()})
+                _handler(props, logical_id), {k: str(v) for k, v in env.items()},
+                int(props.get("MemorySize", 128)), int(props.get("Timeout", 3)))
         elif kind == "AWS::StepFunctions::StateMachine":
             machines.append((logical_id, props))
         elif kind not in ("AWS::S3::Bucket", "AWS::SNS::Topic"):

@@ -12,6 +12,10 @@ class InvalidStepInput(ValueError):
     """A step's input lacks a field or has the wrong type; names the field."""
 
 
+class LogTooLarge(Exception):
+    """The call log has more rows than the training function's memory can train on."""
+
+
 class DeploymentInProgress(Exception):
     """Another execution holds the endpoint lock: this run is refused, nothing is touched."""
 

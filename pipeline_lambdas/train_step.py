@@ -16,15 +16,18 @@ from urllib.parse import urlparse
 
 from pipeline_lambdas.clients import client
 from pipeline_lambdas.contract import PipelineMetric, staging_prefix
+from pipeline_lambdas.errors import LogTooLarge
 from pipeline_lambdas.events import model_version, read_field
 from pipeline_lambdas.live_model import fetch, live_artifact_uri
 from pipeline_lambdas.observability import MetricUnit, metrics, step_handler
 from pipeline_lambdas.settings import PipelineSettings
+from training import footprint
 from training.call_log import InvalidCallLog
 from training.outputs import OUTPUT_FILES, REJECTS_FILE
 from training.train import TrainSettings, train
 
 LOG_SUFFIXES = (".csv", ".parquet")
+TRAINING_LIMITS_DOC = "README.md#how-much-a-training-run-holds"
 
 
 @dataclass(frozen=True)
@@ -65,11 +68,27 @@ def read_call_log(s3, uri: str) -> list[tuple[str, bytes]]:
             for k in sorted(keys)]
 
 
+def check_fits(parts: list[tuple[str, bytes]], memory_mb: int) -> int:
+    """The log's row count; LogTooLarge, naming both numbers, if training it would need more
+    memory than the function has (it would be killed mid-way, with nothing to act on)."""
+    rows = sum(footprint.count_rows(name, data) for name, data in parts)
+    if rows > footprint.rows_that_fit(memory_mb):
+        raise LogTooLarge(
+            f"{rows:,} call rows need about {footprint.peak_mb(rows):,.0f} MB to train; this "
+            f"function has {memory_mb} MB (setting training_memory_mb), enough for about "
+            f"{footprint.rows_that_fit(memory_mb):,} rows: raise it (up to 10240) or train on a "
+            f"shorter period (see {TRAINING_LIMITS_DOC})")
+    return rows
+
+
 def run_training(s3, settings: PipelineSettings, data_uri: str, version: str,
                  train_settings: TrainSettings | None = None,
-                 sagemaker=None) -> TrainOutput:
-    """With a SageMaker client, the live model is also scored on this run's holdout."""
+                 sagemaker=None, memory_mb: int | None = None) -> TrainOutput:
+    """With a SageMaker client, the live model is also scored on this run's holdout; with the
+    function's memory, a log too large for it is refused before training starts."""
     parts = read_call_log(s3, data_uri)
+    if memory_mb is not None:
+        check_fits(parts, memory_mb)
     prefix = staging_prefix(version)
     rejects_uri = f"s3://{settings.models_bucket}/{prefix}{REJECTS_FILE}"
     with tempfile.TemporaryDirectory() as tmp:
@@ -102,7 +121,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = PipelineSettings.from_env()
     version = model_version(event)
     data_uri = read_field(event, "data_uri", str, "") or settings.default_data_uri
-    out = run_training(client("s3"), settings, data_uri, version, sagemaker=client("sagemaker"))
+    memory = getattr(context, "memory_limit_in_mb", None)
+    out = run_training(client("s3"), settings, data_uri, version, sagemaker=client("sagemaker"),
+                       memory_mb=int(memory) if memory else None)
     metrics.add_metric(name=PipelineMetric.ROWS_VALID, unit=MetricUnit.Count, value=out.rows_valid)
     metrics.add_metric(name=PipelineMetric.ROWS_REJECTED, unit=MetricUnit.Count,
                        value=out.rows_rejected)

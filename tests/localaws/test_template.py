@@ -15,7 +15,7 @@ TEMPLATE = {
         "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "alerts"}},
         "Role": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "exec"}},
         "Fn": {"Type": "AWS::Lambda::Function", "Properties": {
-            "FunctionName": "stack-train",
+            "FunctionName": "stack-train", "MemorySize": 512, "Timeout": 60,
             "ImageConfig": {"Command": ["pipeline_lambdas.train_step.handler"]},
             "Environment": {"Variables": {
                 "BUCKET": {"Ref": "Bucket"}, "TOPIC": {"Ref": "Topic"},
@@ -38,6 +38,7 @@ def test_functions_environment_and_definition_resolve() -> None:
     stack = load(TEMPLATE, "stack", "il-central-1", "123456789012")
     (function,) = stack.functions.values()
     assert function.handler == "pipeline_lambdas.train_step:handler"
+    assert (function.memory_mb, function.timeout_seconds) == (512, 60)
     assert function.arn == "arn:aws:lambda:il-central-1:123456789012:function:stack-train"
     assert function.environment == {
         "BUCKET": "stack-bucket", "TOPIC": "arn:aws:sns:il-central-1:123456789012:alerts",

@@ -7,7 +7,7 @@ import json
 import boto3
 import pytest
 
-from pipeline_lambdas.errors import ArtifactExists
+from pipeline_lambdas.errors import ArtifactExists, LogTooLarge
 from pipeline_lambdas.package_step import publish
 from pipeline_lambdas.train_step import read_call_log, run_training
 from tests.support.local_account import BUCKET
@@ -66,3 +66,16 @@ def test_refused_log_still_stages_its_rejects(aws, settings) -> None:
 def test_unusable_data_uri(aws, settings, uri: str, message: str) -> None:
     with pytest.raises(InvalidCallLog, match=message):
         run_training(boto3.client("s3"), settings, uri, "v1")
+
+
+def test_a_log_too_large_for_the_functions_memory_is_refused_before_training(
+        aws, settings, demo_log) -> None:
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=BUCKET, Key="data/calls/calls.csv", Body=demo_log[0].read_bytes())
+    rows = sum(1 for _ in demo_log[0].open()) - 1
+    with pytest.raises(LogTooLarge) as err:
+        run_training(s3, settings, f"s3://{BUCKET}/data/calls/", "v-small", memory_mb=512)
+    message = str(err.value)
+    assert f"{rows:,} call rows" in message and "512 MB" in message
+    assert "training_memory_mb" in message
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix="staging/v-small/")
