@@ -51,7 +51,8 @@ STEPS = (
     Step("create-model", "pipeline_lambdas.endpoint_config.handler",
          "Create the versioned SageMaker Model and serverless EndpointConfig."),
     Step("deploy", "pipeline_lambdas.deployment.deploy_handler",
-         "Create or update the endpoint."),
+         "Create or update the endpoint.",
+         timeout_minutes=6),  # replacing a Failed endpoint waits for its deletion
     Step("check-endpoint", "pipeline_lambdas.deployment.check_handler",
          "One DescribeEndpoint: in service, in progress, kept previous or failed."),
     Step("health-check", "pipeline_lambdas.health.handler",

@@ -81,8 +81,9 @@ class Monitoring(Construct):
             expression="IF(invocations > 0, 100 * (e4 + e5) / invocations, 0)",
             using_metrics={"invocations": invocations, "e4": errors_4xx, "e5": errors_5xx},
             label="Invocation error rate (%)", period=FIVE_MINUTES)
-        dead_letters = schedule_dead_letters.metric_approximate_number_of_messages_visible(
-            period=FIVE_MINUTES, statistic="Maximum")
+        # Messages sent, not visible: nothing drains the queue, and each failed start must alarm.
+        dead_letters = schedule_dead_letters.metric_number_of_messages_sent(
+            period=FIVE_MINUTES, statistic="Sum")
         failed_runs = cw.MathExpression(
             expression="failed + timedout + aborted",
             using_metrics={"failed": state_machine.metric_failed(period=FIVE_MINUTES),

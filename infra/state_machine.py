@@ -30,6 +30,7 @@ from infra.settings import DeploySettings, retention
 from pipeline_lambdas.contract import (
     DEPLOYMENT_FAILED_ERROR,
     RUN_REFUSED_ERROR,
+    RUN_TIMEOUT_SECONDS,
     DeploymentState,
     EndState,
     GateDecision,
@@ -41,7 +42,7 @@ from pipeline_lambdas.contract import (
 DEFAULT_POLL_SECONDS = 30
 DEFAULT_MAX_CHECKS = 60
 DEFAULT_ROLLBACK_POLL_SECONDS = 15
-EXECUTION_TIMEOUT = cdk.Duration.hours(2)
+EXECUTION_TIMEOUT = cdk.Duration.seconds(RUN_TIMEOUT_SECONDS)
 
 LAMBDA_SERVICE_ERRORS = ["Lambda.ServiceException", "Lambda.AWSLambdaException",
                          "Lambda.SdkClientException", "Lambda.ClientExecutionTimeoutException"]

@@ -64,9 +64,10 @@ def resolve(handler: Handler | str) -> Handler:
 
 @dataclass(frozen=True)
 class FunctionLimits:
-    """A function's configuration that AWS enforces on every invocation."""
+    """A function's configuration that AWS enforces on every invocation (without a template:
+    the most Lambda allows)."""
 
-    memory_mb: int = 1024
+    memory_mb: int = 10240
     timeout_seconds: int = 900
 
 

@@ -103,6 +103,9 @@ def check_name_lengths(project_field: str, project_name: str, env_field: str,
             f"{63 - len(MODEL_VERSION_EXAMPLE) - 2} characters together")
 
 
+# No execution outlives this (the state machine's timeout): a lock older than it is a dead run's.
+RUN_TIMEOUT_SECONDS = 2 * 3600
+
 # --- SageMaker Serverless Inference limits and the pipeline's defaults ----------------------------
 SERVERLESS_MEMORY_SIZES = (1024, 2048, 3072, 4096, 5120, 6144)
 SERVERLESS_MAX_CONCURRENCY = 200

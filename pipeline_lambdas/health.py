@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline_lambdas.clients import client
 from pipeline_lambdas.contract import PipelineMetric
@@ -58,6 +58,7 @@ CANARY_SECONDS = 120.0
 # Answers that mean "not ready yet" while an endpoint sets up (codes, or any HTTP 5xx).
 WARMING_UP = ("ModelNotReadyException", "ThrottlingException", "ServiceUnavailable",
               "InternalFailure", "InternalDependencyException")
+HEALTH_CHECK_SECONDS = SETUP_LIMIT_SECONDS + CANARY_SECONDS  # the most a health check takes
 
 
 def warm_up(runtime, endpoint: str, budget_seconds: float = SETUP_LIMIT_SECONDS,
@@ -71,16 +72,20 @@ def warm_up(runtime, endpoint: str, budget_seconds: float = SETUP_LIMIT_SECONDS,
             runtime.invoke_endpoint(EndpointName=endpoint, ContentType="application/json",
                                     Accept="application/json", Body=json.dumps(CANARY_SEED))
             return time.monotonic() - started
-        except ClientError as err:
-            code = err.response["Error"]["Code"]
-            status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            if code not in WARMING_UP and status < 500:
-                return time.monotonic() - started
+        except (ClientError, BotoCoreError) as err:  # BotoCoreError: timeouts, resets
+            if isinstance(err, ClientError):
+                code = err.response["Error"]["Code"]
+                status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+                if code not in WARMING_UP and status < 500:
+                    return time.monotonic() - started
+                last = f"{code}: {err.response['Error'].get('Message', '')}"
+            else:
+                last = f"{type(err).__name__}: {err}"
             waited = time.monotonic() - started
             if waited + delay > budget_seconds:
                 raise HealthCheckFailed(
                     f"{endpoint} did not answer within {budget_seconds:.0f} s of warming up "
-                    f"(last: {code}: {err.response['Error'].get('Message', '')})") from err
+                    f"(last: {last})") from err
             sleep(delay)
             delay = min(delay * 2, 10.0)
 
@@ -95,6 +100,9 @@ def _call(runtime, endpoint: str, body: dict, report: HealthReport, label: str,
     except ClientError as err:
         report.problems.append(f"{label}: {err.response['Error']['Code']}: "
                                f"{err.response.get('OriginalMessage') or err}")
+        return None
+    except BotoCoreError as err:
+        report.problems.append(f"{label}: {type(err).__name__}: {err}")
         return None
     except json.JSONDecodeError as err:
         report.problems.append(f"{label}: response is not JSON ({err})")

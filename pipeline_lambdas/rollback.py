@@ -19,7 +19,7 @@ from pipeline_lambdas.contract import PipelineMetric
 from pipeline_lambdas.deployment import IN_PROGRESS_STATUSES, describe
 from pipeline_lambdas.errors import HealthCheckFailed, RollbackFailed
 from pipeline_lambdas.events import read_field
-from pipeline_lambdas.health import health_check
+from pipeline_lambdas.health import HEALTH_CHECK_SECONDS, health_check
 from pipeline_lambdas.observability import MetricUnit, metrics, step_handler
 from pipeline_lambdas.settings import PipelineSettings
 from pipeline_lambdas.time_budget import Budget
@@ -43,10 +43,11 @@ def _wait_settled(sagemaker, endpoint: str, timeout: float, poll: float,
         current = describe(sagemaker, endpoint)
         if current is None or current["EndpointStatus"] not in IN_PROGRESS_STATUSES:
             return current
-        if time.monotonic() > deadline:
+        left = deadline - time.monotonic()
+        if left <= 0:
             raise RollbackFailed(f"{endpoint} still {current['EndpointStatus']} after "
                                  f"{timeout:.0f} s; left on {current.get('EndpointConfigName')}")
-        sleep(poll)
+        sleep(min(poll, left))
 
 
 def rollback(sagemaker, runtime, endpoint_name: str, previous_config: str | None,
@@ -59,7 +60,9 @@ def rollback(sagemaker, runtime, endpoint_name: str, previous_config: str | None
     left), so a slow endpoint ends in RollbackFailed saying where it was left, not in a killed
     function that reports nothing."""
     budget = budget or Budget.unlimited()
-    current = _wait_settled(sagemaker, endpoint_name, budget.cap(timeout), poll, sleep)
+    # The waits leave the health check (a cold start of the restored config) its full time.
+    waits = Budget(budget.deadline - HEALTH_CHECK_SECONDS)
+    current = _wait_settled(sagemaker, endpoint_name, waits.cap(timeout), poll, sleep)
     if current is None:
         return RollbackResult("nothing-to-do", endpoint_name, None)
     if previous_config is None:
@@ -76,7 +79,7 @@ def rollback(sagemaker, runtime, endpoint_name: str, previous_config: str | None
         sagemaker.update_endpoint(EndpointName=endpoint_name, EndpointConfigName=previous_config)
         action = "restored"
         sleep(min(poll, 1.0))
-        current = _wait_settled(sagemaker, endpoint_name, budget.cap(timeout), poll, sleep)
+        current = _wait_settled(sagemaker, endpoint_name, waits.cap(timeout), poll, sleep)
         if current is None or current["EndpointStatus"] != "InService" or \
                 current.get("EndpointConfigName") != previous_config:
             state = "missing" if current is None else (

@@ -9,19 +9,22 @@ acquire returned, so a late release cannot free a lock another run has taken ove
 no read. Never deleting keeps the lock correct in the versioned models bucket whatever S3 does
 with a delete marker under `If-None-Match`, and keeps the lock roles to GetObject and PutObject
 on one key (reading a key that was deleted would need s3:ListBucket to get 404 rather than 403).
-A lock older than `ttl_seconds` (a run that died without releasing) may be taken over.
+A lock older than `ttl_seconds` (by default the state machine's timeout: no execution lives
+longer, so its owner is dead) may be taken over.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from pipeline_lambdas.clients import client
+from pipeline_lambdas.contract import RUN_TIMEOUT_SECONDS
 from pipeline_lambdas.errors import DeploymentInProgress
 from pipeline_lambdas.events import read_field
 from pipeline_lambdas.observability import step_handler
@@ -29,6 +32,7 @@ from pipeline_lambdas.run_input import validate_run_input
 from pipeline_lambdas.settings import PipelineSettings
 
 _LOST_RACE = ("PreconditionFailed", "ConditionalRequestConflict")
+_ABSENT = ("NoSuchKey", "AccessDenied")  # without s3:ListBucket, S3 answers 403 for no key
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,7 @@ def _put(s3, bucket: str, key: str, body: dict[str, Any], **condition: str) -> s
     return response["ETag"]
 
 
-def acquire(s3, bucket: str, key: str, owner: str, ttl_seconds: int = 6 * 3600,
+def acquire(s3, bucket: str, key: str, owner: str, ttl_seconds: int = RUN_TIMEOUT_SECONDS,
             attempts: int = 3) -> Lock:
     held = {"owner": owner, "acquired_at": _now().isoformat()}
     etag = _put(s3, bucket, key, held, IfNoneMatch="*")
@@ -66,7 +70,7 @@ def acquire(s3, bucket: str, key: str, owner: str, ttl_seconds: int = 6 * 3600,
         try:
             current = s3.get_object(Bucket=bucket, Key=key)
         except ClientError as err:  # removed by hand since: create it again
-            if err.response["Error"]["Code"] != "NoSuchKey":
+            if err.response["Error"]["Code"] not in _ABSENT:
                 raise
             if (etag := _put(s3, bucket, key, held, IfNoneMatch="*")) is not None:
                 return Lock(bucket, key, owner, etag)
@@ -96,7 +100,20 @@ def release(s3, bucket: str, key: str, owner: str, etag: str) -> bool:
     if not etag:
         return False
     released = {"owner": None, "released_by": owner, "released_at": _now().isoformat()}
-    return _put(s3, bucket, key, released, IfMatch=etag) is not None
+    for attempt in range(4):
+        try:
+            s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(released).encode(),
+                          ContentType="application/json", IfMatch=etag)
+            return True
+        except ClientError as err:
+            code = err.response["Error"]["Code"]
+            if code == "ConditionalRequestConflict" and attempt < 3:
+                time.sleep(0.2 * 2 ** attempt)  # another conditional write is in flight: retry
+                continue
+            if code in ("PreconditionFailed", "NoSuchKey"):
+                return False  # not ours any more (or gone): nothing to release
+            raise
+    return False  # pragma: no cover
 
 
 @step_handler

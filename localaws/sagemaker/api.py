@@ -326,11 +326,14 @@ class LocalSageMaker:
 
     def invoke(self, EndpointName: str, Body: bytes, ContentType: str | None = None,
                Accept: str | None = None, **_: Any) -> dict[str, Any]:
-        endpoint = self._endpoint(EndpointName)
-        server = endpoint.server
+        endpoint = self.endpoints.get(EndpointName)
+        server = endpoint.server if endpoint is not None else None
         if server is None or endpoint.status in ("Creating", "Failed"):
-            raise _validation(f"Endpoint {EndpointName} of account {self.account} not found."
-                              if server is None else f"Endpoint {EndpointName} is not InService")
+            # SageMaker Runtime's code is ValidationError (the control plane's ValidationException)
+            raise SageMakerError("ValidationError",
+                                 f"Endpoint {EndpointName} of account {self.account} not found."
+                                 if server is None else f"Endpoint {EndpointName} is not "
+                                                        "InService")
         config = self.configs.get(endpoint.config_name)
         limit = config["ProductionVariants"][0]["ServerlessConfig"]["MaxConcurrency"] if config \
             else 1

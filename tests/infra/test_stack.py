@@ -360,7 +360,8 @@ def test_a_start_the_schedule_could_not_make_is_kept_and_alarmed(synthesized) ->
     assert queue["Properties"]["QueueName"] == "calltime-dev-schedule-dead-letters"
     assert queue["Properties"]["SqsManagedSseEnabled"] is True
     alarm = _alarm(template, "schedule-failed")
-    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    # Every failed start alarms: messages sent, not visible (nothing drains the queue).
+    assert (alarm["MetricName"], alarm["Statistic"]) == ("NumberOfMessagesSent", "Sum")
     assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": [queue_id, "QueueName"]}
     assert alarm["Threshold"] == 1 and alarm["AlarmActions"]
 

@@ -127,7 +127,7 @@ def test_failed_create_ends_failed_with_a_reason(aws, broken: str, reason: str) 
     assert reason in failed["FailureReason"]
     with pytest.raises(ClientError) as err:
         _invoke()
-    assert _code(err) == "ValidationException"
+    assert _code(err) == "ValidationError"
 
 
 def test_validation_exceptions(aws) -> None:
@@ -156,7 +156,7 @@ def test_validation_exceptions(aws) -> None:
     assert _code(err) == "ValidationException"
     with pytest.raises(ClientError) as err:
         _invoke()  # not InService yet
-    assert _code(err) == "ValidationException"
+    assert _code(err) == "ValidationError"  # SageMaker Runtime's code, not the control plane's
 
 
 def test_model_4xx_is_a_model_error_with_the_original_status(aws) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 
 from localaws.runtime import LocalAWS
 from pipeline_lambdas.deployment import deploy
@@ -54,7 +54,7 @@ def test_latency_bound_and_missing_endpoint(aws, settings) -> None:
     _deploy(settings, "good", "good")
     with pytest.raises(HealthCheckFailed, match="exceeds the 0 ms bound"):
         health_check(boto3.client("sagemaker-runtime"), settings.endpoint_name, 0)
-    with pytest.raises(HealthCheckFailed, match="ValidationException"):
+    with pytest.raises(HealthCheckFailed, match="ValidationError"):
         health_check(boto3.client("sagemaker-runtime"), "no-such-endpoint", 5000)
 
 
@@ -102,6 +102,8 @@ class _Runtime:
         self.calls += 1
         if self.errors:
             code, status = self.errors.pop(0)
+            if code == "ReadTimeout":
+                raise ReadTimeoutError(endpoint_url="https://runtime.sagemaker")
             raise ClientError({"Error": {"Code": code, "Message": "m"},
                                "ResponseMetadata": {"HTTPStatusCode": status}}, "InvokeEndpoint")
         return {}
@@ -109,14 +111,15 @@ class _Runtime:
 
 def test_warm_up_retries_what_a_setting_up_endpoint_answers() -> None:
     runtime = _Runtime(("ModelNotReadyException", 429), ("ThrottlingException", 400),
-                       ("ServiceUnavailable", 503), ("InternalServerError", 500))
+                       ("ServiceUnavailable", 503), ("InternalDependencyException", 530),
+                       ("ReadTimeout", 0))
     slept: list[float] = []
     warm_up(runtime, "ep", budget_seconds=100, sleep=slept.append)
-    assert runtime.calls == 5 and slept == [1.0, 2.0, 4.0, 8.0]
+    assert runtime.calls == 6 and slept == [1.0, 2.0, 4.0, 8.0, 10.0]
 
 
 def test_warm_up_stops_at_an_answer_from_the_model_or_a_client_error() -> None:
-    for error in (("ModelError", 424), ("ValidationException", 400)):
+    for error in (("ModelError", 424), ("ValidationError", 400)):
         runtime = _Runtime(error)
         warm_up(runtime, "ep", budget_seconds=100, sleep=lambda _: None)
         assert runtime.calls == 1

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from pipeline_lambdas.errors import DeploymentInProgress
 from pipeline_lambdas.run_lock import acquire, release
@@ -92,3 +94,40 @@ def test_a_stale_lock_is_taken_over(aws) -> None:
         {"owner": "dead-run", "acquired_at": "2026-01-01T00:00:00+00:00"}).encode())
     lock = acquire(s3, BUCKET, KEY, "run-3", ttl_seconds=3600)
     assert (lock.owner, lock.took_over) == ("run-3", "dead-run")
+
+
+class _Conflicting:
+    """S3 answering 409 ConditionalRequestConflict a few times, as it does while another
+    conditional write to the key is in flight, then applying the write."""
+
+    def __init__(self, s3, conflicts: int) -> None:
+        self.s3, self.conflicts = s3, conflicts
+
+    def put_object(self, **kwargs):
+        if self.conflicts:
+            self.conflicts -= 1
+            raise ClientError({"Error": {"Code": "ConditionalRequestConflict", "Message": "m"},
+                               "ResponseMetadata": {"HTTPStatusCode": 409}}, "PutObject")
+        return self.s3.put_object(**kwargs)
+
+
+def test_a_release_that_meets_a_conflicting_write_retries_instead_of_leaking(aws) -> None:
+    s3 = boto3.client("s3")
+    lock = acquire(s3, BUCKET, KEY, "run-1")
+    assert release(_Conflicting(s3, 2), BUCKET, KEY, "run-1", lock.etag)
+    assert acquire(s3, BUCKET, KEY, "run-2").owner == "run-2"
+
+
+def test_by_default_a_lock_older_than_the_longest_run_is_taken_over(aws) -> None:
+    """No execution outlives the state machine's timeout (2 h): an older lock's owner is dead."""
+    s3 = boto3.client("s3")
+    now = dt.datetime.now(dt.UTC)
+    for age, taken in ((dt.timedelta(hours=1, minutes=59), False),
+                       (dt.timedelta(hours=2, seconds=30), True)):
+        s3.put_object(Bucket=BUCKET, Key=KEY, Body=json.dumps(
+            {"owner": "old-run", "acquired_at": (now - age).isoformat()}).encode())
+        if taken:
+            assert acquire(s3, BUCKET, KEY, "new-run").took_over == "old-run"
+        else:
+            with pytest.raises(DeploymentInProgress):
+                acquire(s3, BUCKET, KEY, "new-run")
