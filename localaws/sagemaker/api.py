@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import http.client
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -43,6 +44,22 @@ from pipeline_lambdas.contract import SERVERLESS_MAX_CONCURRENCY, SERVERLESS_MEM
 # Seconds a serverless cold start spends before the model loads (download, `pip install` of
 # code/, container start): a few seconds, so the first call after a deployment is slow here too.
 COLD_START_DELAY = 3.0
+
+
+# SageMaker's names (models, endpoint configs, endpoints): at most 63 of [a-zA-Z0-9-], no
+# leading or trailing '-'; botocore checks neither, the service does.
+_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*")
+SERVERLESS_PAYLOAD_LIMIT = 4 * 1024 * 1024  # InvokeEndpoint body on a serverless endpoint
+
+
+def _check_name(name: str, member: str) -> None:
+    if len(name) > 63:
+        raise _validation(f"1 validation error detected: Value '{name}' at '{member}' failed to "
+                          "satisfy constraint: Member must have length less than or equal to 63")
+    if not _NAME.fullmatch(name):
+        raise _validation(f"1 validation error detected: Value '{name}' at '{member}' failed to "
+                          "satisfy constraint: Member must satisfy regular expression pattern: "
+                          "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 
 
 def _now() -> dt.datetime:
@@ -103,6 +120,7 @@ class LocalSageMaker:
     def _CreateModel(self, ModelName: str, ExecutionRoleArn: str | None = None,
                      PrimaryContainer: dict | None = None, Tags: list | None = None,
                      **_: Any) -> dict[str, Any]:
+        _check_name(ModelName, "modelName")
         with self.lock:
             if ModelName in self.models:
                 arn = self.arn("model", ModelName)
@@ -137,6 +155,7 @@ class LocalSageMaker:
 
     def _CreateEndpointConfig(self, EndpointConfigName: str, ProductionVariants: list[dict],
                               Tags: list | None = None, **_: Any) -> dict[str, Any]:
+        _check_name(EndpointConfigName, "endpointConfigName")
         with self.lock:
             if EndpointConfigName in self.configs:
                 raise _validation("Cannot create already existing endpoint configuration "
@@ -203,6 +222,7 @@ class LocalSageMaker:
 
     def _CreateEndpoint(self, EndpointName: str, EndpointConfigName: str,
                         Tags: list | None = None, **_: Any) -> dict[str, Any]:
+        _check_name(EndpointName, "endpointName")
         with self.lock:
             if EndpointName in self.endpoints:
                 raise _validation("Cannot create already existing endpoint "
@@ -334,6 +354,11 @@ class LocalSageMaker:
                                  f"Endpoint {EndpointName} of account {self.account} not found."
                                  if server is None else f"Endpoint {EndpointName} is not "
                                                         "InService")
+        size = len(Body) if isinstance(Body, bytes | bytearray | str) else 0
+        if size > SERVERLESS_PAYLOAD_LIMIT:
+            raise SageMakerError("ValidationError", f"Request payload of {size} bytes exceeds "
+                                 f"the {SERVERLESS_PAYLOAD_LIMIT} byte limit of serverless "
+                                 "endpoints")
         config = self.configs.get(endpoint.config_name)
         limit = config["ProductionVariants"][0]["ServerlessConfig"]["MaxConcurrency"] if config \
             else 1

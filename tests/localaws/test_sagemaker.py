@@ -249,3 +249,25 @@ def _alive(pid: int) -> bool:
     with open(f"/proc/{pid}/stat") as stat:
         status = stat.read().rsplit(")", 1)[1].split()[0]
     return status != "Z"
+
+
+def test_names_and_payloads_beyond_sagemakers_limits_are_refused(aws) -> None:
+    """botocore checks neither a name's maximum length nor its pattern, nor the serverless
+    request size: SageMaker does, so the local one does too."""
+    sm = boto3.client("sagemaker")
+    for name, problem in (("m" * 64, "length less than or equal to 63"),
+                          ("bad_name", "regular expression pattern"),
+                          ("-leading", "regular expression pattern")):
+        with pytest.raises(ClientError, match=problem) as err:
+            sm.create_model(ModelName=name, ExecutionRoleArn="arn:aws:iam::1:role/r",
+                            PrimaryContainer={"Image": "i", "ModelDataUrl": "s3://b/k"})
+        assert _code(err) == "ValidationException"
+    create_config("c" * 30 + "-" * 20 + "c", "good")  # 51 characters, hyphens inside: fine
+    create_config("ok", "good")
+    sm.create_endpoint(EndpointName="ep", EndpointConfigName="ok")
+    wait_status("ep", ("Creating",))
+    big = json.dumps({"features": [[1, 19, 0.5]] * 400_000})  # about 5 MB
+    with pytest.raises(ClientError, match="byte limit of serverless") as err:
+        _invoke(big)
+    assert _code(err) == "ValidationError"
+    assert _invoke()["predictions"]  # a request within the limit is served
