@@ -20,6 +20,12 @@ from pipeline_lambdas.errors import SettingsError
 
 def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = None
               ) -> tuple[cdk.App, CalltimeStack]:
+    # Context given here (not cdk.json's, which also holds CDK's own flags) is all settings: a
+    # misspelt one must not be ignored.
+    unknown = sorted(set(context or {}) - {"env", *DeploySettings.__dataclass_fields__})
+    if unknown:
+        raise SettingsError(f"unknown setting(s): {', '.join(unknown)} (known: env, "
+                            f"{', '.join(sorted(DeploySettings.__dataclass_fields__))})")
     app = cdk.App(context=dict(context or {}), outdir=outdir)
     settings = load(_context(app, context))
     account = settings.account or os.environ.get("CDK_DEFAULT_ACCOUNT")

@@ -67,3 +67,11 @@ def test_unknown_environment_names_the_known_ones(tmp_path) -> None:
 def test_shipped_environment_files_are_valid() -> None:
     for env in ("dev", "prod", "local"):
         assert load({"env": env}).environment == env
+
+
+def test_a_misspelt_setting_given_to_the_app_is_refused_not_ignored() -> None:
+    """`calltime local pipeline -c memory_sise_mb=2048` used to run with the default."""
+    from infra.app import build_app
+
+    with pytest.raises(SettingsError, match=r"unknown setting.*memory_sise_mb"):
+        build_app({"env": "dev", "memory_sise_mb": "2048"})
