@@ -48,16 +48,25 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _put(s3, bucket: str, key: str, body: dict[str, Any], **condition: str) -> str | None:
-    """A conditional write: the new ETag, or None when another writer got there first."""
-    try:
-        response = s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(body).encode(),
-                                 ContentType="application/json", **condition)
-    except ClientError as err:
-        if err.response["Error"]["Code"] in _LOST_RACE:
-            return None
-        raise
-    return response["ETag"]
+def _put(s3, bucket: str, key: str, body: dict[str, Any], conflict_retries: int = 0,
+         **condition: str) -> str | None:
+    """A conditional write: the new ETag, or None when the condition no longer holds (another
+    writer got there first, or the key is gone). S3's 409 means another conditional write is
+    in flight: retried up to `conflict_retries` times, else also None."""
+    for attempt in range(conflict_retries + 1):
+        try:
+            response = s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(body).encode(),
+                                     ContentType="application/json", **condition)
+            return response["ETag"]
+        except ClientError as err:
+            code = err.response["Error"]["Code"]
+            if code == "ConditionalRequestConflict" and attempt < conflict_retries:
+                time.sleep(0.2 * 2 ** attempt)
+                continue
+            if code in _LOST_RACE or code == "NoSuchKey":
+                return None
+            raise
+    return None  # pragma: no cover
 
 
 def acquire(s3, bucket: str, key: str, owner: str, ttl_seconds: int = RUN_TIMEOUT_SECONDS,
@@ -100,20 +109,7 @@ def release(s3, bucket: str, key: str, owner: str, etag: str) -> bool:
     if not etag:
         return False
     released = {"owner": None, "released_by": owner, "released_at": _now().isoformat()}
-    for attempt in range(4):
-        try:
-            s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(released).encode(),
-                          ContentType="application/json", IfMatch=etag)
-            return True
-        except ClientError as err:
-            code = err.response["Error"]["Code"]
-            if code == "ConditionalRequestConflict" and attempt < 3:
-                time.sleep(0.2 * 2 ** attempt)  # another conditional write is in flight: retry
-                continue
-            if code in ("PreconditionFailed", "NoSuchKey"):
-                return False  # not ours any more (or gone): nothing to release
-            raise
-    return False  # pragma: no cover
+    return _put(s3, bucket, key, released, conflict_retries=3, IfMatch=etag) is not None
 
 
 @step_handler

@@ -112,6 +112,13 @@ class LocalSageMaker:
                                  f"the local SageMaker does not emulate {operation}")
         return method(**params)
 
+    def _check_new(self, name: str, member: str, existing: dict[str, Any], kind: str,
+                   label: str) -> None:
+        """What every Create* checks first: a valid name, not taken."""
+        _check_name(name, member)
+        if name in existing:
+            raise _validation(f'Cannot create already existing {label} "{self.arn(kind, name)}".')
+
     def arn(self, kind: str, name: str) -> str:
         return f"arn:aws:sagemaker:{self.region}:{self.account}:{kind}/{name.lower()}"
 
@@ -120,11 +127,8 @@ class LocalSageMaker:
     def _CreateModel(self, ModelName: str, ExecutionRoleArn: str | None = None,
                      PrimaryContainer: dict | None = None, Tags: list | None = None,
                      **_: Any) -> dict[str, Any]:
-        _check_name(ModelName, "modelName")
         with self.lock:
-            if ModelName in self.models:
-                arn = self.arn("model", ModelName)
-                raise _validation(f'Cannot create already existing model "{arn}".')
+            self._check_new(ModelName, "modelName", self.models, "model", "model")
             if not PrimaryContainer or "ModelDataUrl" not in PrimaryContainer:
                 raise _validation("PrimaryContainer.ModelDataUrl is required by this emulation")
             self.models[ModelName] = {
@@ -155,11 +159,9 @@ class LocalSageMaker:
 
     def _CreateEndpointConfig(self, EndpointConfigName: str, ProductionVariants: list[dict],
                               Tags: list | None = None, **_: Any) -> dict[str, Any]:
-        _check_name(EndpointConfigName, "endpointConfigName")
         with self.lock:
-            if EndpointConfigName in self.configs:
-                raise _validation("Cannot create already existing endpoint configuration "
-                                  f'"{self.arn("endpoint-config", EndpointConfigName)}".')
+            self._check_new(EndpointConfigName, "endpointConfigName", self.configs,
+                            "endpoint-config", "endpoint configuration")
             if len(ProductionVariants) != 1:
                 raise _validation("Serverless endpoints support exactly one production variant")
             variant = ProductionVariants[0]
@@ -222,11 +224,8 @@ class LocalSageMaker:
 
     def _CreateEndpoint(self, EndpointName: str, EndpointConfigName: str,
                         Tags: list | None = None, **_: Any) -> dict[str, Any]:
-        _check_name(EndpointName, "endpointName")
         with self.lock:
-            if EndpointName in self.endpoints:
-                raise _validation("Cannot create already existing endpoint "
-                                  f'"{self.arn("endpoint", EndpointName)}".')
+            self._check_new(EndpointName, "endpointName", self.endpoints, "endpoint", "endpoint")
             self._config(EndpointConfigName)
             now = _now()
             endpoint = Endpoint(EndpointName, self.arn("endpoint", EndpointName),
