@@ -107,7 +107,7 @@ class PipelineFunctions(Construct):
                                       log_group_name=f"/aws/lambda/{name}",
                                       retention=retention(settings.log_retention_days),
                                       removal_policy=cdk.RemovalPolicy.DESTROY)
-            role = iam.Role(self, f"{step.key}-role", role_name=f"{name}-fn",
+            role = iam.Role(self, f"{step.key}-role",
                             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                             description=f"calltime step '{step.key}': {step.description}")
             role.add_to_policy(iam.PolicyStatement(

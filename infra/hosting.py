@@ -36,7 +36,6 @@ class ModelHosting(Construct):
         # --- the role SageMaker assumes to serve the model -------------------------------------
         self.execution_role = iam.Role(
             self, "SageMakerExecutionRole",
-            role_name=f"{settings.prefix}-sagemaker-execution",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description="SageMaker serving calltime's endpoint: read the model artifacts, pull "
                         "the scikit-learn image, write the endpoint's logs and metrics.",
@@ -83,7 +82,6 @@ class ModelHosting(Construct):
                                      resources=[self.endpoint_arn])
         self.invoke_role = iam.Role(
             self, "InvokeRole",
-            role_name=f"{settings.prefix}-endpoint-invoke",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="For the campaign Lambdas: only sagemaker:InvokeEndpoint on the "
                         "optimal-call-time endpoint.",
@@ -91,7 +89,6 @@ class ModelHosting(Construct):
         )
         self.invoke_policy = iam.ManagedPolicy(
             self, "InvokePolicy",
-            managed_policy_name=f"{settings.prefix}-endpoint-invoke",
             description="Attach to an existing Lambda role to let it call the optimal-call-time "
                         "endpoint (and nothing else).",
             statements=[invoke],

@@ -134,7 +134,10 @@ class Monitoring(Construct):
                 f"{schedule_dead_letters.queue_name} holds the error"),
         }
 
-        self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=f"{settings.prefix}",
+        # Dashboard names are account-wide: the region keeps two regions' stacks apart.
+        region = cdk.Stack.of(self).region
+        self.dashboard = cw.Dashboard(self, "Dashboard",
+                                      dashboard_name=f"{settings.prefix}-{region}",
                                       default_interval=cdk.Duration.days(7))
         self.dashboard.add_widgets(
             cw.GraphWidget(title="Invocations and errors", left=[invocations, errors_4xx,

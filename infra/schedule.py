@@ -32,7 +32,7 @@ class RetrainingSchedule(Construct):
                     "lands here is read by a person after the alarm, not redriven.",
                     "AwsSolutions-SQS3")
         self.role = iam.Role(
-            self, "Role", role_name=f"{settings.prefix}-schedule",
+            self, "Role",
             assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com", conditions={
                 "StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}}),
             description="EventBridge Scheduler: start the retraining state machine, nothing else",

@@ -10,13 +10,19 @@ from infra import images
 from infra.functions import STEPS
 from pipeline_lambdas import contract
 from pipeline_lambdas.errors import DeploymentInProgress
-from tests.support.stacks import synth
+from tests.support.stacks import REGIONS, synth
 
 ACCOUNT = "111122223333"
 
 
 def _resources(template, kind: str) -> dict:
     return template.find_resources(kind)
+
+
+def _one(template, kind: str, logical_prefix: str) -> dict:
+    (resource,) = [r for logical_id, r in _resources(template, kind).items()
+                   if logical_id.startswith(logical_prefix)]
+    return resource
 
 
 def _statements(template, role_logical_prefix: str) -> list[dict]:
@@ -85,7 +91,6 @@ def test_an_existing_bucket_is_used_not_created(tmp_path_factory) -> None:
 def test_sagemaker_execution_role_reads_only_the_model_prefix(synthesized) -> None:
     region, _, template = synthesized
     template.has_resource_properties("AWS::IAM::Role", {
-        "RoleName": "calltime-dev-sagemaker-execution",
         "AssumeRolePolicyDocument": {"Statement": [Match.object_like({
             "Principal": {"Service": "sagemaker.amazonaws.com"}})]}})
     statements = _statements(template, "HostingSageMakerExecutionPolicy")
@@ -104,8 +109,7 @@ def test_sagemaker_execution_role_reads_only_the_model_prefix(synthesized) -> No
 def test_invoke_role_and_policy_allow_only_invoking_this_endpoint(synthesized) -> None:
     region, _, template = synthesized
     endpoint_arn = f"arn:aws:sagemaker:{region}:{ACCOUNT}:endpoint/calltime-dev-optimal-call-time"
-    role = next(r for r in _resources(template, "AWS::IAM::Role").values()
-                if r["Properties"].get("RoleName") == "calltime-dev-endpoint-invoke")
+    role = _one(template, "AWS::IAM::Role", "HostingInvokeRole")
     assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
         "Service": "lambda.amazonaws.com"}
     inline = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
@@ -207,8 +211,7 @@ def test_weekly_schedule_may_only_start_this_state_machine_and_report_failures(
                    "RetryPolicy": Match.any_value(),
                    "DeadLetterConfig": {"Arn": {"Fn::GetAtt": [Match.string_like_regexp(
                        "ScheduleDeadLetters"), "Arn"]}}}})
-    role = next(r for r in _resources(template, "AWS::IAM::Role").values()
-                if r["Properties"].get("RoleName") == "calltime-dev-schedule")
+    role = _one(template, "AWS::IAM::Role", "ScheduleRole")
     (machine,) = _resources(template, "AWS::StepFunctions::StateMachine")
     (queue,) = _resources(template, "AWS::SQS::Queue")
     statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
@@ -404,3 +407,24 @@ def test_the_lock_roles_only_read_and_write_the_lock_key(synthesized) -> None:
     assert grants("Functionsacquirelockrole") == {"s3:GetObject": {lock},
                                                   "s3:PutObject": {lock}}
     assert grants("Functionsreleaselockrole") == {"s3:PutObject": {lock}}
+
+
+def test_account_wide_names_differ_between_regions(synthesized, tmp_path_factory) -> None:
+    """IAM roles and managed policies and CloudWatch dashboards are named per account, not per
+    region: the same environment deployed to a second region must not reuse a name."""
+    region, _, template = synthesized
+    other = next(r for r in REGIONS if r != region)
+    _, elsewhere = synth(tmp_path_factory, region=other)
+
+    def names(t) -> dict[str, set[str]]:
+        return {kind: {str(r["Properties"][prop]) for r in _resources(t, kind).values()
+                       if prop in r["Properties"]}
+                for kind, prop in (("AWS::IAM::Role", "RoleName"),
+                                   ("AWS::IAM::ManagedPolicy", "ManagedPolicyName"),
+                                   ("AWS::CloudWatch::Dashboard", "DashboardName"))}
+
+    here, there = names(template), names(elsewhere)
+    assert not here["AWS::IAM::Role"] and not here["AWS::IAM::ManagedPolicy"]  # CFN names them
+    assert here["AWS::CloudWatch::Dashboard"] == {f"calltime-dev-{region}"}
+    for kind in here:
+        assert not here[kind] & there[kind], kind
