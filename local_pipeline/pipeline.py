@@ -14,6 +14,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import sys
 import threading
 import time
@@ -95,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     except SettingsError as err:
         print(f"calltime settings: {err}", file=sys.stderr)
         return 2
-    with LocalAWS(region=region) as aws:
+    with LocalAWS(region=region, lambda_log_dir=out / "logs") as aws:
         restored = aws.load_state(state_dir)
         stack, arn = aws.deploy_stack(template, stack_name, LOCAL_ENVIRONMENT)
         settings = PipelineSettings.from_env(stack.environment)
@@ -208,9 +209,25 @@ def _finish(aws: LocalAWS, state_dir: Path, result: ExecutionResult, endpoint: s
     if live and live["status"] == "InService":
         print("try it:         .venv/bin/calltime invoke --endpoint "
               f"{endpoint} --local-state {state_dir} --file {request}")
+    print(f"peak memory:    {peak_memory(aws.lambdas.invocations)}")
+    print(f"function logs:  {out / 'logs'}/<function>.log")
     print(f"local account:  {state_dir} (S3, SSM, SageMaker; `make clean` forgets it)")
     # Exit 0 when the run ended as the scenario means to show (a rollback is a success here).
     return 0 if last == SCENARIOS[args.scenario].expected_end else 1
+
+
+def peak_memory(invocations: list[dict[str, Any]]) -> str:
+    """Each function's highest 'Max Memory Used' of the run, against its MemorySize."""
+    measured = [i for i in invocations if i.get("max_memory_mb") is not None]
+    names = {i["function"] for i in measured}
+    # names, not paths: the character-wise common prefix is what is meant
+    shared = os.path.commonprefix(sorted(names)).rpartition("-")[0]  # noqa: RUF071
+    peaks: dict[str, tuple[int, int]] = {}
+    for invocation in measured:
+        step = invocation["function"].removeprefix(f"{shared}-" if shared else "")
+        used = max(peaks.get(step, (0, 0))[0], invocation["max_memory_mb"])
+        peaks[step] = (used, invocation["memory_mb"])
+    return ", ".join(f"{step} {used}/{size} MB" for step, (used, size) in peaks.items()) or "-"
 
 
 def _download(uri: str, target: Path) -> Path | None:

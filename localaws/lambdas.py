@@ -1,26 +1,33 @@
-"""In-process Lambda: `lambda.Invoke` runs the project's real handler in this process.
+"""Local Lambda: `lambda.Invoke` runs the project's real handler under its function's limits.
 
 The state machine's Lambda ARNs map to handler import paths ("package.module:function") or
 callables. The handler gets a Lambda-like context and its exceptions become Lambda's error
 payload (`FunctionError: Unhandled`, `{"errorType", "errorMessage", "stackTrace"}`), which is what
 Step Functions matches Retry/Catch `ErrorEquals` against.
 
-Each function runs with its limits from the template (`FunctionLimits`): the context reports its
-memory and remaining time; a payload over 6 MB is refused and a response over 6 MB fails, as in
-AWS; a handler that ran past its timeout fails with `Sandbox.Timedout` (it is not stopped midway:
-it runs in this process). Memory is reported, not enforced.
+Each function runs with its configuration from the template (`FunctionConfig`): a handler given
+by import path runs in a worker process (`localaws.lambda_workers`) that is killed when it goes
+over its memory (`Runtime.OutOfMemory`) or its timeout (`Sandbox.Timedout`), with the function's
+environment variables, and whose AWS calls are made with the function's role. A callable (a
+test's stand-in) runs in this process, as its role, with the timeout checked after it returns.
+Either way a payload over 6 MB is refused and a response over 6 MB fails, as in AWS.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import threading
 import time
 import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from localaws.authorization import acting_as, role_session
+from localaws.lambda_workers import Worker, error_payload
 
 Handler = Callable[[Any, Any], Any]
 
@@ -29,7 +36,7 @@ Handler = Callable[[Any, Any], Any]
 class LambdaContext:
     function_name: str
     invoked_function_arn: str
-    memory_limit_in_mb: int = 1024
+    memory_limit_in_mb: int = 10240  # as FunctionConfig: the most Lambda allows
     timeout_seconds: int = 900
     function_version: str = "$LATEST"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
@@ -63,15 +70,20 @@ def resolve(handler: Handler | str) -> Handler:
 
 
 @dataclass(frozen=True)
-class FunctionLimits:
+class FunctionConfig:
     """A function's configuration that AWS enforces on every invocation (without a template:
-    the most Lambda allows)."""
+    the most Lambda allows, the caller's own identity and environment)."""
 
     memory_mb: int = 10240
     timeout_seconds: int = 900
+    role_arn: str | None = None
+    environment: dict[str, str] = field(default_factory=dict)
 
 
 PAYLOAD_LIMIT = 6 * 1024 * 1024  # synchronous invocation: request and response, 6 MB each
+
+# Makes one AWS call for a worker: (service, operation, params, region) -> (status, parsed).
+ServeCall = Callable[[str, str, dict[str, Any], str | None], tuple[int, dict[str, Any]]]
 
 
 @dataclass
@@ -82,19 +94,30 @@ class Invocation:
 
 
 class LocalLambda:
-    def __init__(self, region: str, account: str) -> None:
+    def __init__(self, region: str, account: str, serve_call: ServeCall | None = None,
+                 log_dir: Path | None = None) -> None:
+        """`serve_call` makes the AWS calls of handlers run in worker processes; without it
+        every handler runs in this process."""
         self.region, self.account = region, account
         self.handlers: dict[str, Handler | str] = {}
-        self.limits: dict[str, FunctionLimits] = {}
+        self.configs: dict[str, FunctionConfig] = {}
         self.invocations: list[dict[str, Any]] = []
+        self._serve_call, self._log_dir = serve_call, log_dir
+        self._idle: dict[str, list[Worker]] = {}
+        self._workers_lock = threading.Lock()
 
     def register(self, name_or_arn: str, handler: Handler | str,
-                 limits: FunctionLimits | None = None) -> None:
-        """A new handler for a function keeps the function's limits unless given new ones."""
+                 config: FunctionConfig | None = None) -> None:
+        """A new handler for a function keeps the function's configuration unless given a new
+        one; its warm workers are retired."""
         name = function_name(name_or_arn)
         self.handlers[name] = handler
-        if limits is not None:
-            self.limits[name] = limits
+        if config is not None:
+            self.configs[name] = config
+        self._retire(name)
+
+    def role_of(self, name: str) -> str | None:
+        return self.configs.get(name, FunctionConfig()).role_arn
 
     def invoke(self, name_or_arn: str, payload: bytes) -> Invocation:
         name = function_name(name_or_arn)
@@ -107,39 +130,104 @@ class LocalLambda:
                                f"({PAYLOAD_LIMIT} bytes)"})
             return Invocation(413, body.encode(), "RequestEntityTooLargeException")
         arn = f"arn:aws:lambda:{self.region}:{self.account}:function:{name}"
-        limits = self.limits.get(name, FunctionLimits())
+        config = self.configs.get(name, FunctionConfig())
         context = LambdaContext(function_name=name, invoked_function_arn=arn,
-                                memory_limit_in_mb=limits.memory_mb,
-                                timeout_seconds=limits.timeout_seconds)
-        event = json.loads(payload) if payload else {}
+                                memory_limit_in_mb=config.memory_mb,
+                                timeout_seconds=config.timeout_seconds)
+        handler = self.handlers[name]
         started = time.monotonic()
-        try:
-            result = resolve(self.handlers[name])(event, context)
-            body, error = json.dumps(result).encode(), None
-        except Exception as err:  # every failure becomes the error payload
-            body = _error(context, type(err).__name__, str(err),
-                          traceback.format_tb(err.__traceback__))
-            error = "Unhandled"
+        if isinstance(handler, str) and self._serve_call is not None:
+            body, error, memory = self._in_worker(name, handler, payload, context, config)
+        else:
+            body, error, memory = self._in_process(name, handler, payload, context, config)
         elapsed = time.monotonic() - started
-        # What AWS would have stopped: a handler past its timeout (here it ran to the end, so
-        # its side effects happened; in AWS they may be cut short) or answering too much.
-        if elapsed > limits.timeout_seconds:
-            body = _error(context, "Sandbox.Timedout", f"RequestId: {context.aws_request_id} "
-                          f"Error: Task timed out after {limits.timeout_seconds:.2f} seconds")
-            error = "Unhandled"
-        elif len(body) > PAYLOAD_LIMIT:
-            body = _error(context, "Function.ResponseSizeTooLarge",
-                          f"Response payload size ({len(body)} bytes) exceeded maximum allowed "
-                          f"payload size ({PAYLOAD_LIMIT} bytes).")
+        if error is None and len(body) > PAYLOAD_LIMIT:
+            body = error_payload(context.aws_request_id, "Function.ResponseSizeTooLarge",
+                                 f"Response payload size ({len(body)} bytes) exceeded maximum "
+                                 f"allowed payload size ({PAYLOAD_LIMIT} bytes).")
             error = "Unhandled"
         self.invocations.append({"function": name, "request_id": context.aws_request_id,
-                                 "seconds": round(elapsed, 3),
-                                 "error": error})
+                                 "seconds": round(elapsed, 3), "max_memory_mb": memory,
+                                 "memory_mb": config.memory_mb, "error": error})
         return Invocation(200, body, error)
 
+    def _in_process(self, name: str, handler: Handler | str, payload: bytes,
+                    context: LambdaContext, config: FunctionConfig
+                    ) -> tuple[bytes, str | None, int | None]:
+        principal = role_session(config.role_arn, name) if config.role_arn else None
+        started = time.monotonic()
+        try:
+            with acting_as(principal):
+                result = resolve(handler)(json.loads(payload) if payload else {}, context)
+            body, error = json.dumps(result).encode(), None
+        except Exception as err:  # every failure becomes the error payload
+            body = error_payload(context.aws_request_id, type(err).__name__, str(err),
+                                 traceback.format_tb(err.__traceback__))
+            error = "Unhandled"
+        # In this process a handler cannot be stopped midway: past its timeout it has run to
+        # the end (its side effects happened), and fails as AWS would have failed it.
+        if time.monotonic() - started > config.timeout_seconds:
+            body = error_payload(context.aws_request_id, "Sandbox.Timedout",
+                                 f"RequestId: {context.aws_request_id} Error: Task timed out "
+                                 f"after {config.timeout_seconds:.2f} seconds")
+            error = "Unhandled"
+        return body, error, None
 
-def _error(context: LambdaContext, error_type: str, message: str,
-           stack: list[str] | None = None) -> bytes:
-    """Lambda's error payload, whose errorType Step Functions matches Retry/Catch against."""
-    return json.dumps({"errorMessage": message, "errorType": error_type,
-                       "requestId": context.aws_request_id, "stackTrace": stack or []}).encode()
+    def _in_worker(self, name: str, handler: str, payload: bytes, context: LambdaContext,
+                   config: FunctionConfig) -> tuple[bytes, str | None, int | None]:
+        worker = self._checkout(name)
+        fields = {"function_name": context.function_name,
+                  "invoked_function_arn": context.invoked_function_arn,
+                  "memory_limit_in_mb": context.memory_limit_in_mb,
+                  "timeout_seconds": context.timeout_seconds,
+                  "aws_request_id": context.aws_request_id}
+        principal = role_session(config.role_arn, name) if config.role_arn else None
+
+        def serve(service: str, operation: str, params: dict[str, Any], region: str | None
+                  ) -> tuple[int, dict[str, Any]]:
+            with acting_as(principal):
+                return self._serve_call(service, operation, params, region)
+
+        outcome = worker.invoke(handler, payload, fields, config.environment, config.memory_mb,
+                                config.timeout_seconds, serve)
+        with open(worker.log_path, "a") as log:
+            log.write(f"REPORT RequestId: {context.aws_request_id}\tMemory Size: "
+                      f"{config.memory_mb} MB\tMax Memory Used: {outcome.max_memory_mb} MB"
+                      f"{'' if outcome.payload is not None else chr(9) + outcome.error_type}\n")
+        if outcome.payload is None:  # the environment died: Lambda's own error payload
+            worker.kill()
+            return (error_payload(context.aws_request_id, outcome.error_type or "Unknown",
+                                  f"RequestId: {context.aws_request_id} Error: "
+                                  f"{outcome.error_message}"),
+                    "Unhandled", outcome.max_memory_mb)
+        self._checkin(name, worker)
+        return outcome.payload, "Unhandled" if outcome.handler_error else None, \
+            outcome.max_memory_mb
+
+    # --- execution environments ----------------------------------------------------------------
+
+    def _checkout(self, name: str) -> Worker:
+        with self._workers_lock:
+            idle = self._idle.setdefault(name, [])
+            while idle:
+                worker = idle.pop()
+                if worker.alive():
+                    return worker
+        assert self._log_dir is not None
+        self._log_dir.mkdir(parents=True, exist_ok=True)
+        return Worker(name, self._log_dir)
+
+    def _checkin(self, name: str, worker: Worker) -> None:
+        with self._workers_lock:
+            self._idle.setdefault(name, []).append(worker)
+
+    def _retire(self, name: str) -> None:
+        with self._workers_lock:
+            workers = self._idle.pop(name, [])
+        for worker in workers:
+            worker.kill()
+
+    def stop(self) -> None:
+        """Kill every warm worker (the account is going away)."""
+        for name in list(self._idle):
+            self._retire(name)

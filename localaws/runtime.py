@@ -30,7 +30,17 @@ import boto3
 from botocore.awsrequest import AWSResponse
 from botocore.response import StreamingBody
 
-from localaws.lambdas import FunctionLimits, Handler, LocalLambda
+from localaws import interpreter_fixes
+from localaws.authorization import (
+    STEP_FUNCTIONS_ACCESS_KEY,
+    Policies,
+    current,
+    role_session,
+)
+from localaws.iam import Decision, Request
+from localaws.iam_requests import asked_for
+from localaws.lambda_workers import streaming_to_bytes
+from localaws.lambdas import FunctionConfig, Handler, LocalLambda
 from localaws.sagemaker import snapshot
 from localaws.sagemaker.api import COLD_START_DELAY, LocalSageMaker
 from localaws.sagemaker.errors import SageMakerError
@@ -80,34 +90,30 @@ def _response(status: int, parsed: dict[str, Any]) -> tuple[AWSResponse, dict[st
     return AWSResponse("https://local.calltime", status, {}, None), parsed
 
 
+def denied(service: str, caller: str, action: str, resource: str, decision: Decision,
+           head: bool = False) -> tuple[int, dict[str, Any]]:
+    """The status and parsed error a service answers a call IAM denied with."""
+    because = ("with an explicit deny in a resource-based policy"
+               if decision is Decision.EXPLICIT_DENY
+               else f"because no identity-based policy allows the {action} action")
+    message = f"User: {caller} is not authorized to perform: {action} on resource: " \
+              f"{resource} {because}"
+    if service == "s3":
+        if head:  # HEAD has no body: botocore sees the status only
+            return 403, {"Error": {"Code": "403", "Message": "Forbidden"}}
+        return 403, {"Error": {"Code": "AccessDenied", "Message": message}}
+    if service == "sns":
+        return 403, {"Error": {"Code": "AuthorizationError", "Message": message}}
+    if service == "cloudwatch":
+        return 403, {"Error": {"Code": "AccessDenied", "Message": message}}
+    if service == "lambda":
+        return 403, {"Error": {"Code": "AccessDeniedException", "Message": message}}
+    return 400, {"Error": {"Code": "AccessDeniedException", "Message": message}}
+
+
 def _error(err: SageMakerError) -> tuple[AWSResponse, dict[str, Any]]:
     return _response(err.status, {"Error": {"Code": err.code, "Message": err.message},
                                   "Message": err.message, **err.extra})
-
-
-def _iso_start_time() -> None:
-    """moto puts a datetime in `$$.Execution.StartTime`; AWS gives an ISO 8601 string
-    ("2026-11-25T20:27:53.123Z"). With a datetime, any state that keeps it in its data makes
-    DescribeExecution fail to serialize the output. Patched once, at the source."""
-    from moto.stepfunctions.parser.backend import execution_worker
-
-    worker = execution_worker.ExecutionWorker
-    if getattr(worker, "_calltime_iso_start", False):
-        return
-    original = worker._get_evaluation_environment
-
-    def environment(self):
-        env = original(self)
-        execution = env.states.context_object.context_object_data["Execution"]
-        start = execution.get("StartTime")
-        if isinstance(start, dt.datetime):
-            start = start.astimezone(dt.UTC) if start.tzinfo else start.replace(tzinfo=dt.UTC)
-            execution["StartTime"] = start.isoformat(timespec="milliseconds").replace(
-                "+00:00", "Z")
-        return env
-
-    worker._get_evaluation_environment = environment
-    worker._calltime_iso_start = True
 
 
 def _dump_s3(directory: Path) -> dict[str, list[str]]:
@@ -137,12 +143,19 @@ class LocalAWS:
 
     def __init__(self, region: str = "us-east-1", work_dir: Path | None = None,
                  silent_update_failures: bool = False, ping_timeout: float = 30.0,
-                 cold_start_delay: float = COLD_START_DELAY) -> None:
+                 cold_start_delay: float = COLD_START_DELAY,
+                 lambda_log_dir: Path | None = None) -> None:
+        """`lambda_log_dir`: where the functions' logs go (default: in the work directory)."""
         self.region = region
         self._own_dir = work_dir is None
         self.work_dir = Path(work_dir or tempfile.mkdtemp(prefix="calltime-local-")).resolve()
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        self.lambdas = LocalLambda(region, ACCOUNT)
+        self.lambdas = LocalLambda(region, ACCOUNT, serve_call=self._serve_call,
+                                   log_dir=lambda_log_dir or self.work_dir / "lambda-logs")
+        # The deployed template's policies: until a stack is deployed every call is allowed.
+        self.policies: Policies | None = None
+        self._state_machine_role = ""
+        self._clients: dict[tuple[str, str | None], Any] = {}
         self.sagemaker = LocalSageMaker(lambda: boto3.client("s3"), self.work_dir, region,
                                         ACCOUNT, ping_timeout=ping_timeout,
                                         silent_update_failures=silent_update_failures,
@@ -156,20 +169,22 @@ class LocalAWS:
     def __enter__(self) -> LocalAWS:
         from moto import mock_aws
 
-        env = {"AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region,
-               "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-               "AWS_SESSION_TOKEN": "local"}
-        for key, value in env.items():
+        for key, value in self._aws_environment().items():
             self._saved_env[key] = os.environ.get(key)
             os.environ[key] = value
-        _iso_start_time()
+        interpreter_fixes.apply()
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
         # moto resets boto3's default session on start: register on the one it leaves.
         boto3.setup_default_session(region_name=self.region)
         events = boto3.DEFAULT_SESSION.events
-        for service in ("lambda", "sagemaker", "sagemaker-runtime"):
-            events.register_first(f"before-parameter-build.{service}", self._keep_params)
+        events.register_first("before-parameter-build", self._keep_params)
+        # IAM first, on the same or a more specific event than each service's answer below.
+        for event in ("s3", "ssm", "sns", "cloudwatch", "stepfunctions", "sagemaker",
+                      "sagemaker-runtime.InvokeEndpoint", "lambda.Invoke"):
+            events.register_first(f"before-call.{event}", self._authorize)
+        for operation in ("GetObject", "HeadObject"):
+            events.register(f"after-call.s3.{operation}", self._missing_key_without_list)
         # S3 conditional writes are atomic in AWS; moto checks, then writes. Serialize writes
         # so If-None-Match / If-Match keep their meaning across threads.
         for operation in ("PutObject", "DeleteObject", "CopyObject"):
@@ -181,10 +196,17 @@ class LocalAWS:
         events.register_first("before-call.sagemaker-runtime.InvokeEndpoint", self._invoke)
         return self
 
+    def _aws_environment(self) -> dict[str, str]:
+        """What Lambda sets in every function's environment (region, the role's session)."""
+        return {"AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region,
+                "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_SESSION_TOKEN": "local"}
+
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def stop(self) -> None:
+        self.lambdas.stop()
         self.sagemaker.stop()
         if self._own_dir:
             shutil.rmtree(self.work_dir, ignore_errors=True)
@@ -211,6 +233,70 @@ class LocalAWS:
     @staticmethod
     def _keep_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         context[_PARAMS_KEY] = dict(params)
+
+    def _caller(self, request_signer: Any) -> Any:
+        """Who makes this call: the thread's principal, else Step Functions (by its access
+        key) as the state machine's role, else the harness (None: allowed everything)."""
+        principal = current()
+        if principal is None and self._state_machine_role and request_signer is not None:
+            credentials = request_signer._credentials
+            if credentials is not None and credentials.access_key == STEP_FUNCTIONS_ACCESS_KEY:
+                principal = role_session(self._state_machine_role, "StepFunctions")
+        return principal
+
+    def _authorize(self, model, context: dict[str, Any], request_signer: Any = None,
+                   **_: Any):
+        principal = self._caller(request_signer)
+        if principal is None or self.policies is None:
+            return None
+        service = model.service_model.service_id.hyphenize()
+        for action, resource, keys in asked_for(service, model.name,
+                                                context.get(_PARAMS_KEY, {}),
+                                                self.region, ACCOUNT):
+            decision = self.policies.decide(Request(principal, action, resource, keys))
+            if decision is not Decision.ALLOWED:
+                return _response(*denied(service, principal.arn, action, resource, decision,
+                                         head=model.name == "HeadObject"))
+        return None
+
+    def _missing_key_without_list(self, http_response: Any, parsed: dict[str, Any],
+                                  context: dict[str, Any], **_: Any) -> None:
+        """S3 answers 403, not 404, for a missing key when the caller may not list the bucket
+        under that key (it would otherwise learn what does not exist)."""
+        principal = current()
+        if principal is None or self.policies is None or http_response.status_code != 404:
+            return
+        params = context.get(_PARAMS_KEY, {})
+        listing = Request(principal, "s3:ListBucket", f"arn:aws:s3:::{params.get('Bucket')}",
+                          {"s3:prefix": params.get("Key", ""), "aws:SecureTransport": "true"})
+        if self.policies.decide(listing) is Decision.ALLOWED:
+            return
+        head = "Code" in parsed.get("Error", {}) and parsed["Error"]["Code"] == "404"
+        _, error = denied("s3", principal.arn, "s3:GetObject",
+                          f"arn:aws:s3:::{params.get('Bucket')}/{params.get('Key')}",
+                          Decision.IMPLICIT_DENY, head=head)
+        parsed["Error"] = error["Error"]
+        parsed.setdefault("ResponseMetadata", {})["HTTPStatusCode"] = 403
+
+    def _serve_call(self, service: str, operation: str, params: dict[str, Any],
+                    region: str | None) -> tuple[int, dict[str, Any]]:
+        """One AWS call of a handler in a worker process, made here (as its role)."""
+        from botocore import xform_name
+        from botocore.exceptions import ClientError
+
+        key = (service, region)
+        if key not in self._clients:
+            self._clients[key] = boto3.client(service, region_name=region or self.region)
+        try:
+            parsed = getattr(self._clients[key], xform_name(operation))(**params)
+        except ClientError as err:
+            return err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400), \
+                err.response
+        except Exception as err:  # the local runtime's own failure, named
+            return 500, {"Error": {"Code": "InternalFailure",
+                                   "Message": f"local runtime: {type(err).__name__}: {err}"}}
+        return parsed.get("ResponseMetadata", {}).get("HTTPStatusCode", 200), \
+            streaming_to_bytes(parsed)
 
     def _lambda_invoke(self, context: dict[str, Any], **_: Any):
         params = context[_PARAMS_KEY]
@@ -247,8 +333,8 @@ class LocalAWS:
     # --- harness -------------------------------------------------------------------------------
 
     def register_lambda(self, name_or_arn: str, handler: Handler | str,
-                        limits: FunctionLimits | None = None) -> None:
-        self.lambdas.register(name_or_arn, handler, limits)
+                        config: FunctionConfig | None = None) -> None:
+        self.lambdas.register(name_or_arn, handler, config)
 
     def deploy_state_machine(self, name: str, definition: dict[str, Any] | str,
                              lambdas: dict[str, Handler | str] | None = None) -> str:
@@ -300,12 +386,17 @@ class LocalAWS:
         Returns the local stack and the state machine's ARN."""
         stack = load_template(template, stack_name, self.region, ACCOUNT)
         create_resources(template, stack)
-        for key, value in {**stack.environment, **(environment_overrides or {})}.items():
+        overrides = environment_overrides or {}
+        # In-process handlers (tests' stand-ins) read this process's environment.
+        for key, value in {**stack.environment, **overrides}.items():
             self._saved_env.setdefault(key, os.environ.get(key))
             os.environ[key] = value
         for function in stack.functions.values():
-            self.register_lambda(function.arn, function.handler,
-                                 FunctionLimits(function.memory_mb, function.timeout_seconds))
+            self.register_lambda(function.arn, function.handler, FunctionConfig(
+                function.memory_mb, function.timeout_seconds, function.role_arn,
+                {**self._aws_environment(), **function.environment, **overrides}))
+        self.policies = stack.policies
+        self._state_machine_role = stack.state_machine_role_arn
         arn = self.deploy_state_machine(stack.state_machine_name, stack.definition)
         return stack, arn
 

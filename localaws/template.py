@@ -3,8 +3,10 @@
 Only what a pipeline run needs is created: S3 buckets and SNS topics in moto, the Lambda
 functions as in-process handlers (each function's handler import path is read from the template:
 `ImageConfig.Command` for container-image functions, `Handler` for zip functions) with their
-environment, and the state machine from its `DefinitionString`. Alarms, dashboards, log groups,
-roles and schedules have no local behaviour and are listed as skipped. Intrinsics (Ref, GetAtt,
+environment, memory, timeout and role, and the state machine from its `DefinitionString` and
+role. The roles' policies and the bucket and topic policies are read for the local IAM
+(`localaws.authorization`). Alarms, dashboards, log groups and schedules have no local behaviour
+and are listed as skipped. Intrinsics (Ref, GetAtt,
 Join, Sub, Select, Split, FindInMap and pseudo parameters) are resolved to local values.
 """
 
@@ -16,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+
+from localaws.authorization import Policies, read_policies
 
 
 class TemplateError(ValueError):
@@ -31,6 +35,7 @@ class LocalFunction:
     environment: dict[str, str]
     memory_mb: int = 128  # CloudFormation's defaults when the template sets none
     timeout_seconds: int = 3
+    role_arn: str = ""
 
 
 @dataclass
@@ -47,6 +52,8 @@ class SynthesizedStack:
     definition: str = ""
     outputs: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
+    policies: Policies = field(default_factory=Policies)
+    state_machine_role_arn: str = ""
 
     @property
     def environment(self) -> dict[str, str]:
@@ -88,6 +95,10 @@ def _resource_names(stack: str, resources: dict[str, Any], region: str, account:
             name = props.get("StateMachineName") or f"{stack}-{logical_id}"
             arn = f"arn:aws:states:{region}:{account}:stateMachine:{name}"
             physical[logical_id], arns[logical_id] = arn, arn
+        elif kind == "AWS::SQS::Queue":
+            name = props.get("QueueName") or f"{stack}-{logical_id}"
+            physical[logical_id] = f"https://sqs.{region}.amazonaws.com/{account}/{name}"
+            arns[logical_id] = f"arn:aws:sqs:{region}:{account}:{name}"
         elif kind == "AWS::Logs::LogGroup":
             name = props.get("LogGroupName") or f"/{stack}/{logical_id}"
             physical[logical_id] = name
@@ -130,8 +141,8 @@ class Resolver:
             logical_id, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
             if attribute == "Arn" and logical_id in self.stack.arns:
                 return self.stack.arns[logical_id]
-            if attribute == "TopicName":
-                return self.stack.physical[logical_id].rsplit(":", 1)[-1]
+            if attribute in ("TopicName", "QueueName"):  # the ARN's last part
+                return self.stack.arns[logical_id].rsplit(":", 1)[-1]
             if attribute == "Name":
                 return self.stack.physical[logical_id]
             raise TemplateError(f"cannot resolve Fn::GetAtt {logical_id}.{attribute}")
@@ -178,6 +189,11 @@ def _handler(props: dict[str, Any], logical_id: str) -> str:
     return f"{module}:{attr}"
 
 
+# Resource types the local runtime stands up or reads (the rest are listed as skipped).
+_USED = ("AWS::S3::Bucket", "AWS::SNS::Topic", "AWS::IAM::Role", "AWS::IAM::Policy",
+         "AWS::IAM::ManagedPolicy", "AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy")
+
+
 def load(template: dict[str, Any], stack_name: str, region: str, account: str) -> SynthesizedStack:
     resources = template.get("Resources", {})
     stack = SynthesizedStack(stack_name, region, account)
@@ -191,10 +207,11 @@ def load(template: dict[str, Any], stack_name: str, region: str, account: str) -
             stack.functions[logical_id] = LocalFunction(
                 logical_id, stack.physical[logical_id], stack.arns[logical_id],
                 _handler(props, logical_id), {k: str(v) for k, v in env.items()},
-                int(props.get("MemorySize", 128)), int(props.get("Timeout", 3)))
+                int(props.get("MemorySize", 128)), int(props.get("Timeout", 3)),
+                str(resolve(props["Role"])))
         elif kind == "AWS::StepFunctions::StateMachine":
             machines.append((logical_id, props))
-        elif kind not in ("AWS::S3::Bucket", "AWS::SNS::Topic"):
+        elif kind not in _USED:
             stack.skipped[kind] = stack.skipped.get(kind, 0) + 1
     if len(machines) != 1:
         raise TemplateError(f"expected one state machine in the template, found {len(machines)}")
@@ -204,6 +221,8 @@ def load(template: dict[str, Any], stack_name: str, region: str, account: str) -
     if not isinstance(stack.definition, str):
         stack.definition = json.dumps(stack.definition)
     stack.state_machine_name = stack.physical[logical_id].rsplit(":", 1)[-1]
+    stack.state_machine_role_arn = str(resolve(props["RoleArn"]))
+    stack.policies = read_policies(template, resolve, stack.physical)
     for key, output in template.get("Outputs", {}).items():
         try:
             stack.outputs[key] = str(resolve(output["Value"]))

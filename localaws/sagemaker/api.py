@@ -339,7 +339,8 @@ class LocalSageMaker:
             raise SageMakerError("ValidationException", "Could not find model for the variant")
         container = model["PrimaryContainer"]
         return self.servers.provision(config_name, container["ModelDataUrl"],
-                                      container.get("Environment", {}))
+                                      container.get("Environment", {}),
+                                      model.get("ExecutionRoleArn"))
 
     # --- runtime -------------------------------------------------------------------------------
 

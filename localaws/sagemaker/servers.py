@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from botocore.exceptions import ClientError
+
+from localaws.authorization import acting_as, role_session
 from localaws.sagemaker.errors import SageMakerError
 
 VARIANT = "AllTraffic"
@@ -75,13 +78,27 @@ class ModelServers:
         self._servers: list[ModelServer] = []
         self._lock = threading.Lock()
 
-    def provision(self, name: str, url: str, container_env: dict[str, str]) -> ModelServer:
-        """Download and extract model data into a new directory: a server not yet started."""
+    def provision(self, name: str, url: str, container_env: dict[str, str],
+                  role_arn: str | None = None) -> ModelServer:
+        """Download (as the model's execution role) and extract model data into a new
+        directory: a server not yet started."""
         model_dir = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.work_dir))
         parsed = urlparse(url)
         try:
-            obj = self._s3().get_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))
+            with acting_as(role_session(role_arn, "SageMaker") if role_arn else None):
+                obj = self._s3().get_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))
             data = obj["Body"].read()
+        except ClientError as err:
+            if err.response["Error"]["Code"] != "AccessDenied":
+                raise SageMakerError("ValidationException",
+                                     f"Could not find model data at {url}. ({err})") from err
+            raise SageMakerError(
+                "ValidationException",
+                f'Could not access model data at {url}. Please ensure that the role '
+                f'"{role_arn}" exists and that its trust relationship policy allows the action '
+                '"sts:AssumeRole" for the service principal "sagemaker.amazonaws.com". Also '
+                'ensure that the role has "s3:GetObject" permissions and that the object is '
+                f"located in the endpoint's region. ({err})") from err
         except Exception as err:  # any S3 failure fails the deployment
             raise SageMakerError("ValidationException",
                                  f"Could not find model data at {url}. ({err})") from err

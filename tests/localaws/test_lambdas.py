@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import time
 
-from localaws.lambdas import PAYLOAD_LIMIT, FunctionLimits, LocalLambda
+from localaws.lambdas import PAYLOAD_LIMIT, FunctionConfig, LocalLambda
 
 
-def _lambda(handler, limits: FunctionLimits | None = None) -> LocalLambda:
+def _lambda(handler, limits: FunctionConfig | None = None) -> LocalLambda:
     local = LocalLambda("us-east-1", "123456789012")
     local.register("arn:aws:lambda:us-east-1:123456789012:function:step", handler, limits)
     return local
@@ -17,7 +17,7 @@ def _lambda(handler, limits: FunctionLimits | None = None) -> LocalLambda:
 def test_the_context_reports_the_functions_memory_and_time_left() -> None:
     local = _lambda(lambda event, context: {"memory": context.memory_limit_in_mb,
                                             "left": context.get_remaining_time_in_millis()},
-                    FunctionLimits(memory_mb=512, timeout_seconds=60))
+                    FunctionConfig(memory_mb=512, timeout_seconds=60))
     result = json.loads(local.invoke("step", b"{}").payload)
     assert result["memory"] == 512 and 59_000 < result["left"] <= 60_000
     local.register("step", lambda event, context: context.memory_limit_in_mb)  # a new handler
@@ -26,7 +26,7 @@ def test_the_context_reports_the_functions_memory_and_time_left() -> None:
 
 def test_a_handler_past_its_timeout_fails_as_a_lambda_timeout() -> None:
     local = _lambda(lambda event, context: time.sleep(1.2) or {"done": True},
-                    FunctionLimits(timeout_seconds=1))
+                    FunctionConfig(timeout_seconds=1))
     result = local.invoke("step", b"{}")
     error = json.loads(result.payload)
     assert result.function_error == "Unhandled" and error["errorType"] == "Sandbox.Timedout"

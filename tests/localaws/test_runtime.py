@@ -108,7 +108,8 @@ def test_retry_succeeds_on_the_second_attempt(machine) -> None:
     aws, arn = machine
     result = aws.run_execution(arn, {"flaky": True})
     assert result.status == "SUCCEEDED"
-    assert ATTEMPTS["deploy"] == 2
+    # the second attempt ran in the same warm worker, which remembered the first
+    assert [i["function"] for i in aws.lambdas.invocations] == ["deploy", "deploy"]
     types = [e["type"] for e in result.events]
     assert types.count("TaskFailed") == 1 and types.count("TaskSucceeded") == 1
 

@@ -16,6 +16,7 @@ TEMPLATE = {
         "Role": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "exec"}},
         "Fn": {"Type": "AWS::Lambda::Function", "Properties": {
             "FunctionName": "stack-train", "MemorySize": 512, "Timeout": 60,
+            "Role": {"Fn::GetAtt": ["Role", "Arn"]},
             "ImageConfig": {"Command": ["pipeline_lambdas.train_step.handler"]},
             "Environment": {"Variables": {
                 "BUCKET": {"Ref": "Bucket"}, "TOPIC": {"Ref": "Topic"},
@@ -24,7 +25,7 @@ TEMPLATE = {
                 "URI": {"Fn::Sub": "s3://${Bucket}/data/${AWS::Region}"},
                 "FIRST": {"Fn::Select": [0, {"Fn::Split": [".", "a.b.c"]}]}}}}},
         "Machine": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
-            "StateMachineName": "stack-retraining",
+            "StateMachineName": "stack-retraining", "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
             "DefinitionString": {"Fn::Join": ["", [
                 '{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"',
                 {"Fn::GetAtt": ["Fn", "Arn"]}, '","End":true}}}']]}}},
@@ -39,6 +40,8 @@ def test_functions_environment_and_definition_resolve() -> None:
     (function,) = stack.functions.values()
     assert function.handler == "pipeline_lambdas.train_step:handler"
     assert (function.memory_mb, function.timeout_seconds) == (512, 60)
+    assert function.role_arn == stack.state_machine_role_arn == \
+        "arn:aws:iam::123456789012:role/exec"
     assert function.arn == "arn:aws:lambda:il-central-1:123456789012:function:stack-train"
     assert function.environment == {
         "BUCKET": "stack-bucket", "TOPIC": "arn:aws:sns:il-central-1:123456789012:alerts",
@@ -47,7 +50,7 @@ def test_functions_environment_and_definition_resolve() -> None:
     definition = json.loads(stack.definition)
     assert definition["States"]["T"]["Resource"] == function.arn
     assert stack.state_machine_name == "stack-retraining"
-    assert stack.skipped == {"AWS::IAM::Role": 1, "AWS::CloudWatch::Alarm": 1}
+    assert stack.skipped == {"AWS::CloudWatch::Alarm": 1}
     assert stack.outputs == {"Bucket": "stack-bucket"}
 
 

@@ -1,0 +1,239 @@
+"""Lambda execution environments: one worker process per concurrent invocation of a function.
+
+A worker is forked from a server process that has the project's handler modules imported once
+(multiprocessing's forkserver with preloaded modules), so a new environment starts in tens of
+milliseconds, and is kept warm for the next invocation of the same function, as Lambda keeps an
+execution environment. While a handler runs, the parent watches it as Lambda does:
+- **memory**: the worker's peak resident memory (VmHWM) is read every 20 ms; above the
+  function's MemorySize the worker is killed and the invocation fails with
+  `Runtime.OutOfMemory` ("Runtime exited with error: signal: killed");
+- **timeout**: at the function's Timeout the worker is killed mid-way and the invocation fails
+  with `Sandbox.Timedout`;
+- **AWS calls**: every boto3 call the handler makes is sent to the parent, which makes it with
+  the function's role (`localaws.authorization`) against the local account (moto, the local
+  SageMaker) and sends the answer back; the handler sees ordinary boto3 responses and errors.
+
+Each invocation gets the function's environment variables from the template. A worker's
+stdout/stderr (the function's logs) go to `<log_dir>/<function>.log`, with a REPORT line per
+invocation like CloudWatch's.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import multiprocessing
+import os
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+# Modules every worker has imported before it is forked: the libraries the handlers use. The
+# handler modules themselves are imported by the worker's first invocation (its cold start),
+# after the function's environment is set, as Lambda does: their module-level Logger, Metrics
+# and Tracer read it.
+PRELOAD = ["localaws.lambda_workers", "localaws.lambdas", "training.train", "boto3",
+           "botocore.session", "aws_lambda_powertools.logging", "aws_lambda_powertools.metrics",
+           "aws_lambda_powertools.tracing"]
+POLL_SECONDS = 0.02
+_BODY = "__calltime_body__"
+
+_context = multiprocessing.get_context("forkserver")
+_context.set_forkserver_preload(PRELOAD)
+
+
+@dataclass
+class Outcome:
+    """How one invocation ended: the handler's result or error payload, or the environment's
+    failure (error_type set, payload None)."""
+
+    payload: bytes | None
+    handler_error: bool
+    error_type: str | None
+    error_message: str
+    max_memory_mb: int
+
+
+# --- the worker (child) side --------------------------------------------------------------------
+
+_parent: Connection | None = None
+_parent_lock = threading.Lock()
+
+
+def _plain(value: Any) -> Any:
+    """A request parameter as it can cross a pipe: file-like bodies read into bytes."""
+    if hasattr(value, "read"):
+        return value.read()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _keep_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    context["calltime_worker_params"] = dict(params)
+
+
+def _forward(model: Any, context: dict[str, Any], request_signer: Any = None, **_: Any) -> Any:
+    """botocore before-call in a worker: the parent makes the call; its answer is returned as
+    the HTTP response and parsed body botocore would have produced."""
+    from botocore.awsrequest import AWSResponse
+    from botocore.response import StreamingBody
+
+    if _parent is None:
+        return None
+    service = model.service_model.service_id.hyphenize()
+    params = _plain(context.get("calltime_worker_params", {}))
+    region = request_signer._region_name if request_signer is not None else None
+    with _parent_lock:
+        _parent.send(("call", service, model.name, params, region))
+        status, parsed = _parent.recv()
+    for key, value in list(parsed.items()):
+        if isinstance(value, tuple) and value and value[0] == _BODY:
+            parsed[key] = StreamingBody(io.BytesIO(value[1]), len(value[1]))
+    return AWSResponse("https://local.calltime", status, {}, None), parsed
+
+
+def _install_forwarding() -> None:
+    """Every boto3 session the worker creates sends its calls to the parent (registered as a
+    botocore builtin, so sessions and clients made at import time get it too)."""
+    from botocore import handlers
+
+    handlers.BUILTIN_HANDLERS.append(("before-parameter-build", _keep_params,
+                                      handlers.REGISTER_LAST))
+    handlers.BUILTIN_HANDLERS.append(("before-call", _forward, handlers.REGISTER_FIRST))
+
+
+def _worker_main(connection: Connection, log_path: str) -> None:
+    global _parent
+    _parent = connection
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    base_env = dict(os.environ)
+    _install_forwarding()
+    import boto3
+
+    boto3.DEFAULT_SESSION = None  # sessions made from here on forward their calls
+    from localaws.lambdas import LambdaContext, resolve
+
+    while True:
+        try:
+            message = connection.recv()
+        except (EOFError, OSError):  # the parent is gone: so is this environment
+            os._exit(0)
+        _, handler, payload, context_fields, environment = message
+        os.environ.clear()
+        os.environ.update({**base_env, **environment})
+        context = LambdaContext(**context_fields)
+        print(f"START RequestId: {context.aws_request_id} Version: $LATEST", flush=True)
+        try:
+            result = resolve(handler)(json.loads(payload) if payload else {}, context)
+            reply = ("result", json.dumps(result).encode(), None, "", [])
+        except Exception as err:  # every failure becomes the error payload
+            reply = ("result", None, type(err).__name__, str(err),
+                     traceback.format_tb(err.__traceback__))
+        print(f"END RequestId: {context.aws_request_id}", flush=True)
+        with _parent_lock:
+            connection.send(reply)
+
+
+# --- the parent side -----------------------------------------------------------------------------
+
+def _peak_rss_mb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return 0
+
+
+class Worker:
+    """One execution environment of one function."""
+
+    def __init__(self, function: str, log_dir: Path) -> None:
+        self.function = function
+        self.log_path = log_dir / f"{function}.log"
+        parent, child = _context.Pipe()
+        self.connection = parent
+        self.process = _context.Process(target=_worker_main, args=(child, str(self.log_path)),
+                                        name=f"lambda:{function}", daemon=True)
+        self.process.start()
+        child.close()
+
+    def invoke(self, handler: str, payload: bytes, context_fields: dict[str, Any],
+               environment: dict[str, str], memory_mb: int, timeout_seconds: float,
+               serve: Callable[[str, str, dict[str, Any], str | None], tuple[int, dict]]
+               ) -> Outcome:
+        self.connection.send(("invoke", handler, payload, context_fields, environment))
+        deadline = time.monotonic() + timeout_seconds
+        peak = 0
+        while True:
+            try:
+                ready = self.connection.poll(POLL_SECONDS)
+            except (EOFError, OSError):
+                ready = False
+            peak = max(peak, _peak_rss_mb(self.process.pid))
+            if peak > memory_mb:
+                self.kill()
+                return Outcome(None, False, "Runtime.OutOfMemory",
+                               "Runtime exited with error: signal: killed", peak)
+            if time.monotonic() > deadline:
+                self.kill()
+                return Outcome(None, False, "Sandbox.Timedout",
+                               f"Task timed out after {timeout_seconds:.2f} seconds", peak)
+            if not ready:
+                if not self.process.is_alive():
+                    return Outcome(None, False, "Runtime.ExitError",
+                                   f"Runtime exited with error: exit status "
+                                   f"{self.process.exitcode}", peak)
+                continue
+            try:
+                message = self.connection.recv()
+            except (EOFError, OSError):
+                self.process.join(1)
+                continue
+            if message[0] == "call":
+                _, service, operation, params, region = message
+                self.connection.send(serve(service, operation, params, region))
+                continue
+            _, body, error_type, error_message, stack = message
+            if error_type is None:
+                return Outcome(body, False, None, "", peak)
+            return Outcome(error_payload(context_fields["aws_request_id"], error_type,
+                                          error_message, stack), True, error_type,
+                           error_message, peak)
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            os.kill(self.process.pid, signal.SIGKILL)
+        self.process.join(5)
+        self.connection.close()
+
+
+def error_payload(request_id: str, error_type: str, message: str,
+                   stack: list[str] | None = None) -> bytes:
+    return json.dumps({"errorMessage": message, "errorType": error_type,
+                       "requestId": request_id, "stackTrace": stack or []}).encode()
+
+
+def streaming_to_bytes(parsed: dict[str, Any]) -> dict[str, Any]:
+    """A parsed response as it can cross the pipe: streaming bodies read, marked."""
+    out = dict(parsed)
+    for key, value in parsed.items():
+        if hasattr(value, "read"):
+            out[key] = (_BODY, value.read())
+    return out

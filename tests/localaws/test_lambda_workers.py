@@ -1,0 +1,104 @@
+"""Handlers given by import path run in worker processes that Lambda's limits really stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+
+from localaws.authorization import Policies
+from localaws.lambdas import FunctionConfig
+from localaws.runtime import LocalAWS
+
+BUCKET = "worker-bucket"
+ROLE = "arn:aws:iam::123456789012:role/step-fn"
+
+
+def hungry(event: dict, context) -> dict:
+    """Holds event['mb'] megabytes, touched so they are resident."""
+    block = bytearray(event["mb"] * 1024 * 1024)
+    for offset in range(0, len(block), 4096):
+        block[offset] = 1
+    return {"held_mb": len(block) // (1024 * 1024)}
+
+
+def slow(event: dict, context) -> dict:
+    time.sleep(event["seconds"])
+    Path(event["marker"]).write_text("finished")  # a side effect after the timeout
+    return {"slept": event["seconds"]}
+
+
+def environment(event: dict, context) -> dict:
+    return {"setting": os.environ.get("STEP_SETTING"), "pid": os.getpid(),
+            "memory": context.memory_limit_in_mb}
+
+
+def reads(event: dict, context) -> dict:
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=BUCKET, Key=event["key"], Body=b"written by the step")
+    return {"body": s3.get_object(Bucket=BUCKET, Key=event["key"])["Body"].read().decode()}
+
+
+@pytest.fixture
+def local(tmp_path):
+    with LocalAWS(work_dir=tmp_path / "local", cold_start_delay=0.0) as aws:
+        boto3.client("s3").create_bucket(Bucket=BUCKET)
+        yield aws
+
+
+def _invoke(name: str, event: dict) -> dict:
+    response = boto3.client("lambda").invoke(FunctionName=name, Payload=json.dumps(event))
+    return {"error": response.get("FunctionError"),
+            "payload": json.loads(response["Payload"].read())}
+
+
+def test_going_over_memory_kills_the_invocation_as_lambda_does(local) -> None:
+    local.register_lambda("hungry", f"{__name__}:hungry", FunctionConfig(memory_mb=400))
+    assert _invoke("hungry", {"mb": 50})["payload"] == {"held_mb": 50}
+    over = _invoke("hungry", {"mb": 600})
+    assert over["error"] == "Unhandled"
+    assert over["payload"]["errorType"] == "Runtime.OutOfMemory"
+    assert "signal: killed" in over["payload"]["errorMessage"]
+    record = local.lambdas.invocations[-1]
+    assert record["max_memory_mb"] > 400 and record["memory_mb"] == 400
+    assert _invoke("hungry", {"mb": 50})["payload"] == {"held_mb": 50}  # a new environment
+
+
+def test_a_timeout_stops_the_handler_midway(local, tmp_path) -> None:
+    local.register_lambda("slow", f"{__name__}:slow", FunctionConfig(timeout_seconds=1))
+    marker = tmp_path / "marker"
+    started = time.monotonic()
+    result = _invoke("slow", {"seconds": 4, "marker": str(marker)})
+    assert time.monotonic() - started < 3
+    assert result["payload"]["errorType"] == "Sandbox.Timedout"
+    assert "Task timed out after 1.00 seconds" in result["payload"]["errorMessage"]
+    time.sleep(3.5)
+    assert not marker.exists()  # what the handler would have done next never happened
+
+
+def test_each_function_gets_its_own_environment_and_a_warm_worker(local) -> None:
+    local.register_lambda("a", f"{__name__}:environment",
+                          FunctionConfig(memory_mb=256, environment={"STEP_SETTING": "a"}))
+    local.register_lambda("b", f"{__name__}:environment",
+                          FunctionConfig(environment={"STEP_SETTING": "b"}))
+    first, again = _invoke("a", {})["payload"], _invoke("a", {})["payload"]
+    other = _invoke("b", {})["payload"]
+    assert (first["setting"], other["setting"]) == ("a", "b")
+    assert first["memory"] == 256 and first["pid"] == again["pid"] != os.getpid()
+    assert "STEP_SETTING" not in os.environ
+
+
+def test_a_workers_aws_calls_are_made_with_its_functions_role(local) -> None:
+    local.register_lambda("reads", f"{__name__}:reads", FunctionConfig(role_arn=ROLE))
+    grant = [{"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
+              "Resource": f"arn:aws:s3:::{BUCKET}/mine/*"}]
+    local.policies = Policies(roles={"step-fn": grant})
+    assert _invoke("reads", {"key": "mine/a"})["payload"] == {"body": "written by the step"}
+    denied = _invoke("reads", {"key": "theirs/a"})["payload"]
+    assert denied["errorType"] == "AccessDenied"  # botocore's class for S3's error code
+    assert "assumed-role/step-fn/reads is not authorized to perform: s3:PutObject on resource: " \
+        f"arn:aws:s3:::{BUCKET}/theirs/a" in denied["errorMessage"]
