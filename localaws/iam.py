@@ -112,7 +112,9 @@ def _condition_holds(operator: str, key: str, expected: Any,
 
 
 def _conditions_hold(statement: dict[str, Any], context: dict[str, str | list[str]]) -> bool:
-    return all(_condition_holds(operator, key, expected, context)
+    """Condition key names are case-insensitive (their values are not)."""
+    context = {key.lower(): value for key, value in context.items()}
+    return all(_condition_holds(operator, key.lower(), expected, context)
                for operator, keys in statement.get("Condition", {}).items()
                for key, expected in keys.items())
 
@@ -127,30 +129,53 @@ def _element(statement: dict[str, Any], name: str, value: str, ignore_case: bool
     return name == "Resource"  # trust policies have no Resource
 
 
-def _names_principal(statement: dict[str, Any], principal: Principal) -> bool:
+def _role_of(principal: Principal) -> str:
+    """The role ARN behind an assumed-role session ARN ("" for anything else)."""
+    if ":assumed-role/" not in principal.arn:
+        return ""
+    account, name = principal.arn.split(":")[4], principal.arn.split("/")[1]
+    return f"arn:aws:iam::{account}:role/{name}"
+
+
+def _names_principal(statement: dict[str, Any], principal: Principal) -> str:
+    """How a statement's Principal names the caller: "self" (the caller, its role, anyone, or
+    an identity-based policy, which has no Principal), "account" (only the caller's account:
+    in AWS that delegates to the account's own policies) or "" (not at all)."""
     if "NotPrincipal" in statement:
         raise PolicyError("NotPrincipal is not implemented by the local IAM")
     named = statement.get("Principal")
-    if named is None:  # an identity-based policy: the policy's owner
-        return True
-    if named == "*":
-        return True
+    if named is None or named == "*":
+        return "self"
+    account = ""
     for kind, values in named.items():
         for value in _as_list(values):
-            if kind == "AWS" and (value == "*" or value == principal.arn or (
-                    principal.account and value in (
-                        principal.account, f"arn:aws:iam::{principal.account}:root"))):
-                return True
+            if kind == "AWS" and value in ("*", principal.arn, _role_of(principal)):
+                return "self"
+            if kind == "AWS" and principal.account and value in (
+                    principal.account, f"arn:aws:iam::{principal.account}:root"):
+                account = "account"
             if kind == "Service" and value == principal.service:
-                return True
-    return False
+                return "self"
+    return account
 
 
-def _applies(statement: dict[str, Any], request: Request) -> bool:
-    return (_element(statement, "Action", request.action, ignore_case=True)
-            and _element(statement, "Resource", request.resource, ignore_case=False)
-            and _names_principal(statement, request.principal)
-            and _conditions_hold(statement, request.context))
+def _check(statement: dict[str, Any]) -> None:
+    if statement.get("Effect") not in ("Allow", "Deny"):
+        raise PolicyError(f"Effect {statement.get('Effect')!r}: must be Allow or Deny")
+    if "${" in str(statement.get("Resource", "")) + str(statement.get("Condition", "")):
+        raise PolicyError("policy variables (${...}) are not implemented by the local IAM")
+
+
+def _applies(statement: dict[str, Any], request: Request) -> str:
+    """How the statement applies to the request ("" when it does not): see _names_principal."""
+    _check(statement)
+    if not (_element(statement, "Action", request.action, ignore_case=True)
+            and _element(statement, "Resource", request.resource, ignore_case=False)):
+        return ""
+    named = _names_principal(statement, request.principal)
+    if named and _conditions_hold(statement, request.context):
+        return named
+    return ""
 
 
 def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
@@ -163,9 +188,13 @@ def evaluate(request: Request, identity: list[dict[str, Any]],
     resource's policy statements (same account: an Allow in either suffices)."""
     allowed = False
     for statement in [*identity, *resource_policy]:
-        if _applies(statement, request):
-            if statement.get("Effect") == "Deny":
-                return Decision.EXPLICIT_DENY
-            allowed = True
+        applies = _applies(statement, request)
+        if not applies:
+            continue
+        if statement["Effect"] == "Deny":
+            return Decision.EXPLICIT_DENY
+        # A resource policy that allows the account (not the caller) leaves the decision to
+        # the caller's own policies.
+        allowed = allowed or applies == "self"
     return Decision.ALLOWED if allowed else Decision.IMPLICIT_DENY
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 Context = dict[str, str | list[str]]
 Asked = tuple[str, str, Context]  # (action, resource, condition keys)
@@ -32,22 +33,35 @@ def _s3(operation: str, params: dict[str, Any], region: str, account: str) -> li
                  "AbortMultipartUpload": "s3:AbortMultipartUpload",
                  "DeleteObject": f"s3:DeleteObject{versioned}",
                  "GetObjectTagging": "s3:GetObjectTagging"}
+    if operation == "GetObjectTagging":
+        by_object[operation] = f"s3:GetObject{versioned}Tagging"
     if operation in by_object:
-        return [(by_object[operation], _s3_object(params), {})]
+        asked = [(by_object[operation], _s3_object(params), {})]
+        if operation == "PutObject" and params.get("Tagging"):
+            asked.append(("s3:PutObjectTagging", _s3_object(params), {}))
+        return asked
+    # A listing without a Prefix has no s3:prefix key in its request context.
+    prefix = {"s3:prefix": params["Prefix"]} if "Prefix" in params else {}
     if operation in ("ListObjectsV2", "ListObjects"):
-        return [("s3:ListBucket", bucket, {"s3:prefix": params.get("Prefix", "")})]
+        return [("s3:ListBucket", bucket, prefix)]
     if operation == "ListObjectVersions":
-        return [("s3:ListBucketVersions", bucket, {"s3:prefix": params.get("Prefix", "")})]
+        return [("s3:ListBucketVersions", bucket, prefix)]
     if operation == "HeadBucket":
         return [("s3:ListBucket", bucket, {})]
     if operation == "CopyObject":
         source = params["CopySource"]
         if isinstance(source, dict):
+            source_version = source.get("VersionId")
             source = f"{source['Bucket']}/{source['Key']}"
+        else:
+            source, _, query = source.partition("?")
+            source_version = "versionId=" in query
+        read = "s3:GetObjectVersion" if source_version else "s3:GetObject"
         return [("s3:PutObject", _s3_object(params), {}),
-                ("s3:GetObject", f"arn:aws:s3:::{source.split('?')[0].lstrip('/')}", {})]
+                (read, f"arn:aws:s3:::{unquote(source.lstrip('/'))}", {})]
     if operation == "DeleteObjects":
-        return [("s3:DeleteObject", f"arn:aws:s3:::{params['Bucket']}/{o['Key']}", {})
+        return [("s3:DeleteObjectVersion" if o.get("VersionId") else "s3:DeleteObject",
+                 f"arn:aws:s3:::{params['Bucket']}/{o['Key']}", {})
                 for o in params["Delete"]["Objects"]]
     raise UnmappedOperation(f"s3:{operation}")
 
@@ -79,6 +93,8 @@ def _sagemaker(operation: str, params: dict[str, Any], region: str, account: str
 def _ssm(operation: str, params: dict[str, Any], region: str, account: str) -> list[Asked]:
     if "Name" not in params:
         raise UnmappedOperation(f"ssm:{operation}")
+    if params["Name"].startswith("arn:"):
+        return [(f"ssm:{operation}", params["Name"], {})]
     name = params["Name"].lstrip("/")
     return [(f"ssm:{operation}", f"arn:aws:ssm:{region}:{account}:parameter/{name}", {})]
 
@@ -114,7 +130,7 @@ def _states(operation: str, params: dict[str, Any], region: str, account: str) -
 
 _SERVICES: dict[str, Callable[[str, dict[str, Any], str, str], list[Asked]]] = {
     "s3": _s3, "sagemaker": _sagemaker, "sagemaker-runtime": _sagemaker, "ssm": _ssm,
-    "sns": _sns, "cloudwatch": _cloudwatch, "lambda": _lambda, "stepfunctions": _states,
+    "sns": _sns, "cloudwatch": _cloudwatch, "lambda": _lambda, "sfn": _states,
 }
 
 

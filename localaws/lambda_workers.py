@@ -20,11 +20,11 @@ invocation like CloudWatch's.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import multiprocessing
 import os
-import signal
 import threading
 import time
 import traceback
@@ -34,14 +34,19 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-# Modules every worker has imported before it is forked: the libraries the handlers use. The
+# Modules every worker has imported before it is forked: only what every handler imports, so a
+# step that does not train does not carry pandas and scikit-learn in its measured memory. The
 # handler modules themselves are imported by the worker's first invocation (its cold start),
 # after the function's environment is set, as Lambda does: their module-level Logger, Metrics
 # and Tracer read it.
-PRELOAD = ["localaws.lambda_workers", "localaws.lambdas", "training.train", "boto3",
-           "botocore.session", "aws_lambda_powertools.logging", "aws_lambda_powertools.metrics",
+PRELOAD = ["localaws.lambda_workers", "localaws.lambdas", "boto3", "botocore.session",
+           "aws_lambda_powertools.logging", "aws_lambda_powertools.metrics",
            "aws_lambda_powertools.tracing"]
 POLL_SECONDS = 0.02
+# The variables a worker keeps from the process that started the forkserver (the interpreter's
+# own); everything else comes from the function's configuration.
+_BASE_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "PYTHONPATH",
+                     "VIRTUAL_ENV", "PYTHONHASHSEED")
 _BODY = "__calltime_body__"
 
 _context = multiprocessing.get_context("forkserver")
@@ -78,7 +83,8 @@ def _plain(value: Any) -> Any:
 
 
 def _keep_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-    context["calltime_worker_params"] = dict(params)
+    """The first stash of a call wins: the one made before botocore's handlers changed them."""
+    context.setdefault("calltime_worker_params", dict(params))
 
 
 def _forward(model: Any, context: dict[str, Any], request_signer: Any = None, **_: Any) -> Any:
@@ -89,7 +95,7 @@ def _forward(model: Any, context: dict[str, Any], request_signer: Any = None, **
 
     if _parent is None:
         return None
-    service = model.service_model.service_id.hyphenize()
+    service = model.service_model.service_name  # what boto3.client() takes
     params = _plain(context.get("calltime_worker_params", {}))
     region = request_signer._region_name if request_signer is not None else None
     with _parent_lock:
@@ -106,8 +112,13 @@ def _install_forwarding() -> None:
     botocore builtin, so sessions and clients made at import time get it too)."""
     from botocore import handlers
 
-    handlers.BUILTIN_HANDLERS.append(("before-parameter-build", _keep_params,
-                                      handlers.REGISTER_LAST))
+    # The caller's own parameters, before botocore's handlers change them (CopySource would be
+    # quoted twice), as the parent will build the request from them again.
+    # botocore's own handlers on the more specific events run first; copy sources are kept
+    # there, before handle_copy_source_param quotes them.
+    for event in ("before-parameter-build", "before-parameter-build.s3.CopyObject",
+                  "before-parameter-build.s3.UploadPartCopy"):
+        handlers.BUILTIN_HANDLERS.append((event, _keep_params, handlers.REGISTER_FIRST))
     handlers.BUILTIN_HANDLERS.append(("before-call", _forward, handlers.REGISTER_FIRST))
 
 
@@ -117,7 +128,8 @@ def _worker_main(connection: Connection, log_path: str) -> None:
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(log, 1)
     os.dup2(log, 2)
-    base_env = dict(os.environ)
+    # What a Lambda sandbox starts from: no variable of the harness or of another stack.
+    base_env = {key: value for key, value in os.environ.items() if key in _BASE_ENVIRONMENT}
     _install_forwarding()
     import boto3
 
@@ -178,11 +190,16 @@ class Worker:
         self.connection.send(("invoke", handler, payload, context_fields, environment))
         deadline = time.monotonic() + timeout_seconds
         peak = 0
+        serving: threading.Thread | None = None  # a call of the handler's being made
         while True:
-            try:
-                ready = self.connection.poll(POLL_SECONDS)
-            except (EOFError, OSError):
-                ready = False
+            ready = False
+            if serving is None or not serving.is_alive():
+                try:
+                    ready = self.connection.poll(POLL_SECONDS)
+                except (EOFError, OSError):
+                    ready = False
+            else:
+                serving.join(POLL_SECONDS)
             peak = max(peak, _peak_rss_mb(self.process.pid))
             if peak > memory_mb:
                 self.kill()
@@ -194,18 +211,17 @@ class Worker:
                                f"Task timed out after {timeout_seconds:.2f} seconds", peak)
             if not ready:
                 if not self.process.is_alive():
-                    return Outcome(None, False, "Runtime.ExitError",
-                                   f"Runtime exited with error: exit status "
-                                   f"{self.process.exitcode}", peak)
+                    return self._exited(peak)
                 continue
             try:
                 message = self.connection.recv()
-            except (EOFError, OSError):
-                self.process.join(1)
-                continue
+            except (EOFError, OSError):  # the worker died
+                return self._exited(peak)
             if message[0] == "call":
-                _, service, operation, params, region = message
-                self.connection.send(serve(service, operation, params, region))
+                # Made on a thread, so memory and the deadline are still watched meanwhile.
+                serving = threading.Thread(target=self._answer, args=(serve, message[1:]),
+                                           daemon=True)
+                serving.start()
                 continue
             _, body, error_type, error_message, stack = message
             if error_type is None:
@@ -214,12 +230,21 @@ class Worker:
                                           error_message, stack), True, error_type,
                            error_message, peak)
 
+    def _answer(self, serve: Callable[..., tuple[int, dict]], call: tuple) -> None:
+        reply = serve(*call)
+        with contextlib.suppress(OSError):  # the worker was killed meanwhile
+            self.connection.send(reply)
+
+    def _exited(self, peak: int) -> Outcome:
+        self.process.join(5)
+        return Outcome(None, False, "Runtime.ExitError",
+                       f"Runtime exited with error: exit status {self.process.exitcode}", peak)
+
     def alive(self) -> bool:
         return self.process.is_alive()
 
     def kill(self) -> None:
-        if self.process.is_alive():
-            os.kill(self.process.pid, signal.SIGKILL)
+        self.process.kill()  # SIGKILL, as Lambda stops a sandbox
         self.process.join(5)
         self.connection.close()
 

@@ -37,8 +37,8 @@ from localaws.authorization import (
     current,
     role_session,
 )
-from localaws.iam import Decision, Request
-from localaws.iam_requests import asked_for
+from localaws.iam import Decision, PolicyError, Request
+from localaws.iam_requests import UnmappedOperation, asked_for
 from localaws.lambda_workers import streaming_to_bytes
 from localaws.lambdas import FunctionConfig, Handler, LocalLambda
 from localaws.sagemaker import snapshot
@@ -179,10 +179,11 @@ class LocalAWS:
         boto3.setup_default_session(region_name=self.region)
         events = boto3.DEFAULT_SESSION.events
         events.register_first("before-parameter-build", self._keep_params)
-        # IAM first, on the same or a more specific event than each service's answer below.
-        for event in ("s3", "ssm", "sns", "cloudwatch", "stepfunctions", "sagemaker",
-                      "sagemaker-runtime.InvokeEndpoint", "lambda.Invoke"):
+        # IAM on every call: on the events the local services answer (botocore runs the more
+        # specific handlers first), and on every other call.
+        for event in ("sagemaker", "sagemaker-runtime.InvokeEndpoint", "lambda.Invoke"):
             events.register_first(f"before-call.{event}", self._authorize)
+        events.register_first("before-call", self._authorize)
         for operation in ("GetObject", "HeadObject"):
             events.register(f"after-call.s3.{operation}", self._missing_key_without_list)
         # S3 conditional writes are atomic in AWS; moto checks, then writes. Serialize writes
@@ -250,10 +251,17 @@ class LocalAWS:
         if principal is None or self.policies is None:
             return None
         service = model.service_model.service_id.hyphenize()
-        for action, resource, keys in asked_for(service, model.name,
-                                                context.get(_PARAMS_KEY, {}),
-                                                self.region, ACCOUNT):
-            decision = self.policies.decide(Request(principal, action, resource, keys))
+        try:
+            asked = asked_for(service, model.name, context.get(_PARAMS_KEY, {}), self.region,
+                              ACCOUNT)
+            decisions = [(action, resource, self.policies.decide(
+                Request(principal, action, resource, keys))) for action, resource, keys in asked]
+        except (UnmappedOperation, PolicyError) as err:
+            # Refused, by name: the local IAM cannot decide it (an answer, not an exception,
+            # so the call's after-call handlers still run).
+            return _response(500, {"Error": {"Code": "InternalFailure", "Message":
+                                             f"local IAM cannot decide this call: {err}"}})
+        for action, resource, decision in decisions:
             if decision is not Decision.ALLOWED:
                 return _response(*denied(service, principal.arn, action, resource, decision,
                                          head=model.name == "HeadObject"))
@@ -285,9 +293,9 @@ class LocalAWS:
         from botocore.exceptions import ClientError
 
         key = (service, region)
-        if key not in self._clients:
-            self._clients[key] = boto3.client(service, region_name=region or self.region)
         try:
+            if key not in self._clients:
+                self._clients[key] = boto3.client(service, region_name=region or self.region)
             parsed = getattr(self._clients[key], xform_name(operation))(**params)
         except ClientError as err:
             return err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400), \
@@ -394,7 +402,7 @@ class LocalAWS:
         for function in stack.functions.values():
             self.register_lambda(function.arn, function.handler, FunctionConfig(
                 function.memory_mb, function.timeout_seconds, function.role_arn,
-                {**self._aws_environment(), **function.environment, **overrides}))
+                {**function.environment, **overrides}))
         self.policies = stack.policies
         self._state_machine_role = stack.state_machine_role_arn
         arn = self.deploy_state_machine(stack.state_machine_name, stack.definition)

@@ -107,3 +107,31 @@ def test_an_operator_it_does_not_implement_is_refused_not_guessed() -> None:
     policy = [_allow("s3:GetObject", "*", {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}})]
     with pytest.raises(PolicyError, match="IpAddress"):
         _decide("s3:GetObject", f"{BUCKET}/k", policy, **{"aws:SourceIp": "10.1.1.1"})
+
+
+def test_a_resource_policy_naming_the_role_allows_its_sessions_naming_the_account_does_not(
+        ) -> None:
+    topic = "arn:aws:sns:us-east-1:123456789012:alerts"
+    by_role = [{"Effect": "Allow", "Action": "sns:Publish", "Resource": topic,
+                "Principal": {"AWS": "arn:aws:iam::123456789012:role/calltime-dev-train-fn"}}]
+    by_account = [{"Effect": "Allow", "Action": "sns:Publish", "Resource": topic,
+                   "Principal": {"AWS": "arn:aws:iam::123456789012:root"}}]
+    assert evaluate(Request(ROLE, "sns:Publish", topic), [], by_role) is Decision.ALLOWED
+    # Same account: a policy naming the account defers to the caller's own policies.
+    assert evaluate(Request(ROLE, "sns:Publish", topic), [], by_account) \
+        is Decision.IMPLICIT_DENY
+    assert evaluate(Request(ROLE, "sns:Publish", topic), [_allow("sns:Publish", topic)],
+                    by_account) is Decision.ALLOWED
+
+
+def test_condition_keys_are_case_insensitive_and_what_it_cannot_read_is_refused() -> None:
+    deny_plain = [_allow("s3:*", "*"),
+                  {"Effect": "Deny", "Action": "s3:*", "Resource": "*",
+                   "Condition": {"Bool": {"aws:securetransport": "false"}}}]
+    assert _decide("s3:GetObject", f"{BUCKET}/k", deny_plain,
+                   **{"aws:SecureTransport": "false"}) is Decision.EXPLICIT_DENY
+    with pytest.raises(PolicyError, match="Effect"):
+        _decide("s3:GetObject", f"{BUCKET}/k", [{"Effect": "allow", "Action": "s3:*",
+                                                 "Resource": "*"}])
+    with pytest.raises(PolicyError, match="policy variables"):
+        _decide("s3:GetObject", f"{BUCKET}/k", [_allow("s3:*", "arn:aws:s3:::b/${aws:userid}")])

@@ -102,3 +102,60 @@ def test_a_workers_aws_calls_are_made_with_its_functions_role(local) -> None:
     assert denied["errorType"] == "AccessDenied"  # botocore's class for S3's error code
     assert "assumed-role/step-fn/reads is not authorized to perform: s3:PutObject on resource: " \
         f"arn:aws:s3:::{BUCKET}/theirs/a" in denied["errorMessage"]
+
+
+def dies(event: dict, context) -> dict:
+    os._exit(3)
+
+
+def copies(event: dict, context) -> dict:
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=BUCKET, Key=event["key"], Body=b"copied")
+    s3.copy_object(Bucket=BUCKET, Key="mine/copy", CopySource={"Bucket": BUCKET,
+                                                                "Key": event["key"]})
+    return {"body": s3.get_object(Bucket=BUCKET, Key="mine/copy")["Body"].read().decode(),
+            "env": sorted(k for k in os.environ if k.startswith("CALLTIME_TEST"))}
+
+
+def calls_slow(event: dict, context) -> dict:
+    boto3.client("lambda").invoke(FunctionName="slow", Payload=json.dumps(event))
+    return {"returned": True}
+
+
+def nothing(event: dict, context) -> dict:
+    return {}
+
+
+def test_a_worker_that_dies_fails_at_once_with_exit_error(local) -> None:
+    local.register_lambda("dies", f"{__name__}:dies", FunctionConfig(timeout_seconds=30))
+    started = time.monotonic()
+    result = _invoke("dies", {})
+    assert time.monotonic() - started < 5
+    assert result["payload"]["errorType"] == "Runtime.ExitError"
+    assert "exit status 3" in result["payload"]["errorMessage"]
+
+
+def test_a_small_function_fits_its_memory(local) -> None:
+    """A worker carries only what every handler imports: CloudFormation's default 128 MB
+    holds a handler that does nothing."""
+    local.register_lambda("nothing", f"{__name__}:nothing", FunctionConfig(memory_mb=128))
+    assert _invoke("nothing", {}) == {"error": None, "payload": {}}
+
+
+def test_calls_keep_the_callers_parameters_and_workers_the_functions_environment(
+        local, monkeypatch) -> None:
+    monkeypatch.setenv("CALLTIME_TEST_HARNESS", "not for the function")
+    local.register_lambda("copies", f"{__name__}:copies", FunctionConfig(
+        environment={"CALLTIME_TEST_OWN": "1"}))
+    result = _invoke("copies", {"key": "mine/a b+c%.txt"})["payload"]
+    assert result == {"body": "copied", "env": ["CALLTIME_TEST_OWN"]}
+
+
+def test_the_timeout_holds_while_a_call_of_the_handler_is_being_made(local, tmp_path) -> None:
+    local.register_lambda("slow", f"{__name__}:slow", FunctionConfig(timeout_seconds=30))
+    local.register_lambda("calls-slow", f"{__name__}:calls_slow",
+                          FunctionConfig(timeout_seconds=1))
+    started = time.monotonic()
+    result = _invoke("calls-slow", {"seconds": 4, "marker": str(tmp_path / "m")})
+    assert result["payload"]["errorType"] == "Sandbox.Timedout"
+    assert time.monotonic() - started < 3
