@@ -3,36 +3,40 @@ refused up front, by name, instead of the function being killed (`Runtime.OutOfM
 message a person can act on).
 
 Peak resident memory of `calltime train` (Python 3.12, scikit-learn 1.9), measured with
-`/usr/bin/time -v calltime train --calls ...` on generated logs: 518 MB at 50,366 rows,
-1,125 MB at 200,399 rows, 2,124 MB at 801,005 rows. Two lines through them, the lower of which
-holds: small logs grow by PEAK_KB_PER_ROW from PEAK_BASE_MB; from about 200,000 rows on, the
-evaluation's fixed-size parts (the seed random forest on at most 200,000 rows, the best-slot
-replay on at most 5,000 contacts) stop growing, and what is left grows by LARGE_KB_PER_ROW from
-LARGE_BASE_MB (the frames, the int32 profile counts and the feature matrix).
+`/usr/bin/time -v calltime train --calls ...` on generated logs (`calltime generate --contacts
+1250, 5000, 20000, 40000`, about 40 rows per contact): MEASURED below. Between two measurements
+the estimate is the straight line through them; beyond the last, that last line continued (its
+slope, about 3 KB per row, is the steepest measured, so the estimate does not flatter a log
+larger than any measured).
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 
-PEAK_BASE_MB = 320.0  # the interpreter, numpy/pandas/scikit-learn, the report
-PEAK_KB_PER_ROW = 4.1  # below ~200,000 rows: everything grows with the log
-LARGE_BASE_MB = 792.0  # above: the evaluation's capped parts are at their size
-LARGE_KB_PER_ROW = 1.705  # the frames, profile counts and features per call row
-HEADROOM = 0.85  # of the function's memory, for what the lines do not capture
+# (rows in the log, peak MB); rows 0 is the interpreter with numpy/pandas/scikit-learn loaded.
+MEASURED = ((0, 320.0), (50_366, 518.0), (200_399, 1_094.0), (801_005, 2_124.0),
+            (1_599_449, 4_537.0))
+HEADROOM = 0.85  # of the function's memory, for what the measurements do not capture
+
+
+def _through(x: float, points: tuple[tuple[float, float], ...]) -> float:
+    """The piecewise-linear curve through increasing `points` at x, the end segments
+    continued."""
+    segments = list(itertools.pairwise(points))
+    (x0, y0), (x1, y1) = next((s for s in segments if x <= s[1][0]), segments[-1])
+    return y0 + (x - x0) * (y1 - y0) / (x1 - x0)
 
 
 def peak_mb(rows: int) -> float:
-    return min(PEAK_BASE_MB + rows * PEAK_KB_PER_ROW / 1024,
-               LARGE_BASE_MB + rows * LARGE_KB_PER_ROW / 1024)
+    return _through(rows, MEASURED)
 
 
 def rows_that_fit(memory_mb: int) -> int:
-    """The most rows whose peak stays within HEADROOM of `memory_mb` (the peak is the lower of
-    two lines, so a log fits when it is under either)."""
-    budget = memory_mb * HEADROOM
-    return max(0, int((budget - PEAK_BASE_MB) * 1024 / PEAK_KB_PER_ROW),
-               int((budget - LARGE_BASE_MB) * 1024 / LARGE_KB_PER_ROW))
+    """The most rows whose estimated peak stays within HEADROOM of `memory_mb`."""
+    inverse = tuple((mb, rows) for rows, mb in MEASURED)
+    return max(0, int(_through(memory_mb * HEADROOM, inverse)))
 
 
 def count_rows(name: str, data: bytes) -> int:
