@@ -23,6 +23,8 @@ class Progress:
                            for name, state in states.items()}
         self.kind = {name: state["Type"] for name, state in states.items()}
         self.entered: dict[str, float] = {}
+        self.current = ""  # the state the last entered event named
+        self.failed: set[str] = set()  # states in which a task failed
         self.prefix = prefix
         self.whole_outputs = whole_outputs
         self.lock = threading.Lock()
@@ -33,6 +35,7 @@ class Progress:
         if kind.endswith("StateEntered"):
             name = event["stateEnteredEventDetails"]["name"]
             self.entered[name] = time.monotonic()
+            self.current = name
             if self.whole_outputs or self.kind.get(name) in ("Task", "Wait"):
                 line = f"-> {name}"
         elif kind.endswith("StateExited"):
@@ -46,6 +49,7 @@ class Progress:
             elif self.kind.get(name) == "Pass" and name.startswith("Outcome"):
                 line = f"   outcome: {json.loads(details.get('output') or '{}').get('outcome')}"
         elif kind.endswith("Failed") and kind != "ExecutionFailed":
+            self.failed.add(self.current)
             details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
             line = f"   ! {details.get('error', '')}: {short(cause(details), 300)}"
         elif kind.startswith("Execution") and kind != "ExecutionStarted":
@@ -69,8 +73,11 @@ class Progress:
             value = output[key]
         if not isinstance(value, dict):
             return short(str(value), 200)
-        return short("  ".join(f"{k}={_compact(v)}" for k, v in value.items()
-                                if v not in (None, "", [], {})), 400)
+        shown = "  ".join(f"{k}={_compact(v)}" for k, v in value.items()
+                          if v not in (None, "", [], {}))
+        if not shown and name in self.failed:  # its result slot kept an empty placeholder
+            return "failed (caught: see the error above)"
+        return short(shown, 400)
 
 
 def cause(details: dict[str, Any]) -> str:

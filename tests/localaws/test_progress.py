@@ -56,3 +56,18 @@ def test_the_whole_output_view_shows_every_state_with_its_output(capsys) -> None
     assert "-> Start" in lines and "-> OutcomeDeployed" in lines
     train = next(line for line in lines if line.startswith("<- Train"))
     assert '"train": {"model_version": "v1"' in train
+
+
+def test_a_failed_task_whose_result_stayed_empty_says_it_failed(capsys) -> None:
+    """A caught failure leaves the task's result slot as the run's empty placeholder: the line
+    says the task failed rather than nothing."""
+    progress = Progress(DEFINITION)
+    for event in [{"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "Train"}},
+                  {"type": "LambdaFunctionFailed", "lambdaFunctionFailedEventDetails": {
+                      "error": "LogTooLarge", "cause": json.dumps({"errorMessage": "big"})}},
+                  {"type": "TaskStateExited", "stateExitedEventDetails": {
+                      "name": "Train", "output": json.dumps({"train": {}, "error": {}})}}]:
+        progress(event)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1].startswith("<- Train (")
+    assert lines[-1].endswith("failed (caught: see the error above)")
