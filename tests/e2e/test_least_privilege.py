@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from local_pipeline.pipeline import execute
 from localaws.authorization import acting_as, role_session
-from localaws.iam import Decision, Principal, Request
+from localaws.iam import Decision, Principal, Request, evaluate, statements
 from localaws.runtime import ACCOUNT, LocalAWS
 from localaws.template import Resolver, load
 from pipeline_lambdas.contract import LOCK_KEY, EndState
@@ -131,3 +131,30 @@ def test_every_alarm_may_publish_to_its_topic_and_nothing_else_may(synthesized) 
             elsewhere = Request(cloudwatch, "sns:Publish", topic,
                                 {**source, "aws:SourceAccount": "999999999999"})
             assert stack.policies.decide(elsewhere) is Decision.IMPLICIT_DENY
+
+
+def test_the_schedule_may_start_this_state_machine_only(synthesized) -> None:
+    """The scheduler's role, as EventBridge Scheduler assumes and uses it: its trust policy lets
+    only this account's schedules assume it, and it may start this state machine, no other."""
+    template, stack_name, region = synthesized
+    stack = load(template, stack_name, region, ACCOUNT)
+    resolve = Resolver(template, stack)
+    (logical_id,) = [i for i, r in template["Resources"].items()
+                     if r["Type"] == "AWS::IAM::Role" and i.startswith("ScheduleRole")]
+    trust = resolve(template["Resources"][logical_id]["Properties"]["AssumeRolePolicyDocument"])
+    role_arn = stack.arns[logical_id]
+    scheduler = Principal(service="scheduler.amazonaws.com")
+    assume = {"aws:SourceAccount": ACCOUNT}
+    assert evaluate(Request(scheduler, "sts:AssumeRole", role_arn, assume), [],
+                    statements(trust)) is Decision.ALLOWED
+    assert evaluate(Request(scheduler, "sts:AssumeRole", role_arn,
+                            {"aws:SourceAccount": "999999999999"}), [],
+                    statements(trust)) is Decision.IMPLICIT_DENY
+    session = role_session(role_arn, "schedule")
+    machine = f"arn:aws:states:{region}:{ACCOUNT}:stateMachine:{stack.state_machine_name}"
+    assert stack.policies.decide(Request(session, "states:StartExecution", machine)) \
+        is Decision.ALLOWED
+    assert stack.policies.decide(Request(session, "states:StartExecution",
+                                         f"{machine}-other")) is Decision.IMPLICIT_DENY
+    assert stack.policies.decide(Request(session, "states:StopExecution", machine)) \
+        is Decision.IMPLICIT_DENY
