@@ -72,17 +72,29 @@ def local_slots(utc: pd.DatetimeIndex | pd.Series,
 def fit_params(contact_code: np.ndarray, hour: np.ndarray, answered: np.ndarray,
                random_state: int = 0, n_archetypes: int = N_ARCHETYPES,
                iterations: int = 50) -> FeatureParams:
-    """Global answer rate, and answer-by-hour archetypes fitted by EM on contacts' counts.
+    """Global answer rate, and answer-by-hour archetypes fitted by EM on contacts' counts."""
+    calls, answers = contact_hour_counts(contact_code, hour, answered)
+    return fit_archetypes(calls, answers, float(answered.mean()), random_state, n_archetypes,
+                          iterations)
 
-    A latent-class model: each contact belongs to one of K archetypes, each archetype has an
-    answer probability per local hour; calls are Bernoulli draws. Seeded, so deterministic.
-    """
-    rate = float(answered.mean())
+
+def contact_hour_counts(contact_code: np.ndarray, hour: np.ndarray, answered: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Each contact's calls and answers per local hour, (C, 24) each, contacts in code order."""
     _, contact = np.unique(contact_code, return_inverse=True)
     calls = np.zeros((contact.max() + 1, HOURS))
     answers = np.zeros_like(calls)
     np.add.at(calls, (contact, hour), 1)
     np.add.at(answers, (contact, hour), answered)
+    return calls, answers
+
+
+def fit_archetypes(calls: np.ndarray, answers: np.ndarray, rate: float, random_state: int = 0,
+                   n_archetypes: int = N_ARCHETYPES, iterations: int = 50) -> FeatureParams:
+    """A latent-class model: each contact belongs to one of K archetypes, each archetype has an
+    answer probability per local hour; calls are Bernoulli draws. Seeded, so deterministic.
+    `calls`/`answers` are contacts' counts per hour (rows in contact-id order), `rate` the
+    global answer rate of the same calls."""
     rng = np.random.default_rng(random_state)
     rates = np.clip(rate * np.exp(rng.normal(0, 0.3, (n_archetypes, HOURS))), 0.01, 0.99)
     weights = np.full(n_archetypes, 1 / n_archetypes)

@@ -1,0 +1,128 @@
+"""Training a log too large for one function, one piece at a time (issue 12's pure core).
+
+The steps a Step Functions Distributed Map runs over a log's parts and contact buckets. Every
+feature is a function of one contact's earlier calls and of global parameters (the temporal cut,
+the global answer rate and the answer-by-hour archetypes), so once all of a contact's rows meet
+in one bucket and the global parameters are fitted from every bucket's summaries, each bucket's
+features are exactly what `dataset.build` gives those rows on the whole log:
+
+1. `partition(name, data, buckets)`: one part read and validated with the call-log contract
+   (every reject reason; duplicates within the part), its valid rows split by contact bucket.
+2. `merge_bucket(pieces)`: a bucket's rows from every part, in part order; a call exported in
+   two parts (same contact, same instant) is rejected there as `duplicate`, first one kept, as
+   the single-function path does over the concatenated parts.
+3. `global_cut(epochs)`: the temporal cut from every bucket's call times.
+4. `contact_counts(bucket, cut)`: the bucket's contacts' answered/called counts per local hour
+   before the cut; `fit_global(counts)` fits the answer rate and archetypes on all of them in
+   contact-id order, which is what `dataset.fit_params` sees on the whole log.
+5. `bucket_features(bucket, params)`: `dataset.build` on the bucket with the global parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from inference_code.features import FeatureParams
+from training import call_log, dataset
+from training.dataset import TrainingSet
+
+
+def bucket_of(contact_ids: Iterable[str] | np.ndarray, buckets: int) -> np.ndarray:
+    """Each contact's bucket in [0, buckets): a keyed SipHash of the id (pandas' hash_array,
+    fixed key), the same in every process and run."""
+    ids = np.asarray(list(contact_ids) if not isinstance(contact_ids, np.ndarray)
+                     else contact_ids, dtype=object)
+    return (pd.util.hash_array(ids, categorize=False) % np.uint64(buckets)).astype(np.int64)
+
+
+@dataclass
+class PartitionedPart:
+    name: str
+    buckets: dict[int, pd.DataFrame]  # bucket -> valid rows (call_log's valid columns + file)
+    rejects: pd.DataFrame  # as call_log.validate keeps them, with the part's name
+    rows_read: int
+
+
+def partition(name: str, data: bytes, buckets: int,
+              default_timezone: str = call_log.DEFAULT_TIMEZONE) -> PartitionedPart:
+    """One part of a log: validated, its valid rows split by contact bucket."""
+    raw = call_log.read_raw(data, name)
+    result = call_log.validate(raw, default_timezone, name)
+    valid = result.valid.assign(source_file=name)
+    rejects = result.rejects.assign(source_file=name)
+    split = {int(b): rows.reset_index(drop=True)
+             for b, rows in valid.groupby(bucket_of(valid["contact_id"].to_numpy(), buckets),
+                                          sort=True)}
+    return PartitionedPart(name, split, rejects, len(raw))
+
+
+def merge_bucket(pieces: list[pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One bucket's rows from every part (in part order): (valid rows, duplicate rejects)."""
+    rows = pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame()
+    if rows.empty:
+        return rows, rows
+    duplicate = rows.duplicated(subset=["contact_id", "called_at"], keep="first").to_numpy()
+    rejects = rows.loc[duplicate].assign(reject_reason="duplicate").reset_index(drop=True)
+    return rows.loc[~duplicate].reset_index(drop=True), rejects
+
+
+def call_epochs(bucket: pd.DataFrame) -> np.ndarray:
+    """Call times as seconds since the epoch (what the temporal cut is a quantile of)."""
+    return pd.DatetimeIndex(bucket["called_at"]).as_unit("s").asi8.astype(float)
+
+
+def global_cut(epochs: Iterable[np.ndarray], test_fraction: float) -> float:
+    """The temporal cut over every bucket's calls: the same quantile as on the whole log (8
+    bytes a call: a few hundred million calls in one function; a sketch beyond that is the
+    next step)."""
+    from training.evaluate import temporal_cut
+
+    return temporal_cut(np.concatenate(list(epochs)), test_fraction)
+
+
+@dataclass
+class ContactCounts:
+    """A bucket's contacts (sorted by id) with their calls and answers per local hour before
+    the cut, and the bucket's totals of those calls."""
+
+    contact_ids: np.ndarray
+    calls: np.ndarray  # (C, 24)
+    answers: np.ndarray  # (C, 24)
+    rows: int
+    answered: int
+
+
+def contact_counts(bucket: pd.DataFrame, cut: float) -> ContactCounts:
+    frame = bucket.sort_values(["contact_id", "called_at"], kind="stable")
+    before = call_epochs(frame) < cut
+    frame = frame.loc[before]
+    if frame.empty:
+        return ContactCounts(np.array([], dtype=object), np.zeros((0, 24)), np.zeros((0, 24)),
+                             0, 0)
+    _, hour, _, _ = dataset.local_slots(pd.DatetimeIndex(frame["called_at"]),
+                                        frame["timezone"].to_numpy())
+    codes, ids = pd.factorize(frame["contact_id"].to_numpy())
+    answered = frame["answered"].to_numpy().astype(np.int64)
+    calls, answers = dataset.contact_hour_counts(codes.astype(np.int64), hour, answered)
+    return ContactCounts(np.asarray(ids, dtype=object), calls, answers, len(frame),
+                         int(answered.sum()))
+
+
+def fit_global(counts: list[ContactCounts], random_state: int = 0) -> FeatureParams:
+    """The answer rate and archetypes from every bucket's contacts, in contact-id order."""
+    ids = np.concatenate([c.contact_ids for c in counts])
+    order = np.argsort(ids, kind="stable")
+    calls = np.concatenate([c.calls for c in counts])[order]
+    answers = np.concatenate([c.answers for c in counts])[order]
+    rows = sum(c.rows for c in counts)
+    rate = float(np.int64(sum(c.answered for c in counts)) / rows)
+    return dataset.fit_archetypes(calls, answers, rate, random_state)
+
+
+def bucket_features(bucket: pd.DataFrame, params: FeatureParams) -> TrainingSet:
+    """Every row's features under the global parameters (rows sorted by contact and time)."""
+    return dataset.build(bucket, params=params)
