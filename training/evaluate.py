@@ -91,10 +91,11 @@ def _best_global_slot(ts: TrainingSet, rows: np.ndarray, allowed: np.ndarray) ->
 
 def evaluate(ts: TrainingSet, model_settings: model_mod.ModelSettings,
              settings: EvaluationSettings, allowed: np.ndarray,
-             truth: pd.DataFrame | None = None) -> Evaluation:
+             truth: pd.DataFrame | None = None, cut: float | None = None) -> Evaluation:
     """Fit on the earlier calls and measure on the later ones (the artifact is refit on all
-    calls by the caller)."""
-    cut = temporal_cut(ts.epoch, settings.test_fraction)
+    calls by the caller). `cut` defaults to the quantile of these calls' times; a run that sees
+    a sample of a larger log passes the whole log's."""
+    cut = temporal_cut(ts.epoch, settings.test_fraction) if cut is None else cut
     train, test = ts.epoch < cut, ts.epoch >= cut
     if train.sum() == 0 or test.sum() == 0 or len(np.unique(ts.y[train])) < 2:
         raise ValueError("the temporal split left a side without both classes")

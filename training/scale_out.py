@@ -16,12 +16,20 @@ features are exactly what `dataset.build` gives those rows on the whole log:
    before the cut; `fit_global(counts)` fits the answer rate and archetypes on all of them in
    contact-id order, which is what `dataset.fit_params` sees on the whole log.
 5. `bucket_features(bucket, params)`: `dataset.build` on the bucket with the global parameters.
+6. `sampled(bucket, fraction)`: whole contacts, chosen by a second keyed hash, so a sample keeps
+   every sampled contact's history; `train_on_sample` evaluates, fits and packages them with the
+   global parameters (`train.fit_and_package`), the single-function path's own tail.
+
+`train_scaled` runs the steps one after the other in this process: what the distributed path
+computes, for tests and benchmarks.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -29,6 +37,10 @@ import pandas as pd
 from inference_code.features import FeatureParams
 from training import call_log, dataset
 from training.dataset import TrainingSet
+from training.outputs import REJECTS_FILE
+from training.train import GlobalParams, TrainResult, TrainSettings, fit_and_package
+
+_SAMPLE_KEY = "calltime-sample1"  # 16 bytes: a hash independent of the bucket's
 
 
 def bucket_of(contact_ids: Iterable[str] | np.ndarray, buckets: int) -> np.ndarray:
@@ -45,6 +57,7 @@ class PartitionedPart:
     buckets: dict[int, pd.DataFrame]  # bucket -> valid rows (call_log's valid columns + file)
     rejects: pd.DataFrame  # as call_log.validate keeps them, with the part's name
     rows_read: int
+    sha256: str  # of the part's name and bytes
 
 
 def partition(name: str, data: bytes, buckets: int,
@@ -57,7 +70,8 @@ def partition(name: str, data: bytes, buckets: int,
     split = {int(b): rows.reset_index(drop=True)
              for b, rows in valid.groupby(bucket_of(valid["contact_id"].to_numpy(), buckets),
                                           sort=True)}
-    return PartitionedPart(name, split, rejects, len(raw))
+    digest = hashlib.sha256(name.encode() + b"\0" + data).hexdigest()
+    return PartitionedPart(name, split, rejects, len(raw), digest)
 
 
 def merge_bucket(pieces: list[pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -126,3 +140,62 @@ def fit_global(counts: list[ContactCounts], random_state: int = 0) -> FeaturePar
 def bucket_features(bucket: pd.DataFrame, params: FeatureParams) -> TrainingSet:
     """Every row's features under the global parameters (rows sorted by contact and time)."""
     return dataset.build(bucket, params=params)
+
+
+def sampled(bucket: pd.DataFrame, fraction: float) -> pd.DataFrame:
+    """The rows of the bucket's contacts that fall in the sample (whole contacts)."""
+    if fraction >= 1:
+        return bucket
+    ids = bucket["contact_id"].to_numpy(dtype=object)
+    unit = pd.util.hash_array(ids, hash_key=_SAMPLE_KEY, categorize=False) / np.float64(2**64)
+    return bucket.loc[unit < fraction].reset_index(drop=True)
+
+
+def data_summary(parts: list[PartitionedPart], valid: list[pd.DataFrame],
+                 duplicates: int) -> dict[str, object]:
+    """What metadata.json says of the data, from every part's and bucket's counts."""
+    reasons = dict.fromkeys(call_log.REJECT_REASONS, 0)
+    for part in parts:
+        for reason, count in part.rejects["reject_reason"].value_counts().items():
+            reasons[str(reason)] += int(count)
+    reasons["duplicate"] += duplicates
+    rows_valid = sum(len(v) for v in valid)
+    rejected = sum(reasons.values())
+    firsts = [v["called_at"].min() for v in valid if len(v)]
+    lasts = [v["called_at"].max() for v in valid if len(v)]
+    return {"rows_read": rows_valid + rejected, "rows_valid": rows_valid,
+            "rows_rejected": rejected, "rejected_by_reason": reasons, "ignored_columns": [],
+            "sha256": hashlib.sha256("".join(p.sha256 for p in parts).encode()).hexdigest(),
+            "first_call": min(firsts).isoformat(), "last_call": max(lasts).isoformat(),
+            "contacts": int(sum(v["contact_id"].nunique() for v in valid))}
+
+
+def train_on_sample(rows: pd.DataFrame, data: dict[str, object], global_params: GlobalParams,
+                    out_dir: Path, settings: TrainSettings, version: str | None = None
+                    ) -> TrainResult:
+    return fit_and_package(rows, data, out_dir, settings, version=version,
+                           global_params=global_params)
+
+
+def train_scaled(parts: list[tuple[str, bytes]], out_dir: Path,
+                 settings: TrainSettings | None = None, buckets: int = 8,
+                 sample_fraction: float = 1.0, version: str | None = None) -> TrainResult:
+    """Every step of the distributed path, in this process, on (name, bytes) parts."""
+    settings = settings or TrainSettings()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pieces = [partition(name, data, buckets, settings.default_timezone) for name, data in parts]
+    merged = [merge_bucket([p.buckets[b] for p in pieces if b in p.buckets])
+              for b in range(buckets)]
+    valid = [rows for rows, _ in merged if len(rows)]
+    rejects = pd.concat([p.rejects for p in pieces] + [r for _, r in merged if len(r)],
+                        ignore_index=True)
+    rejects.to_csv(out_dir / REJECTS_FILE, index=False)
+    cut = global_cut([call_epochs(v) for v in valid], settings.evaluation.test_fraction)
+    params = GlobalParams(
+        cut=cut,
+        before_cut=fit_global([contact_counts(v, cut) for v in valid]),
+        every_call=fit_global([contact_counts(v, np.inf) for v in valid]))
+    rows = pd.concat([sampled(v, sample_fraction) for v in valid], ignore_index=True)
+    data = data_summary(pieces, valid, sum(len(r) for _, r in merged))
+    return train_on_sample(rows, data, params, out_dir, settings, version)

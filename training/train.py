@@ -119,26 +119,54 @@ def train(calls: Path | bytes | list[tuple[str, bytes]], out_dir: Path,
     rejects_path = out_dir / REJECTS_FILE
     validation.rejects.to_csv(rejects_path, index=False)
     call_log.check_trainable(validation, settings.min_valid_rows, label)
-
-    called = validation.valid["called_at"]
-    epochs = pd.DatetimeIndex(called).as_unit("s").asi8.astype(float)
-    cut = evaluate.temporal_cut(epochs, settings.evaluation.test_fraction)
-    # Evaluation sees feature parameters fitted before the cut only, like the model itself.
-    held_out = dataset.build(validation.valid, fit_before=cut)
-    allowed = window_mask(DEFAULT_WINDOW)
-    evaluation = evaluate.evaluate(held_out, settings.model, settings.evaluation, allowed,
-                                      truth)
-    # The shipped model is refit on every valid call, with parameters fitted on every call.
-    training_set = held_out.with_params(held_out.fit_params())
-    final = model.export(model.fit(training_set.X, training_set.y, settings.model))
     data = {**validation.summary(), "sha256": fingerprint.hexdigest(),
             "first_call": validation.valid["called_at"].min().isoformat(),
             "last_call": validation.valid["called_at"].max().isoformat(),
             "contacts": int(validation.valid["contact_id"].nunique())}
+    return fit_and_package(validation.valid, data, out_dir, settings, truth, version,
+                           baseline_model_dir, started=started)
+
+
+@dataclass(frozen=True)
+class GlobalParams:
+    """Fitted over a whole log of which a run trains on a sample of contacts
+    (training/scale_out.py): the temporal cut, and the feature parameters fitted on the calls
+    before it (for the holdout evaluation) and on every call (for the shipped model)."""
+
+    cut: float
+    before_cut: FeatureParams
+    every_call: FeatureParams
+
+
+def fit_and_package(valid: pd.DataFrame, data: dict[str, Any], out_dir: Path,
+                    settings: TrainSettings, truth: pd.DataFrame | None = None,
+                    version: str | None = None, baseline_model_dir: Path | None = None,
+                    global_params: GlobalParams | None = None,
+                    started: float | None = None) -> TrainResult:
+    """Evaluate on the temporal holdout, refit, package and report, from validated rows (rejects
+    already written to out_dir). Without `global_params` they are fitted on these rows."""
+    started = time.perf_counter() if started is None else started
+    if global_params is None:
+        called = valid["called_at"]
+        epochs = pd.DatetimeIndex(called).as_unit("s").asi8.astype(float)
+        cut = evaluate.temporal_cut(epochs, settings.evaluation.test_fraction)
+        # Evaluation sees feature parameters fitted before the cut only, like the model itself.
+        held_out = dataset.build(valid, fit_before=cut)
+        every_call = None
+    else:
+        cut = global_params.cut
+        held_out = dataset.build(valid, params=global_params.before_cut)
+        every_call = global_params.every_call
+    allowed = window_mask(DEFAULT_WINDOW)
+    evaluation = evaluate.evaluate(held_out, settings.model, settings.evaluation, allowed,
+                                   truth, cut=cut)
+    # The shipped model is refit on every valid call, with parameters fitted on every call.
+    training_set = held_out.with_params(every_call or held_out.fit_params())
+    final = model.export(model.fit(training_set.X, training_set.y, settings.model))
     metrics = {**evaluation.metrics, "shipped_model": {"trees": len(final.roots),
                                                        "depth": final.depth}}
     if baseline_model_dir is not None:
-        metrics["live_model_on_holdout"] = _score_live(baseline_model_dir, validation.valid, cut)
+        metrics["live_model_on_holdout"] = _score_live(baseline_model_dir, valid, cut)
     version = version or artifact.new_version()
     tar_path, metadata = artifact.package(final, training_set.params, metrics, data, out_dir,
                                           version)
@@ -147,5 +175,6 @@ def train(calls: Path | bytes | list[tuple[str, bytes]], out_dir: Path,
                                         "calibration": evaluation.calibration}, indent=2))
     report_path = out_dir / REPORT_FILE
     report_path.write_text(report.render(metadata, evaluation.calibration, evaluation.heatmap))
+    rejects_path = out_dir / REJECTS_FILE
     return TrainResult(version, tar_path, metrics_path, report_path, rejects_path, metadata,
                        time.perf_counter() - started)
