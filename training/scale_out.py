@@ -15,10 +15,9 @@ features are exactly what `dataset.build` gives those rows on the whole log:
 4. `contact_counts(bucket, cut)`: the bucket's contacts' answered/called counts per local hour
    before the cut; `fit_global(counts)` fits the answer rate and archetypes on all of them in
    contact-id order, which is what `dataset.fit_params` sees on the whole log.
-5. `bucket_features(bucket, params)`: `dataset.build` on the bucket with the global parameters.
-6. `sampled(bucket, fraction)`: whole contacts, chosen by a second keyed hash, so a sample keeps
-   every sampled contact's history; `train_on_sample` evaluates, fits and packages them with the
-   global parameters (`train.fit_and_package`), the single-function path's own tail.
+5. `sampled(bucket, fraction)`: whole contacts, chosen by a second keyed hash, so a sample keeps
+   every sampled contact's history; `train.fit_and_package` (the single-function path's own
+   tail) builds their features with the global parameters, evaluates, fits and packages.
 
 `train_scaled` runs the steps one after the other in this process: what the distributed path
 computes, for tests and benchmarks.
@@ -36,7 +35,6 @@ import pandas as pd
 
 from inference_code.features import FeatureParams
 from training import call_log, dataset
-from training.dataset import TrainingSet
 from training.outputs import REJECTS_FILE
 from training.train import GlobalParams, TrainResult, TrainSettings, fit_and_package
 
@@ -137,11 +135,6 @@ def fit_global(counts: list[ContactCounts], random_state: int = 0) -> FeaturePar
     return dataset.fit_archetypes(calls, answers, rate, random_state)
 
 
-def bucket_features(bucket: pd.DataFrame, params: FeatureParams) -> TrainingSet:
-    """Every row's features under the global parameters (rows sorted by contact and time)."""
-    return dataset.build(bucket, params=params)
-
-
 def sampled(bucket: pd.DataFrame, fraction: float) -> pd.DataFrame:
     """The rows of the bucket's contacts that fall in the sample (whole contacts)."""
     if fraction >= 1:
@@ -170,13 +163,6 @@ def data_summary(parts: list[PartitionedPart], valid: list[pd.DataFrame],
             "contacts": int(sum(v["contact_id"].nunique() for v in valid))}
 
 
-def train_on_sample(rows: pd.DataFrame, data: dict[str, object], global_params: GlobalParams,
-                    out_dir: Path, settings: TrainSettings, version: str | None = None
-                    ) -> TrainResult:
-    return fit_and_package(rows, data, out_dir, settings, version=version,
-                           global_params=global_params)
-
-
 def train_scaled(parts: list[tuple[str, bytes]], out_dir: Path,
                  settings: TrainSettings | None = None, buckets: int = 8,
                  sample_fraction: float = 1.0, version: str | None = None) -> TrainResult:
@@ -191,6 +177,9 @@ def train_scaled(parts: list[tuple[str, bytes]], out_dir: Path,
     rejects = pd.concat([p.rejects for p in pieces] + [r for _, r in merged if len(r)],
                         ignore_index=True)
     rejects.to_csv(out_dir / REJECTS_FILE, index=False)
+    every = pd.concat(valid) if valid else pd.DataFrame({"answered": pd.Series([], dtype=bool)})
+    call_log.check_trainable(call_log.ValidationResult(every, rejects),
+                             settings.min_valid_rows, f"{len(parts)} call-log files")
     cut = global_cut([call_epochs(v) for v in valid], settings.evaluation.test_fraction)
     params = GlobalParams(
         cut=cut,
@@ -198,4 +187,4 @@ def train_scaled(parts: list[tuple[str, bytes]], out_dir: Path,
         every_call=fit_global([contact_counts(v, np.inf) for v in valid]))
     rows = pd.concat([sampled(v, sample_fraction) for v in valid], ignore_index=True)
     data = data_summary(pieces, valid, sum(len(r) for _, r in merged))
-    return train_on_sample(rows, data, params, out_dir, settings, version)
+    return fit_and_package(rows, data, out_dir, settings, version=version, global_params=params)

@@ -58,7 +58,7 @@ def test_the_bucketed_path_gives_the_same_features_row_for_row(parts) -> None:
         frame["contact_id"], frame["epoch"], frame["y"] = ts.contact_id, ts.epoch, ts.y
         return frame.set_index(["contact_id", "epoch"]).sort_index()
 
-    bucketed = pd.concat([keyed(scale_out.bucket_features(v, params)) for v in valid.values()])
+    bucketed = pd.concat([keyed(dataset.build(v, params=params)) for v in valid.values()])
     # Equal to the last bits but for matrix products, whose summation order depends on how
     # many rows a batch has (BLAS blocking).
     pd.testing.assert_frame_equal(bucketed.sort_index(), keyed(whole), check_exact=False,
@@ -93,3 +93,10 @@ def test_a_sample_keeps_whole_contacts(parts) -> None:
     assert 0.3 < len(kept) / piece["contact_id"].nunique() < 0.7
     whole = piece[piece["contact_id"].isin(kept)]
     assert len(whole) == len(half)  # every row of a sampled contact is in the sample
+
+
+def test_a_log_with_too_few_valid_rows_is_refused_by_name_with_its_rejects_kept(tmp_path) -> None:
+    bad = b"contact_id,called_at,answered\nc-1,not a time,true\nc-2,2026-01-01T10:00:00Z,maybe\n"
+    with pytest.raises(call_log.InvalidCallLog, match="only 0 valid rows"):
+        scale_out.train_scaled([("bad.csv", bad)], tmp_path, buckets=2)
+    assert len(pd.read_csv(tmp_path / "rejects.csv")) == 2
