@@ -29,7 +29,7 @@ def _generate(args: argparse.Namespace) -> int:
 
     config = SimulationConfig(n_contacts=args.contacts, calls_per_contact=args.calls_per_contact,
                               weeks=args.weeks, seed=args.seed)
-    calls, truth = write(config, Path(args.out))
+    calls, truth = write(config, Path(args.out), args.parts, args.format)
     print(json.dumps({"calls": str(calls), "truth": str(truth)}, indent=2))
     return 0
 
@@ -57,6 +57,10 @@ def add_generate(gen: argparse.ArgumentParser) -> None:
     gen.add_argument("--calls-per-contact", type=positive(float), default=30.0)
     gen.add_argument("--weeks", type=positive(int), default=12)
     gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument("--parts", type=positive(int), default=1,
+                     help="split the log into this many files by call time (calls/part-N)")
+    gen.add_argument("--format", choices=("csv", "parquet"), default="csv",
+                     help="the log's file format")
     gen.set_defaults(func=_generate)
 
 

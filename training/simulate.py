@@ -190,11 +190,35 @@ def _add_dirty_rows(log: pd.DataFrame, fraction: float, rng: np.random.Generator
     return pd.concat([log, dirty], ignore_index=True)
 
 
-def write(config: SimulationConfig, out_dir: Path) -> tuple[Path, Path]:
-    """Write `calls.csv` and `truth.csv.gz` into out_dir and return their paths."""
+LOG_FORMATS = ("csv", "parquet")
+
+
+def write(config: SimulationConfig, out_dir: Path, parts: int = 1,
+          log_format: str = "csv") -> tuple[Path, Path]:
+    """Write the log and `truth.csv.gz` into out_dir and return their paths: `calls.csv`, or
+    with several parts (or Parquet) a folder `calls/` of `part-NNNNN.<format>` files split by
+    call time, as a dialer exports a day at a time (a contact's calls span several parts)."""
+    if log_format not in LOG_FORMATS:
+        raise ValueError(f"log_format={log_format!r}: one of {', '.join(LOG_FORMATS)}")
+    if parts < 1:
+        raise ValueError(f"parts={parts}: at least 1")
     out_dir.mkdir(parents=True, exist_ok=True)
     log, truth = simulate(config)
-    calls_path, truth_path = out_dir / "calls.csv", out_dir / "truth.csv.gz"
-    log.to_csv(calls_path, index=False)
+    truth_path = out_dir / "truth.csv.gz"
     truth.to_csv(truth_path, index=False)
+    if parts == 1 and log_format == "csv":
+        calls_path = out_dir / "calls.csv"
+        log.to_csv(calls_path, index=False)
+        return calls_path, truth_path
+    calls_path = out_dir / "calls"
+    calls_path.mkdir(exist_ok=True)
+    when = pd.to_datetime(log["called_at"], utc=True, format="ISO8601", errors="coerce")
+    ordered = log.iloc[np.argsort(when.to_numpy(), kind="stable")]  # unreadable times last
+    for index, chunk in enumerate(np.array_split(np.arange(len(ordered)), parts)):
+        rows = ordered.iloc[chunk]
+        target = calls_path / f"part-{index:05d}.{log_format}"
+        if log_format == "csv":
+            rows.to_csv(target, index=False)
+        else:
+            rows.to_parquet(target, index=False)
     return calls_path, truth_path
