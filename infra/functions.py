@@ -22,6 +22,7 @@ from infra.nag import acknowledge, wildcard
 from infra.settings import DeploySettings, retention
 from infra.storage import ModelStorage
 from pipeline_lambdas import contract as c
+from training import footprint
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The image's build context is the repository; only what the Dockerfile copies is sent.
@@ -44,6 +45,18 @@ STEPS = (
          "Validate the run input and take the endpoint lock (one run at a time)."),
     Step("train", "pipeline_lambdas.train_step.handler",
          "Validate the call log, train, evaluate against the live model, stage the artifact."),
+    Step("plan-training", "pipeline_lambdas.plan_training.handler",
+         "List the call log's parts, estimate its rows, choose one function or the scale-out."),
+    Step("partition", "pipeline_lambdas.partition_step.handler",
+         "Scale-out: validate one part, split its rows by contact bucket."),
+    Step("merge-bucket", "pipeline_lambdas.bucket_steps.merge_handler",
+         "Scale-out: merge one bucket's pieces, reject duplicates across parts."),
+    Step("global-cut", "pipeline_lambdas.global_cut.handler",
+         "Scale-out: the temporal cut from every bucket's call times."),
+    Step("count-bucket", "pipeline_lambdas.bucket_steps.count_handler",
+         "Scale-out: one bucket's contacts' hour counts for the global parameters."),
+    Step("train-sample", "pipeline_lambdas.train_sample_step.handler",
+         "Scale-out: fit the global parameters, train and evaluate, stage the artifact."),
     Step("package", "pipeline_lambdas.package_step.handler",
          "Publish the staged model.tar.gz under models/optimal-call-time/<version>/."),
     Step("quality-gate", "pipeline_lambdas.quality_gate.handler",
@@ -69,6 +82,11 @@ STEPS = (
 )
 
 
+# Steps that hold call rows: the train function's memory, timeout and disk.
+TRAINING_STEPS = ("train", "partition", "merge-bucket", "global-cut", "count-bucket",
+                  "train-sample")
+
+
 class PipelineFunctions(Construct):
     def __init__(self, scope: Construct, construct_id: str, settings: DeploySettings,
                  storage: ModelStorage, hosting: ModelHosting, image_uri: str,
@@ -90,6 +108,9 @@ class PipelineFunctions(Construct):
             c.VERSIONS_TO_KEEP_ENV: str(settings.versions_to_keep),
             c.TOPIC_ARN_ENV: topic_arn,
             c.LIVE_MODEL_PARAMETER_ENV: live_model_parameter,
+            c.SCALE_OUT_ROWS_ENV: str(settings.scale_out_rows
+                                      or footprint.rows_that_fit(settings.training_memory_mb)),
+            c.SCALE_OUT_BUCKETS_ENV: str(settings.scale_out_buckets),
             "POWERTOOLS_SERVICE_NAME": f"{settings.prefix}-pipeline",
             "POWERTOOLS_METRICS_NAMESPACE": settings.project_name,
             "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -99,7 +120,7 @@ class PipelineFunctions(Construct):
         self.roles: dict[str, iam.Role] = {}
         for step in STEPS:
             memory, timeout = step.memory_mb, cdk.Duration.minutes(step.timeout_minutes)
-            if step.key == "train":
+            if step.key in TRAINING_STEPS:
                 memory = settings.training_memory_mb
                 timeout = cdk.Duration.minutes(settings.training_timeout_minutes)
             name = f"{settings.prefix}-{step.key}"
@@ -124,7 +145,8 @@ class PipelineFunctions(Construct):
                 architecture=lambda_.Architecture.X86_64,
                 memory_size=memory,
                 timeout=timeout,
-                ephemeral_storage_size=cdk.Size.mebibytes(2048 if step.key == "train" else 512),
+                ephemeral_storage_size=cdk.Size.mebibytes(
+                    2048 if step.key in TRAINING_STEPS else 512),
                 environment=environment,
                 role=role,
                 log_group=log_group,
@@ -161,6 +183,27 @@ class PipelineFunctions(Construct):
         allow("train", ["sagemaker:DescribeEndpoint"], [endpoint])
         allow("train", ["sagemaker:DescribeEndpointConfig"], [configs])
         allow("train", ["sagemaker:DescribeModel"], [models])
+        # Scale-out: data/ is read by the plan (sizes, footers) and the partitions; the run's
+        # work area (work/<execution>/) is written and read by the map items and removed by
+        # train-sample, which also stages like train.
+        work = f"{c.WORK_PREFIX}*"
+        for step, prefix in (("plan-training", data), ("merge-bucket", work),
+                             ("global-cut", work), ("count-bucket", work),
+                             ("train-sample", work)):
+            allow(step, ["s3:ListBucket"], [bucket.bucket_arn],
+                  {"StringLike": {"s3:prefix": [prefix]}})
+        allow("plan-training", ["s3:GetObject"], [objects(data)])
+        allow("partition", ["s3:GetObject"], [objects(data)])
+        allow("partition", ["s3:PutObject"], [objects(work)])
+        for step in ("merge-bucket", "count-bucket"):
+            allow(step, ["s3:GetObject", "s3:PutObject"], [objects(work)])
+        allow("global-cut", ["s3:GetObject"], [objects(work)])
+        allow("train-sample", ["s3:GetObject", "s3:DeleteObject"], [objects(work)])
+        allow("train-sample", ["s3:GetObject"], [objects(artifacts)])
+        allow("train-sample", ["s3:PutObject"], [objects(staging)])
+        allow("train-sample", ["sagemaker:DescribeEndpoint"], [endpoint])
+        allow("train-sample", ["sagemaker:DescribeEndpointConfig"], [configs])
+        allow("train-sample", ["sagemaker:DescribeModel"], [models])
         allow("package", ["s3:GetObject"], [objects(staging), objects(artifacts)])
         allow("package", ["s3:PutObject"], [objects(artifacts)])
         allow("quality-gate", ["s3:GetObject"], [objects(artifacts)])
@@ -197,10 +240,14 @@ class PipelineFunctions(Construct):
                                         "likewise unscoped)" if step == "cleanup" else ""),
                         "AwsSolutions-IAM5[Resource::*]")
         for step, keys in {"train": [data, artifacts, staging], "package": [staging, artifacts],
+                           "plan-training": [data], "partition": [data, work],
+                           "merge-bucket": [work], "global-cut": [work],
+                           "count-bucket": [work], "train-sample": [work, artifacts, staging],
                            "quality-gate": [artifacts], "notify": [notifications]}.items():
             acknowledge(self.roles[step].node.find_child("DefaultPolicy"), prefixes,
                         *[wildcard(self, objects(key)) for key in keys])
-        for step, arns in {"train": [models, configs], "create-model": [models, configs],
+        for step, arns in {"train": [models, configs], "train-sample": [models, configs],
+                           "create-model": [models, configs],
                            "deploy": [configs], "rollback": [configs],
                            "cleanup": [models, configs]}.items():
             acknowledge(self.roles[step].node.find_child("DefaultPolicy"), names,

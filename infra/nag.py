@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import aws_cdk as cdk
 from constructs import IConstruct
 
@@ -28,9 +30,13 @@ def _render(value: object) -> str:
             return f"<{arg[0]}.{arg[1]}>"
         if key == "Fn::Join":
             return arg[0].join(_render(part) for part in arg[1])
+        if key.startswith("Fn::"):  # other intrinsics appear in the id as compact JSON
+            return json.dumps(value, separators=(",", ":"))
     raise ValueError(f"cannot render {value!r} as a cdk-nag finding")
 
 
-def wildcard(scope: IConstruct, resource: str) -> str:
-    """The AwsSolutions-IAM5 finding id for a wildcard resource (an ARN string or token)."""
+def wildcard(scope: IConstruct, resource: object) -> str:
+    """The AwsSolutions-IAM5 finding id for a wildcard resource (an ARN string or token, or
+    its resolved CloudFormation value)."""
     return f"AwsSolutions-IAM5[Resource::{_render(cdk.Stack.of(scope).resolve(resource))}]"
+

@@ -59,6 +59,9 @@ class DeploySettings:
     training_memory_mb: int = 4096
     training_timeout_minutes: int = 15
     log_retention_days: int = 90
+    scale_out_rows: int = 0  # 0: what training_memory_mb holds (training/footprint.py)
+    scale_out_buckets: int = c.DEFAULT_SCALE_OUT_BUCKETS
+    scale_out_concurrency: int = 100  # Distributed Map items at once (Lambda workers)
 
     @property
     def endpoint_name(self) -> str:
@@ -93,8 +96,17 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "schedule_time_zone": str, "schedule_enabled": bool, "versions_to_keep": int,
     "quality_gate_tolerance": _NUMBER, "health_max_latency_ms": _NUMBER, "alarms": dict,
     "notification_email": str, "training_memory_mb": int, "training_timeout_minutes": int,
-    "log_retention_days": int,
+    "log_retention_days": int, "scale_out_rows": int, "scale_out_buckets": int,
+    "scale_out_concurrency": int,
 }
+# (setting, lowest, highest, what takes that range)
+_RANGES = (
+    ("training_memory_mb", 512, 10240, "Lambda takes"),
+    ("training_timeout_minutes", 1, 15, "Lambda takes"),
+    ("scale_out_rows", 0, 10**12, "0 (what training_memory_mb holds) or rows,"),
+    ("scale_out_buckets", 1, 10_000, "Distributed Map items:"),
+    ("scale_out_concurrency", 1, 10_000, "Distributed Map concurrency:"),
+)
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
                    2192, 2557, 2922, 3288, 3653)
 
@@ -183,12 +195,10 @@ def _validate(s: DeploySettings) -> None:
     if s.notification_email is not None and not _EMAIL.fullmatch(s.notification_email):
         raise SettingsError(f"notification_email={s.notification_email!r}: not an e-mail "
                             "address")
-    if not 512 <= s.training_memory_mb <= 10240:
-        raise SettingsError(f"training_memory_mb={s.training_memory_mb}: Lambda takes "
-                            "512..10240")
-    if not 1 <= s.training_timeout_minutes <= 15:
-        raise SettingsError(f"training_timeout_minutes={s.training_timeout_minutes}: Lambda "
-                            "takes 1..15")
+    for name, low, high, what in _RANGES:
+        value = getattr(s, name)
+        if not low <= value <= high:
+            raise SettingsError(f"{name}={value}: {what} {low}..{high}")
     if s.log_retention_days not in RETENTION_DAYS:
         raise SettingsError(f"log_retention_days={s.log_retention_days}: CloudWatch Logs takes "
                             f"{', '.join(map(str, RETENTION_DAYS))}")

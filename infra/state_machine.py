@@ -1,6 +1,7 @@
 """The retraining state machine, built from the step functions.
 
-    Start -> AcquireLock -> Train -> Package -> QualityGate -?-> CreateModelAndConfig -> Deploy
+    Start -> AcquireLock -> PlanTraining -> Train (or the scale-out maps and TrainOnSample)
+      -> Package -> QualityGate -?-> CreateModelAndConfig -> Deploy
       -> WaitForEndpoint <-> CheckEndpoint (bounded) -> HealthCheck -> Cleanup -> Notify
       -> ReleaseLock -> Deployed
     keep-current -> Notify -> ReleaseLock -> KeptCurrentModel
@@ -35,6 +36,7 @@ from pipeline_lambdas.contract import (
     EndState,
     GateDecision,
     Outcome,
+    TrainingPath,
 )
 
 # Production timing: check every 30 s, at most 60 checks (30 minutes) before the deployment
@@ -100,6 +102,7 @@ class RetrainingStateMachine(Construct):
                  functions: dict[str, lambda_.IFunction]) -> None:
         super().__init__(scope, construct_id)
         self._functions = functions
+        self._scale_out_concurrency = settings.scale_out_concurrency
         finish = self._endings()
         start = self._start(settings)
         before_deploy = self._before_deploy(finish)
@@ -173,16 +176,59 @@ class RetrainingStateMachine(Construct):
         acquire = self._task("AcquireLock", "acquire-lock",
                              {"execution_name.$": "$.execution_name", "run.$": "$.run"},
                              "$.lock", catch=failed)
+        plan = self._task("PlanTraining", "plan-training", {
+            "execution_name.$": "$.execution_name", "data_uri.$": "$.run.data_uri"}, "$.plan",
+            catch=failed)
         train = self._task("Train", "train", {
             "execution_name.$": "$.execution_name", "execution_start.$": "$.execution_start",
-            "data_uri.$": "$.run.data_uri"}, "$.train", catch=failed)
+            "data_uri.$": "$.plan.data_uri"}, "$.train", catch=failed)
+        path = sfn.Choice(self, "TrainingPath")
+        path.when(sfn.Condition.string_equals("$.plan.path", TrainingPath.SCALE_OUT.value),
+                  self._scale_out(failed))
+        path.otherwise(train)
         package = self._task("Package", "package",
                              {"model_version.$": "$.train.model_version"}, "$.package",
                              catch=failed)
         gate = self._task("QualityGate", "quality-gate", {
             "model_version.$": "$.train.model_version",
             "force_deploy.$": "$.run.force_deploy"}, "$.gate", catch=failed)
-        return acquire.next(train).next(package).next(gate)
+        path.afterwards().next(package).next(gate)
+        acquire.next(plan).next(path)
+        return sfn.Chain.custom(acquire, [gate], gate)
+
+    def _scale_out(self, failed: sfn.IChainable) -> sfn.Chain:
+        """A log too large for one function: Distributed Maps over its parts and its contact
+        buckets (training/scale_out.py), then one function trains as Train does."""
+        work = {"execution_name.$": "$.execution_name", "work_prefix.$": "$.plan.work_prefix"}
+        partition = self._map("PartitionParts", "$.plan.parts", {
+            **work, "part.$": "$$.Map.Item.Value", "bucket_count.$": "$.plan.bucket_count"},
+            "Partition", "partition", {"part.$": "$.part", "bucket_count.$": "$.bucket_count"},
+            failed)
+        merge = self._map("MergeBuckets", "$.plan.buckets", {
+            **work, "bucket.$": "$$.Map.Item.Value"}, "MergeBucket", "merge-bucket",
+            {"bucket.$": "$.bucket"}, failed)
+        cut = self._task("GlobalCut", "global-cut", work, "$.cut", catch=failed)
+        count = self._map("CountBuckets", "$.plan.buckets", {
+            **work, "bucket.$": "$$.Map.Item.Value", "cut.$": "$.cut.cut"}, "CountBucket",
+            "count-bucket", {"bucket.$": "$.bucket", "cut.$": "$.cut"}, failed)
+        train = self._task("TrainOnSample", "train-sample", {
+            **work, "execution_start.$": "$.execution_start",
+            "data_uri.$": "$.plan.data_uri", "cut.$": "$.cut.cut"}, "$.train", catch=failed)
+        return partition.next(merge).next(cut).next(count).next(train)
+
+    def _map(self, state_id: str, items_path: str, item: dict[str, Any], task_id: str,
+             function_key: str, payload: dict[str, Any], failed: sfn.IChainable
+             ) -> sfn.DistributedMap:
+        """A Distributed Map whose items each run one step function; results are discarded
+        (each item writes its own to the work area)."""
+        mapped = sfn.DistributedMap(
+            self, state_id, items_path=items_path, item_selector=item,
+            max_concurrency=self._scale_out_concurrency, result_path=sfn.JsonPath.DISCARD)
+        mapped.item_processor(self._task(task_id, function_key, {
+            "execution_name.$": "$.execution_name", "work_prefix.$": "$.work_prefix",
+            **payload}, "$.result"))
+        mapped.add_catch(failed, errors=["States.ALL"], result_path="$.error")
+        return mapped
 
     def _rollback(self, finish: dict[Outcome, sfn.IChainable]) -> sfn.IChainable:
         """From Deploy on, every failure restores the previous config, then cleans up."""
@@ -261,8 +307,21 @@ class RetrainingStateMachine(Construct):
             logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL,
                                 include_execution_data=True),
         )
+        policy = self.state_machine.role.node.find_child("DefaultPolicy")
+        # The ARNs CDK grants a Distributed Map on its own child executions (aws-stepfunctions
+        # DistributedMap: DescribeExecution/StopExecution on <machine>:* and <machine>/*:*).
+        name = cdk.Fn.select(6, cdk.Fn.split(":", self.state_machine.state_machine_arn))
+        children = [cdk.Stack.of(self).format_arn(
+            service="states", resource="execution", resource_name=f"{name}{suffix}",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME) for suffix in (":*", "/*:*")]
+        # CDK adds them as the state machine's DistributedMapPolicy, when it synthesizes.
         acknowledge(
-            self.state_machine.role.node.find_child("DefaultPolicy"),
+            self.state_machine, "The Distributed Maps run child executions of this state "
+            "machine: CDK's grant is DescribeExecution/StopExecution on this state machine's "
+            "own executions (their names are made per run).",
+            *[wildcard(self, arn) for arn in children])
+        acknowledge(
+            policy,
             "Resource::* is CloudWatch Logs delivery (logs:CreateLogDelivery and friends) and "
             "X-Ray, which support no resource-level scoping; '<function>:*' is CDK's Lambda "
             "grant for the step functions' versions and aliases, only this pipeline's functions.",

@@ -176,6 +176,13 @@ def _finish(aws: LocalAWS, state_dir: Path, result: ExecutionResult, endpoint: s
     print("\n--- summary")
     print(f"outcome:        {result.status} at {last}"
           + (f" ({result.error}: {short(result.cause or '', 200)})" if result.error else ""))
+    plan = result.state_value("plan")
+    if plan.get("path"):
+        print(f"training path:  {plan['path']} ({plan.get('files')} file(s), about "
+              f"{plan.get('rows_estimate', 0):,} rows; scale-out above "
+              f"{plan.get('threshold_rows', 0):,}"
+              + (f"; {plan.get('bucket_count')} contact buckets" if plan.get("bucket_count")
+                 else "") + ")")
     if train.get("model_version"):
         print(f"model version:  {train['model_version']}")
         print(f"training:       {train.get('rows_valid')} valid rows, "

@@ -36,7 +36,7 @@ class Progress:
             name = event["stateEnteredEventDetails"]["name"]
             self.entered[name] = time.monotonic()
             self.current = name
-            if self.whole_outputs or self.kind.get(name) in ("Task", "Wait"):
+            if self.whole_outputs or self.kind.get(name) in ("Task", "Wait", "Map"):
                 line = f"-> {name}"
         elif kind.endswith("StateExited"):
             details = event["stateExitedEventDetails"]
@@ -46,6 +46,8 @@ class Progress:
                 line = f"<- {name} ({seconds:.1f} s)  {short(details.get('output', ''), 160)}"
             elif self.kind.get(name) == "Task":
                 line = f"<- {name} ({seconds:.1f} s)  {self._summary(name, details)}"
+            elif self.kind.get(name) == "Map":  # its items wrote their own results
+                line = f"<- {name} ({seconds:.1f} s)"
             elif self.kind.get(name) == "Pass" and name.startswith("Outcome"):
                 line = f"   outcome: {json.loads(details.get('output') or '{}').get('outcome')}"
         elif kind.endswith("Failed") and kind != "ExecutionFailed":

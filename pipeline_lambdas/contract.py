@@ -28,14 +28,29 @@ HEALTH_MAX_LATENCY_MS_ENV = "HEALTH_MAX_LATENCY_MS"
 VERSIONS_TO_KEEP_ENV = "VERSIONS_TO_KEEP"
 TOPIC_ARN_ENV = "TOPIC_ARN"
 LIVE_MODEL_PARAMETER_ENV = "LIVE_MODEL_PARAMETER"
+SCALE_OUT_ROWS_ENV = "SCALE_OUT_ROWS"  # logs of more rows train through the Distributed Map
+SCALE_OUT_BUCKETS_ENV = "SCALE_OUT_BUCKETS"  # contact buckets of a scale-out run
+DEFAULT_SCALE_OUT_BUCKETS = 64
 
 # --- S3 keys in the models bucket (the stack scopes each function's grants to these) ----------
 MODELS_PREFIX = "models/optimal-call-time"  # <prefix>/<version>/model.tar.gz and its reports
 DATA_PREFIX = "data/"  # the only call-log location the training function may read
 DEFAULT_CALLS_PREFIX = "data/calls/"  # where `{}` looks for the call log
 STAGING_PREFIX = "staging/"  # <prefix><version>/: train's outputs before the package step
+WORK_PREFIX = "work/"  # <prefix><execution>/: a scale-out run's intermediate files
 NOTIFICATIONS_PREFIX = "notifications/"  # <prefix><execution>/<outcome>.json: sent once
 LOCK_KEY = "locks/endpoint.lock"  # one run at a time
+
+
+def work_prefix(execution_name: str) -> str:
+    return f"{WORK_PREFIX}{execution_name}/"
+
+
+class TrainingPath(StrEnum):
+    """Which way PlanTraining sends a run: one function, or the Distributed Map."""
+
+    SINGLE = "single"
+    SCALE_OUT = "scale_out"
 
 
 def staging_prefix(version: str) -> str:

@@ -27,6 +27,8 @@ class PipelineSettings:
     topic_arn: str = ""  # SNS topic for run outcomes; empty: notifications are only logged
     lock_key: str = c.LOCK_KEY
     live_model_parameter: str = ""  # SSM parameter the pipeline keeps naming the live model
+    scale_out_rows: int = 0  # 0: what the train function's memory holds (training/footprint)
+    scale_out_buckets: int = c.DEFAULT_SCALE_OUT_BUCKETS
 
     @property
     def default_data_uri(self) -> str:
@@ -75,6 +77,8 @@ class PipelineSettings:
             **number("quality_gate_tolerance", c.QUALITY_GATE_TOLERANCE_ENV, float),
             **number("health_max_latency_ms", c.HEALTH_MAX_LATENCY_MS_ENV, float),
             **number("versions_to_keep", c.VERSIONS_TO_KEEP_ENV, int),
+            **number("scale_out_rows", c.SCALE_OUT_ROWS_ENV, int),
+            **number("scale_out_buckets", c.SCALE_OUT_BUCKETS_ENV, int),
         )
         c.check_name(c.PROJECT_NAME_ENV, settings.project_name)
         c.check_name(c.ENVIRONMENT_ENV, settings.environment)

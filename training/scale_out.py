@@ -144,28 +144,78 @@ def sampled(bucket: pd.DataFrame, fraction: float) -> pd.DataFrame:
     return bucket.loc[unit < fraction].reset_index(drop=True)
 
 
-def data_summary(parts: list[PartitionedPart], valid: list[pd.DataFrame],
-                 duplicates: int) -> dict[str, object]:
-    """What metadata.json says of the data, from every part's and bucket's counts."""
+def part_summary(part: PartitionedPart) -> dict[str, object]:
+    """What the data summary needs of one part (small: it crosses Step Functions and S3)."""
+    counts = part.rejects["reject_reason"].value_counts() if len(part.rejects) else {}
+    return {"name": part.name, "rows_read": part.rows_read, "sha256": part.sha256,
+            "rejected_by_reason": {str(k): int(v) for k, v in dict(counts).items()}}
+
+
+def refused_part_summary(name: str, data: bytes, reason: str) -> dict[str, object]:
+    """The summary of a part that is no call log: none of its rows are read."""
+    return {"name": name, "rows_read": 0, "refused": reason,
+            "sha256": hashlib.sha256(name.encode() + b"\0" + data).hexdigest(),
+            "rejected_by_reason": {}}
+
+
+def bucket_summary(rows: pd.DataFrame, duplicates: int) -> dict[str, object]:
+    """What the data summary needs of one merged bucket."""
+    return {"rows_valid": len(rows), "duplicates": duplicates,
+            "answered": int(rows["answered"].sum()) if len(rows) else 0,
+            "first_call": rows["called_at"].min().isoformat() if len(rows) else None,
+            "last_call": rows["called_at"].max().isoformat() if len(rows) else None,
+            "contacts": int(rows["contact_id"].nunique()) if len(rows) else 0}
+
+
+def data_summary(parts: list[dict], buckets: list[dict]) -> dict[str, object]:
+    """What metadata.json says of the data, from every part's and bucket's summary (parts in
+    part order)."""
     reasons = dict.fromkeys(call_log.REJECT_REASONS, 0)
     for part in parts:
-        for reason, count in part.rejects["reject_reason"].value_counts().items():
-            reasons[str(reason)] += int(count)
-    reasons["duplicate"] += duplicates
-    rows_valid = sum(len(v) for v in valid)
+        for reason, count in part["rejected_by_reason"].items():
+            reasons[reason] += count
+    reasons["duplicate"] += sum(b["duplicates"] for b in buckets)
+    rows_valid = sum(b["rows_valid"] for b in buckets)
     rejected = sum(reasons.values())
-    firsts = [v["called_at"].min() for v in valid if len(v)]
-    lasts = [v["called_at"].max() for v in valid if len(v)]
+    firsts = [b["first_call"] for b in buckets if b["first_call"]]
+    lasts = [b["last_call"] for b in buckets if b["last_call"]]
     return {"rows_read": rows_valid + rejected, "rows_valid": rows_valid,
             "rows_rejected": rejected, "rejected_by_reason": reasons, "ignored_columns": [],
-            "sha256": hashlib.sha256("".join(p.sha256 for p in parts).encode()).hexdigest(),
-            "first_call": min(firsts).isoformat(), "last_call": max(lasts).isoformat(),
-            "contacts": int(sum(v["contact_id"].nunique() for v in valid))}
+            "sha256": hashlib.sha256("".join(p["sha256"] for p in parts).encode()).hexdigest(),
+            "first_call": min(firsts) if firsts else None,
+            "last_call": max(lasts) if lasts else None,
+            "contacts": sum(b["contacts"] for b in buckets),
+            **({"refused_parts": [{"name": p["name"], "reason": p["refused"]}
+                                  for p in parts if p.get("refused")]}
+               if any(p.get("refused") for p in parts) else {})}
+
+
+def check_trainable(data: dict[str, object], answered: int, min_valid_rows: int,
+                    name: str) -> None:
+    """call_log.check_trainable on the totals (no function holds every row)."""
+    rows = int(data["rows_valid"])
+    if rows < min_valid_rows:
+        rejected = {k: v for k, v in data["rejected_by_reason"].items() if v}
+        refused = "; ".join(f"{p['name']}: {p['reason']}"
+                            for p in data.get("refused_parts", [])[:3])
+        raise call_log.InvalidCallLog(
+            f"{name} has only {rows} valid rows after validation; training needs at least "
+            f"{min_valid_rows} (rejected rows by reason: {rejected or 'none'}"
+            + (f"; refused parts: {refused}" if refused else "") + ")")
+    if answered in (0, rows):
+        raise call_log.InvalidCallLog(
+            f"{name}: all {rows} valid rows have answered={'true' if answered else 'false'}; "
+            "the model needs both answered and unanswered calls")
+
+
+def sample_fraction(rows_valid: int, rows_that_fit: int) -> float:
+    """The share of contacts whose rows one function can train on (1: all of them)."""
+    return 1.0 if rows_valid <= rows_that_fit else rows_that_fit / rows_valid
 
 
 def train_scaled(parts: list[tuple[str, bytes]], out_dir: Path,
                  settings: TrainSettings | None = None, buckets: int = 8,
-                 sample_fraction: float = 1.0, version: str | None = None) -> TrainResult:
+                 fraction: float = 1.0, version: str | None = None) -> TrainResult:
     """Every step of the distributed path, in this process, on (name, bytes) parts."""
     settings = settings or TrainSettings()
     out_dir = Path(out_dir)
@@ -177,14 +227,14 @@ def train_scaled(parts: list[tuple[str, bytes]], out_dir: Path,
     rejects = pd.concat([p.rejects for p in pieces] + [r for _, r in merged if len(r)],
                         ignore_index=True)
     rejects.to_csv(out_dir / REJECTS_FILE, index=False)
-    every = pd.concat(valid) if valid else pd.DataFrame({"answered": pd.Series([], dtype=bool)})
-    call_log.check_trainable(call_log.ValidationResult(every, rejects),
-                             settings.min_valid_rows, f"{len(parts)} call-log files")
+    data = data_summary([part_summary(p) for p in pieces],
+                        [bucket_summary(rows, len(dups)) for rows, dups in merged])
+    check_trainable(data, sum(int(v["answered"].sum()) for v in valid),
+                    settings.min_valid_rows, f"{len(parts)} call-log files")
     cut = global_cut([call_epochs(v) for v in valid], settings.evaluation.test_fraction)
     params = GlobalParams(
         cut=cut,
         before_cut=fit_global([contact_counts(v, cut) for v in valid]),
         every_call=fit_global([contact_counts(v, np.inf) for v in valid]))
-    rows = pd.concat([sampled(v, sample_fraction) for v in valid], ignore_index=True)
-    data = data_summary(pieces, valid, sum(len(r) for _, r in merged))
+    rows = pd.concat([sampled(v, fraction) for v in valid], ignore_index=True)
     return fit_and_package(rows, data, out_dir, settings, version=version, global_params=params)

@@ -227,10 +227,12 @@ def test_make_pipeline_twice_updates_and_invoke_reaches_the_endpoint(tmp_path) -
 
 def test_make_pipeline_takes_settings_and_a_log_too_large_for_the_function_is_named(
         tmp_path) -> None:
-    """`make pipeline CDK_ARGS="-c training_memory_mb=512"`: the local run uses the function's
-    memory from the template, so training refuses a log it could not hold, by name."""
+    """`make pipeline CDK_ARGS="-c training_memory_mb=512 -c scale_out_rows=1000000"`: the
+    local run uses the function's memory from the template, so the train function (kept on the
+    single-function path by the threshold) refuses a log it could not hold, by name."""
     command = [sys.executable, "-m", "calltime", "local", "pipeline", "--out", str(tmp_path),
-               "--contacts", "1000", "-c", "training_memory_mb=512"]
+               "--contacts", "1000", "-c", "scale_out_rows=1000000",
+               "-c", "training_memory_mb=512"]
     env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]

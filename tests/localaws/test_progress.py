@@ -71,3 +71,14 @@ def test_a_failed_task_whose_result_stayed_empty_says_it_failed(capsys) -> None:
     lines = capsys.readouterr().out.splitlines()
     assert lines[-1].startswith("<- Train (")
     assert lines[-1].endswith("failed (caught: see the error above)")
+
+
+def test_a_map_state_prints_as_it_is_entered_and_left(capsys) -> None:
+    definition = json.dumps({"StartAt": "Parts", "States": {
+        "Parts": {"Type": "Map", "ResultPath": None, "End": True}}})
+    progress = Progress(definition)
+    progress({"type": "MapStateEntered", "stateEnteredEventDetails": {"name": "Parts"}})
+    progress({"type": "MapStateExited", "stateExitedEventDetails": {"name": "Parts",
+                                                                      "output": "{}"}})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "-> Parts" and lines[1].startswith("<- Parts (")

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.support.logs import log_in_parts
 from training import call_log, dataset, scale_out
 from training.evaluate import EvaluationSettings
 
@@ -22,12 +23,7 @@ def test_buckets_are_stable_and_spread() -> None:
 @pytest.fixture(scope="module")
 def parts(demo_log) -> list[tuple[str, bytes]]:
     """The demo log as three CSV parts; the last repeats one call of the first."""
-    text = demo_log[0].read_text().splitlines(keepends=True)
-    header, rows = text[0], text[1:]
-    third = len(rows) // 3
-    chunks = [rows[:third], rows[third:2 * third], [*rows[2 * third:], rows[5]]]
-    return [(f"part-{i}.csv", (header + "".join(chunk)).encode())
-            for i, chunk in enumerate(chunks)]
+    return log_in_parts(demo_log[0])
 
 
 def test_the_bucketed_path_gives_the_same_features_row_for_row(parts) -> None:

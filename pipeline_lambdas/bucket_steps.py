@@ -1,0 +1,62 @@
+"""The per-bucket Distributed Map items of a scale-out run.
+
+- MergeBucket: one bucket's pieces from every part, in part order, merged; calls exported in two
+  parts rejected as duplicates; the bucket's rows, call times and summary written.
+- CountBucket: the bucket's contacts' calls and answers per local hour, before the run's
+  temporal cut and over every call, for the global parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from pipeline_lambdas import work_area as w
+from pipeline_lambdas.clients import client
+from pipeline_lambdas.events import read_field
+from pipeline_lambdas.observability import step_handler
+from pipeline_lambdas.settings import PipelineSettings
+from training import scale_out
+
+
+def merge(s3, settings: PipelineSettings, work: str, number: int) -> dict[str, Any]:
+    target = settings.models_bucket
+    pieces = [w.get_frame(s3, target, key)
+              for key in w.keys(s3, target, w.pieces_prefix(work, number))]
+    rows, duplicates = scale_out.merge_bucket(pieces)
+    summary = {"bucket": number, **scale_out.bucket_summary(rows, len(duplicates))}
+    if len(rows):
+        w.put_frame(s3, target, w.bucket_key(work, number), rows)
+        w.put_arrays(s3, target, w.epochs_key(work, number), epochs=scale_out.call_epochs(rows))
+    if len(duplicates):
+        w.put_frame(s3, target, w.bucket_rejects_key(work, number), duplicates)
+    w.put_json(s3, target, w.bucket_summary_key(work, number), summary)
+    return {"bucket": number, "rows_valid": summary["rows_valid"]}
+
+
+def count(s3, settings: PipelineSettings, work: str, number: int, cut: float) -> dict[str, Any]:
+    target = settings.models_bucket
+    if not w.keys(s3, target, w.bucket_key(work, number)):
+        return {"bucket": number, "contacts": 0}
+    rows = w.get_frame(s3, target, w.bucket_key(work, number))
+    before, every = scale_out.contact_counts(rows, cut), scale_out.contact_counts(rows, np.inf)
+    arrays = {}
+    for label, counts in (("before", before), ("every", every)):
+        arrays.update({f"{label}_ids": counts.contact_ids.astype(str),
+                       f"{label}_calls": counts.calls, f"{label}_answers": counts.answers,
+                       f"{label}_totals": np.array([counts.rows, counts.answered])})
+    w.put_arrays(s3, target, w.counts_key(work, number), **arrays)
+    return {"bucket": number, "contacts": len(every.contact_ids)}
+
+
+@step_handler
+def merge_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return merge(client("s3"), PipelineSettings.from_env(), read_field(event, "work_prefix", str),
+                 read_field(event, "bucket", int))
+
+
+@step_handler
+def count_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return count(client("s3"), PipelineSettings.from_env(), read_field(event, "work_prefix", str),
+                 read_field(event, "bucket", int), read_field(event, "cut", (int, float)))

@@ -1,0 +1,84 @@
+"""PlanTraining: list the call log's parts, estimate its rows, choose the training path.
+
+A log the train function's memory holds (`scale_out_rows`, by default what
+`training.footprint` says `training_memory_mb` holds) trains in one function; a larger one goes
+through the Distributed Map (`TrainingPath.SCALE_OUT`): its parts, its buckets and the run's
+work prefix are the plan. Rows are counted from Parquet footers (two ranged GETs a part) and
+estimated for CSV from the line length of its first MiB; the single path still counts exactly
+and refuses what does not fit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline_lambdas.clients import client
+from pipeline_lambdas.contract import TrainingPath, work_prefix
+from pipeline_lambdas.events import read_field
+from pipeline_lambdas.observability import step_handler
+from pipeline_lambdas.settings import PipelineSettings
+from pipeline_lambdas.train_step import LOG_SUFFIXES, split_uri
+from training.call_log import InvalidCallLog
+
+CSV_SAMPLE_BYTES = 1024 * 1024
+
+
+def list_parts(s3, uri: str) -> list[tuple[str, int]]:
+    """(s3 uri, size) of the object at uri or of every CSV/Parquet object under it, by key."""
+    bucket, key = split_uri(uri)
+    if key.lower().endswith(LOG_SUFFIXES):
+        size = s3.head_object(Bucket=bucket, Key=key)["ContentLength"]
+        return [(uri, size)]
+    found = [(obj["Key"], obj["Size"]) for page in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=key) for obj in page.get("Contents", [])
+        if obj["Key"].lower().endswith(LOG_SUFFIXES)]
+    if not found:
+        raise InvalidCallLog(f"no .csv or .parquet objects under {uri}")
+    return [(f"s3://{bucket}/{k}", size) for k, size in sorted(found)]
+
+
+def estimate_rows(s3, uri: str, size: int) -> int:
+    bucket, key = split_uri(uri)
+
+    def tail(length: int) -> bytes:
+        return s3.get_object(Bucket=bucket, Key=key,
+                             Range=f"bytes=-{length}")["Body"].read()
+
+    if key.lower().endswith(".parquet"):
+        end = tail(8)
+        if len(end) < 8 or end[4:] != b"PAR1":
+            raise InvalidCallLog(f"{uri} is not a readable Parquet file: no footer")
+        footer = tail(int.from_bytes(end[:4], "little") + 8)
+        return pq.read_metadata(pa.BufferReader(b"PAR1" + footer)).num_rows
+    head = s3.get_object(Bucket=bucket, Key=key,
+                         Range=f"bytes=0-{CSV_SAMPLE_BYTES - 1}")["Body"].read()
+    lines = head.count(b"\n")
+    if size <= len(head):
+        return max(0, lines + (0 if head.endswith(b"\n") or not head else 1) - 1)
+    return int(size * lines / len(head))
+
+
+def plan(s3, settings: PipelineSettings, data_uri: str, execution_name: str) -> dict[str, Any]:
+    parts = list_parts(s3, data_uri)
+    rows = sum(estimate_rows(s3, uri, size) for uri, size in parts)
+    scale_out = rows > settings.scale_out_rows
+    return {
+        "path": (TrainingPath.SCALE_OUT if scale_out else TrainingPath.SINGLE).value,
+        "data_uri": data_uri, "files": len(parts), "bytes": sum(size for _, size in parts),
+        "rows_estimate": rows, "threshold_rows": settings.scale_out_rows,
+        "parts": [{"uri": uri, "index": i} for i, (uri, _) in enumerate(parts)] if scale_out
+        else [],
+        "bucket_count": settings.scale_out_buckets if scale_out else 0,
+        "buckets": list(range(settings.scale_out_buckets)) if scale_out else [],
+        "work_prefix": work_prefix(execution_name),
+    }
+
+
+@step_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    settings = PipelineSettings.from_env()
+    data_uri = read_field(event, "data_uri", str, "") or settings.default_data_uri
+    return plan(client("s3"), settings, data_uri, read_field(event, "execution_name", str))

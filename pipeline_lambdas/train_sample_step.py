@@ -1,0 +1,90 @@
+"""TrainOnSample: the end of a scale-out run, with the Train step's output.
+
+The global parameters are fitted from every bucket's counts; the contacts one function can
+train on (all of them when they fit its memory, else a whole-contact sample) are read from the
+buckets, evaluated, fitted and packaged by the single path's own tail
+(`training.train.fit_and_package`), with the live model scored on the same holdout. The outputs
+are staged as Train stages them, and the run's work area is removed.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline_lambdas import work_area as w
+from pipeline_lambdas.clients import client
+from pipeline_lambdas.contract import staging_prefix
+from pipeline_lambdas.events import model_version, read_field
+from pipeline_lambdas.live_model import fetch, live_artifact_uri
+from pipeline_lambdas.observability import step_handler
+from pipeline_lambdas.settings import PipelineSettings
+from pipeline_lambdas.train_step import TrainOutput
+from training import footprint, scale_out
+from training.outputs import OUTPUT_FILES, REJECTS_FILE
+from training.train import GlobalParams, TrainSettings, fit_and_package
+
+
+def _counts(arrays: Any, label: str) -> scale_out.ContactCounts:
+    rows, answered = (int(v) for v in arrays[f"{label}_totals"])
+    return scale_out.ContactCounts(arrays[f"{label}_ids"].astype(object),
+                                   arrays[f"{label}_calls"], arrays[f"{label}_answers"],
+                                   rows, answered)
+
+
+def train_on_sample(s3, settings: PipelineSettings, data_uri: str, work: str, cut: float,
+                    version: str, memory_mb: int, sagemaker=None) -> TrainOutput:
+    target = settings.models_bucket
+    train_settings = TrainSettings()
+    parts = [w.get_json(s3, target, k) for k in w.keys(s3, target, f"{work}summaries/part=")]
+    buckets = [w.get_json(s3, target, k) for k in w.keys(s3, target, f"{work}summaries/bucket=")]
+    data = scale_out.data_summary(parts, buckets)
+    prefix = staging_prefix(version)
+    rejects = [w.get_frame(s3, target, k) for k in w.keys(s3, target, f"{work}rejects/")]
+    with tempfile.TemporaryDirectory() as tmp:
+        out_dir = Path(tmp) / "out"
+        out_dir.mkdir()
+        (pd.concat(rejects, ignore_index=True) if rejects else pd.DataFrame(
+            columns=["source_file", "source_row", "reject_reason"])).to_csv(
+            out_dir / REJECTS_FILE, index=False)
+        s3.upload_file(str(out_dir / REJECTS_FILE), target, prefix + REJECTS_FILE)
+        scale_out.check_trainable(data, sum(b["answered"] for b in buckets),
+                                  train_settings.min_valid_rows, data_uri)
+        counts = [w.get_arrays(s3, target, k) for k in w.keys(s3, target, f"{work}counts/")]
+        params = GlobalParams(cut, scale_out.fit_global([_counts(c, "before") for c in counts]),
+                              scale_out.fit_global([_counts(c, "every") for c in counts]))
+        fraction = scale_out.sample_fraction(int(data["rows_valid"]),
+                                             footprint.rows_that_fit(memory_mb))
+        rows = pd.concat([scale_out.sampled(w.get_frame(s3, target, k), fraction)
+                          for k in w.keys(s3, target, f"{work}buckets/")], ignore_index=True)
+        live_uri = live_artifact_uri(sagemaker, settings.endpoint_name) if sagemaker else None
+        live_dir = fetch(s3, live_uri, Path(tmp) / "live") if live_uri else None
+        result = fit_and_package(rows, data, out_dir, train_settings, version=version,
+                                 baseline_model_dir=live_dir, global_params=params)
+        for name in OUTPUT_FILES:
+            s3.upload_file(str(out_dir / name), target, prefix + name)
+    w.remove(s3, target, work)
+    metrics = result.metadata["metrics"]
+    return TrainOutput(
+        model_version=version, data_uri=data_uri, files_read=len(parts),
+        rows_valid=int(data["rows_valid"]), rows_rejected=int(data["rows_rejected"]),
+        rejected_by_reason={k: v for k, v in data["rejected_by_reason"].items() if v},
+        roc_auc=metrics["classification"]["roc_auc"],
+        live_model_version=metrics.get("live_model_on_holdout", {}).get("model_version"),
+        staging_uri=f"s3://{target}/{prefix}",
+        rejects_uri=f"s3://{target}/{prefix}{REJECTS_FILE}")
+
+
+@step_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    settings = PipelineSettings.from_env()
+    memory = int(getattr(context, "memory_limit_in_mb", 0) or 4096)
+    out = train_on_sample(client("s3"), settings,
+                          read_field(event, "data_uri", str, "") or settings.default_data_uri,
+                          read_field(event, "work_prefix", str),
+                          float(read_field(event, "cut", (int, float))), model_version(event),
+                          memory, sagemaker=client("sagemaker"))
+    return out.to_dict()

@@ -1,0 +1,106 @@
+"""Where a scale-out run keeps its intermediate files: s3://<bucket>/work/<execution>/...
+
+Every key is a function of the run's work prefix and a part index or a bucket number, zero-padded
+so that listing order is part order. The TrainOnSample step removes the whole prefix when the run
+has staged its model; a lifecycle rule expires what a failed run leaves.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def pieces_prefix(work: str, bucket: int) -> str:
+    return f"{work}pieces/bucket={bucket:05d}/"
+
+
+def piece_key(work: str, bucket: int, part: int) -> str:
+    return f"{pieces_prefix(work, bucket)}part={part:05d}.parquet"
+
+
+def part_rejects_key(work: str, part: int) -> str:
+    return f"{work}rejects/part={part:05d}.csv"
+
+
+def bucket_rejects_key(work: str, bucket: int) -> str:
+    return f"{work}rejects/bucket={bucket:05d}.csv"
+
+
+def part_summary_key(work: str, part: int) -> str:
+    return f"{work}summaries/part={part:05d}.json"
+
+
+def bucket_summary_key(work: str, bucket: int) -> str:
+    return f"{work}summaries/bucket={bucket:05d}.json"
+
+
+def bucket_key(work: str, bucket: int) -> str:
+    return f"{work}buckets/{bucket:05d}.parquet"
+
+
+def epochs_key(work: str, bucket: int) -> str:
+    return f"{work}epochs/{bucket:05d}.npy"
+
+
+def counts_key(work: str, bucket: int) -> str:
+    return f"{work}counts/{bucket:05d}.npz"
+
+
+# --- reading and writing them --------------------------------------------------------------------
+
+def keys(s3, bucket: str, prefix: str) -> list[str]:
+    return sorted(obj["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=prefix) for obj in page.get("Contents", []))
+
+
+def put_frame(s3, bucket: str, key: str, frame: pd.DataFrame) -> None:
+    buffer = io.BytesIO()
+    if key.endswith(".csv"):
+        buffer.write(frame.to_csv(index=False).encode())
+    else:
+        frame.to_parquet(buffer, index=False)
+    s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+
+
+def get_frame(s3, bucket: str, key: str) -> pd.DataFrame:
+    data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    if key.endswith(".csv"):
+        return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+    return pd.read_parquet(io.BytesIO(data))
+
+
+def put_json(s3, bucket: str, key: str, value: dict[str, Any]) -> None:
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(value).encode())
+
+
+def get_json(s3, bucket: str, key: str) -> dict[str, Any]:
+    return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def put_arrays(s3, bucket: str, key: str, **arrays: np.ndarray) -> None:
+    buffer = io.BytesIO()
+    if key.endswith(".npy"):
+        (array,) = arrays.values()
+        np.save(buffer, array, allow_pickle=False)
+    else:
+        np.savez(buffer, **arrays)
+    s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+
+
+def get_arrays(s3, bucket: str, key: str) -> Any:
+    data = io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    return np.load(data, allow_pickle=False)
+
+
+def remove(s3, bucket: str, prefix: str) -> int:
+    """Delete every object under the prefix; how many there were."""
+    found = keys(s3, bucket, prefix)
+    for start in range(0, len(found), 1000):
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": [
+            {"Key": key} for key in found[start:start + 1000]], "Quiet": True})
+    return len(found)

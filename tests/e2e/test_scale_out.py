@@ -1,0 +1,85 @@
+"""A log too large for one function trains through the synthesized state machine's Distributed
+Maps on the local runtime: several parts, several buckets, every worker under its limits, and
+the model the single-function path would have trained."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import boto3
+import pytest
+
+from local_pipeline.pipeline import LOCAL_INPUT
+from localaws.runtime import LocalAWS
+from pipeline_lambdas.contract import EndState, TrainingPath
+from tests.support.logs import log_in_parts
+from training.train import train
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+QUIET = {"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING"}
+BUCKETS = 4
+
+
+@pytest.fixture(scope="module")
+def parts(demo_log) -> list[tuple[str, bytes]]:
+    """The demo log (48k calls) as three CSV parts; the last repeats a call of the first, and a
+    fourth part is not a call log at all."""
+    return log_in_parts(demo_log[0])
+
+
+@pytest.fixture(scope="module")
+def scaled(parts, tmp_path_factory):
+    from infra.app import build_app
+
+    out = tmp_path_factory.mktemp("scale-out")
+    app, stack = build_app({"env": "local", "scale_out_rows": 1000,
+                            "scale_out_buckets": BUCKETS, "scale_out_concurrency": 2},
+                           outdir=str(out / "cdk.out"))
+    template = app.synth().get_stack_by_name(stack.stack_name).template
+    with LocalAWS(region=stack.settings.region, work_dir=out / "work") as aws:
+        local, arn = aws.deploy_stack(template, stack.stack_name, QUIET)
+        bucket = local.environment["MODELS_BUCKET"]
+        s3 = boto3.client("s3")
+        for name, data in [*parts, ("part-9.csv", b"\x00\x01 not a call log \x00")]:
+            s3.put_object(Bucket=bucket, Key=f"data/calls/{name}", Body=data)
+        result = aws.run_execution(arn, dict(LOCAL_INPUT), timeout=600)
+        version = result.state_value("train").get("model_version")
+        metadata = json.loads(s3.get_object(
+            Bucket=bucket, Key=f"models/optimal-call-time/{version}/metadata.json")["Body"].read())
+        leftovers = s3.list_objects_v2(Bucket=bucket, Prefix="work/").get("KeyCount", 0)
+        yield result, metadata, leftovers, list(aws.lambdas.invocations)
+
+
+def test_a_large_log_deploys_through_the_distributed_maps(scaled) -> None:
+    result, _, leftovers, invocations = scaled
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert result.final_state == EndState.DEPLOYED
+    plan = result.state_value("plan")
+    assert plan["path"] == TrainingPath.SCALE_OUT and plan["files"] == 4
+    assert plan["bucket_count"] == BUCKETS
+    ran = [i["function"].removeprefix("calltime-local-") for i in invocations]
+    assert ran.count("partition") == 4 and ran.count("merge-bucket") == BUCKETS
+    assert ran.count("count-bucket") == BUCKETS and ran.count("train-sample") == 1
+    assert "train" not in ran
+    for invocation in invocations:  # every worker inside its function's memory
+        assert invocation["error"] is None, invocation
+        assert invocation["max_memory_mb"] < invocation["memory_mb"], invocation
+    assert leftovers == 0  # the run's work area is gone
+
+
+def test_the_bad_part_is_refused_by_name_and_the_rest_trains(scaled) -> None:
+    _, metadata, _, _ = scaled
+    (refused,) = metadata["data"]["refused_parts"]
+    assert refused["name"].endswith("part-9.csv") and "binary" in refused["reason"]
+
+
+def test_it_trains_the_model_one_function_would_have(scaled, parts, tmp_path) -> None:
+    _, metadata, _, _ = scaled
+    one = train(parts, tmp_path, version="v-one").metadata
+    assert metadata["feature_params"] == one["feature_params"]
+    for key in ("rows_valid", "rows_rejected", "rejected_by_reason", "contacts"):
+        assert metadata["data"][key] == one["data"][key], key
+    assert metadata["data"]["rejected_by_reason"]["duplicate"] >= 1
+    assert abs(metadata["metrics"]["classification"]["roc_auc"]
+               - one["metrics"]["classification"]["roc_auc"]) < 0.005

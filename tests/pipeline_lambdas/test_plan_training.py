@@ -1,0 +1,59 @@
+"""PlanTraining sizes the log without reading it whole and chooses the path by one threshold."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+
+import boto3
+import pandas as pd
+import pytest
+
+from pipeline_lambdas.contract import TrainingPath
+from pipeline_lambdas.plan_training import CSV_SAMPLE_BYTES, estimate_rows, plan
+from tests.support.local_account import BUCKET
+from training.call_log import InvalidCallLog
+
+
+def _put(key: str, data: bytes) -> str:
+    boto3.client("s3").put_object(Bucket=BUCKET, Key=key, Body=data)
+    return f"s3://{BUCKET}/{key}"
+
+
+def _csv(rows: int) -> bytes:
+    frame = pd.DataFrame({"contact_id": [f"c-{i % 97}" for i in range(rows)],
+                          "called_at": "2026-05-01T10:00:00Z", "answered": "true"})
+    return frame.to_csv(index=False).encode()
+
+
+def test_parquet_rows_come_from_the_footer_and_csv_rows_are_estimated(aws) -> None:
+    s3 = boto3.client("s3")
+    frame = pd.read_csv(io.BytesIO(_csv(12_345)))
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    parquet = _put("data/p/part-0.parquet", buffer.getvalue())
+    assert estimate_rows(s3, parquet, len(buffer.getvalue())) == 12_345
+    small = _csv(1_000)
+    assert estimate_rows(s3, _put("data/c/small.csv", small), len(small)) == 1_000  # exact
+    big = _csv(200_000)
+    assert len(big) > CSV_SAMPLE_BYTES
+    estimate = estimate_rows(s3, _put("data/c/big.csv", big), len(big))
+    assert abs(estimate - 200_000) / 200_000 < 0.02
+    with pytest.raises(InvalidCallLog, match="not a readable Parquet"):
+        estimate_rows(s3, _put("data/p/broken.parquet", b"not parquet"), 11)
+
+
+def test_one_threshold_chooses_the_path_and_the_plan_lists_parts_and_buckets(
+        aws, settings) -> None:
+    s3 = boto3.client("s3")
+    for i in range(3):
+        _put(f"data/calls/part-{i}.csv", _csv(2_000))
+    uri = f"s3://{BUCKET}/data/calls/"
+    single = plan(s3, replace(settings, scale_out_rows=10_000), uri, "run-1")
+    assert single["path"] == TrainingPath.SINGLE and single["rows_estimate"] == 6_000
+    assert single["parts"] == [] and single["buckets"] == []
+    scaled = plan(s3, replace(settings, scale_out_rows=5_000, scale_out_buckets=4), uri, "run-2")
+    assert scaled["path"] == TrainingPath.SCALE_OUT and scaled["work_prefix"] == "work/run-2/"
+    assert [p["index"] for p in scaled["parts"]] == [0, 1, 2]
+    assert scaled["parts"][2]["uri"].endswith("part-2.csv")
+    assert scaled["buckets"] == [0, 1, 2, 3] and scaled["bucket_count"] == 4
