@@ -52,25 +52,39 @@ def synthesize(out: Path, env: str = STACK_ENV, context: dict[str, str] | None =
     return template, stack.stack_name, stack.settings.region or "us-east-1"
 
 
+# Larger demos are written as Parquet parts of about this many contacts' calls, as a campaign
+# system exports them (and as the scale-out path reads them).
+CONTACTS_PER_PART = 2500
+
+
 def demo_data(out: Path, contacts: int, seed: int) -> Path:
-    """The generated demo log for these parameters (made once, reused by later runs)."""
+    """The generated demo log for these parameters (made once, reused by later runs): one CSV
+    file, or above 20,000 contacts a folder of Parquet parts."""
     directory = out / "data" / f"demo-{contacts}-contacts-seed-{seed}"
-    calls = directory / "calls.csv"
-    if not calls.is_file():
+    parts = contacts // CONTACTS_PER_PART if contacts > 8 * CONTACTS_PER_PART else 1
+    calls = directory / ("calls.csv" if parts == 1 else "calls")
+    if not calls.exists():
         from training.simulate import SimulationConfig, write
 
-        print(f"generating demo call log: {contacts} contacts, seed {seed} -> {directory}")
-        calls, _ = write(SimulationConfig(n_contacts=contacts, seed=seed), directory)
+        print(f"generating demo call log: {contacts} contacts, seed {seed}"
+              + (f", {parts} Parquet parts" if parts > 1 else "") + f" -> {directory}")
+        calls, _ = write(SimulationConfig(n_contacts=contacts, seed=seed), directory, parts,
+                         "csv" if parts == 1 else "parquet")
     return calls
 
 
 def put_data(bucket: str, key: str, path: Path, replace_prefix: str | None = None) -> str:
+    """Upload a log file to key, or a folder of parts under key/."""
     s3 = boto3.client("s3")
     if replace_prefix:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket,
                                                                   Prefix=replace_prefix):
             for obj in page.get("Contents", []):
                 s3.delete_object(Bucket=bucket, Key=obj["Key"])
+    if path.is_dir():
+        for part in sorted(path.iterdir()):
+            s3.upload_file(str(part), bucket, f"{key}/{part.name}")
+        return f"s3://{bucket}/{key}/"
     s3.upload_file(str(path), bucket, key)
     return f"s3://{bucket}/{key}"
 
@@ -126,6 +140,9 @@ def execute(aws: LocalAWS, arn: str, definition: str, bucket: str, calls: Path, 
     With several runs, the result is the run that took the lock."""
     plan = SCENARIOS[scenario]
     execution_input: dict[str, Any] = dict(LOCAL_INPUT)
+    if plan.make_log is not None and calls.is_dir():
+        raise SystemExit(f"scenario {scenario} changes a one-file log; a demo of more than "
+                         f"{8 * CONTACTS_PER_PART:,} contacts is written in parts")
     if plan.make_log is not None:
         path = plan.make_log(calls, out / "scenarios" / f"{scenario}.csv")
         execution_input["data_uri"] = put_data(bucket, f"{DATA_PREFIX}scenarios/{path.name}",
