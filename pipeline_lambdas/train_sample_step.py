@@ -24,7 +24,7 @@ from pipeline_lambdas.observability import step_handler
 from pipeline_lambdas.settings import PipelineSettings
 from pipeline_lambdas.train_step import TrainOutput
 from training import footprint, scale_out
-from training.outputs import OUTPUT_FILES, REJECTS_FILE
+from training.outputs import REJECTS_FILE
 from training.train import GlobalParams, TrainSettings, fit_and_package
 
 
@@ -64,18 +64,9 @@ def train_on_sample(s3, settings: PipelineSettings, data_uri: str, work: str, cu
         live_dir = fetch(s3, live_uri, Path(tmp) / "live") if live_uri else None
         result = fit_and_package(rows, data, out_dir, train_settings, version=version,
                                  baseline_model_dir=live_dir, global_params=params)
-        for name in OUTPUT_FILES:
-            s3.upload_file(str(out_dir / name), target, prefix + name)
+        out = TrainOutput.staged(s3, settings, version, data_uri, len(parts), result, out_dir)
     w.remove(s3, target, work)
-    metrics = result.metadata["metrics"]
-    return TrainOutput(
-        model_version=version, data_uri=data_uri, files_read=len(parts),
-        rows_valid=int(data["rows_valid"]), rows_rejected=int(data["rows_rejected"]),
-        rejected_by_reason={k: v for k, v in data["rejected_by_reason"].items() if v},
-        roc_auc=metrics["classification"]["roc_auc"],
-        live_model_version=metrics.get("live_model_on_holdout", {}).get("model_version"),
-        staging_uri=f"s3://{target}/{prefix}",
-        rejects_uri=f"s3://{target}/{prefix}{REJECTS_FILE}")
+    return out
 
 
 @step_handler

@@ -24,7 +24,7 @@ from pipeline_lambdas.settings import PipelineSettings
 from training import footprint
 from training.call_log import InvalidCallLog
 from training.outputs import OUTPUT_FILES, REJECTS_FILE
-from training.train import TrainSettings, train
+from training.train import TrainResult, TrainSettings, train
 
 LOG_SUFFIXES = (".csv", ".parquet")
 TRAINING_LIMITS_DOC = "README.md#how-much-a-training-run-holds"
@@ -45,6 +45,23 @@ class TrainOutput:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def staged(cls, s3, settings: PipelineSettings, version: str, data_uri: str,
+               files_read: int, result: TrainResult, out_dir: Path) -> TrainOutput:
+        """Upload a training run's outputs to staging/<version>/ and describe them."""
+        prefix = staging_prefix(version)
+        for name in OUTPUT_FILES:
+            s3.upload_file(str(out_dir / name), settings.models_bucket, prefix + name)
+        data, metrics = result.metadata["data"], result.metadata["metrics"]
+        return cls(
+            model_version=version, data_uri=data_uri, files_read=files_read,
+            rows_valid=data["rows_valid"], rows_rejected=data["rows_rejected"],
+            rejected_by_reason={k: v for k, v in data["rejected_by_reason"].items() if v},
+            roc_auc=metrics["classification"]["roc_auc"],
+            live_model_version=metrics.get("live_model_on_holdout", {}).get("model_version"),
+            staging_uri=f"s3://{settings.models_bucket}/{prefix}",
+            rejects_uri=f"s3://{settings.models_bucket}/{prefix}{REJECTS_FILE}")
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -104,16 +121,7 @@ def run_training(s3, settings: PipelineSettings, data_uri: str, version: str,
                 s3.upload_file(str(rejects), settings.models_bucket, prefix + REJECTS_FILE)
                 raise InvalidCallLog(f"{err} (rejected rows: {rejects_uri})") from err
             raise
-        for name in OUTPUT_FILES:
-            s3.upload_file(str(out_dir / name), settings.models_bucket, prefix + name)
-    data, metrics = result.metadata["data"], result.metadata["metrics"]
-    return TrainOutput(
-        model_version=version, data_uri=data_uri, files_read=len(parts),
-        rows_valid=data["rows_valid"], rows_rejected=data["rows_rejected"],
-        rejected_by_reason={k: v for k, v in data["rejected_by_reason"].items() if v},
-        roc_auc=metrics["classification"]["roc_auc"],
-        live_model_version=metrics.get("live_model_on_holdout", {}).get("model_version"),
-        staging_uri=f"s3://{settings.models_bucket}/{prefix}", rejects_uri=rejects_uri)
+        return TrainOutput.staged(s3, settings, version, data_uri, len(parts), result, out_dir)
 
 
 @step_handler

@@ -180,17 +180,23 @@ def validate(raw: pd.DataFrame, default_timezone: str = DEFAULT_TIMEZONE,
 def check_trainable(result: ValidationResult, min_valid_rows: int,
                     name: str = "call log") -> None:
     """Refuse to train on what cannot make a model, naming the cause."""
-    n = len(result.valid)
-    if n < min_valid_rows:
-        rejected = {k: v for k, v in result.rejected_by_reason.items() if v}
+    check_counts(len(result.valid), int(result.valid["answered"].sum()),
+                 result.rejected_by_reason, min_valid_rows, name)
+
+
+def check_counts(valid: int, answered: int, rejected_by_reason: dict[str, int],
+                 min_valid_rows: int, name: str = "call log", note: str = "") -> None:
+    """check_trainable on counts alone (the scale-out path holds no log whole); `note` is
+    added to the too-few-rows message."""
+    if valid < min_valid_rows:
+        rejected = {k: v for k, v in rejected_by_reason.items() if v}
         raise InvalidCallLog(
-            f"{name} has only {n} valid rows after validation; training needs at least "
-            f"{min_valid_rows} (rejected rows by reason: {rejected or 'none'})")
-    answered = int(result.valid["answered"].sum())
-    if answered in (0, n):
+            f"{name} has only {valid} valid rows after validation; training needs at least "
+            f"{min_valid_rows} (rejected rows by reason: {rejected or 'none'}{note})")
+    if answered in (0, valid):
         value = "true" if answered else "false"
         raise InvalidCallLog(
-            f"{name}: all {n} valid rows have answered={value}; the model needs both "
+            f"{name}: all {valid} valid rows have answered={value}; the model needs both "
             "answered and unanswered calls")
 
 

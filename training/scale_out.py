@@ -192,20 +192,10 @@ def data_summary(parts: list[dict], buckets: list[dict]) -> dict[str, object]:
 
 def check_trainable(data: dict[str, object], answered: int, min_valid_rows: int,
                     name: str) -> None:
-    """call_log.check_trainable on the totals (no function holds every row)."""
-    rows = int(data["rows_valid"])
-    if rows < min_valid_rows:
-        rejected = {k: v for k, v in data["rejected_by_reason"].items() if v}
-        refused = "; ".join(f"{p['name']}: {p['reason']}"
-                            for p in data.get("refused_parts", [])[:3])
-        raise call_log.InvalidCallLog(
-            f"{name} has only {rows} valid rows after validation; training needs at least "
-            f"{min_valid_rows} (rejected rows by reason: {rejected or 'none'}"
-            + (f"; refused parts: {refused}" if refused else "") + ")")
-    if answered in (0, rows):
-        raise call_log.InvalidCallLog(
-            f"{name}: all {rows} valid rows have answered={'true' if answered else 'false'}; "
-            "the model needs both answered and unanswered calls")
+    """call_log's trainability check on the totals, naming any refused parts."""
+    refused = "; ".join(f"{p['name']}: {p['reason']}" for p in data.get("refused_parts", [])[:3])
+    call_log.check_counts(int(data["rows_valid"]), answered, data["rejected_by_reason"],
+                          min_valid_rows, name, f"; refused parts: {refused}" if refused else "")
 
 
 def sample_fraction(rows_valid: int, rows_that_fit: int) -> float:
