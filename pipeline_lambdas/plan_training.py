@@ -10,6 +10,7 @@ and refuses what does not fit.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pyarrow as pa
@@ -24,6 +25,9 @@ from pipeline_lambdas.train_step import LOG_SUFFIXES, split_uri
 from training.call_log import InvalidCallLog
 
 CSV_SAMPLE_BYTES = 1024 * 1024
+# The plan travels in the run's state (Step Functions: 256 KB for all of it); its part list
+# may take this much.
+PLAN_LIMIT_BYTES = 160 * 1024
 
 
 def list_parts(s3, uri: str) -> list[tuple[str, int]]:
@@ -65,7 +69,7 @@ def plan(s3, settings: PipelineSettings, data_uri: str, execution_name: str) -> 
     parts = list_parts(s3, data_uri)
     rows = sum(estimate_rows(s3, uri, size) for uri, size in parts)
     scale_out = rows > settings.scale_out_rows
-    return {
+    planned = {
         "path": (TrainingPath.SCALE_OUT if scale_out else TrainingPath.SINGLE).value,
         "data_uri": data_uri, "files": len(parts), "bytes": sum(size for _, size in parts),
         "rows_estimate": rows, "threshold_rows": settings.scale_out_rows,
@@ -75,6 +79,18 @@ def plan(s3, settings: PipelineSettings, data_uri: str, execution_name: str) -> 
         "buckets": list(range(settings.scale_out_buckets)) if scale_out else [],
         "work_prefix": work_prefix(execution_name),
     }
+    check_size(planned)
+    return planned
+
+
+def check_size(planned: dict[str, Any]) -> None:
+    """Refuse, by name, a log of so many parts that its plan would not fit the run's state."""
+    size = len(json.dumps(planned))
+    if size > PLAN_LIMIT_BYTES:
+        raise InvalidCallLog(
+            f"data_uri {planned['data_uri']} has {planned['files']} parts; their list "
+            f"({size:,} bytes) does not fit the run's state (Step Functions keeps 256 KB): "
+            f"combine them into fewer, larger parts (a few hundred MB each is fine)")
 
 
 @step_handler

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from pipeline_lambdas.contract import TrainingPath
-from pipeline_lambdas.plan_training import CSV_SAMPLE_BYTES, estimate_rows, plan
+from pipeline_lambdas.plan_training import CSV_SAMPLE_BYTES, check_size, estimate_rows, plan
 from tests.support.local_account import BUCKET
 from training.call_log import InvalidCallLog
 
@@ -57,3 +57,14 @@ def test_one_threshold_chooses_the_path_and_the_plan_lists_parts_and_buckets(
     assert [p["index"] for p in scaled["parts"]] == [0, 1, 2]
     assert scaled["parts"][2]["uri"].endswith("part-2.csv")
     assert scaled["buckets"] == [0, 1, 2, 3] and scaled["bucket_count"] == 4
+
+
+def test_a_log_of_too_many_parts_for_the_runs_state_is_refused_by_name() -> None:
+    """Thousands of parts would put the plan over Step Functions' 256 KB state, a terminal
+    States.DataLimitExceeded that skips the lock release: refused in PlanTraining instead."""
+    uri = f"s3://{BUCKET}/data/calls/"
+    parts = [{"uri": f"{uri}2026/11/26/part-{i:06d}.parquet", "index": i} for i in range(3000)]
+    planned = {"data_uri": uri, "files": len(parts), "parts": parts}
+    with pytest.raises(InvalidCallLog, match=r"has 3000 parts.*fewer, larger parts"):
+        check_size(planned)
+    check_size({**planned, "files": 300, "parts": parts[:300]})  # a few hundred fit
