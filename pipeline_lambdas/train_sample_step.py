@@ -60,6 +60,7 @@ def train_on_sample(s3, settings: PipelineSettings, data_uri: str, work: str, cu
                                              footprint.rows_that_fit(memory_mb))
         rows = pd.concat([scale_out.sampled(w.get_frame(s3, target, k), fraction)
                           for k in w.keys(s3, target, f"{work}buckets/")], ignore_index=True)
+        data = scale_out.with_sample(data, fraction, len(rows))
         live_uri = live_artifact_uri(sagemaker, settings.endpoint_name) if sagemaker else None
         live_dir = fetch(s3, live_uri, Path(tmp) / "live") if live_uri else None
         result = fit_and_package(rows, data, out_dir, train_settings, version=version,

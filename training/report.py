@@ -64,6 +64,16 @@ def bars(values: dict[str, float], fmt: str = "{:.3f}", width: int = 360) -> str
     return f'<table class="bars">{rows}</table>'
 
 
+def _sample_note(data: dict) -> str:
+    """Said when the model was trained on a whole-contact sample of a larger log (scale-out)."""
+    sample = data.get("sample")
+    if not sample:
+        return ""
+    return (f" Trained and tested on a whole-contact sample of {sample['rows']} of these rows "
+            f"({sample['fraction']:.1%} of contacts): one function's memory; the feature "
+            "parameters were fitted on every call.")
+
+
 def render(metadata: dict[str, Any], calibration: list[dict[str, Any]],
            heatmap: list[list[float | None]]) -> str:
     metrics = metadata["metrics"]
@@ -93,7 +103,7 @@ text-align:left}} section{{margin-bottom:2rem}}</style></head><body>
 {html.escape(metadata['framework']['scikit-learn'])}. Rows: {data['rows_valid']} valid,
 {data['rows_rejected']} rejected ({html.escape(json.dumps(data['rejected_by_reason']))}).
 Temporal split at {html.escape(metrics['split']['cut'])}: {metrics['split']['train_rows']} earlier
-calls to train, {metrics['split']['test_rows']} later calls to test.</p>
+calls to train, {metrics['split']['test_rows']} later calls to test.{_sample_note(data)}</p>
 <section><h2>Holdout quality</h2><table class="kpi"><tr><th></th><th>ROC AUC</th><th>log loss</th>
 <th>Brier</th></tr><tr><td>this model</td><td>{cls['roc_auc']}</td><td>{cls['log_loss']}</td>
 <td>{cls['brier']}</td></tr><tr><td>seed RandomForest</td><td>{seed['roc_auc']}</td>

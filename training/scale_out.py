@@ -198,6 +198,12 @@ def check_trainable(data: dict[str, object], answered: int, min_valid_rows: int,
                           min_valid_rows, name, f"; refused parts: {refused}" if refused else "")
 
 
+def with_sample(data: dict[str, object], fraction: float, rows: int) -> dict[str, object]:
+    """The data summary, saying (when it is one) the sample the model was trained on."""
+    return data if fraction >= 1 else {**data, "sample": {"fraction": round(fraction, 6),
+                                                          "rows": rows}}
+
+
 def sample_fraction(rows_valid: int, rows_that_fit: int) -> float:
     """The share of contacts whose rows one function can train on (1: all of them)."""
     return 1.0 if rows_valid <= rows_that_fit else rows_that_fit / rows_valid
@@ -227,4 +233,5 @@ def train_scaled(parts: list[tuple[str, bytes]], out_dir: Path,
         before_cut=fit_global([contact_counts(v, cut) for v in valid]),
         every_call=fit_global([contact_counts(v, np.inf) for v in valid]))
     rows = pd.concat([sampled(v, fraction) for v in valid], ignore_index=True)
+    data = with_sample(data, fraction, len(rows))
     return fit_and_package(rows, data, out_dir, settings, version=version, global_params=params)

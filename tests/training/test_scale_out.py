@@ -96,3 +96,10 @@ def test_a_log_with_too_few_valid_rows_is_refused_by_name_with_its_rejects_kept(
     with pytest.raises(call_log.InvalidCallLog, match="only 0 valid rows"):
         scale_out.train_scaled([("bad.csv", bad)], tmp_path, buckets=2)
     assert len(pd.read_csv(tmp_path / "rejects.csv")) == 2
+
+
+def test_a_model_trained_on_a_sample_says_so(parts, tmp_path) -> None:
+    result = scale_out.train_scaled(parts, tmp_path, buckets=2, fraction=0.5, version="v-half")
+    sample = result.metadata["data"]["sample"]
+    assert sample["fraction"] == 0.5 and 0 < sample["rows"] < result.metadata["data"]["rows_valid"]
+    assert "whole-contact sample of" in result.report_path.read_text()
