@@ -21,27 +21,13 @@ from pipeline_lambdas.contract import TrainingPath, work_prefix
 from pipeline_lambdas.events import read_field
 from pipeline_lambdas.observability import step_handler
 from pipeline_lambdas.settings import PipelineSettings
-from pipeline_lambdas.train_step import LOG_SUFFIXES, split_uri
+from pipeline_lambdas.train_step import list_parts, split_uri
 from training.call_log import InvalidCallLog
 
 CSV_SAMPLE_BYTES = 1024 * 1024
 # The plan travels in the run's state (Step Functions: 256 KB for all of it); its part list
 # may take this much.
 PLAN_LIMIT_BYTES = 160 * 1024
-
-
-def list_parts(s3, uri: str) -> list[tuple[str, int]]:
-    """(s3 uri, size) of the object at uri or of every CSV/Parquet object under it, by key."""
-    bucket, key = split_uri(uri)
-    if key.lower().endswith(LOG_SUFFIXES):
-        size = s3.head_object(Bucket=bucket, Key=key)["ContentLength"]
-        return [(uri, size)]
-    found = [(obj["Key"], obj["Size"]) for page in s3.get_paginator("list_objects_v2").paginate(
-        Bucket=bucket, Prefix=key) for obj in page.get("Contents", [])
-        if obj["Key"].lower().endswith(LOG_SUFFIXES)]
-    if not found:
-        raise InvalidCallLog(f"no .csv or .parquet objects under {uri}")
-    return [(f"s3://{bucket}/{k}", size) for k, size in sorted(found)]
 
 
 def estimate_rows(s3, uri: str, size: int) -> int:

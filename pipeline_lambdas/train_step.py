@@ -71,18 +71,24 @@ def split_uri(uri: str) -> tuple[str, str]:
     return parsed.netloc, parsed.path.lstrip("/")
 
 
-def read_call_log(s3, uri: str) -> list[tuple[str, bytes]]:
-    """(name, bytes) of the object at uri, or of every CSV/Parquet object under it."""
+def list_parts(s3, uri: str) -> list[tuple[str, int]]:
+    """(s3 uri, size) of the object at uri or of every CSV/Parquet object under it, by key."""
     bucket, key = split_uri(uri)
     if key.lower().endswith(LOG_SUFFIXES):
-        return [(uri, s3.get_object(Bucket=bucket, Key=key)["Body"].read())]
-    keys = [obj["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
+        size = s3.head_object(Bucket=bucket, Key=key)["ContentLength"]
+        return [(uri, size)]
+    found = [(obj["Key"], obj["Size"]) for page in s3.get_paginator("list_objects_v2").paginate(
         Bucket=bucket, Prefix=key) for obj in page.get("Contents", [])
         if obj["Key"].lower().endswith(LOG_SUFFIXES)]
-    if not keys:
+    if not found:
         raise InvalidCallLog(f"no .csv or .parquet objects under {uri}")
-    return [(f"s3://{bucket}/{k}", s3.get_object(Bucket=bucket, Key=k)["Body"].read())
-            for k in sorted(keys)]
+    return [(f"s3://{bucket}/{k}", size) for k, size in sorted(found)]
+
+
+def read_call_log(s3, uri: str) -> list[tuple[str, bytes]]:
+    """(name, bytes) of the object at uri, or of every CSV/Parquet object under it."""
+    return [(part, s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+            for part, _ in list_parts(s3, uri) for bucket, key in [split_uri(part)]]
 
 
 def check_fits(parts: list[tuple[str, bytes]], memory_mb: int) -> int:
