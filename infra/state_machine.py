@@ -49,6 +49,10 @@ EXECUTION_TIMEOUT = cdk.Duration.seconds(RUN_TIMEOUT_SECONDS)
 LAMBDA_SERVICE_ERRORS = ["Lambda.ServiceException", "Lambda.AWSLambdaException",
                          "Lambda.SdkClientException", "Lambda.ClientExecutionTimeoutException"]
 THROTTLING_ERRORS = ["Lambda.TooManyRequestsException"]
+# A Distributed Map worker killed for memory gets one more try, in a fresh execution environment
+# (a warm one may still hold the last item's memory). Step Functions names the error after the
+# function's errorType (Runtime.OutOfMemory); its guide calls OOMs and timeouts Lambda.Unknown.
+WORKER_MEMORY_ERRORS = ["Runtime.OutOfMemory", "Lambda.Unknown"]
 
 
 def run_defaults(settings: DeploySettings) -> dict[str, Any]:
@@ -209,24 +213,30 @@ class RetrainingStateMachine(Construct):
             {"bucket.$": "$.bucket"}, failed)
         cut = self._task("GlobalCut", "global-cut", work, "$.cut", catch=failed)
         count = self._map("CountBuckets", "$.plan.buckets", {
-            **work, "bucket.$": "$$.Map.Item.Value", "cut.$": "$.cut.cut"}, "CountBucket",
+            **work, "bucket.$": "$$.Map.Item.Value", "cut.$": "$.cut"}, "CountBucket",
             "count-bucket", {"bucket.$": "$.bucket", "cut.$": "$.cut"}, failed)
         train = self._task("TrainOnSample", "train-sample", {
             **work, "execution_start.$": "$.execution_start",
-            "data_uri.$": "$.plan.data_uri", "cut.$": "$.cut.cut"}, "$.train", catch=failed)
+            "data_uri.$": "$.plan.data_uri", "cut.$": "$.cut"}, "$.train", catch=failed)
         return partition.next(merge).next(cut).next(count).next(train)
 
     def _map(self, state_id: str, items_path: str, item: dict[str, Any], task_id: str,
              function_key: str, payload: dict[str, Any], failed: sfn.IChainable
              ) -> sfn.DistributedMap:
         """A Distributed Map whose items each run one step function; results are discarded
-        (each item writes its own to the work area)."""
+        (each item writes its own to the work area, under keys of its item alone, so a retried
+        item overwrites what its first try wrote). No failed item is tolerated: a part that is
+        no call log is refused inside its worker, by name; a worker that fails again would
+        otherwise leave the model trained on less data than the run says."""
         mapped = sfn.DistributedMap(
             self, state_id, items_path=items_path, item_selector=item,
             max_concurrency=self._scale_out_concurrency, result_path=sfn.JsonPath.DISCARD)
-        mapped.item_processor(self._task(task_id, function_key, {
+        worker = self._task(task_id, function_key, {
             "execution_name.$": "$.execution_name", "work_prefix.$": "$.work_prefix",
-            **payload}, "$.result"))
+            **payload}, "$.result")
+        worker.add_retry(errors=WORKER_MEMORY_ERRORS, interval=cdk.Duration.seconds(1),
+                         max_attempts=1)
+        mapped.item_processor(worker)
         mapped.add_catch(failed, errors=["States.ALL"], result_path="$.error")
         return mapped
 

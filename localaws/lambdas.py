@@ -148,7 +148,8 @@ class LocalLambda:
             error = "Unhandled"
         self.invocations.append({"function": name, "request_id": context.aws_request_id,
                                  "seconds": round(elapsed, 3), "max_memory_mb": memory,
-                                 "memory_mb": config.memory_mb, "error": error})
+                                 "memory_mb": config.memory_mb, "error": error,
+                                 "error_type": _error_type(body) if error else None})
         return Invocation(200, body, error)
 
     def _in_process(self, name: str, handler: Handler | str, payload: bytes,
@@ -236,3 +237,10 @@ class LocalLambda:
         """Kill every warm worker (the account is going away)."""
         for name in list(self._idle):
             self._retire(name)
+
+
+def _error_type(body: bytes) -> str | None:
+    try:
+        return json.loads(body).get("errorType")
+    except (ValueError, AttributeError):
+        return None

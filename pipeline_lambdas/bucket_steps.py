@@ -3,7 +3,8 @@
 - MergeBucket: one bucket's pieces from every part, in part order, merged; calls exported in two
   parts rejected as duplicates; the bucket's rows, call times and summary written.
 - CountBucket: the bucket's contacts' calls and answers per local hour, before the run's
-  temporal cut and over every call, for the global parameters.
+  temporal cut and over every call, for the global parameters; and the rows of its contacts in
+  the training sample.
 """
 
 from __future__ import annotations
@@ -35,19 +36,26 @@ def merge(s3, settings: PipelineSettings, work: str, number: int) -> dict[str, A
     return {"bucket": number, "rows_valid": summary["rows_valid"]}
 
 
-def count(s3, settings: PipelineSettings, work: str, number: int, cut: float) -> dict[str, Any]:
+def count(s3, settings: PipelineSettings, work: str, number: int,
+          cut: dict[str, Any]) -> dict[str, Any]:
+    """The bucket's hour counts (for the archetypes, on GlobalCut's contact sample) and its
+    contacts in the training sample, written for TrainOnSample."""
     target = settings.models_bucket
     if not w.keys(s3, target, w.bucket_key(work, number)):
         return {"bucket": number, "contacts": 0}
     rows = w.get_frame(s3, target, w.bucket_key(work, number))
-    before, every = scale_out.contact_counts(rows, cut), scale_out.contact_counts(rows, np.inf)
+    fraction = float(cut["counts_fraction"])
     arrays = {}
-    for label, counts in (("before", before), ("every", every)):
+    for label, before in (("before", float(cut["cut"])), ("every", np.inf)):
+        counts = scale_out.contact_counts(rows, before, fraction)
         arrays.update({f"{label}_ids": counts.contact_ids.astype(str),
                        f"{label}_calls": counts.calls, f"{label}_answers": counts.answers,
                        f"{label}_totals": np.array([counts.rows, counts.answered])})
     w.put_arrays(s3, target, w.counts_key(work, number), **arrays)
-    return {"bucket": number, "contacts": len(every.contact_ids)}
+    sample = scale_out.sampled(rows, float(cut["sample_fraction"]))
+    if len(sample):
+        w.put_frame(s3, target, w.sample_key(work, number), sample)
+    return {"bucket": number, "contacts": len(arrays["every_ids"]), "sampled_rows": len(sample)}
 
 
 @step_handler
@@ -59,4 +67,4 @@ def merge_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @step_handler
 def count_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return count(client("s3"), PipelineSettings.from_env(), read_field(event, "work_prefix", str),
-                 read_field(event, "bucket", int), read_field(event, "cut", (int, float)))
+                 read_field(event, "bucket", int), read_field(event, "cut", dict))

@@ -1,4 +1,11 @@
-"""GlobalCut: the run's temporal cut, from every merged bucket's call times (8 bytes a call)."""
+"""GlobalCut: the run's temporal cut and its samples, from every merged bucket.
+
+- the cut: the exact quantile of every call time the single path takes, in two reads of the
+  buckets' call times that hold one bucket at a time (training/streamed_quantile.py);
+- the training sample: the share of contacts whose rows the training function holds (its
+  memory, this function's: both are training steps), 1 when every row fits;
+- the archetype sample: the share of contacts whose hour counts the archetypes are fitted on.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +16,30 @@ from pipeline_lambdas.clients import client
 from pipeline_lambdas.events import read_field
 from pipeline_lambdas.observability import step_handler
 from pipeline_lambdas.settings import PipelineSettings
-from training import scale_out
+from training import footprint, scale_out
 from training.train import TrainSettings
 
 
-def cut(s3, settings: PipelineSettings, work: str) -> dict[str, Any]:
+def cut(s3, settings: PipelineSettings, work: str, memory_mb: int) -> dict[str, Any]:
     target = settings.models_bucket
-    epochs = [w.get_arrays(s3, target, key) for key in w.keys(s3, target, f"{work}epochs/")]
-    if not epochs:
-        return {"cut": 0.0, "rows_valid": 0}
-    value = scale_out.global_cut(epochs, TrainSettings().evaluation.test_fraction)
-    return {"cut": value, "rows_valid": int(sum(len(e) for e in epochs))}
+    buckets = [w.get_json(s3, target, k) for k in w.keys(s3, target, f"{work}summaries/bucket=")]
+    rows = sum(b["rows_valid"] for b in buckets)
+    if not rows:
+        return {"cut": 0.0, "rows_valid": 0, "sample_fraction": 1.0, "counts_fraction": 1.0}
+    first = min(scale_out.epoch_of(b["first_call"]) for b in buckets if b["first_call"])
+    last = max(scale_out.epoch_of(b["last_call"]) for b in buckets if b["last_call"])
+    epochs = w.keys(s3, target, f"{work}epochs/")
+    value = scale_out.global_cut(lambda: w.stream_arrays(s3, target, epochs),
+                                 first, last,
+                                 TrainSettings().evaluation.test_fraction)
+    return {"cut": value, "rows_valid": rows,
+            "sample_fraction": scale_out.sample_fraction(rows, footprint.rows_that_fit(memory_mb)),
+            "counts_fraction": scale_out.sample_fraction(sum(b["contacts"] for b in buckets),
+                                                         scale_out.MAX_ARCHETYPE_CONTACTS)}
 
 
 @step_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return cut(client("s3"), PipelineSettings.from_env(), read_field(event, "work_prefix", str))
+    memory = int(getattr(context, "memory_limit_in_mb", 0) or 4096)
+    return cut(client("s3"), PipelineSettings.from_env(), read_field(event, "work_prefix", str),
+               memory)

@@ -1,8 +1,8 @@
 """TrainOnSample: the end of a scale-out run, with the Train step's output.
 
 The global parameters are fitted from every bucket's counts; the contacts one function can
-train on (all of them when they fit its memory, else a whole-contact sample) are read from the
-buckets, evaluated, fitted and packaged by the single path's own tail
+train on (all of them when they fit its memory, else GlobalCut's whole-contact sample, which
+CountBucket wrote) are read, evaluated, fitted and packaged by the single path's own tail
 (`training.train.fit_and_package`), with the live model scored on the same holdout. The outputs
 are staged as Train stages them, and the run's work area is removed.
 """
@@ -23,7 +23,7 @@ from pipeline_lambdas.live_model import fetch, live_artifact_uri
 from pipeline_lambdas.observability import step_handler
 from pipeline_lambdas.settings import PipelineSettings
 from pipeline_lambdas.train_step import TrainOutput
-from training import footprint, scale_out
+from training import scale_out
 from training.outputs import REJECTS_FILE
 from training.train import GlobalParams, TrainSettings, fit_and_package
 
@@ -35,8 +35,8 @@ def _counts(arrays: Any, label: str) -> scale_out.ContactCounts:
                                    rows, answered)
 
 
-def train_on_sample(s3, settings: PipelineSettings, data_uri: str, work: str, cut: float,
-                    version: str, memory_mb: int, sagemaker=None) -> TrainOutput:
+def train_on_sample(s3, settings: PipelineSettings, data_uri: str, work: str,
+                    cut: dict[str, Any], version: str, sagemaker=None) -> TrainOutput:
     target = settings.models_bucket
     train_settings = TrainSettings()
     parts = [w.get_json(s3, target, k) for k in w.keys(s3, target, f"{work}summaries/part=")]
@@ -54,13 +54,13 @@ def train_on_sample(s3, settings: PipelineSettings, data_uri: str, work: str, cu
         scale_out.check_trainable(data, sum(b["answered"] for b in buckets),
                                   train_settings.min_valid_rows, data_uri)
         counts = [w.get_arrays(s3, target, k) for k in w.keys(s3, target, f"{work}counts/")]
-        params = GlobalParams(cut, scale_out.fit_global([_counts(c, "before") for c in counts]),
+        params = GlobalParams(float(cut["cut"]),
+                              scale_out.fit_global([_counts(c, "before") for c in counts]),
                               scale_out.fit_global([_counts(c, "every") for c in counts]))
-        fraction = scale_out.sample_fraction(int(data["rows_valid"]),
-                                             footprint.rows_that_fit(memory_mb))
-        rows = pd.concat([scale_out.sampled(w.get_frame(s3, target, k), fraction)
-                          for k in w.keys(s3, target, f"{work}buckets/")], ignore_index=True)
-        data = scale_out.with_sample(data, fraction, len(rows))
+        del counts
+        rows = pd.concat([w.get_frame(s3, target, k)
+                          for k in w.keys(s3, target, f"{work}sample/")], ignore_index=True)
+        data = scale_out.with_sample(data, float(cut["sample_fraction"]), len(rows))
         live_uri = live_artifact_uri(sagemaker, settings.endpoint_name) if sagemaker else None
         live_dir = fetch(s3, live_uri, Path(tmp) / "live") if live_uri else None
         result = fit_and_package(rows, data, out_dir, train_settings, version=version,
@@ -73,10 +73,9 @@ def train_on_sample(s3, settings: PipelineSettings, data_uri: str, work: str, cu
 @step_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = PipelineSettings.from_env()
-    memory = int(getattr(context, "memory_limit_in_mb", 0) or 4096)
     out = train_on_sample(client("s3"), settings,
                           read_field(event, "data_uri", str, "") or settings.default_data_uri,
                           read_field(event, "work_prefix", str),
-                          float(read_field(event, "cut", (int, float))), model_version(event),
-                          memory, sagemaker=client("sagemaker"))
+                          read_field(event, "cut", dict), model_version(event),
+                          sagemaker=client("sagemaker"))
     return out.to_dict()

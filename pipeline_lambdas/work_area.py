@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -49,6 +51,10 @@ def epochs_key(work: str, bucket: int) -> str:
 
 def counts_key(work: str, bucket: int) -> str:
     return f"{work}counts/{bucket:05d}.npz"
+
+
+def sample_key(work: str, bucket: int) -> str:
+    return f"{work}sample/{bucket:05d}.parquet"
 
 
 # --- reading and writing them --------------------------------------------------------------------
@@ -95,6 +101,19 @@ def put_arrays(s3, bucket: str, key: str, **arrays: np.ndarray) -> None:
 def get_arrays(s3, bucket: str, key: str) -> Any:
     data = io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     return np.load(data, allow_pickle=False)
+
+
+def stream_arrays(s3, bucket: str, keys_: list[str], window: int = 8) -> Iterator[np.ndarray]:
+    """Each key's array, in order, with up to `window` GETs in flight (S3 gives each
+    connection tens of MB/s; a thousand buckets' call times are read in seconds, not minutes)."""
+    with ThreadPoolExecutor(max_workers=window) as pool:
+        pending = [pool.submit(get_arrays, s3, bucket, key) for key in keys_[:window]]
+        for index in range(len(keys_)):
+            array = pending[index].result()
+            pending[index] = None  # type: ignore[call-overload]  # let it go once yielded
+            if index + window < len(keys_):
+                pending.append(pool.submit(get_arrays, s3, bucket, keys_[index + window]))
+            yield array
 
 
 def remove(s3, bucket: str, prefix: str) -> int:

@@ -26,7 +26,7 @@ computes, for tests and benchmarks.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from inference_code.features import FeatureParams
-from training import call_log, dataset
+from training import call_log, dataset, streamed_quantile
 from training.outputs import REJECTS_FILE
 from training.train import GlobalParams, TrainResult, TrainSettings, fit_and_package
 
@@ -87,19 +87,25 @@ def call_epochs(bucket: pd.DataFrame) -> np.ndarray:
     return pd.DatetimeIndex(bucket["called_at"]).as_unit("s").asi8.astype(float)
 
 
-def global_cut(epochs: Iterable[np.ndarray], test_fraction: float) -> float:
-    """The temporal cut over every bucket's calls: the same quantile as on the whole log (8
-    bytes a call: a few hundred million calls in one function; a sketch beyond that is the
-    next step)."""
-    from training.evaluate import temporal_cut
+def global_cut(read: Callable[[], Iterable[np.ndarray]], first: float, last: float,
+               test_fraction: float) -> float:
+    """The temporal cut over every bucket's call times (`read()` yields them, bucket by bucket;
+    `first` and `last` bound them): the quantile the single path takes on the whole log, exact,
+    in two reads that hold one bucket's times at a time. The bounds are widened by a bin: they
+    come from ISO times, the call times are whole seconds."""
+    slack = streamed_quantile.BIN_WIDTH
+    return streamed_quantile.quantile(read, first - slack, last + slack, 1 - test_fraction)
 
-    return temporal_cut(np.concatenate(list(epochs)), test_fraction)
+
+def epoch_of(timestamp: str) -> float:
+    """An ISO time (as bucket summaries keep first_call and last_call) in epoch seconds."""
+    return float(np.floor(pd.Timestamp(timestamp).timestamp()))
 
 
 @dataclass
 class ContactCounts:
-    """A bucket's contacts (sorted by id) with their calls and answers per local hour before
-    the cut, and the bucket's totals of those calls."""
+    """A bucket's contacts (sorted by id; those in the archetype sample) with their calls and
+    answers per local hour before the cut, and the totals of every contact's calls there."""
 
     contact_ids: np.ndarray
     calls: np.ndarray  # (C, 24)
@@ -108,20 +114,22 @@ class ContactCounts:
     answered: int
 
 
-def contact_counts(bucket: pd.DataFrame, cut: float) -> ContactCounts:
+def contact_counts(bucket: pd.DataFrame, cut: float, fraction: float = 1.0) -> ContactCounts:
+    """The bucket's calls before the cut: totals over every contact, hour counts for the
+    contacts in the `fraction` whole-contact sample (every contact at 1)."""
     frame = bucket.sort_values(["contact_id", "called_at"], kind="stable")
-    before = call_epochs(frame) < cut
-    frame = frame.loc[before]
+    frame = frame.loc[call_epochs(frame) < cut]
+    rows, answered = len(frame), int(frame["answered"].sum()) if len(frame) else 0
+    frame = sampled(frame, fraction)
     if frame.empty:
         return ContactCounts(np.array([], dtype=object), np.zeros((0, 24)), np.zeros((0, 24)),
-                             0, 0)
+                             rows, answered)
     _, hour, _, _ = dataset.local_slots(pd.DatetimeIndex(frame["called_at"]),
                                         frame["timezone"].to_numpy())
     codes, ids = pd.factorize(frame["contact_id"].to_numpy())
-    answered = frame["answered"].to_numpy().astype(np.int64)
-    calls, answers = dataset.contact_hour_counts(codes.astype(np.int64), hour, answered)
-    return ContactCounts(np.asarray(ids, dtype=object), calls, answers, len(frame),
-                         int(answered.sum()))
+    calls, answers = dataset.contact_hour_counts(
+        codes.astype(np.int64), hour, frame["answered"].to_numpy().astype(np.int64))
+    return ContactCounts(np.asarray(ids, dtype=object), calls, answers, rows, answered)
 
 
 def fit_global(counts: list[ContactCounts], random_state: int = 0) -> FeatureParams:
@@ -204,9 +212,15 @@ def with_sample(data: dict[str, object], fraction: float, rows: int) -> dict[str
                                                           "rows": rows}}
 
 
-def sample_fraction(rows_valid: int, rows_that_fit: int) -> float:
-    """The share of contacts whose rows one function can train on (1: all of them)."""
-    return 1.0 if rows_valid <= rows_that_fit else rows_that_fit / rows_valid
+# The archetypes are fitted on at most this many contacts' hour counts (384 bytes each, and the
+# EM's responsibilities): every contact of any log one function could train on, a whole-contact
+# sample of a larger one.
+MAX_ARCHETYPE_CONTACTS = 500_000
+
+
+def sample_fraction(count: int, cap: int) -> float:
+    """The share of contacts to keep so about `cap` of `count` (rows or contacts) remain."""
+    return 1.0 if count <= cap else cap / count
 
 
 def train_scaled(parts: list[tuple[str, bytes]], out_dir: Path,
@@ -227,11 +241,13 @@ def train_scaled(parts: list[tuple[str, bytes]], out_dir: Path,
                         [bucket_summary(rows, len(dups)) for rows, dups in merged])
     check_trainable(data, sum(int(v["answered"].sum()) for v in valid),
                     settings.min_valid_rows, f"{len(parts)} call-log files")
-    cut = global_cut([call_epochs(v) for v in valid], settings.evaluation.test_fraction)
+    cut = global_cut(lambda: (call_epochs(v) for v in valid), epoch_of(data["first_call"]),
+                     epoch_of(data["last_call"]), settings.evaluation.test_fraction)
+    counts_fraction = sample_fraction(int(data["contacts"]), MAX_ARCHETYPE_CONTACTS)
     params = GlobalParams(
         cut=cut,
-        before_cut=fit_global([contact_counts(v, cut) for v in valid]),
-        every_call=fit_global([contact_counts(v, np.inf) for v in valid]))
+        before_cut=fit_global([contact_counts(v, cut, counts_fraction) for v in valid]),
+        every_call=fit_global([contact_counts(v, np.inf, counts_fraction) for v in valid]))
     rows = pd.concat([sampled(v, fraction) for v in valid], ignore_index=True)
     data = with_sample(data, fraction, len(rows))
     return fit_and_package(rows, data, out_dir, settings, version=version, global_params=params)

@@ -13,6 +13,7 @@ import pytest
 from local_pipeline.pipeline import LOCAL_INPUT
 from localaws.runtime import LocalAWS
 from pipeline_lambdas.contract import EndState, TrainingPath
+from tests.support import faults
 from tests.support.logs import log_in_parts
 from training.train import train
 
@@ -37,6 +38,9 @@ def scaled(parts, tmp_path_factory):
                             "scale_out_buckets": BUCKETS, "scale_out_concurrency": 2},
                            outdir=str(out / "cdk.out"))
     template = app.synth().get_stack_by_name(stack.stack_name).template
+    # The first partition worker runs out of memory after writing its outputs: retried.
+    faults.inject(template, "pipeline_lambdas.partition_step.handler", "out_of_memory_once",
+                  str(out / "oom-marker"))
     with LocalAWS(region=stack.settings.region, work_dir=out / "work") as aws:
         local, arn = aws.deploy_stack(template, stack.stack_name, QUIET)
         bucket = local.environment["MODELS_BUCKET"]
@@ -58,14 +62,28 @@ def test_a_large_log_deploys_through_the_distributed_maps(scaled) -> None:
     plan = result.state_value("plan")
     assert plan["path"] == TrainingPath.SCALE_OUT and plan["files"] == 4
     assert plan["bucket_count"] == BUCKETS
-    ran = [i["function"].removeprefix("calltime-local-") for i in invocations]
+    ran = [i["function"].removeprefix("calltime-local-") for i in invocations
+           if i["error"] is None]
     assert ran.count("partition") == 4 and ran.count("merge-bucket") == BUCKETS
     assert ran.count("count-bucket") == BUCKETS and ran.count("train-sample") == 1
     assert "train" not in ran
-    for invocation in invocations:  # every worker inside its function's memory
-        assert invocation["error"] is None, invocation
-        assert invocation["max_memory_mb"] < invocation["memory_mb"], invocation
+    for invocation in invocations:  # every worker that finished did so inside its memory
+        if invocation["error"] is None:
+            assert invocation["max_memory_mb"] < invocation["memory_mb"], invocation
     assert leftovers == 0  # the run's work area is gone
+
+
+def test_a_worker_out_of_memory_on_its_first_try_is_retried_and_its_rewrite_is_harmless(
+        scaled) -> None:
+    result, _, _, invocations = scaled
+    (killed,) = [i for i in invocations if i["error"] is not None]
+    assert killed["function"].endswith("-partition")
+    assert killed["error_type"] == "Runtime.OutOfMemory"
+    assert killed["max_memory_mb"] >= killed["memory_mb"]
+    assert [i["function"] for i in invocations].count(killed["function"]) == 5  # 4 parts + 1
+    assert result.final_state == EndState.DEPLOYED
+    # Its part was written twice (before the kill, then by the retry) and counted once: the
+    # counts match the single-function path's (test_it_trains_the_model_one_function_would_have).
 
 
 def test_the_bad_part_is_refused_by_name_and_the_rest_trains(scaled) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from tests.support.logs import log_in_parts
 from training import call_log, dataset, scale_out
-from training.evaluate import EvaluationSettings
+from training.evaluate import EvaluationSettings, temporal_cut
 
 
 def test_buckets_are_stable_and_spread() -> None:
@@ -28,8 +28,7 @@ def parts(demo_log) -> list[tuple[str, bytes]]:
 
 def test_the_bucketed_path_gives_the_same_features_row_for_row(parts) -> None:
     single = call_log.load_parts(parts)
-    cut = scale_out.global_cut([scale_out.call_epochs(single.valid)],
-                               EvaluationSettings().test_fraction)
+    cut = temporal_cut(scale_out.call_epochs(single.valid), EvaluationSettings().test_fraction)
     whole = dataset.build(single.valid, fit_before=cut)
 
     buckets = 4
@@ -43,9 +42,11 @@ def test_the_bucketed_path_gives_the_same_features_row_for_row(parts) -> None:
     assert part_rejects + duplicates == len(single.rejects)
     assert sum(len(rows) for rows in valid.values()) == len(single.valid)
 
-    bucket_cut = scale_out.global_cut([scale_out.call_epochs(v) for v in valid.values()],
+    epochs = [scale_out.call_epochs(v) for v in valid.values()]
+    bucket_cut = scale_out.global_cut(lambda: iter(epochs), min(e.min() for e in epochs),
+                                      max(e.max() for e in epochs),
                                       EvaluationSettings().test_fraction)
-    assert bucket_cut == cut
+    assert bucket_cut == cut  # exact, from one bucket's call times at a time
     params = scale_out.fit_global([scale_out.contact_counts(v, cut) for v in valid.values()])
     assert params == whole.params
 
@@ -103,3 +104,13 @@ def test_a_model_trained_on_a_sample_says_so(parts, tmp_path) -> None:
     sample = result.metadata["data"]["sample"]
     assert sample["fraction"] == 0.5 and 0 < sample["rows"] < result.metadata["data"]["rows_valid"]
     assert "whole-contact sample of" in result.report_path.read_text()
+
+
+def test_archetype_counts_on_a_contact_sample_keep_every_calls_totals(parts) -> None:
+    bucket = scale_out.partition(*parts[0], buckets=1).buckets[0]
+    every = scale_out.contact_counts(bucket, np.inf)
+    half = scale_out.contact_counts(bucket, np.inf, 0.5)
+    assert (half.rows, half.answered) == (every.rows, every.answered)  # the answer rate's input
+    assert 0.3 < len(half.contact_ids) / len(every.contact_ids) < 0.7
+    assert set(half.contact_ids) <= set(every.contact_ids)
+    assert half.calls.sum() < every.calls.sum()

@@ -1,0 +1,48 @@
+"""Faults injected into a function of the synthesized template, for the local runtime's tests.
+
+A test points a function's handler (ImageConfig.Command) at one of these and sets, in the
+function's environment, `FAULT_WRAPS` (the real handler's import path) and `FAULT_MARKER` (a
+file the first invocation creates, so exactly one invocation of the function is hit, however
+many run concurrently).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+WRAPS_ENV, MARKER_ENV = "FAULT_WRAPS", "FAULT_MARKER"
+
+
+def _real(event: dict[str, Any], context: Any) -> Any:
+    module, name = os.environ[WRAPS_ENV].rsplit(".", 1)
+    return getattr(importlib.import_module(module), name)(event, context)
+
+
+def _first() -> bool:
+    try:
+        os.close(os.open(os.environ[MARKER_ENV], os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+
+
+def out_of_memory_once(event: dict[str, Any], context: Any) -> Any:
+    """The first invocation does its work, writes its outputs, then runs out of memory before
+    it returns (as a worker whose peak comes at the end does); every other is the real one."""
+    result = _real(event, context)
+    if _first():
+        hoard = []
+        while True:  # filled, so resident: the runtime sees the peak grow, then kills
+            hoard.append(b"\x01" * (64 * 1024 * 1024))
+    return result
+
+
+def inject(template: dict[str, Any], handler: str, fault: str, marker: str) -> None:
+    """Point the template's function whose handler is `handler` at `fault` (this module's)."""
+    (props,) = [r["Properties"] for r in template["Resources"].values()
+                if r["Type"] == "AWS::Lambda::Function"
+                and r["Properties"].get("ImageConfig", {}).get("Command") == [handler]]
+    props["ImageConfig"]["Command"] = [f"{__name__}.{fault}"]
+    props["Environment"]["Variables"].update({WRAPS_ENV: handler, MARKER_ENV: marker})
