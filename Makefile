@@ -16,7 +16,7 @@ CONTACTS ?= 5000
 SCENARIO ?= deploy
 CDK_ENV ?= dev
 
-.PHONY: venv test lint pipeline train synth diff deploy costs bench bench-quick lock clean
+.PHONY: venv test lint pipeline train synth diff deploy costs bench bench-quick bench-scale lock clean
 
 venv: $(STAMP)
 
@@ -85,6 +85,14 @@ bench: venv
 bench-quick: venv
 	$(BIN)/python -m benchmarks.model_vs_seed --quick
 	$(BIN)/python -m benchmarks.serving
+
+# Training at scale: the single-function path against the Distributed Map path on generated
+# Parquet logs (SIZES rows each), through the local state machine with enforced limits; then the
+# AWS cost and time model for 10M/100M/1B rows from those figures. About 25 minutes here.
+SIZES ?= 1M 4M
+bench-scale: venv
+	$(BIN)/python -m benchmarks.scale --sizes "$(SIZES)"
+	$(BIN)/python -m benchmarks.scale_model
 
 # Re-pin every dependency to what resolves today (review the diff before committing).
 lock:

@@ -35,7 +35,9 @@ class TrainOutput:
     model_version: str
     data_uri: str
     files_read: int
+    rows_read: int
     rows_valid: int
+    rows_trained: int  # rows_valid, or the rows of the whole-contact sample a large log trains on
     rows_rejected: int
     rejected_by_reason: dict[str, int]
     roc_auc: float
@@ -56,7 +58,9 @@ class TrainOutput:
         data, metrics = result.metadata["data"], result.metadata["metrics"]
         return cls(
             model_version=version, data_uri=data_uri, files_read=files_read,
-            rows_valid=data["rows_valid"], rows_rejected=data["rows_rejected"],
+            rows_read=data["rows_read"], rows_valid=data["rows_valid"],
+            rows_trained=data.get("sample", {}).get("rows", data["rows_valid"]),
+            rows_rejected=data["rows_rejected"],
             rejected_by_reason={k: v for k, v in data["rejected_by_reason"].items() if v},
             roc_auc=metrics["classification"]["roc_auc"],
             live_model_version=metrics.get("live_model_on_holdout", {}).get("model_version"),

@@ -1,0 +1,176 @@
+"""Training at scale: the single-function path (the baseline, issue 12) against the Distributed
+Map path, through the synthesized state machine on the local runtime, on generated Parquet logs.
+
+    make bench-scale                       # 1M and 4M rows
+    make bench-scale SIZES="1M 4M 10M"     # 10M on demand (about an hour here)
+
+Each size is one log (about 40 calls a contact, 2,500 contacts a Parquet part, as `make
+pipeline` writes them) trained twice: once with the threshold above it (the Train function,
+alone, under its memory, as every log trained before issue 12) and once below it (partition,
+merge, count workers under Distributed Maps, then TrainOnSample). Every function runs under its
+template memory and timeout, enforced as on AWS (localaws/lambda_workers.py). Printed: wall time
+of the training states, invocations, the peak memory of any worker against its limit, and rows a
+second per worker for each step; the figures the AWS cost and time model (benchmarks/
+scale_model.py) projects from. Results: out/bench/scale_results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+from local_pipeline.pipeline import (
+    LOCAL_ENVIRONMENT,
+    LOCAL_INPUT,
+    demo_data,
+    put_data,
+    synthesize,
+)
+from localaws.runtime import ExecutionResult, LocalAWS
+from pipeline_lambdas.settings import PipelineSettings
+
+OUT = Path("out/bench")
+CALLS_PER_CONTACT = 40  # the generator's mean (100,000 contacts: 4,003,444 calls)
+TRAINING_STATES = ("PlanTraining", "Train", "PartitionParts", "MergeBuckets", "GlobalCut",
+                   "CountBuckets", "TrainOnSample")
+# Which rows each step's workers handle: every row read, every valid row, or the sample.
+STEP_ROWS = {"partition": "rows_read", "merge-bucket": "rows_valid",
+             "count-bucket": "rows_valid", "global-cut": "rows_valid",
+             "train-sample": "rows_trained", "train": "rows_trained"}
+
+
+def parse_size(text: str) -> int:
+    scale = {"k": 1_000, "m": 1_000_000, "b": 1_000_000_000}.get(text[-1].lower(), 1)
+    return int(float(text.rstrip("kKmMbB")) * scale)
+
+
+def state_seconds(result: ExecutionResult) -> dict[str, float]:
+    """Each top-level state's wall time (entered to exited), from the execution's history."""
+    entered: dict[str, Any] = {}
+    seconds: dict[str, float] = {}
+    for event in result.events:
+        if event["type"].endswith("StateEntered"):
+            entered[event["stateEnteredEventDetails"]["name"]] = event["timestamp"]
+        elif event["type"].endswith("StateExited"):
+            name = event["stateExitedEventDetails"]["name"]
+            if name in entered:
+                seconds[name] = (event["timestamp"] - entered[name]).total_seconds()
+    return seconds
+
+
+def _message(error: dict[str, Any]) -> str | None:
+    """A failed state's error message (the Lambda error's, when its cause is one)."""
+    if not error or not (error.get("Cause") or error.get("Error")):
+        return None
+    try:
+        return json.loads(error.get("Cause") or "")["errorMessage"]
+    except (ValueError, KeyError, TypeError):
+        return error.get("Cause") or error.get("Error")
+
+
+def run_path(out: Path, calls: Path, threshold: int, label: str) -> dict[str, Any]:
+    """One execution of the pipeline on this log with this scale-out threshold."""
+    work = out / label
+    template, stack_name, region = synthesize(work, context={"scale_out_rows": str(threshold)})
+    with LocalAWS(region=region, lambda_log_dir=work / "logs") as aws:
+        stack, arn = aws.deploy_stack(template, stack_name, LOCAL_ENVIRONMENT)
+        settings = PipelineSettings.from_env(stack.environment)
+        put_data(settings.models_bucket, "data/calls" if calls.is_dir()
+                 else f"data/calls/{calls.name}", calls)
+        result = aws.run_execution(arn, dict(LOCAL_INPUT), timeout=4 * 3600)
+        invocations = list(aws.lambdas.invocations)
+    plan, train = result.state_value("plan"), result.state_value("train")
+    error = result.state_value("error")
+    rows = {key: train.get(key) for key in ("rows_read", "rows_valid", "rows_trained")}
+    seconds = state_seconds(result)
+    steps: dict[str, dict[str, Any]] = {}
+    prefix = f"{settings.project_name}-{settings.environment}-"
+    for invocation in invocations:
+        step = invocation["function"].removeprefix(prefix)
+        if step not in STEP_ROWS:
+            continue
+        entry = steps.setdefault(step, {"invocations": 0, "failed": 0, "seconds": 0.0,
+                                        "peak_mb": 0, "memory_mb": invocation["memory_mb"]})
+        entry["invocations"] += 1
+        entry["failed"] += invocation["error"] is not None
+        entry["seconds"] += invocation["seconds"]
+        entry["peak_mb"] = max(entry["peak_mb"], invocation["max_memory_mb"] or 0)
+    for step, entry in steps.items():
+        handled = rows.get(STEP_ROWS[step]) or 0
+        entry["rows"] = handled
+        entry["rows_per_worker_second"] = round(handled / entry["seconds"]) if entry["seconds"] \
+            else None
+        entry["seconds"] = round(entry["seconds"], 1)
+    return {"path": plan.get("path"), "status": result.status, "final_state": result.final_state,
+            "error": _message(error),
+            "files": plan.get("files"), "buckets": plan.get("bucket_count"), **rows,
+            "training_seconds": round(sum(seconds.get(s, 0.0) for s in TRAINING_STATES), 1),
+            "states": {s: round(seconds[s], 1) for s in TRAINING_STATES if s in seconds},
+            "auc": train.get("roc_auc"),
+            "steps": steps}
+
+
+def bench(sizes: list[int], out: Path, seed: int) -> list[dict[str, Any]]:
+    """Each size's log (generated once, kept under out/data) through both paths."""
+    results = []
+    for rows in sizes:
+        contacts = max(1, rows // CALLS_PER_CONTACT)
+        calls = demo_data(out, contacts, seed)
+        for label, threshold in (("single", 10**12), ("scale-out", 1)):
+            print(f"-- {rows:,} rows ({contacts:,} contacts): {label} path", flush=True)
+            result = run_path(out / "runs" / f"{rows}", calls, threshold, label)
+            results.append({"size": rows, "contacts": contacts, "run": label, **result})
+            print(json.dumps(results[-1]), flush=True)
+    return results
+
+
+def _cell(run: dict[str, Any]) -> str:
+    if run["status"] != "SUCCEEDED":
+        return f"{run['final_state']}: {(run['error'] or '')[:90]}"
+    return f"{run['training_seconds']:,.0f} s, AUC {run['auc']}"
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    lines = ["| rows (valid) | single function (baseline) | Distributed Map path | "
+             "parts x buckets | peak worker MB / limit |", "|---|---|---|---|---|"]
+    for size in sorted({r["size"] for r in results}):
+        single = next(r for r in results if r["size"] == size and r["run"] == "single")
+        scaled = next(r for r in results if r["size"] == size and r["run"] == "scale-out")
+        peak = max(scaled["steps"].values(), key=lambda s: s["peak_mb"] / s["memory_mb"],
+                   default=None)
+        lines.append(
+            f"| {scaled['rows_valid'] or size:,} | {_cell(single)} | {_cell(scaled)} | "
+            f"{scaled['files']} x {scaled['buckets']} | "
+            + (f"{peak['peak_mb']:,} / {peak['memory_mb']:,} |" if peak else "- |"))
+    lines += ["", "| rows | step | invocations (failed) | rows / worker-second | "
+              "worker seconds | peak MB / limit |", "|---|---|---|---|---|---|"]
+    for run in results:
+        for step, s in run["steps"].items():
+            lines.append(f"| {run['size']:,} ({run['run']}) | {step} | {s['invocations']} "
+                         f"({s['failed']}) | {s['rows_per_worker_second'] or 0:,} | "
+                         f"{s['seconds']:,} | {s['peak_mb']:,} / {s['memory_mb']:,} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1M 4M", help="rows, e.g. '1M 4M 10M'")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", default=str(OUT))
+    args = parser.parse_args(argv)
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results = bench([parse_size(s) for s in args.sizes.split()], out, args.seed)
+    (out / "scale_results.json").write_text(json.dumps(results, indent=2))
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
