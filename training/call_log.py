@@ -21,8 +21,13 @@ from inference_code.features import DEFAULT_TIMEZONE
 
 REQUIRED_COLUMNS = ("contact_id", "called_at", "answered")
 OPTIONAL_COLUMNS = ("duration_seconds", "campaign_id", "timezone")
-REJECT_REASONS = ("missing_field", "unparseable_timestamp", "unknown_timezone", "bad_answered",
-                  "bad_duration", "negative_duration", "duplicate")
+REJECT_REASONS = ("missing_field", "unparseable_timestamp", "implausible_timestamp",
+                  "unknown_timezone", "bad_answered", "bad_duration", "negative_duration",
+                  "duplicate")
+# A call before this, or later than the validation's time plus FUTURE_TOLERANCE (clock skew between
+# the dialer and this run), is a corrupt or placeholder time (9999-12-31, 0001-01-01), not a call.
+EARLIEST_CALL = pd.Timestamp("2000-01-01T00:00:00Z")
+FUTURE_TOLERANCE = pd.Timedelta(days=1)
 TRUE_WORDS = frozenset({"true", "1", "yes", "t", "y"})
 FALSE_WORDS = frozenset({"false", "0", "no", "f", "n"})
 # ISO-8601 date and time with an explicit offset or Z; the offset is what makes local time knowable.
@@ -106,8 +111,9 @@ def _parquet_as_text(data: bytes, name: str) -> pd.DataFrame:
 
 
 def validate(raw: pd.DataFrame, default_timezone: str = DEFAULT_TIMEZONE,
-             name: str = "call log") -> ValidationResult:
-    """Split a raw log into valid rows and counted, kept rejects."""
+             name: str = "call log", now: pd.Timestamp | None = None) -> ValidationResult:
+    """Split a raw log into valid rows and counted, kept rejects. `now` (default: the clock)
+    bounds the latest plausible call time."""
     raw = raw.rename(columns=lambda c: str(c).strip().lower())
     # Logs read from several files carry where each row came from (see load_parts).
     source_file = raw.pop(_FILE) if _FILE in raw.columns else None
@@ -142,6 +148,9 @@ def validate(raw: pd.DataFrame, default_timezone: str = DEFAULT_TIMEZONE,
     called_at = pd.to_datetime(stamp.where(well_formed), utc=True, format="ISO8601",
                                errors="coerce")
     reject(called_at.isna(), "unparseable_timestamp")
+    latest = (now if now is not None else pd.Timestamp.now(tz="UTC")) + FUTURE_TOLERANCE
+    reject((called_at < EARLIEST_CALL) | (called_at > latest), "implausible_timestamp")
+    called_at = called_at.where(reason == "").astype("datetime64[ns, UTC]")
     reject(~zone.isin(known_timezones()), "unknown_timezone")
     lowered = answered_text.str.lower()
     is_true, is_false = lowered.isin(TRUE_WORDS), lowered.isin(FALSE_WORDS)

@@ -21,6 +21,7 @@ GOOD = [
 BAD = {
     "missing_field": ",2026-05-03T07:15:00Z,true,1,spring,Asia/Jerusalem,",
     "unparseable_timestamp": "c-3,2026-05-03 7pm,true,1,spring,Asia/Jerusalem,",
+    "implausible_timestamp": "c-3,9999-12-31T23:30:00Z,true,1,spring,Asia/Jerusalem,",
     "unknown_timezone": "c-3,2026-05-03T07:15:00Z,true,1,spring,Mars/Olympus_Mons,",
     "bad_answered": "c-3,2026-05-03T08:15:00Z,maybe,1,spring,Asia/Jerusalem,",
     "bad_duration": "c-3,2026-05-03T09:15:00Z,true,long,spring,Asia/Jerusalem,",
@@ -48,6 +49,27 @@ def test_each_reason_is_counted_and_the_row_kept_with_its_source_row() -> None:
 def test_timestamp_without_offset_is_rejected_not_guessed() -> None:
     result = call_log.load(_csv([*GOOD, "c-4,2026-05-03T07:15:00,true,1,x,Asia/Jerusalem,"]))
     assert result.rejected_by_reason["unparseable_timestamp"] == 1
+
+
+@pytest.mark.parametrize(("called_at", "plausible"), [
+    ("9999-12-31T23:30:00Z", False), ("2999-01-01T00:00:00Z", False),
+    ("0001-01-01T00:00+05:00", False), ("1999-12-31T23:59:59Z", False),
+    ("2000-01-01T00:00:00Z", True), ("2026-06-02T11:00:00Z", True),  # now + 23 h
+    ("2026-06-02T14:00:00+01:00", False),  # now + 25 h
+])
+def test_times_before_2000_or_past_tomorrow_are_rejected_by_reason(called_at: str,
+                                                                   plausible: bool) -> None:
+    result = call_log.validate(
+        call_log.read_raw(_csv([*GOOD, f"c-9,{called_at},true,1,x,Asia/Jerusalem,"])),
+        now=pd.Timestamp("2026-06-01T12:00:00Z"))
+    assert result.rejected_by_reason["implausible_timestamp"] == (0 if plausible else 1)
+    assert len(result.valid) == len(GOOD) + plausible
+
+
+def test_a_log_of_only_far_future_calls_is_refused_by_name_not_a_traceback() -> None:
+    data = _csv([f"c-{i},2999-01-0{1 + i % 9}T10:00:00Z,{i % 2},1,x,UTC," for i in range(50)])
+    with pytest.raises(InvalidCallLog, match="'implausible_timestamp': 50"):
+        call_log.check_trainable(call_log.load(data), 10)
 
 
 def test_values_are_parsed_and_extra_columns_listed() -> None:
