@@ -174,6 +174,17 @@ class PipelineFunctions(Construct):
         # The lock is only ever written conditionally, never deleted (pipeline_lambdas/run_lock):
         # release writes with the ETag its acquire returned and reads nothing.
         allow("acquire-lock", ["s3:GetObject", "s3:PutObject"], [lock])
+        # A lock whose owner is no longer running (stopped, timed out) is free at once: acquire
+        # asks Step Functions about the owner's execution.
+        executions = cdk.Stack.of(self).format_arn(
+            service="states", resource="execution",
+            resource_name=f"{settings.state_machine_name}:*",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME)
+        allow("acquire-lock", ["states:DescribeExecution"], [executions])
+        acknowledge(self.roles["acquire-lock"].node.find_child("DefaultPolicy"),
+                    "DescribeExecution on this pipeline's own state machine's executions, "
+                    "whose names are made per run: the lock's owner is one of them.",
+                    wildcard(self, executions))
         allow("release-lock", ["s3:PutObject"], [lock])
         # Training reads the call logs (data/) and the live model's artifact, writes staging.
         allow("train", ["s3:ListBucket"], [bucket.bucket_arn],

@@ -72,6 +72,10 @@ class DeploySettings:
         return c.resource_prefix(self.project_name, self.environment)
 
     @property
+    def state_machine_name(self) -> str:
+        return f"{self.prefix}-retraining"
+
+    @property
     def stack_name(self) -> str:
         return self.prefix
 

@@ -178,7 +178,8 @@ class RetrainingStateMachine(Construct):
         """Lock, train, package, gate: a failure here only notifies (endpoint untouched)."""
         failed = finish[Outcome.FAILED]
         acquire = self._task("AcquireLock", "acquire-lock",
-                             {"execution_name.$": "$.execution_name", "run.$": "$.run"},
+                             {"execution_name.$": "$.execution_name", "run.$": "$.run",
+                              "execution_arn.$": "$$.Execution.Id"},
                              "$.lock", catch=failed)
         plan = self._task("PlanTraining", "plan-training", {
             "execution_name.$": "$.execution_name", "data_uri.$": "$.run.data_uri"}, "$.plan",
@@ -309,7 +310,7 @@ class RetrainingStateMachine(Construct):
             removal_policy=cdk.RemovalPolicy.DESTROY)
         self.state_machine = sfn.StateMachine(
             self, "StateMachine",
-            state_machine_name=f"{settings.prefix}-retraining",
+            state_machine_name=settings.state_machine_name,
             comment="calltime: retrain, gate, deploy with rollback, notify.",
             definition_body=sfn.DefinitionBody.from_chainable(definition),
             timeout=EXECUTION_TIMEOUT,

@@ -25,6 +25,7 @@ from typing import Any
 import boto3
 
 from local_pipeline.scenarios import SCENARIOS, with_artifact_fault
+from localaws.account_lock import AccountInUse, exclusive
 from localaws.lambdas import resolve
 from localaws.progress import Progress, cause, short
 from localaws.runtime import ExecutionResult, LocalAWS
@@ -104,6 +105,15 @@ def run(args: argparse.Namespace) -> int:
     warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
     out = Path(args.out)
     state_dir = out / "local-aws"
+    try:
+        with exclusive(state_dir):
+            return _run_on_account(args, out, state_dir)
+    except AccountInUse as err:
+        print(f"calltime local pipeline: {err}", file=sys.stderr)
+        return 2
+
+
+def _run_on_account(args: argparse.Namespace, out: Path, state_dir: Path) -> int:
     print(f"synthesizing the CDK app (env={args.env}) -> {out / 'cdk.out'}")
     try:
         template, stack_name, region = synthesize(out, args.env, dict(args.context))

@@ -9,8 +9,13 @@ acquire returned, so a late release cannot free a lock another run has taken ove
 no read. Never deleting keeps the lock correct in the versioned models bucket whatever S3 does
 with a delete marker under `If-None-Match`, and keeps the lock roles to GetObject and PutObject
 on one key (reading a key that was deleted would need s3:ListBucket to get 404 rather than 403).
-A lock older than `ttl_seconds` (by default the state machine's timeout: no execution lives
-longer, so its owner is dead) may be taken over.
+The lock records its owner's execution ARN. A run that finds it held asks Step Functions
+about the owner (DescribeExecution): an owner that is no longer RUNNING (stopped by an operator,
+timed out, failed without reaching ReleaseLock, or gone) leaves a lock that is taken over at
+once. Should that question go unanswered, a lock older than `ttl_seconds` (by default the state
+machine's timeout: no execution lives longer, so its owner is dead) may still be taken over.
+`unlock` is the operators' way to free it by hand (`calltime unlock`), refused while the owner
+runs.
 """
 
 from __future__ import annotations
@@ -33,6 +38,19 @@ from pipeline_lambdas.settings import PipelineSettings
 
 _LOST_RACE = ("PreconditionFailed", "ConditionalRequestConflict")
 _ABSENT = ("NoSuchKey", "AccessDenied")  # without s3:ListBucket, S3 answers 403 for no key
+
+
+def owner_running(sfn, execution_arn: str | None) -> bool | None:
+    """Whether the lock owner's execution still runs: None when that cannot be told (no ARN
+    recorded, or Step Functions did not answer), so the caller falls back to the lock's age."""
+    if not execution_arn or sfn is None:
+        return None
+    try:
+        return sfn.describe_execution(executionArn=execution_arn)["status"] == "RUNNING"
+    except ClientError as err:
+        if err.response["Error"]["Code"] == "ExecutionDoesNotExist":
+            return False
+        return None
 
 
 @dataclass(frozen=True)
@@ -70,8 +88,8 @@ def _put(s3, bucket: str, key: str, body: dict[str, Any], conflict_retries: int 
 
 
 def acquire(s3, bucket: str, key: str, owner: str, ttl_seconds: int = RUN_TIMEOUT_SECONDS,
-            attempts: int = 3) -> Lock:
-    held = {"owner": owner, "acquired_at": _now().isoformat()}
+            attempts: int = 3, execution_arn: str | None = None, sfn=None) -> Lock:
+    held = {"owner": owner, "acquired_at": _now().isoformat(), "execution_arn": execution_arn}
     etag = _put(s3, bucket, key, held, IfNoneMatch="*")
     if etag is not None:  # the very first lock of this bucket
         return Lock(bucket, key, owner, etag)
@@ -90,7 +108,8 @@ def acquire(s3, bucket: str, key: str, owner: str, ttl_seconds: int = RUN_TIMEOU
             return Lock(bucket, key, owner, current["ETag"])
         if holder.get("owner") is not None:
             age = (_now() - dt.datetime.fromisoformat(holder["acquired_at"])).total_seconds()
-            if age < ttl_seconds:
+            running = owner_running(sfn, holder.get("execution_arn"))
+            if running or (running is None and age < ttl_seconds):
                 raise DeploymentInProgress(
                     f"execution {holder['owner']} has been deploying since "
                     f"{holder['acquired_at']}; this run ({owner}) did not touch the endpoint")
@@ -112,13 +131,45 @@ def release(s3, bucket: str, key: str, owner: str, etag: str) -> bool:
     return _put(s3, bucket, key, released, conflict_retries=3, IfMatch=etag) is not None
 
 
+def unlock(s3, sfn, bucket: str, key: str, by: str, force: bool = False) -> str:
+    """Free the lock by hand (an operator's `calltime unlock`): refused while its owner's
+    execution runs, and, unless `force`, when that cannot be told; a conditional write, so a
+    run that takes the lock meanwhile keeps it. Says what it did."""
+    try:
+        current = s3.get_object(Bucket=bucket, Key=key)
+    except ClientError as err:
+        if err.response["Error"]["Code"] in _ABSENT:
+            return f"no lock at s3://{bucket}/{key}: nothing to release"
+        raise
+    holder = json.loads(current["Body"].read())
+    if holder.get("owner") is None:
+        return f"the lock is free (released by {holder.get('released_by')})"
+    running = owner_running(sfn, holder.get("execution_arn"))
+    if running:
+        raise DeploymentInProgress(
+            f"execution {holder['owner']} is still running ({holder['execution_arn']}): stop "
+            "it first (aws stepfunctions stop-execution), or let it finish")
+    if running is None and not force:
+        raise DeploymentInProgress(
+            f"whether execution {holder['owner']} still runs cannot be told (no execution ARN "
+            "in the lock, or Step Functions did not answer): check it, then unlock --force")
+    released = {"owner": None, "released_by": by, "released_at": _now().isoformat(),
+                "was_held_by": holder["owner"]}
+    if _put(s3, bucket, key, released, IfMatch=current["ETag"]) is None:
+        raise DeploymentInProgress("the lock changed while it was being released; run again")
+    state = "not running" if running is False else "of unknown state (no execution recorded)"
+    return f"released the lock held by {holder['owner']} ({state}) since {holder['acquired_at']}"
+
+
 @step_handler
 def acquire_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Validate the run's input (`run`, when given), then take the lock."""
     settings = PipelineSettings.from_env()
     validate_run_input(read_field(event, "run", dict, {}), settings.models_bucket)
     lock = acquire(client("s3"), settings.models_bucket, settings.lock_key,
-                   read_field(event, "execution_name", str))
+                   read_field(event, "execution_name", str),
+                   execution_arn=read_field(event, "execution_arn", str, "") or None,
+                   sfn=client("stepfunctions"))
     return {"lock": f"s3://{lock.bucket}/{lock.key}", "owner": lock.owner, "etag": lock.etag,
             "took_over": lock.took_over}
 

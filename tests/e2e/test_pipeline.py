@@ -35,9 +35,9 @@ class Account:
         self.bucket, self.calls, self.out = bucket, calls, out
         self.seen: dict[str, object] = {}
 
-    def run(self, scenario: str):
+    def run(self, scenario: str, timeout: float = 600):
         return execute(self.aws, self.arn, self.definition, self.bucket, self.calls, self.out,
-                       scenario, timeout=600)
+                       scenario, timeout=timeout)
 
     @staticmethod
     def endpoint() -> dict:
@@ -178,6 +178,21 @@ def test_concurrent_start_is_refused(account) -> None:
     assert len(described) == 2 and len(refused) == 1
     assert holder.status == "SUCCEEDED", (holder.error, holder.cause)
     assert account.endpoint()["EndpointStatus"] == "InService"
+
+
+def test_a_stopped_run_leaves_no_lock_the_next_run_waits_for(account) -> None:
+    """A run stopped mid-way (StopExecution, the state machine's timeout, a killed local run)
+    never reaches ReleaseLock; the next run sees its owner is not running and takes the lock
+    at once, not after hours."""
+    stopped = account.run("deploy", timeout=3.0)  # stopped while it trains
+    assert stopped.status == "ABORTED" and "ReleaseLock" not in stopped.exited_states()
+    name = stopped.arn.rsplit(":", 1)[-1]
+    lock = json.loads(boto3.client("s3").get_object(
+        Bucket=account.bucket, Key="locks/endpoint.lock")["Body"].read())
+    assert lock["owner"] == name and lock["execution_arn"] == stopped.arn
+    result = account.run("deploy")
+    assert result.final_state == EndState.DEPLOYED, (result.error, result.cause)
+    assert result.state_value("lock")["took_over"] == name
 
 
 def test_a_failed_rollback_is_notified_with_its_reason(account) -> None:

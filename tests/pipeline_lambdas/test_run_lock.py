@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from pipeline_lambdas.errors import DeploymentInProgress
-from pipeline_lambdas.run_lock import acquire, release
+from pipeline_lambdas.run_lock import acquire, release, unlock
 from tests.support.local_account import BUCKET
 
 KEY = "locks/endpoint.lock"
@@ -131,3 +131,62 @@ def test_by_default_a_lock_older_than_the_longest_run_is_taken_over(aws) -> None
         else:
             with pytest.raises(DeploymentInProgress):
                 acquire(s3, BUCKET, KEY, "new-run")
+
+
+@pytest.fixture
+def executions(aws):
+    """Real executions of a state machine on the local Step Functions (moto's interpreter): a
+    long Wait, so one is RUNNING until it is stopped."""
+    sfn = boto3.client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name="lock-owners", roleArn="arn:aws:iam::123456789012:role/sfn",
+        definition=json.dumps({"StartAt": "Hold", "States": {
+            "Hold": {"Type": "Wait", "Seconds": 20, "End": True}}}))["stateMachineArn"]
+
+    def start(name: str) -> str:
+        return sfn.start_execution(stateMachineArn=machine, name=name)["executionArn"]
+
+    yield sfn, start, machine
+    for execution in sfn.list_executions(stateMachineArn=machine)["executions"]:
+        if execution["status"] == "RUNNING":
+            sfn.stop_execution(executionArn=execution["executionArn"])
+
+
+def test_a_lock_whose_owner_stopped_is_free_at_once_not_after_hours(aws, executions) -> None:
+    sfn, start, machine = executions
+    s3 = boto3.client("s3")
+    first = start("run-1")
+    acquire(s3, BUCKET, KEY, "run-1", execution_arn=first, sfn=sfn)
+    with pytest.raises(DeploymentInProgress, match="run-1"):  # its owner runs
+        acquire(s3, BUCKET, KEY, "run-2", execution_arn=start("run-2"), sfn=sfn)
+    sfn.stop_execution(executionArn=first, error="Operator", cause="stopped by hand")
+    assert sfn.describe_execution(executionArn=first)["status"] == "ABORTED"
+    lock = acquire(s3, BUCKET, KEY, "run-3", execution_arn=start("run-3"), sfn=sfn)
+    assert (lock.owner, lock.took_over) == ("run-3", "run-1")  # minutes old, owner stopped
+    # An owner Step Functions never heard of (another account's local state, history gone)
+    # does not run either.
+    s3.put_object(Bucket=BUCKET, Key=KEY, Body=json.dumps(
+        {"owner": "ghost", "acquired_at": dt.datetime.now(dt.UTC).isoformat(),
+         "execution_arn": f"{machine.replace(':stateMachine:', ':execution:')}:ghost"}).encode())
+    assert acquire(s3, BUCKET, KEY, "run-4", sfn=sfn).took_over == "ghost"
+
+
+def test_unlock_refuses_while_the_owner_runs_and_frees_a_dead_owners_lock(aws,
+                                                                          executions) -> None:
+    sfn, start, _ = executions
+    s3 = boto3.client("s3")
+    assert "nothing to release" in unlock(s3, sfn, BUCKET, KEY, "operator")
+    owner = start("run-1")
+    acquire(s3, BUCKET, KEY, "run-1", execution_arn=owner, sfn=sfn)
+    with pytest.raises(DeploymentInProgress, match="still running"):
+        unlock(s3, sfn, BUCKET, KEY, "operator")
+    sfn.stop_execution(executionArn=owner)
+    assert "released the lock held by run-1 (not running)" in unlock(s3, sfn, BUCKET, KEY,
+                                                                     "operator")
+    assert json.loads(s3.get_object(Bucket=BUCKET, Key=KEY)["Body"].read())["owner"] is None
+    assert "the lock is free" in unlock(s3, sfn, BUCKET, KEY, "operator")
+    # A lock that names no execution (written before locks did): only with --force.
+    acquire(s3, BUCKET, KEY, "legacy")
+    with pytest.raises(DeploymentInProgress, match="cannot be told"):
+        unlock(s3, sfn, BUCKET, KEY, "operator")
+    assert "released" in unlock(s3, sfn, BUCKET, KEY, "operator", force=True)
