@@ -1,7 +1,8 @@
 """The per-bucket Distributed Map items of a scale-out run.
 
 - MergeBucket: one bucket's pieces from every part, in part order, merged; calls exported in two
-  parts rejected as duplicates; the bucket's rows, call times and summary written.
+  parts rejected as duplicates; the bucket's rows, sorted call times (and their histogram by
+  hour, for GlobalCut) and summary written.
 - CountBucket: the bucket's contacts' calls and answers per local hour, before the run's
   temporal cut and over every call, for the global parameters; and the rows of its contacts in
   the training sample.
@@ -18,7 +19,7 @@ from pipeline_lambdas.clients import client
 from pipeline_lambdas.events import read_field
 from pipeline_lambdas.observability import step_handler
 from pipeline_lambdas.settings import PipelineSettings
-from training import scale_out
+from training import scale_out, streamed_quantile
 
 
 def merge(s3, settings: PipelineSettings, work: str, number: int) -> dict[str, Any]:
@@ -29,7 +30,11 @@ def merge(s3, settings: PipelineSettings, work: str, number: int) -> dict[str, A
     summary = {"bucket": number, **scale_out.bucket_summary(rows, len(duplicates))}
     if len(rows):
         w.put_frame(s3, target, w.bucket_key(work, number), rows)
-        w.put_arrays(s3, target, w.epochs_key(work, number), epochs=scale_out.call_epochs(rows))
+        epochs = scale_out.sorted_epochs(rows)
+        hours = streamed_quantile.histogram(epochs)
+        w.put_int64(s3, target, w.epochs_key(work, number), epochs)
+        w.put_arrays(s3, target, w.hours_key(work, number), first=np.array([hours.first]),
+                     counts=hours.counts)
     if len(duplicates):
         w.put_frame(s3, target, w.bucket_rejects_key(work, number), duplicates)
     w.put_json(s3, target, w.bucket_summary_key(work, number), summary)

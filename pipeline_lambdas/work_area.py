@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -46,7 +44,13 @@ def bucket_key(work: str, bucket: int) -> str:
 
 
 def epochs_key(work: str, bucket: int) -> str:
-    return f"{work}epochs/{bucket:05d}.npy"
+    """The bucket's call times, sorted int64 seconds, raw (read by byte ranges)."""
+    return f"{work}epochs/{bucket:05d}.i8"
+
+
+def hours_key(work: str, bucket: int) -> str:
+    """The histogram of those call times by hour (training/streamed_quantile.Histogram)."""
+    return f"{work}hours/{bucket:05d}.npz"
 
 
 def counts_key(work: str, bucket: int) -> str:
@@ -103,17 +107,15 @@ def get_arrays(s3, bucket: str, key: str) -> Any:
     return np.load(data, allow_pickle=False)
 
 
-def stream_arrays(s3, bucket: str, keys_: list[str], window: int = 8) -> Iterator[np.ndarray]:
-    """Each key's array, in order, with up to `window` GETs in flight (S3 gives each
-    connection tens of MB/s; a thousand buckets' call times are read in seconds, not minutes)."""
-    with ThreadPoolExecutor(max_workers=window) as pool:
-        pending = [pool.submit(get_arrays, s3, bucket, key) for key in keys_[:window]]
-        for index in range(len(keys_)):
-            array = pending[index].result()
-            pending[index] = None  # type: ignore[call-overload]  # let it go once yielded
-            if index + window < len(keys_):
-                pending.append(pool.submit(get_arrays, s3, bucket, keys_[index + window]))
-            yield array
+def put_int64(s3, bucket: str, key: str, values: np.ndarray) -> None:
+    s3.put_object(Bucket=bucket, Key=key, Body=np.asarray(values, dtype="<i8").tobytes())
+
+
+def get_int64(s3, bucket: str, key: str, start: int, stop: int) -> np.ndarray:
+    """Values [start:stop) of a raw int64 object: one ranged GET of their bytes."""
+    body = s3.get_object(Bucket=bucket, Key=key,
+                         Range=f"bytes={start * 8}-{stop * 8 - 1}")["Body"].read()
+    return np.frombuffer(body, dtype="<i8")
 
 
 def remove(s3, bucket: str, prefix: str) -> int:

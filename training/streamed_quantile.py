@@ -1,11 +1,11 @@
-"""The exact quantile of many arrays that do not fit in memory together, in two passes.
+"""The exact quantile of values held in many sorted parts that do not fit in memory together.
 
-`np.quantile(np.concatenate(arrays), q)` needs every value at once: 8 bytes a call, which is
-8 GB for a billion calls, more than a Lambda function holds. The same number comes from two
-reads of the arrays, one at a time: a histogram of the values in fixed-width bins finds the bins
-holding the two order statistics the quantile interpolates between; the second read keeps only
-the values in those bins. Memory: the histogram (one int64 a bin over the values' range) and
-one array at a time.
+`np.quantile(np.concatenate(parts), q)` needs every value at once: 8 bytes a call, which is
+8 GB for a billion calls, more than a Lambda function holds, and a long read. The same number
+comes from each part's histogram (counts per fixed-width bin, a few KB) and a few values: the
+summed histograms say which bins hold the two order statistics the quantile interpolates
+between, and, each part being sorted, its values in those bins are one contiguous slice whose
+bounds its own histogram gives. The caller reads only those slices (a ranged GET each).
 
 The interpolation is numpy's default ('linear', Hyndman & Fan's 7th method), step for step, so
 the result is bit-identical to `np.quantile` on the concatenation (tests/training check it).
@@ -13,55 +13,83 @@ the result is bit-identical to `np.quantile` on the concatenation (tests/trainin
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-BIN_WIDTH = 60.0  # seconds: a year of call times is 525,600 bins (4 MB)
+BIN_WIDTH = 3600  # seconds: a year of call times is 8,760 bins (70 KB) a part
 
 
-def quantile(read: Callable[[], Iterable[np.ndarray]], low: float, high: float, q: float,
-             bin_width: float = BIN_WIDTH) -> float:
-    """The q-quantile of every value the arrays hold. `read()` yields the arrays (it is called
-    twice); every value lies in [low, high]."""
-    if not low <= high:
-        raise ValueError(f"quantile: low ({low}) must not exceed high ({high})")
-    origin = math.floor(low / bin_width)
-    bins = math.floor(high / bin_width) - origin + 1
-    histogram = np.zeros(bins, dtype=np.int64)
-    for values in read():
-        histogram += np.bincount(_bin(values, origin, bin_width, bins), minlength=bins)
-    n = int(histogram.sum())
-    if n == 0:
+@dataclass(frozen=True)
+class Histogram:
+    """One sorted part's values counted per bin, from bin `first` on."""
+
+    first: int
+    counts: np.ndarray  # int64
+
+    @property
+    def total(self) -> int:
+        return int(self.counts.sum())
+
+    def before(self, bin_: int) -> int:
+        """How many of the part's values lie in bins before `bin_`."""
+        return int(self.counts[:max(0, min(len(self.counts), bin_ - self.first))].sum())
+
+
+def histogram(sorted_values: np.ndarray, bin_width: int = BIN_WIDTH) -> Histogram:
+    if len(sorted_values) == 0:
+        return Histogram(0, np.zeros(0, dtype=np.int64))
+    bins = np.floor_divide(np.asarray(sorted_values, dtype=np.int64), bin_width)
+    first = int(bins[0])
+    return Histogram(first, np.bincount(bins - first).astype(np.int64))
+
+
+def quantile(histograms: Sequence[Histogram], read: Callable[[int, int, int], np.ndarray],
+             q: float) -> float:
+    """The q-quantile of every part's values. `read(part, start, stop)` returns the part's
+    sorted values [start:stop]; it is called at most once a part, for a few values."""
+    parts = [(i, h) for i, h in enumerate(histograms) if h.total]
+    if not parts:
         raise ValueError("quantile: no values")
-    # numpy's 'linear' method: virtual index (n - 1) * q, its floor and the next one, clipped.
+    low = min(h.first for _, h in parts)
+    high = max(h.first + len(h.counts) for _, h in parts)
+    total = np.zeros(high - low, dtype=np.int64)
+    for _, h in parts:
+        total[h.first - low:h.first - low + len(h.counts)] += h.counts
+    n = int(total.sum())
+    # numpy's 'linear' method: virtual index (n - 1) q, its floor and the next one, clipped.
     virtual = (n - 1) * np.float64(q)
     if virtual >= n - 1:
         below = above = n - 1
+        gamma = np.float64(0)
     elif virtual < 0:
         below = above = 0
+        gamma = np.float64(0)
     else:
         below = int(np.floor(virtual))
         above = below + 1
-    gamma = np.float64(virtual - np.floor(virtual)) if 0 <= virtual < n - 1 else np.float64(0)
-    ends = np.cumsum(histogram)  # ends[b]: how many values lie in bins 0..b
-    first_bin, last_bin = (int(np.searchsorted(ends, rank, side="right"))
+        gamma = np.float64(virtual - np.floor(virtual))
+    ends = np.cumsum(total)  # ends[b]: how many values lie in bins low..low+b
+    first_bin, last_bin = (low + int(np.searchsorted(ends, rank, side="right"))
                            for rank in (below, above))
-    before = int(ends[first_bin - 1]) if first_bin else 0
-    kept = np.sort(np.concatenate([
-        values[(codes >= first_bin) & (codes <= last_bin)]
-        for values in read()
-        for codes in [_bin(values, origin, bin_width, bins)]] or [np.array([])]))
-    a, b = np.float64(kept[below - before]), np.float64(kept[above - before])
+    ranked_before = int(ends[first_bin - low - 1]) if first_bin > low else 0
+    slices = []
+    for index, h in parts:
+        start, stop = h.before(first_bin), h.before(last_bin + 1)
+        if stop > start:
+            slices.append(np.asarray(read(index, start, stop), dtype=np.float64))
+    kept = np.sort(np.concatenate(slices))
+    a, b = np.float64(kept[below - ranked_before]), np.float64(kept[above - ranked_before])
     return float(_lerp(a, b, gamma))
 
 
-def _bin(values: np.ndarray, origin: int, bin_width: float, bins: int) -> np.ndarray:
-    codes = np.floor(np.asarray(values, dtype=np.float64) / bin_width).astype(np.int64) - origin
-    if len(codes) and (codes.min() < 0 or codes.max() >= bins):
-        raise ValueError("quantile: a value lies outside [low, high]")
-    return codes
+def quantile_of_arrays(arrays: Sequence[np.ndarray], q: float,
+                       bin_width: int = BIN_WIDTH) -> float:
+    """The same, on arrays in memory (each sorted here)."""
+    parts = [np.sort(np.asarray(a, dtype=np.int64)) for a in arrays]
+    return quantile([histogram(p, bin_width) for p in parts],
+                    lambda i, start, stop: parts[i][start:stop], q)
 
 
 def _lerp(a: np.float64, b: np.float64, t: np.float64) -> np.float64:

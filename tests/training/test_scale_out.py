@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from tests.support.logs import log_in_parts
-from training import call_log, dataset, scale_out
+from training import call_log, dataset, scale_out, streamed_quantile
 from training.evaluate import EvaluationSettings, temporal_cut
 
 
@@ -42,11 +42,11 @@ def test_the_bucketed_path_gives_the_same_features_row_for_row(parts) -> None:
     assert part_rejects + duplicates == len(single.rejects)
     assert sum(len(rows) for rows in valid.values()) == len(single.valid)
 
-    epochs = [scale_out.call_epochs(v) for v in valid.values()]
-    bucket_cut = scale_out.global_cut(lambda: iter(epochs), min(e.min() for e in epochs),
-                                      max(e.max() for e in epochs),
+    epochs = [scale_out.sorted_epochs(v) for v in valid.values()]
+    bucket_cut = scale_out.global_cut([streamed_quantile.histogram(e) for e in epochs],
+                                      lambda b, start, stop: epochs[b][start:stop],
                                       EvaluationSettings().test_fraction)
-    assert bucket_cut == cut  # exact, from one bucket's call times at a time
+    assert bucket_cut == cut  # exact, from histograms and a slice of each bucket's times
     params = scale_out.fit_global([scale_out.contact_counts(v, cut) for v in valid.values()])
     assert params == whole.params
 
