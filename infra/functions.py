@@ -205,7 +205,7 @@ class PipelineFunctions(Construct):
                   {"StringLike": {"s3:prefix": [prefix]}})
         allow("plan-training", ["s3:GetObject"], [objects(data)])
         allow("partition", ["s3:GetObject"], [objects(data)])
-        allow("partition", ["s3:PutObject"], [objects(work)])
+        allow("partition", ["s3:PutObject", "s3:DeleteObject"], [objects(work)])
         for step in ("merge-bucket", "count-bucket"):
             allow(step, ["s3:GetObject", "s3:PutObject"], [objects(work)])
         allow("global-cut", ["s3:GetObject"], [objects(work)])

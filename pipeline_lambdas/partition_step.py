@@ -1,7 +1,9 @@
-"""PartitionPart (a Distributed Map item): validate one part of the log, split its valid rows by
-contact bucket into the run's work area, keep its rejects, and summarize it. A part that is not
-a call log (unreadable, binary, missing columns) is refused by name in its summary, and the run
-trains on the others: metadata.json lists it under `refused_parts`."""
+"""PartitionPart (a Distributed Map item): validate one part of the log, a slice of rows at a
+time, split each slice's valid rows by contact bucket into the run's work area, keep its
+rejects, and summarize the part. A part that is not a call log (unreadable, binary, missing
+columns) is refused by name in its summary, whatever it wrote before the slice that showed it
+is removed, and the run trains on the others: metadata.json lists it under `refused_parts`.
+Keys depend only on the part and the slice, so a retried item rewrites the same objects."""
 
 from __future__ import annotations
 
@@ -18,24 +20,33 @@ from training.call_log import InvalidCallLog
 
 
 def partition_part(s3, settings: PipelineSettings, uri: str, index: int, work: str,
-                   buckets: int) -> dict[str, Any]:
+                   buckets: int, slice_rows: int = scale_out.SLICE_ROWS) -> dict[str, Any]:
     bucket, key = split_uri(uri)
     data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     target = settings.models_bucket
+    written: list[str] = []
+    slices: list[scale_out.PartitionedPart] = []
     try:
-        part = scale_out.partition(uri, data, buckets)
+        for number, piece in enumerate(scale_out.partition_slices(uri, data, buckets,
+                                                                  slice_rows=slice_rows)):
+            for bucket_number, rows in piece.buckets.items():
+                written.append(w.piece_key(work, bucket_number, index, number))
+                w.put_frame(s3, target, written[-1], rows)
+            if len(piece.rejects):
+                written.append(w.part_rejects_key(work, index, number))
+                w.put_frame(s3, target, written[-1], piece.rejects)
+            # What the summary needs of the slice; its rows are let go.
+            slices.append(scale_out.PartitionedPart(piece.name, {}, piece.rejects[
+                ["reject_reason"]], piece.rows_read))
     except InvalidCallLog as err:
         # A part that is no call log at all is refused by name; the run goes on without it.
+        w.delete(s3, target, written)
         summary = scale_out.refused_part_summary(uri, data, str(err))
         w.put_json(s3, target, w.part_summary_key(work, index), summary)
         return {"index": index, "refused": str(err)}
-    for number, rows in part.buckets.items():
-        w.put_frame(s3, target, w.piece_key(work, number, index), rows)
-    if len(part.rejects):
-        w.put_frame(s3, target, w.part_rejects_key(work, index), part.rejects)
-    summary = scale_out.part_summary(part)
+    summary = scale_out.part_summary(uri, data, slices)
     w.put_json(s3, target, w.part_summary_key(work, index), summary)
-    return {"index": index, "rows_read": part.rows_read}
+    return {"index": index, "rows_read": summary["rows_read"], "slices": len(slices)}
 
 
 @step_handler

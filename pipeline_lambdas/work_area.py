@@ -1,8 +1,9 @@
 """Where a scale-out run keeps its intermediate files: s3://<bucket>/work/<execution>/...
 
-Every key is a function of the run's work prefix and a part index or a bucket number, zero-padded
-so that listing order is part order. The TrainOnSample step removes the whole prefix when the run
-has staged its model; a lifecycle rule expires what a failed run leaves.
+Every key is a function of the run's work prefix and a part index (and slice) or a bucket
+number, zero-padded so that listing order is part order, then slice order. The TrainOnSample
+step removes the whole prefix when the run has staged its model; a lifecycle rule expires what a
+failed run leaves.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ def pieces_prefix(work: str, bucket: int) -> str:
     return f"{work}pieces/bucket={bucket:05d}/"
 
 
-def piece_key(work: str, bucket: int, part: int) -> str:
-    return f"{pieces_prefix(work, bucket)}part={part:05d}.parquet"
+def piece_key(work: str, bucket: int, part: int, slice_: int) -> str:
+    return f"{pieces_prefix(work, bucket)}part={part:05d}-{slice_:04d}.parquet"
 
 
-def part_rejects_key(work: str, part: int) -> str:
-    return f"{work}rejects/part={part:05d}.csv"
+def part_rejects_key(work: str, part: int, slice_: int) -> str:
+    return f"{work}rejects/part={part:05d}-{slice_:04d}.csv"
 
 
 def bucket_rejects_key(work: str, bucket: int) -> str:
@@ -121,7 +122,11 @@ def get_int64(s3, bucket: str, key: str, start: int, stop: int) -> np.ndarray:
 def remove(s3, bucket: str, prefix: str) -> int:
     """Delete every object under the prefix; how many there were."""
     found = keys(s3, bucket, prefix)
-    for start in range(0, len(found), 1000):
-        s3.delete_objects(Bucket=bucket, Delete={"Objects": [
-            {"Key": key} for key in found[start:start + 1000]], "Quiet": True})
+    delete(s3, bucket, found)
     return len(found)
+
+
+def delete(s3, bucket: str, keys_: list[str]) -> None:
+    for start in range(0, len(keys_), 1000):
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": [
+            {"Key": key} for key in keys_[start:start + 1000]], "Quiet": True})

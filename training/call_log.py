@@ -10,12 +10,16 @@ from __future__ import annotations
 import io
 import zoneinfo
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from inference_code.features import DEFAULT_TIMEZONE
 
@@ -68,30 +72,77 @@ def known_timezones() -> frozenset[str]:
 def read_raw(source: Path | bytes, name: str = "call log") -> pd.DataFrame:
     """Read a CSV or Parquet log as strings, refusing what is not one."""
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    _check_bytes(data, name)
+    if data[:4] == b"PAR1":
+        try:
+            frame = pd.read_parquet(io.BytesIO(data))
+        except Exception as err:  # pyarrow raises several unrelated types for corrupt files
+            raise InvalidCallLog(f"{name} is not a readable Parquet file: {err}") from err
+        return _as_text(frame)
+    try:
+        return pd.read_csv(io.StringIO(_text(data, name)), **_CSV_OPTIONS)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise InvalidCallLog(f"{name} is not a readable CSV: {err}") from err
+
+
+def read_slices(data: bytes, name: str, rows: int) -> Iterator[pd.DataFrame]:
+    """The log `read_raw` reads, `rows` at a time (Parquet record batches, CSV chunks), each
+    slice carrying its rows' 1-based source row numbers: what a worker holding one slice at a
+    time validates. Refusals are read_raw's; one in a later slice comes after earlier slices."""
+    _check_bytes(data, name)
+    if data[:4] == b"PAR1":
+        try:
+            batches = pq.ParquetFile(io.BytesIO(data)).iter_batches(batch_size=rows)
+            frames = (_as_text(pa.Table.from_batches([b]).to_pandas()) for b in batches)
+            yield from _numbered(frames, name)
+        except InvalidCallLog:
+            raise
+        except Exception as err:  # pyarrow raises several unrelated types for corrupt files
+            raise InvalidCallLog(f"{name} is not a readable Parquet file: {err}") from err
+        return
+    try:
+        chunks = pd.read_csv(io.StringIO(_text(data, name)), chunksize=rows, **_CSV_OPTIONS)
+        yield from _numbered(chunks, name)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise InvalidCallLog(f"{name} is not a readable CSV: {err}") from err
+
+
+_CSV_OPTIONS: dict[str, Any] = {"dtype": str, "keep_default_na": False,
+                                "skipinitialspace": True}
+
+
+def _numbered(frames: Iterable[pd.DataFrame], name: str) -> Iterator[pd.DataFrame]:
+    first = 2  # the header is row 1
+    seen = False
+    for frame in frames:
+        if not len(frame) and seen:
+            continue
+        seen = True
+        frame = frame.reset_index(drop=True)
+        frame.insert(0, _ROW, np.arange(first, first + len(frame)))
+        first += len(frame)
+        yield frame
+    if not seen:
+        raise InvalidCallLog(f"{name} has a header but no rows")
+
+
+def _check_bytes(data: bytes, name: str) -> None:
     if not data.strip():
         raise InvalidCallLog(f"{name} is empty: no header and no rows")
-    if data[:4] == b"PAR1":
-        return _parquet_as_text(data, name)
-    if b"\x00" in data[:65536]:
+    if data[:4] != b"PAR1" and b"\x00" in data[:65536]:
         raise InvalidCallLog(f"{name} is not a CSV or Parquet call log: it contains binary data")
+
+
+def _text(data: bytes, name: str) -> str:
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise InvalidCallLog(f"{name} is not UTF-8 text (byte {err.start}); "
                              "export the call log as UTF-8 CSV or Parquet") from err
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                            skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise InvalidCallLog(f"{name} is not a readable CSV: {err}") from err
-    return frame
 
 
-def _parquet_as_text(data: bytes, name: str) -> pd.DataFrame:
-    try:
-        frame = pd.read_parquet(io.BytesIO(data))
-    except Exception as err:  # pyarrow raises several unrelated types for corrupt files
-        raise InvalidCallLog(f"{name} is not a readable Parquet file: {err}") from err
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Typed Parquet columns as the strings a CSV would hold."""
     out = pd.DataFrame(index=frame.index)
     for column in frame.columns:
         values = frame[column]

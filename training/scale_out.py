@@ -28,7 +28,8 @@ computes, for tests and benchmarks.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,27 +52,49 @@ def bucket_of(contact_ids: Iterable[str] | np.ndarray, buckets: int) -> np.ndarr
     return (pd.util.hash_array(ids, categorize=False) % np.uint64(buckets)).astype(np.int64)
 
 
+# A partition worker holds this many of its part's rows at a time (about 1.4 KB each while they
+# are validated), so no part is too large for it: a 3-million-row export part is six slices.
+SLICE_ROWS = 500_000
+
+
 @dataclass
 class PartitionedPart:
     name: str
     buckets: dict[int, pd.DataFrame]  # bucket -> valid rows (call_log's valid columns + file)
     rejects: pd.DataFrame  # as call_log.validate keeps them, with the part's name
     rows_read: int
-    sha256: str  # of the part's name and bytes
+
+
+def partition_slices(name: str, data: bytes, buckets: int,
+                     default_timezone: str = call_log.DEFAULT_TIMEZONE,
+                     slice_rows: int = SLICE_ROWS) -> Iterator[PartitionedPart]:
+    """One part of a log, `slice_rows` rows at a time: each slice validated and its valid rows
+    split by contact bucket. A call repeated across slices is found where every repeat of it
+    meets, in `merge_bucket`, as one repeated across parts is."""
+    for raw in call_log.read_slices(data, name, slice_rows):
+        result = call_log.validate(raw, default_timezone, name)
+        valid = result.valid.assign(source_file=name)
+        split = {int(b): rows.reset_index(drop=True)
+                 for b, rows in valid.groupby(bucket_of(valid["contact_id"].to_numpy(), buckets),
+                                              sort=True)}
+        yield PartitionedPart(name, split, result.rejects.assign(source_file=name), len(raw))
 
 
 def partition(name: str, data: bytes, buckets: int,
-              default_timezone: str = call_log.DEFAULT_TIMEZONE) -> PartitionedPart:
-    """One part of a log: validated, its valid rows split by contact bucket."""
-    raw = call_log.read_raw(data, name)
-    result = call_log.validate(raw, default_timezone, name)
-    valid = result.valid.assign(source_file=name)
-    rejects = result.rejects.assign(source_file=name)
-    split = {int(b): rows.reset_index(drop=True)
-             for b, rows in valid.groupby(bucket_of(valid["contact_id"].to_numpy(), buckets),
-                                          sort=True)}
-    digest = hashlib.sha256(name.encode() + b"\0" + data).hexdigest()
-    return PartitionedPart(name, split, rejects, len(raw), digest)
+              default_timezone: str = call_log.DEFAULT_TIMEZONE,
+              slice_rows: int = SLICE_ROWS) -> PartitionedPart:
+    """One part of a log, every slice of it together (in slice order)."""
+    slices = list(partition_slices(name, data, buckets, default_timezone, slice_rows))
+    return PartitionedPart(
+        name, {b: pd.concat([s.buckets[b] for s in slices if b in s.buckets], ignore_index=True)
+               for b in sorted({b for s in slices for b in s.buckets})},
+        pd.concat([s.rejects for s in slices], ignore_index=True),
+        sum(s.rows_read for s in slices))
+
+
+def part_digest(name: str, data: bytes) -> str:
+    """A part's fingerprint: the sha256 of its name and bytes."""
+    return hashlib.sha256(name.encode() + b"\0" + data).hexdigest()
 
 
 def merge_bucket(pieces: list[pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -153,17 +176,18 @@ def sampled(bucket: pd.DataFrame, fraction: float) -> pd.DataFrame:
     return bucket.loc[unit < fraction].reset_index(drop=True)
 
 
-def part_summary(part: PartitionedPart) -> dict[str, object]:
+def part_summary(name: str, data: bytes, slices: list[PartitionedPart]) -> dict[str, object]:
     """What the data summary needs of one part (small: it crosses Step Functions and S3)."""
-    counts = part.rejects["reject_reason"].value_counts() if len(part.rejects) else {}
-    return {"name": part.name, "rows_read": part.rows_read, "sha256": part.sha256,
-            "rejected_by_reason": {str(k): int(v) for k, v in dict(counts).items()}}
+    counts: Counter[str] = Counter()
+    for piece in slices:
+        counts.update(piece.rejects["reject_reason"].tolist() if len(piece.rejects) else [])
+    return {"name": name, "rows_read": sum(p.rows_read for p in slices),
+            "sha256": part_digest(name, data), "rejected_by_reason": dict(counts)}
 
 
 def refused_part_summary(name: str, data: bytes, reason: str) -> dict[str, object]:
     """The summary of a part that is no call log: none of its rows are read."""
-    return {"name": name, "rows_read": 0, "refused": reason,
-            "sha256": hashlib.sha256(name.encode() + b"\0" + data).hexdigest(),
+    return {"name": name, "rows_read": 0, "refused": reason, "sha256": part_digest(name, data),
             "rejected_by_reason": {}}
 
 
@@ -238,7 +262,8 @@ def train_scaled(parts: list[tuple[str, bytes]], out_dir: Path,
     rejects = pd.concat([p.rejects for p in pieces] + [r for _, r in merged if len(r)],
                         ignore_index=True)
     rejects.to_csv(out_dir / REJECTS_FILE, index=False)
-    data = data_summary([part_summary(p) for p in pieces],
+    data = data_summary([part_summary(p.name, d, [p]) for p, (_, d) in zip(pieces, parts,
+                                                                            strict=True)],
                         [bucket_summary(rows, len(dups)) for rows, dups in merged])
     check_trainable(data, sum(int(v["answered"].sum()) for v in valid),
                     settings.min_valid_rows, f"{len(parts)} call-log files")
