@@ -24,8 +24,8 @@ from training import scale_out, streamed_quantile
 
 def merge(s3, settings: PipelineSettings, work: str, number: int) -> dict[str, Any]:
     target = settings.models_bucket
-    pieces = [w.get_frame(s3, target, key)
-              for key in w.keys(s3, target, w.pieces_prefix(work, number))]
+    pieces = w.read_all(w.keys(s3, target, w.pieces_prefix(work, number)),
+                        lambda key: w.get_frame(s3, target, key))
     rows, duplicates = scale_out.merge_bucket(pieces)
     summary = {"bucket": number, **scale_out.bucket_summary(rows, len(duplicates))}
     if len(rows):

@@ -23,21 +23,23 @@ from training.train import TrainSettings
 
 def cut(s3, settings: PipelineSettings, work: str, memory_mb: int) -> dict[str, Any]:
     target = settings.models_bucket
-    buckets = [w.get_json(s3, target, k) for k in w.keys(s3, target, f"{work}summaries/bucket=")]
+    buckets = w.read_all(w.keys(s3, target, f"{work}summaries/bucket="),
+                         lambda key: w.get_json(s3, target, key))
     rows = sum(b["rows_valid"] for b in buckets)
     if not rows:
         return {"cut": 0.0, "rows_valid": 0, "sample_fraction": 1.0, "counts_fraction": 1.0}
     numbers = [b["bucket"] for b in buckets if b["rows_valid"]]
-    histograms = []
-    for number in numbers:
-        arrays = w.get_arrays(s3, target, w.hours_key(work, number))
-        histograms.append(streamed_quantile.Histogram(int(arrays["first"][0]),
-                                                      arrays["counts"]))
-    value = scale_out.global_cut(
-        histograms, lambda i, start, stop: w.get_int64(s3, target,
-                                                       w.epochs_key(work, numbers[i]),
-                                                       start, stop),
-        TrainSettings().evaluation.test_fraction)
+
+    def histogram(key: str) -> streamed_quantile.Histogram:
+        arrays = w.get_arrays(s3, target, key)
+        return streamed_quantile.Histogram(int(arrays["first"][0]), arrays["counts"])
+
+    def read(asked: list[tuple[int, int, int]]) -> list[Any]:
+        return w.read_all(asked, lambda one: w.get_int64(
+            s3, target, w.epochs_key(work, numbers[one[0]]), one[1], one[2]))
+
+    histograms = w.read_all([w.hours_key(work, n) for n in numbers], histogram)
+    value = scale_out.global_cut(histograms, read, TrainSettings().evaluation.test_fraction)
     return {"cut": value, "rows_valid": rows,
             "sample_fraction": scale_out.sample_fraction(rows, footprint.rows_that_fit(memory_mb)),
             "counts_fraction": scale_out.sample_fraction(sum(b["contacts"] for b in buckets),

@@ -7,6 +7,7 @@ Keys depend only on the part and the slice, so a retried item rewrites the same 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from pipeline_lambdas import work_area as w
@@ -29,12 +30,13 @@ def partition_part(s3, settings: PipelineSettings, uri: str, index: int, work: s
     try:
         for number, piece in enumerate(scale_out.partition_slices(uri, data, buckets,
                                                                   slice_rows=slice_rows)):
-            for bucket_number, rows in piece.buckets.items():
-                written.append(w.piece_key(work, bucket_number, index, number))
-                w.put_frame(s3, target, written[-1], rows)
+            outputs = {w.piece_key(work, b, index, number): rows
+                       for b, rows in piece.buckets.items()}
             if len(piece.rejects):
-                written.append(w.part_rejects_key(work, index, number))
-                w.put_frame(s3, target, written[-1], piece.rejects)
+                outputs[w.part_rejects_key(work, index, number)] = piece.rejects
+            written += outputs
+            w.write_all([partial(w.put_frame, s3, target, key, frame)
+                         for key, frame in outputs.items()])
             # What the summary needs of the slice; its rows are let go.
             slices.append(scale_out.PartitionedPart(piece.name, {}, piece.rejects[
                 ["reject_reason"]], piece.rows_read))

@@ -23,6 +23,7 @@ from pipeline_lambdas.observability import step_handler
 from pipeline_lambdas.settings import PipelineSettings
 from pipeline_lambdas.train_step import list_parts, split_uri
 from training.call_log import InvalidCallLog
+from training.scale_out import bucket_count
 
 CSV_SAMPLE_BYTES = 1024 * 1024
 # The plan travels in the run's state (Step Functions: 256 KB for all of it); its part list
@@ -55,14 +56,15 @@ def plan(s3, settings: PipelineSettings, data_uri: str, execution_name: str) -> 
     parts = list_parts(s3, data_uri)
     rows = sum(estimate_rows(s3, uri, size) for uri, size in parts)
     scale_out = rows > settings.scale_out_rows
+    buckets = bucket_count(rows, settings.scale_out_buckets) if scale_out else 0
     planned = {
         "path": (TrainingPath.SCALE_OUT if scale_out else TrainingPath.SINGLE).value,
         "data_uri": data_uri, "files": len(parts), "bytes": sum(size for _, size in parts),
         "rows_estimate": rows, "threshold_rows": settings.scale_out_rows,
         "parts": [{"uri": uri, "index": i} for i, (uri, _) in enumerate(parts)] if scale_out
         else [],
-        "bucket_count": settings.scale_out_buckets if scale_out else 0,
-        "buckets": list(range(settings.scale_out_buckets)) if scale_out else [],
+        "bucket_count": buckets,
+        "buckets": list(range(buckets)),
         "work_prefix": work_prefix(execution_name),
     }
     check_size(planned)

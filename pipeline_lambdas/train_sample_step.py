@@ -27,6 +27,8 @@ from training import scale_out
 from training.outputs import REJECTS_FILE
 from training.train import GlobalParams, TrainSettings, fit_and_package
 
+REJECT_COLUMNS = ("source_file", "source_row", "reject_reason")  # of a run without rejects
+
 
 def _counts(arrays: Any, label: str) -> scale_out.ContactCounts:
     rows, answered = (int(v) for v in arrays[f"{label}_totals"])
@@ -39,33 +41,34 @@ def train_on_sample(s3, settings: PipelineSettings, data_uri: str, work: str,
                     cut: dict[str, Any], version: str, sagemaker=None) -> TrainOutput:
     target = settings.models_bucket
     train_settings = TrainSettings()
-    parts = [w.get_json(s3, target, k) for k in w.keys(s3, target, f"{work}summaries/part=")]
-    buckets = [w.get_json(s3, target, k) for k in w.keys(s3, target, f"{work}summaries/bucket=")]
+    parts, buckets = (w.read_all(w.keys(s3, target, f"{work}summaries/{kind}="),
+                                 lambda key: w.get_json(s3, target, key))
+                      for kind in ("part", "bucket"))
     data = scale_out.data_summary(parts, buckets)
-    prefix = staging_prefix(version)
-    rejects = [w.get_frame(s3, target, k) for k in w.keys(s3, target, f"{work}rejects/")]
+    # Every rejected row, kept: one rejects.csv streamed from the parts' and buckets' files.
+    w.concatenate_csv(s3, target, w.keys(s3, target, f"{work}rejects/"),
+                      staging_prefix(version) + REJECTS_FILE, REJECT_COLUMNS)
     with tempfile.TemporaryDirectory() as tmp:
         out_dir = Path(tmp) / "out"
         out_dir.mkdir()
-        (pd.concat(rejects, ignore_index=True) if rejects else pd.DataFrame(
-            columns=["source_file", "source_row", "reject_reason"])).to_csv(
-            out_dir / REJECTS_FILE, index=False)
-        s3.upload_file(str(out_dir / REJECTS_FILE), target, prefix + REJECTS_FILE)
         scale_out.check_trainable(data, sum(b["answered"] for b in buckets),
                                   train_settings.min_valid_rows, data_uri)
-        counts = [w.get_arrays(s3, target, k) for k in w.keys(s3, target, f"{work}counts/")]
+        counts = w.read_all(w.keys(s3, target, f"{work}counts/"),
+                            lambda key: dict(w.get_arrays(s3, target, key)))
         params = GlobalParams(float(cut["cut"]),
                               scale_out.fit_global([_counts(c, "before") for c in counts]),
                               scale_out.fit_global([_counts(c, "every") for c in counts]))
         del counts
-        rows = pd.concat([w.get_frame(s3, target, k)
-                          for k in w.keys(s3, target, f"{work}sample/")], ignore_index=True)
+        rows = pd.concat(w.read_all(w.keys(s3, target, f"{work}sample/"),
+                                    lambda key: w.get_frame(s3, target, key)),
+                         ignore_index=True)
         data = scale_out.with_sample(data, float(cut["sample_fraction"]), len(rows))
         live_uri = live_artifact_uri(sagemaker, settings.endpoint_name) if sagemaker else None
         live_dir = fetch(s3, live_uri, Path(tmp) / "live") if live_uri else None
         result = fit_and_package(rows, data, out_dir, train_settings, version=version,
                                  baseline_model_dir=live_dir, global_params=params)
-        out = TrainOutput.staged(s3, settings, version, data_uri, len(parts), result, out_dir)
+        out = TrainOutput.staged(s3, settings, version, data_uri, len(parts), result, out_dir,
+                                 already_staged=(REJECTS_FILE,))
     w.remove(s3, target, work)
     return out
 

@@ -50,11 +50,14 @@ class TrainOutput:
 
     @classmethod
     def staged(cls, s3, settings: PipelineSettings, version: str, data_uri: str,
-               files_read: int, result: TrainResult, out_dir: Path) -> TrainOutput:
-        """Upload a training run's outputs to staging/<version>/ and describe them."""
+               files_read: int, result: TrainResult, out_dir: Path,
+               already_staged: tuple[str, ...] = ()) -> TrainOutput:
+        """Upload a training run's outputs to staging/<version>/ (but those a step wrote there
+        itself) and describe them."""
         prefix = staging_prefix(version)
         for name in OUTPUT_FILES:
-            s3.upload_file(str(out_dir / name), settings.models_bucket, prefix + name)
+            if name not in already_staged:
+                s3.upload_file(str(out_dir / name), settings.models_bucket, prefix + name)
         data, metrics = result.metadata["data"], result.metadata["metrics"]
         return cls(
             model_version=version, data_uri=data_uri, files_read=files_read,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -106,6 +108,72 @@ def put_arrays(s3, bucket: str, key: str, **arrays: np.ndarray) -> None:
 def get_arrays(s3, bucket: str, key: str) -> Any:
     data = io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     return np.load(data, allow_pickle=False)
+
+
+IO_WINDOW = 16  # requests in flight: S3 answers each in tens of ms; a worker has thousands
+
+
+def read_all[K, T](items: Sequence[K], read: Callable[[K], T],
+                   window: int = IO_WINDOW) -> list[T]:
+    """`read(item)` for every item (a key, a byte range), in order, up to `window` at a time
+    (boto3 clients are thread-safe)."""
+    with ThreadPoolExecutor(max_workers=window) as pool:
+        return list(pool.map(read, items))
+
+
+def write_all(writes: Sequence[Callable[[], None]], window: int = IO_WINDOW) -> None:
+    with ThreadPoolExecutor(max_workers=window) as pool:
+        for done in [pool.submit(write) for write in writes]:
+            done.result()
+
+
+def concatenate_csv(s3, bucket: str, keys_: Sequence[str], target: str,
+                    empty_columns: Sequence[str]) -> int:
+    """One CSV at `target` from the CSVs at `keys_`, in order, under the union of their headers
+    (first seen first), written by multipart upload one file at a time: a billion rows' rejects
+    never meet in memory. An empty file has `empty_columns`. Returns the rows written."""
+    columns: list[str] = []
+    for header in read_all(keys_, lambda key: _header(s3, bucket, key)):
+        columns += [c for c in header if c not in columns]
+    columns = columns or list(empty_columns)
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=target, ContentType="text/csv")
+    parts: list[dict[str, Any]] = []
+    buffer = io.BytesIO()
+    buffer.write(pd.DataFrame(columns=columns).to_csv(index=False).encode())
+    rows = 0
+
+    def flush() -> None:
+        number = len(parts) + 1
+        etag = s3.upload_part(Bucket=bucket, Key=target, UploadId=upload["UploadId"],
+                              PartNumber=number, Body=buffer.getvalue())["ETag"]
+        parts.append({"PartNumber": number, "ETag": etag})
+        buffer.seek(0)
+        buffer.truncate()
+
+    try:
+        for key in keys_:
+            frame = get_frame(s3, bucket, key).reindex(columns=columns, fill_value="")
+            buffer.write(frame.to_csv(index=False, header=False).encode())
+            rows += len(frame)
+            if buffer.tell() >= MULTIPART_BYTES:
+                flush()
+        if buffer.tell() or not parts:
+            flush()
+        s3.complete_multipart_upload(Bucket=bucket, Key=target, UploadId=upload["UploadId"],
+                                     MultipartUpload={"Parts": parts})
+    except BaseException:
+        s3.abort_multipart_upload(Bucket=bucket, Key=target, UploadId=upload["UploadId"])
+        raise
+    return rows
+
+
+MULTIPART_BYTES = 8 * 1024 * 1024  # S3: every part but the last at least 5 MiB
+
+
+def _header(s3, bucket: str, key: str) -> list[str]:
+    head = s3.get_object(Bucket=bucket, Key=key, Range="bytes=0-65535")["Body"].read()
+    line = head.split(b"\n", 1)[0].decode("utf-8-sig")
+    return list(pd.read_csv(io.StringIO(line + "\n"), dtype=str, nrows=0).columns)
 
 
 def put_int64(s3, bucket: str, key: str, values: np.ndarray) -> None:

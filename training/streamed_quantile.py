@@ -45,10 +45,13 @@ def histogram(sorted_values: np.ndarray, bin_width: int = BIN_WIDTH) -> Histogra
     return Histogram(first, np.bincount(bins - first).astype(np.int64))
 
 
-def quantile(histograms: Sequence[Histogram], read: Callable[[int, int, int], np.ndarray],
-             q: float) -> float:
-    """The q-quantile of every part's values. `read(part, start, stop)` returns the part's
-    sorted values [start:stop]; it is called at most once a part, for a few values."""
+Slices = Callable[[list[tuple[int, int, int]]], list[np.ndarray]]
+
+
+def quantile(histograms: Sequence[Histogram], read: Slices, q: float) -> float:
+    """The q-quantile of every part's values. `read([(part, start, stop), ...])` returns those
+    parts' sorted values [start:stop]: a few values of each part, asked for at once (so the
+    caller can fetch them concurrently)."""
     parts = [(i, h) for i, h in enumerate(histograms) if h.total]
     if not parts:
         raise ValueError("quantile: no values")
@@ -74,12 +77,9 @@ def quantile(histograms: Sequence[Histogram], read: Callable[[int, int, int], np
     first_bin, last_bin = (low + int(np.searchsorted(ends, rank, side="right"))
                            for rank in (below, above))
     ranked_before = int(ends[first_bin - low - 1]) if first_bin > low else 0
-    slices = []
-    for index, h in parts:
-        start, stop = h.before(first_bin), h.before(last_bin + 1)
-        if stop > start:
-            slices.append(np.asarray(read(index, start, stop), dtype=np.float64))
-    kept = np.sort(np.concatenate(slices))
+    wanted = [(index, h.before(first_bin), h.before(last_bin + 1)) for index, h in parts]
+    slices = read([(index, start, stop) for index, start, stop in wanted if stop > start])
+    kept = np.sort(np.concatenate([np.asarray(v, dtype=np.float64) for v in slices]))
     a, b = np.float64(kept[below - ranked_before]), np.float64(kept[above - ranked_before])
     return float(_lerp(a, b, gamma))
 
@@ -89,7 +89,7 @@ def quantile_of_arrays(arrays: Sequence[np.ndarray], q: float,
     """The same, on arrays in memory (each sorted here)."""
     parts = [np.sort(np.asarray(a, dtype=np.int64)) for a in arrays]
     return quantile([histogram(p, bin_width) for p in parts],
-                    lambda i, start, stop: parts[i][start:stop], q)
+                    lambda asked: [parts[i][start:stop] for i, start, stop in asked], q)
 
 
 def _lerp(a: np.float64, b: np.float64, t: np.float64) -> np.float64:

@@ -13,6 +13,7 @@ from pipeline_lambdas.contract import TrainingPath
 from pipeline_lambdas.plan_training import CSV_SAMPLE_BYTES, check_size, estimate_rows, plan
 from tests.support.local_account import BUCKET
 from training.call_log import InvalidCallLog
+from training.scale_out import bucket_count
 
 
 def _put(key: str, data: bytes) -> str:
@@ -57,6 +58,16 @@ def test_one_threshold_chooses_the_path_and_the_plan_lists_parts_and_buckets(
     assert [p["index"] for p in scaled["parts"]] == [0, 1, 2]
     assert scaled["parts"][2]["uri"].endswith("part-2.csv")
     assert scaled["buckets"] == [0, 1, 2, 3] and scaled["bucket_count"] == 4
+
+
+def test_a_bucket_never_outgrows_its_worker_however_large_the_log() -> None:
+    assert bucket_count(4_000_000, 64) == 64  # the setting is a minimum
+    assert bucket_count(100_000_000, 64) == 100
+    assert bucket_count(1_000_000_001, 64) == 1_001  # about a million rows a bucket
+    # A billion rows' plan (1,001 buckets, 400 parts) still fits the run's state.
+    check_size({"data_uri": "s3://b/data/calls/", "files": 400,
+                "parts": [{"uri": f"s3://b/data/calls/part-{i:05d}.parquet", "index": i}
+                          for i in range(400)], "buckets": list(range(1_001))})
 
 
 def test_a_log_of_too_many_parts_for_the_runs_state_is_refused_by_name() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import time
 
 import boto3
 import pytest
@@ -152,6 +153,16 @@ def executions(aws):
             sfn.stop_execution(executionArn=execution["executionArn"])
 
 
+def _stop(sfn, arn: str) -> None:
+    """StopExecution, then wait until Step Functions reports it (the interpreter stops the
+    execution's thread asynchronously, as the service settles an execution)."""
+    sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped by hand")
+    deadline = time.monotonic() + 30
+    while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "the execution did not stop"
+        time.sleep(0.05)
+
+
 def test_a_lock_whose_owner_stopped_is_free_at_once_not_after_hours(aws, executions) -> None:
     sfn, start, machine = executions
     s3 = boto3.client("s3")
@@ -159,7 +170,7 @@ def test_a_lock_whose_owner_stopped_is_free_at_once_not_after_hours(aws, executi
     acquire(s3, BUCKET, KEY, "run-1", execution_arn=first, sfn=sfn)
     with pytest.raises(DeploymentInProgress, match="run-1"):  # its owner runs
         acquire(s3, BUCKET, KEY, "run-2", execution_arn=start("run-2"), sfn=sfn)
-    sfn.stop_execution(executionArn=first, error="Operator", cause="stopped by hand")
+    _stop(sfn, first)
     assert sfn.describe_execution(executionArn=first)["status"] == "ABORTED"
     lock = acquire(s3, BUCKET, KEY, "run-3", execution_arn=start("run-3"), sfn=sfn)
     assert (lock.owner, lock.took_over) == ("run-3", "run-1")  # minutes old, owner stopped
@@ -180,7 +191,7 @@ def test_unlock_refuses_while_the_owner_runs_and_frees_a_dead_owners_lock(aws,
     acquire(s3, BUCKET, KEY, "run-1", execution_arn=owner, sfn=sfn)
     with pytest.raises(DeploymentInProgress, match="still running"):
         unlock(s3, sfn, BUCKET, KEY, "operator")
-    sfn.stop_execution(executionArn=owner)
+    _stop(sfn, owner)
     assert "released the lock held by run-1 (not running)" in unlock(s3, sfn, BUCKET, KEY,
                                                                      "operator")
     assert json.loads(s3.get_object(Bucket=BUCKET, Key=KEY)["Body"].read())["owner"] is None

@@ -45,7 +45,7 @@ def test_the_bucketed_path_gives_the_same_features_row_for_row(parts) -> None:
 
     epochs = [scale_out.sorted_epochs(v) for v in valid.values()]
     bucket_cut = scale_out.global_cut([streamed_quantile.histogram(e) for e in epochs],
-                                      lambda b, start, stop: epochs[b][start:stop],
+                                      lambda asked: [epochs[b][i:j] for b, i, j in asked],
                                       EvaluationSettings().test_fraction)
     assert bucket_cut == cut  # exact, from histograms and a slice of each bucket's times
     params = scale_out.fit_global([scale_out.contact_counts(v, cut) for v in valid.values()])

@@ -28,9 +28,9 @@ def test_only_a_slice_of_each_part_is_read() -> None:
     parts = [np.sort(rng.integers(1_700_000_000, 1_730_000_000, size=50_000)) for _ in range(20)]
     asked = []
 
-    def read(index: int, start: int, stop: int) -> np.ndarray:
-        asked.append(stop - start)
-        return parts[index][start:stop]
+    def read(wanted: list[tuple[int, int, int]]) -> list[np.ndarray]:
+        asked.extend(stop - start for _, start, stop in wanted)
+        return [parts[index][start:stop] for index, start, stop in wanted]
 
     got = quantile([histogram(p) for p in parts], read, 0.8)
     assert got == np.quantile(np.concatenate(parts), 0.8)
