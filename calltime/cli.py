@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import signal
 import sys
 import tarfile
 import urllib.error
@@ -63,9 +64,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def unwind_on_sigterm() -> None:
+    """SIGTERM (a `kill`, CI cancelling a job) unwinds like Ctrl-C: every `with` closes, so the
+    local runtime stops its model servers and removes its work directory on the way out."""
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def main(argv: list[str] | None = None) -> int:
     from botocore.exceptions import ClientError
 
+    unwind_on_sigterm()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

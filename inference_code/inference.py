@@ -36,6 +36,7 @@ from inference_code.request_parsing import (
     SeedRequest,
     SlotsRequest,
     parse,
+    shown,
 )
 
 
@@ -100,14 +101,39 @@ def predict_fn(data: SeedRequest | SlotsRequest | Rejection,
 def output_fn(prediction: dict[str, Any] | Rejection, accept: str | None) -> Any:
     if isinstance(prediction, Rejection):
         return _response(prediction)
-    media = (accept or JSON).split(";")[0].strip().lower()
-    if media in ("", "*/*", JSON):
+    offers = (JSON, CSV) if "predictions" in prediction else (JSON,)
+    media = negotiate(accept, offers)
+    if media == JSON:
         return json.dumps(prediction), JSON
-    if media == CSV and "predictions" in prediction:
+    if media == CSV:
         return "\n".join(str(p) for p in prediction["predictions"]) + "\n", CSV
-    supported = JSON + (f" or {CSV}" if "predictions" in prediction else "")
-    return _response(Rejection(RequestError.code, f"accept {accept!r} is not supported for "
-                                                  f"this request; use {supported}", 406))
+    return _response(Rejection(RequestError.code, f"accept {shown(accept)} is not supported "
+                                                  f"for this request; use {' or '.join(offers)}",
+                               406))
+
+
+def negotiate(accept: str | None, offers: tuple[str, ...]) -> str | None:
+    """The offered type an Accept header prefers (RFC 9110: a list of media ranges with q
+    weights, `*/*` and `type/*` wildcards; the first offer when it says nothing), or None."""
+    if not accept or not accept.strip():
+        return offers[0]
+    ranges = []
+    for position, item in enumerate(accept.split(",")[:32]):
+        media, *params = [p.strip().lower() for p in item.split(";")]
+        weight = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    weight = float(param[2:])
+                except ValueError:
+                    weight = 0.0
+        if media and weight > 0:
+            ranges.append((-weight, position, media))
+    for _, _, media in sorted(ranges):
+        for offer in offers:
+            if media in (offer, "*/*", f"{offer.split('/')[0]}/*"):
+                return offer
+    return None
 
 
 def _response(rejection: Rejection) -> Any:

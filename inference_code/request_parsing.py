@@ -14,6 +14,7 @@ and sibling shipped modules: it runs inside the serving container.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 import time
@@ -32,7 +33,14 @@ CSV = "text/csv"
 MAX_FEATURE_ROWS = 10_000
 MAX_CONTACTS = 100
 MAX_HISTORY = 1_000
+MAX_CALLS = 30_000  # in all a request's histories: about 3 MB of JSON, inside the 4 MB below
 MAX_TOP_K = 168
+# A serverless endpoint takes request bodies up to 4 MB; a larger one is refused before parsing.
+MAX_BODY_BYTES = 4 * 1024 * 1024
+# Call times are plausible between these (as training's call-log contract rejects others);
+# beyond them a time is a placeholder or a typo, and its local time may not exist.
+EARLIEST, LATEST = (dt.datetime(2000, 1, 1, tzinfo=dt.UTC), dt.datetime(2100, 1, 1, tzinfo=dt.UTC))
+SHOWN_CHARACTERS = 40  # of a client's value in an error message (and so in the logs)
 
 
 class RequestError(ValueError):
@@ -92,8 +100,20 @@ def _reject_constant(name: str) -> None:
     raise RequestError(f"body: {name} is not a valid JSON number; send finite numbers only")
 
 
+def shown(value: Any) -> str:
+    """A client's value for an error message: its repr, cut to SHOWN_CHARACTERS (messages are
+    logged; a 10,000-character value must not be)."""
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else "a huge integer"
+    if len(text) <= SHOWN_CHARACTERS:
+        return text
+    return f"{text[:SHOWN_CHARACTERS]}... ({len(text):,} characters)"
+
+
 def parse(body: bytes | str, content_type: str) -> SeedRequest | SlotsRequest:
     """Validate a request body; raise RequestError naming the field and the problem."""
+    if len(body) > MAX_BODY_BYTES:
+        raise RequestError(f"body: {len(body):,} bytes exceed the serverless endpoint's limit of "
+                           f"{MAX_BODY_BYTES:,}; send fewer contacts or rows per request", 413)
     media = (content_type or "").split(";")[0].strip().lower()
     if isinstance(body, bytes | bytearray):
         try:
@@ -103,13 +123,19 @@ def parse(body: bytes | str, content_type: str) -> SeedRequest | SlotsRequest:
     if media == CSV:
         return _parse_csv(body)
     if media != JSON:
-        raise UnsupportedContentType(f"content type {content_type!r} is not supported; use "
+        raise UnsupportedContentType(f"content type {shown(content_type)} is not supported; use "
                                      f"{JSON} or {CSV}")
     try:
         payload = json.loads(body, parse_constant=_reject_constant)
     except json.JSONDecodeError as err:
         raise RequestError(f"body: malformed JSON at line {err.lineno} column {err.colno}: "
                           f"{err.msg}") from err
+    except RecursionError as err:
+        raise RequestError("body: JSON nested too deeply") from err
+    except RequestError:  # NaN or Infinity, named by _reject_constant
+        raise
+    except ValueError as err:  # an integer of thousands of digits (int's conversion limit)
+        raise RequestError("body: a number in the JSON has too many digits") from err
     if not isinstance(payload, dict):
         raise RequestError("body: expected a JSON object with 'features' or 'contacts'")
     if "features" in payload and "contacts" in payload:
@@ -123,7 +149,7 @@ def parse(body: bytes | str, content_type: str) -> SeedRequest | SlotsRequest:
 
 def _number(value: Any, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise RequestError(f"{field}: expected a finite number, got {value!r}")
+        raise RequestError(f"{field}: expected a finite number, got {shown(value)}")
     return float(value)
 
 
@@ -141,12 +167,13 @@ def _feature_rows(rows: Any, field: str) -> np.ndarray:
         values = [_number(v, f"{where}[{j}]") for j, v in enumerate(row)]
         if values[0] not in range(7):
             raise RequestError(f"{where}[0] (day_of_week): expected an integer 0..6 "
-                              f"(0 = Sunday), got {row[0]!r}")
+                              f"(0 = Sunday), got {shown(row[0])}")
         if values[1] not in range(24):
             raise RequestError(f"{where}[1] (hour_of_day): expected an integer 0..23, "
-                              f"got {row[1]!r}")
+                              f"got {shown(row[1])}")
         if not 0 <= values[2] <= 1:
-            raise RequestError(f"{where}[2] (previous_answer_rate): expected 0..1, got {row[2]!r}")
+            raise RequestError(f"{where}[2] (previous_answer_rate): expected 0..1, "
+                              f"got {shown(row[2])}")
         parsed.append(values)
     return parsed  # completed in predict_fn, which knows the model's feature parameters
 
@@ -159,7 +186,7 @@ def _parse_csv(text: str) -> SeedRequest:
         try:
             rows.append([float(v) for v in line.split(",")])
         except ValueError as err:
-            raise RequestError(f"csv line {i + 1}: not a row of numbers ({err})") from err
+            raise RequestError(f"csv line {i + 1}: not a row of numbers") from err
     if not rows:
         raise RequestError("csv: no rows")
     return SeedRequest(_feature_rows(rows, "csv rows"))
@@ -167,25 +194,41 @@ def _parse_csv(text: str) -> SeedRequest:
 
 def _timestamp(value: Any, field: str) -> float:
     if not isinstance(value, str):
-        raise RequestError(f"{field}: expected an ISO-8601 timestamp string, got {value!r}")
+        raise RequestError(f"{field}: expected an ISO-8601 timestamp string, got {shown(value)}")
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError as err:
-        raise RequestError(f"{field}: {value!r} is not an ISO-8601 timestamp") from err
+        raise RequestError(f"{field}: {shown(value)} is not an ISO-8601 timestamp") from err
     if parsed.tzinfo is None:
-        raise RequestError(f"{field}: {value!r} has no UTC offset; add 'Z' or '+02:00'")
-    return parsed.timestamp()
+        raise RequestError(f"{field}: {shown(value)} has no UTC offset; add 'Z' or '+02:00'")
+    try:
+        instant = parsed.astimezone(dt.UTC)
+    except (OverflowError, ValueError) as err:  # 9999-12-31T23:00-05:00 is after year 9999
+        raise RequestError(f"{field}: {shown(value)} is outside {EARLIEST:%Y-%m-%d} .. "
+                           f"{LATEST:%Y-%m-%d}") from err
+    if not EARLIEST <= instant < LATEST:
+        raise RequestError(f"{field}: {shown(value)} is outside {EARLIEST:%Y-%m-%d} .. "
+                           f"{LATEST:%Y-%m-%d}")
+    return instant.timestamp()
+
+
+@functools.lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
 
 
 def _zone(value: Any, field: str) -> zoneinfo.ZoneInfo:
     if value is None:
         value = DEFAULT_TIMEZONE
     if not isinstance(value, str) or not value:
-        raise RequestError(f"{field}: expected an IANA time zone name, got {value!r}")
+        raise RequestError(f"{field}: expected an IANA time zone name, got {shown(value)}")
+    # Only names of the zone database: "Asia" is a directory of it, "../x" a path.
+    if value not in _zone_names():
+        raise RequestError(f"{field}: unknown time zone {shown(value)}")
     try:
         return zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as err:
-        raise RequestError(f"{field}: unknown time zone {value!r}") from err
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as err:
+        raise RequestError(f"{field}: unknown time zone {shown(value)}") from err
 
 
 def _window(value: Any) -> np.ndarray:
@@ -196,15 +239,17 @@ def _window(value: Any) -> np.ndarray:
                           "with at least one day")
     window = {}
     for day, hours in value.items():
-        field = f"calling_window.{day}"
         if day not in DAY_NAMES:
-            raise RequestError(f"{field}: unknown day; use one of {', '.join(DAY_NAMES)}")
+            raise RequestError(f"calling_window: unknown day {shown(day)}; use one of "
+                               f"{', '.join(DAY_NAMES)}")
+        field = f"calling_window.{day}"
         if (not isinstance(hours, list) or len(hours) != 2
                 or not all(isinstance(h, int) and not isinstance(h, bool) for h in hours)):
             raise RequestError(f"{field}: expected [start_hour, end_hour] integers")
         start, end = hours
         if not (0 <= start < end <= 24):
-            raise RequestError(f"{field}: expected 0 <= start < end <= 24, got {hours}")
+            raise RequestError(f"{field}: expected 0 <= start < end <= 24, "
+                               f"got [{shown(start)}, {shown(end)}]")
         window[day] = (start, end)
     return window_mask(window)
 
@@ -218,9 +263,14 @@ def _parse_slots(payload: dict[str, Any]) -> SlotsRequest:
                           " per request")
     top_k = payload.get("top_k", 3)
     if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
-        raise RequestError(f"top_k: expected an integer 1..{MAX_TOP_K}, got {top_k!r}")
+        raise RequestError(f"top_k: expected an integer 1..{MAX_TOP_K}, got {shown(top_k)}")
     as_of = (_timestamp(payload["as_of"], "as_of") if payload.get("as_of") is not None
              else time.time())
+    calls = sum(len(c["history"]) for c in contacts
+                if isinstance(c, dict) and isinstance(c.get("history"), list))
+    if calls > MAX_CALLS:
+        raise RequestError(f"contacts: {calls:,} history calls in all exceed the limit of "
+                           f"{MAX_CALLS:,} per request")
     parsed = [_contact(c, f"contacts[{i}]") for i, c in enumerate(contacts)]
     return SlotsRequest(parsed, _window(payload.get("calling_window")), top_k, as_of)
 
@@ -246,7 +296,8 @@ def _contact(value: Any, field: str) -> ContactRequest:
         epoch = _timestamp(call.get("called_at"), f"{where}.called_at")
         answered = call.get("answered")
         if not isinstance(answered, bool):
-            raise RequestError(f"{where}.answered: expected true or false, got {answered!r}")
+            raise RequestError(f"{where}.answered: expected true or false, "
+                              f"got {shown(answered)}")
         if call.get("duration_seconds") is not None:
             duration = _number(call["duration_seconds"], f"{where}.duration_seconds")
             if duration < 0:

@@ -20,12 +20,14 @@ from pathlib import Path
 
 def _serve(args: argparse.Namespace) -> int:
     import os
-    import tempfile
 
     from inference_code.artifact_layout import CODE_DIR, ENTRY_POINT
+    from localaws import scratch
     from training.artifact import extract
 
-    model_dir = Path(args.model_dir or tempfile.mkdtemp(prefix="calltime-model-"))
+    # A temporary extraction is the server's to remove when it stops (or the next serve's,
+    # should it be killed outright: localaws/scratch.py).
+    model_dir = Path(args.model_dir) if args.model_dir else scratch.make("calltime-model-")
     extract(Path(args.model), model_dir)
     env = {**os.environ, "SAGEMAKER_PROGRAM": ENTRY_POINT,
            "SAGEMAKER_SUBMIT_DIRECTORY": str(model_dir / CODE_DIR)}
@@ -33,6 +35,8 @@ def _serve(args: argparse.Namespace) -> int:
                "--host", args.host, "--port", str(args.port)]
     if args.workers:
         command += ["--workers", str(args.workers)]
+    if not args.model_dir:
+        command += ["--remove-model-dir"]
     print(f"serving {args.model} from {model_dir} on http://{args.host}:{args.port}",
           file=sys.stderr, flush=True)
     os.execve(sys.executable, command, env)  # the server replaces this process (Ctrl-C stops it)

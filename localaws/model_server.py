@@ -22,7 +22,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import shutil
+import signal
 import sys
+import threading
+import time
 import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -83,8 +87,9 @@ class ServingApp:
         accept = environ.get("HTTP_ACCEPT")
         if not accept or accept == "*/*":
             accept = self.default_accept
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        raw = environ["wsgi.input"].read(length) if length else b""
+        length = environ.get("CONTENT_LENGTH")
+        # A chunked body has no Content-Length: read to its end (gunicorn de-chunks it).
+        raw = environ["wsgi.input"].read(int(length)) if length else environ["wsgi.input"].read()
         media = content_type.split(";")[0].strip().lower()
         body: bytes | str = raw
         if media in UTF8_TYPES:
@@ -114,8 +119,19 @@ class ServingApp:
         return [body]
 
 
+def watch_parent(parent: int, interval: float = 0.2) -> None:
+    """Stop this server (SIGTERM to itself: gunicorn's graceful stop) once the process that
+    started it is gone, however it went (SIGKILL included: nothing of it runs to say so)."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def run(model_dir: Path, host: str, port: int, workers: int, threads: int,
-        timeout: int) -> None:
+        timeout: int, parent: int | None = None, remove_model_dir: bool = False) -> None:
     from gunicorn.app.base import BaseApplication
 
     class Server(BaseApplication):
@@ -128,6 +144,11 @@ def run(model_dir: Path, host: str, port: int, workers: int, threads: int,
             self.cfg.set("backlog", 2048)
             self.cfg.set("accesslog", None)
             self.cfg.set("loglevel", "warning")
+            if parent is not None:  # in the master, once it listens
+                self.cfg.set("when_ready", lambda _server: watch_parent(parent))
+            if remove_model_dir:  # in the master, when it stops
+                self.cfg.set("on_exit", lambda _server: shutil.rmtree(model_dir,
+                                                                      ignore_errors=True))
 
         def load(self) -> ServingApp:  # runs in each worker after fork: each loads the model
             return ServingApp(model_dir, os.environ.get("SAGEMAKER_PROGRAM", "inference.py"))
@@ -146,8 +167,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--timeout", type=int,
                         default=int(os.environ.get("SAGEMAKER_MODEL_SERVER_TIMEOUT", 60)))
+    parser.add_argument("--parent-pid", type=int,
+                        help="stop when this process (the one that started the server) is gone")
+    parser.add_argument("--remove-model-dir", action="store_true",
+                        help="remove --model-dir when the server stops (a temporary extraction)")
     args = parser.parse_args(argv)
-    run(args.model_dir, args.host, args.port, args.workers, args.threads, args.timeout)
+    run(args.model_dir, args.host, args.port, args.workers, args.threads, args.timeout,
+        args.parent_pid, args.remove_model_dir)
     return 0
 
 

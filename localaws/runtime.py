@@ -18,7 +18,6 @@ import io
 import json
 import os
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -30,7 +29,7 @@ import boto3
 from botocore.awsrequest import AWSResponse
 from botocore.response import StreamingBody
 
-from localaws import interpreter_fixes
+from localaws import interpreter_fixes, scratch
 from localaws.authorization import (
     STEP_FUNCTIONS_ACCESS_KEY,
     Policies,
@@ -48,6 +47,7 @@ from localaws.template import SynthesizedStack, create_resources
 from localaws.template import load as load_template
 
 ACCOUNT = "123456789012"
+SCRATCH_PREFIX = "calltime-local-"  # a runtime's work directory (localaws/scratch.py)
 _PARAMS_KEY = "calltime_local_params"
 
 
@@ -148,7 +148,7 @@ class LocalAWS:
         """`lambda_log_dir`: where the functions' logs go (default: in the work directory)."""
         self.region = region
         self._own_dir = work_dir is None
-        self.work_dir = Path(work_dir or tempfile.mkdtemp(prefix="calltime-local-")).resolve()
+        self.work_dir = Path(work_dir or scratch.make(SCRATCH_PREFIX)).resolve()
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.lambdas = LocalLambda(region, ACCOUNT, serve_call=self._serve_call,
                                    log_dir=lambda_log_dir or self.work_dir / "lambda-logs")

@@ -130,7 +130,8 @@ class ModelServers:
         with server.log_path.open("ab") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "localaws.model_server", "--model-dir",
-                 str(server.model_dir), "--port", str(port), "--workers", "1"],
+                 str(server.model_dir), "--port", str(port), "--workers", "1",
+                 "--parent-pid", str(os.getpid())],
                 stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
                 cwd=server.model_dir)
         return process, port

@@ -1,0 +1,51 @@
+"""Temporary directories that do not accumulate.
+
+Each is made under the system's temporary directory with an `owner.pid` file naming the process
+that made it. A process that exits normally removes its own; one killed outright (SIGKILL, a
+crash) cannot, so every new one first sweeps the directories of its kind whose owner no longer
+runs. `/tmp` never keeps more than the live processes' directories.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+OWNER_FILE = "owner.pid"
+
+
+def make(prefix: str) -> Path:
+    """A new directory `<tmp>/<prefix>XXXX` owned by this process (stale ones swept first)."""
+    sweep(prefix)
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
+    (directory / OWNER_FILE).write_text(f"{os.getpid()}\n")
+    return directory
+
+
+def sweep(prefix: str) -> list[Path]:
+    """Remove the directories of this kind whose owner process is gone; which were removed."""
+    removed = []
+    for directory in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
+        try:
+            owner = int((directory / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue  # not one of ours, or still being made
+        if not _running(owner):
+            shutil.rmtree(directory, ignore_errors=True)
+            removed.append(directory)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    return True
