@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -311,6 +312,18 @@ def test_a_list_of_accepted_types_gets_the_one_served(client: Client) -> None:
         assert status == 200 and content_type.startswith(served), accept
     status, _, _ = client(seed, JSON, "application/xml, text/html;q=0.9")
     assert status == 406
+
+
+def test_a_chunked_body_is_read_whole(server: str) -> None:
+    """A client that streams its body (Transfer-Encoding: chunked, no Content-Length) is
+    answered as if it had sent the body at once."""
+    host, port = server.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    connection.request("POST", "/invocations", body=iter([b'{"features": ', b"[[1, 19, 0.5]]}"]),
+                       headers={"Content-Type": JSON, "Accept": JSON}, encode_chunked=True)
+    response = connection.getresponse()
+    assert response.status == 200, response.read()
+    assert len(json.loads(response.read())["predictions"]) == 1
 
 
 def test_non_utf8_body(model_dir: Path) -> None:
