@@ -36,7 +36,7 @@ COMMANDS = (
     Command(("invoke",), "localaws.commands:add_invoke",
             "POST a request to a running model server, or to the local endpoint "
             "`make pipeline` deployed"),
-    Command(("unlock",), "calltime.unlock:add_unlock",
+    Command(("unlock",), "operations.unlock:add_unlock",
             "free the endpoint lock a dead run left (refused while its owner runs)"),
     Command(("local", "run"), "localaws.commands:add_run",
             "execute a state machine definition locally"),

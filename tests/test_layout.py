@@ -1,7 +1,7 @@
 """The repository's rooms import each other one way only, and the endpoint's code stands alone.
 
     inference_code <- training <- pipeline_lambdas <- infra <- localaws <- local_pipeline
-      <- calltime
+      <- operations <- calltime
 
 Every import statement counts, including those inside functions (a lazy import is still a
 dependency). `benchmarks/` and `tests/` stand outside and may use any room.
@@ -19,7 +19,7 @@ from calltime.cli import COMMANDS
 
 ROOT = Path(__file__).resolve().parents[1]
 ORDER = ("inference_code", "training", "pipeline_lambdas", "infra", "localaws", "local_pipeline",
-         "calltime")
+         "operations", "calltime")
 OUTSIDE = ("benchmarks",)
 # What the serving container provides besides the standard library.
 SERVING_IMAGE = {"numpy", "sagemaker_containers"}

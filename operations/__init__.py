@@ -1,0 +1,1 @@
+"""What an operator runs against the deployed stack or the local account (`calltime unlock`)."""
