@@ -4,10 +4,12 @@ the model the single-function path would have trained."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 
 import boto3
+import pandas as pd
 import pytest
 
 from local_pipeline.pipeline import LOCAL_INPUT
@@ -52,6 +54,9 @@ def scaled(parts, tmp_path_factory):
         metadata = json.loads(s3.get_object(
             Bucket=bucket, Key=f"models/optimal-call-time/{version}/metadata.json")["Body"].read())
         leftovers = s3.list_objects_v2(Bucket=bucket, Prefix="work/").get("KeyCount", 0)
+        rejects = s3.get_object(Bucket=bucket, Key=f"models/optimal-call-time/{version}/"
+                                "rejects.csv")["Body"].read()
+        metadata["rejects.csv"] = pd.read_csv(io.BytesIO(rejects), dtype=str)
         yield result, metadata, leftovers, list(aws.lambdas.invocations)
 
 
@@ -96,8 +101,16 @@ def test_it_trains_the_model_one_function_would_have(scaled, parts, tmp_path) ->
     _, metadata, _, _ = scaled
     one = train(parts, tmp_path, version="v-one").metadata
     assert metadata["feature_params"] == one["feature_params"]
-    for key in ("rows_valid", "rows_rejected", "rejected_by_reason", "contacts"):
+    for key in ("rows_valid", "rows_rejected", "rejected_by_reason", "contacts", "first_call",
+                "last_call"):
         assert metadata["data"][key] == one["data"][key], key
+    # The refused part's rows are not read; every other row is counted once.
+    assert metadata["data"]["rows_read"] == one["data"]["rows_read"]
+    assert metadata["metrics"]["split"] == one["metrics"]["split"]  # the same temporal cut
     assert metadata["data"]["rejected_by_reason"]["duplicate"] >= 1
+    rejects = metadata["rejects.csv"]  # streamed from every part's and bucket's rejects
+    assert len(rejects) == one["data"]["rows_rejected"]
+    assert set(rejects["reject_reason"]) == {k for k, v in one["data"][
+        "rejected_by_reason"].items() if v}
     assert abs(metadata["metrics"]["classification"]["roc_auc"]
                - one["metrics"]["classification"]["roc_auc"]) < 0.005

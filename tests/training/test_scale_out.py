@@ -63,27 +63,6 @@ def test_the_bucketed_path_gives_the_same_features_row_for_row(parts) -> None:
                                   rtol=1e-12, atol=1e-12)
 
 
-def test_the_bucketed_path_trains_the_same_model_as_one_function(parts, tmp_path) -> None:
-    """With every contact in the sample, the scale-out path's model is the single-function
-    path's: the same parameters, holdout and quality (AUC within 0.005, the issue's bar)."""
-    from training.train import train
-
-    one = train(parts, tmp_path / "one", version="v-one")
-    scaled = scale_out.train_scaled(parts, tmp_path / "scaled", buckets=4, version="v-scaled")
-    a, b = one.metadata, scaled.metadata
-    assert b["feature_params"] == a["feature_params"]
-    for key in ("rows_read", "rows_valid", "rows_rejected", "rejected_by_reason", "contacts",
-                "first_call", "last_call"):
-        assert b["data"][key] == a["data"][key], key
-    assert b["metrics"]["split"] == a["metrics"]["split"]
-    auc_one = a["metrics"]["classification"]["roc_auc"]
-    auc_scaled = b["metrics"]["classification"]["roc_auc"]
-    assert abs(auc_one - auc_scaled) < 0.005
-    rejects = pd.read_csv(scaled.rejects_path)
-    assert len(rejects) == a["data"]["rows_rejected"]
-    assert "duplicate" in set(rejects["reject_reason"])
-
-
 def test_a_sample_keeps_whole_contacts(parts) -> None:
     piece = scale_out.partition(*parts[0], buckets=1).buckets[0]
     half = scale_out.sampled(piece, 0.5)
