@@ -117,18 +117,25 @@ def _error(err: SageMakerError) -> tuple[AWSResponse, dict[str, Any]]:
 
 
 def _dump_s3(directory: Path) -> dict[str, list[str]]:
-    """Every object of every bucket to directory/<bucket>/<key>; returns the keys per bucket."""
+    """Every object of every bucket to directory/<bucket>/<key>, and nothing else (a key deleted
+    since the last save leaves no file); returns the keys per bucket. Written beside, then
+    swapped in, so a save cut short leaves the previous one whole."""
     s3 = boto3.client("s3")
+    fresh = directory.with_name(f".{directory.name}.saving")
+    shutil.rmtree(fresh, ignore_errors=True)
+    fresh.mkdir(parents=True)
     buckets: dict[str, list[str]] = {}
     for bucket in s3.list_buckets().get("Buckets", []):
         keys = buckets.setdefault(bucket["Name"], [])
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket["Name"]):
             for obj in page.get("Contents", []):
-                target = directory / bucket["Name"] / obj["Key"]
+                target = fresh / bucket["Name"] / obj["Key"]
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(s3.get_object(Bucket=bucket["Name"],
                                                  Key=obj["Key"])["Body"].read())
                 keys.append(obj["Key"])
+    shutil.rmtree(directory, ignore_errors=True)
+    fresh.rename(directory)
     return buckets
 
 

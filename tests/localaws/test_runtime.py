@@ -152,3 +152,22 @@ def test_cli_streams_states_and_reports_the_outcome(tmp_path) -> None:
     final = json.loads(done.stdout[done.stdout.index("{\n"):])
     assert final["status"] == "FAILED" and final["error"] == "DeploymentRolledBack"
     assert (tmp_path / "state" / "executions.json").exists()
+
+
+def test_a_saved_account_keeps_only_what_it_holds(tmp_path) -> None:
+    """`make pipeline` saves the local account after each run: a key deleted since the last save
+    (cleanup of old versions, a removed work area) must not come back from the saved files."""
+    state = tmp_path / "local-aws"
+    with LocalAWS() as aws:
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="b")
+        s3.put_object(Bucket="b", Key="models/v1/model.tar.gz", Body=b"old")
+        s3.put_object(Bucket="b", Key="models/v2/model.tar.gz", Body=b"new")
+        aws.save_state(state)
+        s3.delete_object(Bucket="b", Key="models/v1/model.tar.gz")
+        aws.save_state(state)
+    assert not (state / "s3" / "b" / "models" / "v1").exists()
+    with LocalAWS() as aws:
+        aws.load_state(state)
+        keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="b")["Contents"]]
+    assert keys == ["models/v2/model.tar.gz"]
