@@ -160,14 +160,14 @@ def test_a_saved_account_keeps_only_what_it_holds(tmp_path) -> None:
     state = tmp_path / "local-aws"
     with LocalAWS() as aws:
         s3 = boto3.client("s3")
-        s3.create_bucket(Bucket="b")
-        s3.put_object(Bucket="b", Key="models/v1/model.tar.gz", Body=b"old")
-        s3.put_object(Bucket="b", Key="models/v2/model.tar.gz", Body=b"new")
+        s3.create_bucket(Bucket="models-bucket")
+        s3.put_object(Bucket="models-bucket", Key="models/v1/model.tar.gz", Body=b"old")
+        s3.put_object(Bucket="models-bucket", Key="models/v2/model.tar.gz", Body=b"new")
         aws.save_state(state)
-        s3.delete_object(Bucket="b", Key="models/v1/model.tar.gz")
+        s3.delete_object(Bucket="models-bucket", Key="models/v1/model.tar.gz")
         aws.save_state(state)
-    assert not (state / "s3" / "b" / "models" / "v1").exists()
+    assert not (state / "s3" / "models-bucket" / "models" / "v1").exists()
     with LocalAWS() as aws:
         aws.load_state(state)
-        keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="b")["Contents"]]
+        keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="models-bucket")["Contents"]]
     assert keys == ["models/v2/model.tar.gz"]
