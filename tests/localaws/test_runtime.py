@@ -169,5 +169,6 @@ def test_a_saved_account_keeps_only_what_it_holds(tmp_path) -> None:
     assert not (state / "s3" / "models-bucket" / "models" / "v1").exists()
     with LocalAWS() as aws:
         aws.load_state(state)
-        keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="models-bucket")["Contents"]]
+        listed = boto3.client("s3").list_objects_v2(Bucket="models-bucket")["Contents"]
+    keys = [o["Key"] for o in listed]
     assert keys == ["models/v2/model.tar.gz"]
