@@ -87,6 +87,7 @@ class Ending:
     cause: str | None  # a Fail state's cause; None for a Succeed state
 
 
+RUN_REFUSED_CAUSE = "Another run holds the endpoint lock; nothing was done."
 ENDINGS = (
     Ending("OutcomeDeployed", Outcome.DEPLOYED, EndState.DEPLOYED, None),
     Ending("OutcomeKeptCurrentModel", Outcome.KEPT_CURRENT_MODEL, EndState.KEPT_CURRENT_MODEL,
@@ -95,10 +96,10 @@ ENDINGS = (
            "The new model failed; the previous model is serving."),
     Ending("OutcomeRollbackFailed", Outcome.ROLLBACK_FAILED, EndState.ROLLBACK_FAILED,
            "The rollback failed: see the Rollback step's error."),
+    Ending("OutcomeRefused", Outcome.REFUSED, EndState.RUN_REFUSED, RUN_REFUSED_CAUSE),
     Ending("OutcomeFailed", Outcome.FAILED, EndState.PIPELINE_FAILED,
            "A step failed before the endpoint was touched: see the failed step's error."),
 )
-RUN_REFUSED_CAUSE = "Another run holds the endpoint lock; nothing was done."
 
 
 class RetrainingStateMachine(Construct):
@@ -156,15 +157,12 @@ class RetrainingStateMachine(Construct):
         release.next(outcome)
         finish: dict[Outcome, sfn.IChainable] = {}
         for ending in ENDINGS:
-            if ending.outcome is not Outcome.FAILED:  # a failure may be a refused run
+            if ending.outcome is not Outcome.FAILED:  # the default
                 outcome.when(sfn.Condition.string_equals("$.outcome", ending.outcome.value),
                              self._end_state(ending.end_state, ending.cause))
             finish[ending.outcome] = sfn.Pass(
                 self, ending.outcome_state, result=sfn.Result.from_string(ending.outcome.value),
                 result_path="$.outcome").next(notify)
-        outcome.when(sfn.Condition.string_equals("$.error.Error", RUN_REFUSED_ERROR),
-                     sfn.Fail(self, EndState.RUN_REFUSED.value, error=RUN_REFUSED_ERROR,
-                              cause=RUN_REFUSED_CAUSE))
         failed = next(e for e in ENDINGS if e.outcome is Outcome.FAILED)
         outcome.otherwise(self._end_state(failed.end_state, failed.cause))
         return finish
@@ -172,15 +170,20 @@ class RetrainingStateMachine(Construct):
     def _end_state(self, state: EndState, cause: str | None) -> sfn.IChainable:
         if cause is None:
             return sfn.Succeed(self, state.value)
-        return sfn.Fail(self, state.value, error=state.value, cause=cause)
+        # A refused run fails with the lock's own error name, as callers check it.
+        error = RUN_REFUSED_ERROR if state is EndState.RUN_REFUSED else state.value
+        return sfn.Fail(self, state.value, error=error, cause=cause)
 
     def _before_deploy(self, finish: dict[Outcome, sfn.IChainable]) -> sfn.Chain:
         """Lock, train, package, gate: a failure here only notifies (endpoint untouched)."""
         failed = finish[Outcome.FAILED]
         acquire = self._task("AcquireLock", "acquire-lock",
                              {"execution_name.$": "$.execution_name", "run.$": "$.run",
-                              "execution_arn.$": "$$.Execution.Id"},
-                             "$.lock", catch=failed)
+                              "execution_arn.$": "$$.Execution.Id"}, "$.lock")
+        # Another run holds the lock: refused (notified as such), not failed.
+        acquire.add_catch(finish[Outcome.REFUSED], errors=[RUN_REFUSED_ERROR],
+                          result_path="$.error")
+        acquire.add_catch(failed, errors=["States.ALL"], result_path="$.error")
         plan = self._task("PlanTraining", "plan-training", {
             "execution_name.$": "$.execution_name", "data_uri.$": "$.run.data_uri"}, "$.plan",
             catch=failed)

@@ -32,11 +32,14 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+# Seconds a client has to send its request body (nginx's client_body_timeout is 60 s; a local
+# server with a few dozen threads sheds a stalled client sooner).
+BODY_TIMEOUT = float(os.environ.get("CALLTIME_BODY_TIMEOUT", "10"))
 UTF8_TYPES = ("application/json", "text/csv", "application/jsonlines", "text/plain")
 DEFAULT_ACCEPT = "application/json"
 STATUS_TEXT = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-               406: "Not Acceptable", 413: "Payload Too Large", 415: "Unsupported Media Type",
-               500: "Internal Server Error"}
+               406: "Not Acceptable", 408: "Request Timeout", 413: "Payload Too Large",
+               415: "Unsupported Media Type", 500: "Internal Server Error"}
 
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -88,8 +91,23 @@ class ServingApp:
         if not accept or accept == "*/*":
             accept = self.default_accept
         length = environ.get("CONTENT_LENGTH")
-        # A chunked body has no Content-Length: read to its end (gunicorn de-chunks it).
-        raw = environ["wsgi.input"].read(int(length)) if length else environ["wsgi.input"].read()
+        # A client that sends less than it announced (or trickles it) is shed after
+        # BODY_TIMEOUT, as the container's nginx front does (client_body_timeout), instead of
+        # holding one of the worker's threads until it gives up.
+        connection = environ.get("gunicorn.socket")
+        if connection is not None:
+            connection.settimeout(BODY_TIMEOUT)
+        try:
+            # A chunked body has no Content-Length: read to its end (gunicorn de-chunks it).
+            raw = environ["wsgi.input"].read(int(length)) if length else \
+                environ["wsgi.input"].read()
+        except (TimeoutError, OSError):
+            return self._reply(start_response, 408,
+                               b'{"error": "ClientError", "message": "body: not received within '
+                               + str(BODY_TIMEOUT).encode() + b' s"}', "application/json")
+        finally:
+            if connection is not None:
+                connection.settimeout(None)
         media = content_type.split(";")[0].strip().lower()
         body: bytes | str = raw
         if media in UTF8_TYPES:

@@ -178,6 +178,7 @@ class Outcome(StrEnum):
     KEPT_CURRENT_MODEL = "kept-current-model"
     ROLLED_BACK = "rolled-back"
     ROLLBACK_FAILED = "rollback-failed"
+    REFUSED = "refused"  # another run held the lock: nothing was done
     FAILED = "failed"
 
 

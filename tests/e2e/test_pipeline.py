@@ -176,6 +176,11 @@ def test_concurrent_start_is_refused(account) -> None:
     described = [sfn.describe_execution(executionArn=e["executionArn"]) for e in runs]
     refused = [d for d in described if d.get("error") == "DeploymentInProgress"]
     assert len(described) == 2 and len(refused) == 1
+    # Notified as refused, not as a failure.
+    name = refused[0]["executionArn"].rsplit(":", 1)[-1]
+    assert boto3.client("s3").list_objects_v2(
+        Bucket=account.bucket, Prefix=f"notifications/{name}/")["Contents"][0]["Key"].endswith(
+        "/refused.json")
     assert holder.status == "SUCCEEDED", (holder.error, holder.cause)
     assert account.endpoint()["EndpointStatus"] == "InService"
 

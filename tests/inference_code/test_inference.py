@@ -48,7 +48,7 @@ def server(trained, tmp_path_factory) -> Iterator[str]:
          "--port", str(port), "--workers", "2",
          "--model-dir", str(tmp_path_factory.mktemp("served"))],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-        cwd=tmp_path_factory.mktemp("cwd"))
+        cwd=tmp_path_factory.mktemp("cwd"), env={**os.environ, "CALLTIME_BODY_TIMEOUT": "1"})
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     try:
@@ -324,6 +324,27 @@ def test_a_chunked_body_is_read_whole(server: str) -> None:
     response = connection.getresponse()
     assert response.status == 200, response.read()
     assert len(json.loads(response.read())["predictions"]) == 1
+
+
+def test_a_client_that_stalls_its_body_is_shed_and_others_are_served(server: str) -> None:
+    """Content-Length says 100, 10 bytes come: the server answers 408 after its body timeout
+    (1 s here) instead of holding a thread until the client gives up; meanwhile others get
+    answers."""
+    host, port = server.removeprefix("http://").split(":")
+    stalled = [socket.create_connection((host, int(port)), timeout=10) for _ in range(40)]
+    try:
+        for connection in stalled:
+            connection.sendall(b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                               b"application/json\r\nContent-Length: 100\r\n\r\n{\"feat")
+        status, _, _ = http_client(server)(_json({"features": [[1, 19, 0.5]]}), JSON, JSON)
+        assert status == 200  # 40 stalled clients do not take the server down
+        started = time.monotonic()
+        answer = stalled[0].recv(4096)
+        assert answer.startswith(b"HTTP/1.1 408") and b"body: not received" in answer
+        assert time.monotonic() - started < 5
+    finally:
+        for connection in stalled:
+            connection.close()
 
 
 def test_non_utf8_body(model_dir: Path) -> None:

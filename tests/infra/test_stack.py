@@ -320,9 +320,12 @@ def test_the_state_machine_branches_on_what_the_steps_return(synthesized) -> Non
     ends = {n for n, s in states.items() if s["Type"] in ("Succeed", "Fail")}
     assert ends == set(contract.EndState)
     assert set(by_outcome.values()) | {states["Outcome"]["Default"]} == ends
-    refused = next(c for c in states["Outcome"]["Choices"] if c["Variable"] == "$.error.Error")
-    assert refused["StringEquals"] == DeploymentInProgress.__name__
-    assert states[refused["Next"]]["Error"] == DeploymentInProgress.__name__
+    # A refused run is its own outcome (notified as "refused"), ending in RunRefused with the
+    # lock's error name; AcquireLock catches that error before any other.
+    assert states[by_outcome[contract.Outcome.REFUSED]]["Error"] == DeploymentInProgress.__name__
+    first, *_ = states["AcquireLock"]["Catch"]
+    assert first["ErrorEquals"] == [DeploymentInProgress.__name__]
+    assert states[first["Next"]]["Result"] == contract.Outcome.REFUSED
 
 
 def test_every_function_gets_exactly_the_environment_the_steps_read(synthesized) -> None:
