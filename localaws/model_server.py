@@ -102,9 +102,11 @@ class ServingApp:
             raw = environ["wsgi.input"].read(int(length)) if length else \
                 environ["wsgi.input"].read()
         except (TimeoutError, OSError):
+            # The rest of the body may still come: the connection cannot be reused.
             return self._reply(start_response, 408,
                                b'{"error": "ClientError", "message": "body: not received within '
-                               + str(BODY_TIMEOUT).encode() + b' s"}', "application/json")
+                               + str(BODY_TIMEOUT).encode() + b' s"}', "application/json",
+                               close=True)
         finally:
             if connection is not None:
                 connection.settimeout(None)
@@ -131,9 +133,10 @@ class ServingApp:
 
     @staticmethod
     def _reply(start_response: Callable[..., Any], status: int, body: bytes,
-               content_type: str) -> list[bytes]:
+               content_type: str, close: bool = False) -> list[bytes]:
         start_response(f"{status} {STATUS_TEXT.get(status, 'Status')}",
-                       [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+                       [("Content-Type", content_type), ("Content-Length", str(len(body))),
+                        *([("Connection", "close")] if close else [])])
         return [body]
 
 

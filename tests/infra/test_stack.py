@@ -177,8 +177,11 @@ def test_state_machine_wiring(synthesized) -> None:
         assert all(r["BackoffRate"] == 2 for r in task["Retry"])
     for name in ("Deploy", "CheckEndpoint", "HealthCheck"):
         assert tasks[name]["Catch"][0]["Next"] == "Rollback", name
-    for name in ("AcquireLock", "Train", "Package", "QualityGate", "CreateModelAndConfig"):
+    for name in ("Train", "Package", "QualityGate", "CreateModelAndConfig"):
         assert tasks[name]["Catch"][0]["Next"] == "OutcomeFailed", name
+    # AcquireLock: a held lock is a refusal; anything else a failure.
+    assert [c["Next"] for c in tasks["AcquireLock"]["Catch"]] == ["OutcomeRefused",
+                                                                 "OutcomeFailed"]
     assert tasks["Rollback"]["Catch"][0]["Next"] == "OutcomeRollbackFailed"
     assert states["WaitForEndpoint"]["SecondsPath"] == "$.run.poll_seconds"
     assert tasks["CheckEndpoint"]["Parameters"]["max_attempts.$"] == "$.run.max_checks"
