@@ -20,10 +20,12 @@ Run it with `calltime serve --model model.tar.gz`, not directly.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import shutil
 import signal
+import socket
 import sys
 import threading
 import time
@@ -102,11 +104,14 @@ class ServingApp:
             raw = environ["wsgi.input"].read(int(length)) if length else \
                 environ["wsgi.input"].read()
         except (TimeoutError, OSError):
-            # The rest of the body may still come: the connection cannot be reused.
+            # The rest of the body may still come: the connection cannot be reused, so nothing
+            # more is read from it and gunicorn closes it once the answer is written.
+            if connection is not None:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RD)
             return self._reply(start_response, 408,
                                b'{"error": "ClientError", "message": "body: not received within '
-                               + str(BODY_TIMEOUT).encode() + b' s"}', "application/json",
-                               close=True)
+                               + str(BODY_TIMEOUT).encode() + b' s"}', "application/json")
         finally:
             if connection is not None:
                 connection.settimeout(None)
@@ -133,10 +138,9 @@ class ServingApp:
 
     @staticmethod
     def _reply(start_response: Callable[..., Any], status: int, body: bytes,
-               content_type: str, close: bool = False) -> list[bytes]:
+               content_type: str) -> list[bytes]:
         start_response(f"{status} {STATUS_TEXT.get(status, 'Status')}",
-                       [("Content-Type", content_type), ("Content-Length", str(len(body))),
-                        *([("Connection", "close")] if close else [])])
+                       [("Content-Type", content_type), ("Content-Length", str(len(body)))])
         return [body]
 
 
