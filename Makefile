@@ -16,7 +16,7 @@ CONTACTS ?= 5000
 SCENARIO ?= deploy
 CDK_ENV ?= dev
 
-.PHONY: venv test lint pipeline train synth diff deploy costs bench bench-quick bench-scale lock clean
+.PHONY: venv test test-fast lint pipeline train synth diff deploy costs bench bench-quick bench-scale lock clean
 
 venv: $(STAMP)
 
@@ -31,6 +31,11 @@ $(STAMP): pyproject.toml constraints.txt
 test: venv
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# The edit-test loop: everything but the tests marked slow (end to end, training, servers).
+test-fast: venv
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q -m "not slow"
 
 lint: venv
 	$(BIN)/ruff check .

@@ -16,6 +16,13 @@ from training.simulate import SimulationConfig, write
 from training.train import TrainResult, TrainSettings, train
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every end-to-end test is slow (`make test-fast` leaves them out; `make test` runs all)."""
+    for item in items:
+        if "/tests/e2e/" in str(item.path):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def demo_log(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(calls.csv, truth.csv.gz) for 1,200 contacts, about 48,000 calls."""

@@ -16,6 +16,7 @@ from infra.stack import CalltimeStack
 from tests.support.stacks import REGIONS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("region", REGIONS)
 def test_synth_passes_aws_solutions_and_cfn_lint(region: str, tmp_path) -> None:
     app, stack = build_app({"env": "dev", "account": "111122223333", "region": region},

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "infra" / "lambda.Dockerfile"
 REQUIREMENTS = ROOT / "infra" / "lambda-requirements.txt"
@@ -41,6 +43,7 @@ def test_the_image_runs_the_python_the_project_runs() -> None:
     assert base_python() == f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
+@pytest.mark.slow
 def test_every_image_package_has_a_wheel_for_the_base_image(tmp_path: Path) -> None:
     done = wheels_resolve(base_python(), tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -55,6 +55,7 @@ def _gone(pids: list[int], within: float = 15.0) -> bool:
     return True
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
 def test_a_killed_runtime_leaves_no_server_and_no_work_directory(artifacts, tmp_path,
                                                                  how) -> None:

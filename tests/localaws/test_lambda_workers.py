@@ -68,6 +68,7 @@ def test_going_over_memory_kills_the_invocation_as_lambda_does(local) -> None:
     assert _invoke("hungry", {"mb": 50})["payload"] == {"held_mb": 50}  # a new environment
 
 
+@pytest.mark.slow
 def test_a_timeout_stops_the_handler_midway(local, tmp_path) -> None:
     local.register_lambda("slow", f"{__name__}:slow", FunctionConfig(timeout_seconds=1))
     marker = tmp_path / "marker"

@@ -216,6 +216,7 @@ def test_serverless_cold_start_pays_the_model_load(aws) -> None:
     assert len(aws.sagemaker.cold_starts()["ep"]) == 1 and endpoint.server.process.pid == server
 
 
+@pytest.mark.slow
 def test_no_server_outlives_the_runtime(artifacts, tmp_path) -> None:
     from localaws.runtime import LocalAWS
     from tests.support.local_account import put_artifacts

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import boto3
+import pytest
 
 from localaws.runtime import LocalAWS
 from pipeline_lambdas.contract import LOCK_KEY
@@ -15,6 +16,7 @@ from pipeline_lambdas.contract import LOCK_KEY
 ROOT = Path(__file__).parents[2]
 
 
+@pytest.mark.slow
 def test_unlock_frees_a_lock_whose_run_died_with_its_process(tmp_path) -> None:
     state = tmp_path / "local-aws"
     with LocalAWS(region="us-east-1") as aws:

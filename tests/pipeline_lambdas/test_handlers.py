@@ -65,6 +65,7 @@ def _answers() -> list[float]:
     return json.loads(response["Body"].read())["predictions"]
 
 
+@pytest.mark.slow
 def test_first_run_concurrent_run_and_rollback(pipeline_env, trained) -> None:
     run = {"execution_name": "run-1", "execution_start": "2026-06-01T03:00:00Z"}
     taken = step(run_lock.acquire_handler, run)

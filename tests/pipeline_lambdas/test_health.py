@@ -79,6 +79,7 @@ def test_slot_checks_catch_order_and_shape() -> None:
     assert any("expected 3 slots" in p for p in report.problems)
 
 
+@pytest.mark.slow
 def test_a_cold_start_is_waited_out_before_the_canaries_are_timed(artifacts, tmp_path,
                                                                   settings) -> None:
     """SageMaker's first call after a deployment pays the cold start (here 4 s): timed against

@@ -39,6 +39,7 @@ def test_decisions(metrics: dict, force: bool, decision: str, reason: str) -> No
     assert reason in result.reason
 
 
+@pytest.mark.slow
 def test_a_weaker_model_is_blocked_against_the_live_one(aws, settings, demo_log,
                                                          tmp_path) -> None:
     s3, sm = boto3.client("s3"), boto3.client("sagemaker")

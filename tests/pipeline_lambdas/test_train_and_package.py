@@ -22,6 +22,7 @@ def log_parts(demo_log) -> list[bytes]:
     return [header + b"".join(rows[:half]), header + b"".join(rows[half:])]
 
 
+@pytest.mark.slow
 def test_prefix_of_parts_trains_stages_and_publishes(aws, settings, log_parts) -> None:
     s3 = boto3.client("s3")
     for i, part in enumerate(log_parts):

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from training import artifact
 from training.train import train
 
 
+@pytest.mark.slow
 def test_live_model_is_scored_on_the_same_holdout(trained, demo_log, tmp_path) -> None:
     live_dir = artifact.extract(trained.artifact, tmp_path / "live")
     result = train(demo_log[0], tmp_path / "new", baseline_model_dir=live_dir,
@@ -22,6 +25,7 @@ def test_live_model_is_scored_on_the_same_holdout(trained, demo_log, tmp_path) -
     assert abs(live["roc_auc"] - new_auc) < 0.05
 
 
+@pytest.mark.slow
 def test_an_incomparable_or_tampered_live_model_is_reported(trained, demo_log, tmp_path) -> None:
     live_dir = artifact.extract(trained.artifact, tmp_path / "live")
     metadata = json.loads((live_dir / "metadata.json").read_text())

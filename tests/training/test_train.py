@@ -123,6 +123,7 @@ def test_rejects_are_written_even_when_training_refuses(tmp_path) -> None:
     assert rejects["reject_reason"].tolist() == ["unparseable_timestamp"] * 3
 
 
+@pytest.mark.slow
 def test_the_live_model_is_scored_only_on_calls_it_never_saw(demo_log, tmp_path) -> None:
     """Live trained on the first 75 % of the period; the new run's holdout (last 20 %) is new
     to it, so it is scored there; on a rerun of its own log it is judged by its recorded AUC."""
