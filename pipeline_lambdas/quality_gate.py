@@ -2,8 +2,9 @@
 
 Both models are scored on the new run's temporal holdout (the train step scores the live model
 there: `live_model_on_holdout` in metrics.json). A drop in ROC AUC beyond the tolerance keeps the
-current model unless the execution input says `force_deploy`. Keeping the current model is a
-normal outcome, not an error: the state machine branches on `decision`.
+current model unless the execution input says `force_deploy`; so does a live model trained on
+exactly this run's data (a rerun on the same log). Keeping the current model is a normal
+outcome, not an error: the state machine branches on `decision`.
 """
 
 from __future__ import annotations
@@ -41,6 +42,14 @@ def decide(new_metrics: dict[str, Any], tolerance: float, force_deploy: bool = F
     if live is None:
         return GateResult(deploy, "first deployment: no live model", new_auc, None,
                           tolerance, force_deploy)
+    if live.get("same_data") and not force_deploy:
+        # A rerun on the log the live model was trained on: the new model is that model again
+        # (or differs by chance); replacing it would be churn, not an improvement.
+        live_auc = live.get("roc_auc")
+        return GateResult(keep, f"the live model {live.get('model_version')} was trained on "
+                          "exactly this data (same fingerprint); kept it (force_deploy "
+                          "replaces it anyway)", new_auc,
+                          float(live_auc) if live_auc is not None else None, tolerance, False)
     if not live.get("comparable"):
         return GateResult(deploy, f"live model {live.get('model_version')} not comparable: "
                           f"{live.get('reason')}; the health check still guards the deploy",

@@ -53,7 +53,17 @@ class TrainResult:
 MIN_UNSEEN_CALLS = 1000
 
 
-def _score_live(model_dir: Path, valid: pd.DataFrame, cut: float) -> dict[str, Any]:
+def _score_live(model_dir: Path, valid: pd.DataFrame, cut: float,
+                data_sha256: str | None = None) -> dict[str, Any]:
+    """`_score_live_model`'s numbers, and whether the live model was trained on exactly this
+    run's data (`same_data`: the fingerprints in both metadata agree), for the quality gate."""
+    scored = _score_live_model(model_dir, valid, cut)
+    live_data = json.loads((model_dir / METADATA_FILE).read_text()).get("data", {})
+    return {**scored, "same_data": bool(data_sha256)
+            and live_data.get("sha256") == data_sha256}
+
+
+def _score_live_model(model_dir: Path, valid: pd.DataFrame, cut: float) -> dict[str, Any]:
     """The live model's holdout numbers, measured only where it is out of sample.
 
     The live model was refit on every call it saw, so scoring it on calls it trained on would
@@ -166,7 +176,8 @@ def fit_and_package(valid: pd.DataFrame, data: dict[str, Any], out_dir: Path,
     metrics = {**evaluation.metrics, "shipped_model": {"trees": len(final.roots),
                                                        "depth": final.depth}}
     if baseline_model_dir is not None:
-        metrics["live_model_on_holdout"] = _score_live(baseline_model_dir, valid, cut)
+        metrics["live_model_on_holdout"] = _score_live(baseline_model_dir, valid, cut,
+                                                       data.get("sha256"))
     version = version or artifact.new_version()
     tar_path, metadata = artifact.package(final, training_set.params, metrics, data, out_dir,
                                           version)

@@ -35,9 +35,18 @@ class Account:
         self.bucket, self.calls, self.out = bucket, calls, out
         self.seen: dict[str, object] = {}
 
-    def run(self, scenario: str, timeout: float = 600):
-        return execute(self.aws, self.arn, self.definition, self.bucket, self.calls, self.out,
-                       scenario, timeout=timeout)
+    def run(self, scenario: str, timeout: float = 600, calls: Path | None = None):
+        return execute(self.aws, self.arn, self.definition, self.bucket, calls or self.calls,
+                       self.out, scenario, timeout=timeout)
+
+    def newer_log(self) -> Path:
+        """The demo log a week on: its first calls dropped (new data, a new fingerprint)."""
+        path = self.out / "newer" / "calls.csv"
+        if not path.exists():
+            path.parent.mkdir(parents=True)
+            lines = self.calls.read_text().splitlines(keepends=True)
+            path.write_text(lines[0] + "".join(lines[200:]))
+        return path
 
     @staticmethod
     def endpoint() -> dict:
@@ -91,9 +100,17 @@ def test_first_deployment_creates_the_endpoint(account) -> None:
     assert lock["owner"] is None and lock["released_by"] == result.arn.split(":")[-1]
 
 
-def test_second_deployment_updates_the_endpoint(account) -> None:
+def test_a_rerun_on_the_live_models_own_data_keeps_it(account) -> None:
     before = account.endpoint()["EndpointConfigName"]
     result = account.run("deploy")
+    assert result.final_state == EndState.KEPT_CURRENT_MODEL, (result.error, result.cause)
+    assert "trained on exactly this data" in result.state_value("gate")["reason"]
+    assert account.endpoint()["EndpointConfigName"] == before
+
+
+def test_second_deployment_updates_the_endpoint(account) -> None:
+    before = account.endpoint()["EndpointConfigName"]
+    result = account.run("deploy", calls=account.newer_log())
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     deploy = result.state_value("deploy")
     assert deploy["action"] == "updated"
@@ -236,7 +253,9 @@ def test_make_pipeline_twice_updates_and_invoke_reaches_the_endpoint(tmp_path) -
     first = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert "action=created" in first.stdout and "SUCCEEDED at Deployed" in first.stdout
-    second = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    # A week on: new data (another seed), so the gate lets the new model through.
+    second = subprocess.run([*command, "--seed", "8"], capture_output=True, text=True, env=env,
+                            timeout=600)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert "(restored from the previous run)" in second.stdout
     assert "action=updated" in second.stdout

@@ -18,11 +18,13 @@ from training.model import ModelSettings
 from training.train import TrainSettings
 
 
-def _metrics(new: float, live: float | None = None, comparable: bool = True) -> dict:
+def _metrics(new: float, live: float | None = None, comparable: bool = True,
+             same_data: bool = False) -> dict:
     metrics = {"classification": {"roc_auc": new}}
     if live is not None or not comparable:
         metrics["live_model_on_holdout"] = {"model_version": "v1", "comparable": comparable,
-                                            "roc_auc": live, "reason": "feature set changed"}
+                                            "roc_auc": live, "reason": "feature set changed",
+                                            "same_data": same_data}
     return metrics
 
 
@@ -32,6 +34,10 @@ def _metrics(new: float, live: float | None = None, comparable: bool = True) -> 
     (_metrics(0.66, 0.71), False, GateDecision.KEEP_CURRENT, "kept the current model"),
     (_metrics(0.66, 0.71), True, GateDecision.DEPLOY, "forced"),
     (_metrics(0.60, comparable=False), False, GateDecision.DEPLOY, "not comparable"),
+    # A rerun on the live model's own data keeps it, even when the new AUC is a hair higher.
+    (_metrics(0.72, 0.71, same_data=True), False, GateDecision.KEEP_CURRENT,
+     "trained on exactly this data"),
+    (_metrics(0.72, 0.71, same_data=True), True, GateDecision.DEPLOY, "tolerance 0.02"),
 ])
 def test_decisions(metrics: dict, force: bool, decision: str, reason: str) -> None:
     result = decide(metrics, tolerance=0.02, force_deploy=force)

@@ -21,6 +21,7 @@ def test_live_model_is_scored_on_the_same_holdout(trained, demo_log, tmp_path) -
     # The live model was trained on these very calls, so it is judged by its recorded holdout
     # AUC (tests/training/test_train.py covers scoring on calls it never saw).
     assert live["basis"].startswith("its own holdout ROC AUC")
+    assert live["same_data"] is True  # the same log: the gate keeps the live model
     new_auc = result.metadata["metrics"]["classification"]["roc_auc"]
     assert abs(live["roc_auc"] - new_auc) < 0.05
 
