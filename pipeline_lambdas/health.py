@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -174,8 +175,15 @@ def health_check(runtime, endpoint_name: str, max_latency_ms: float,
     if slots is not None:
         check_slots_format(slots, report)
     if report.problems:
-        raise HealthCheckFailed("; ".join(report.problems))
+        raise HealthCheckFailed("; ".join(distinct(report.problems)))
     return report
+
+
+def distinct(problems: list[str]) -> list[str]:
+    """Each problem once, in the order found, with how often it was found (three identical
+    bad slots are one problem seen three times, not three lines to read)."""
+    counts = Counter(problems)
+    return [p if counts[p] == 1 else f"{p} (x{counts[p]})" for p in dict.fromkeys(problems)]
 
 
 @step_handler

@@ -48,6 +48,10 @@ def test_a_model_that_answers_garbage_fails_with_every_problem_named(aws, traine
     message = str(err.value)
     assert "features: predictions outside [0, 1]: [1.7, 1.7, 1.7]" in message
     assert "outside the calling window" in message
+    # Its three identical bad slots are one problem, counted, not the same line three times.
+    problems = message.split("; ")
+    assert len(problems) == len(set(problems))
+    assert "outside the calling window (x3)" in message
 
 
 def test_latency_bound_and_missing_endpoint(aws, settings) -> None:
