@@ -111,6 +111,8 @@ def test_cli_refuses_with_the_cause(tmp_path, capsys) -> None:
     code = main(["train", "--calls", str(bad), "--out", str(tmp_path / "out")])
     assert code == 2
     assert "missing required column(s) 'contact_id'" in capsys.readouterr().err
+    # Refused whole before any row is read: no rejects file pretends to account for its rows.
+    assert not (tmp_path / "out" / "rejects.csv").exists()
 
 
 def test_rejects_are_written_even_when_training_refuses(tmp_path) -> None:
