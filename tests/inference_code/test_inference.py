@@ -19,6 +19,7 @@ import pytest
 
 from inference_code import inference
 from inference_code.features import DAY_NAMES
+from inference_code.ranking import DEFAULT_WINDOW
 from training import artifact
 
 JSON, CSV = "application/json", "text/csv"
@@ -169,8 +170,15 @@ def test_defaults_cold_contact_and_no_window(client: Client) -> None:
     assert status == 200
     slots = json.loads(body)["recommendations"][0]["slots"]
     assert len(slots) == 3  # default top_k
-    assert all(s["day"] != "saturday" for s in slots)  # the default window has no Saturday
-    assert all(not (s["day"] == "friday" and s["hour"] >= 14) for s in slots)
+    for slot in slots:  # inside the default window: Sun-Thu 9-21, Fri 9-14, never Saturday
+        start, end = DEFAULT_WINDOW[slot["day"]]
+        assert start <= slot["hour"] < end, slot
+    # and all of it is offered: asked for every slot, the cold contact gets exactly the window
+    _, every, _ = client(_json({"contacts": [{"contact_id": "new"}], "as_of": AS_OF,
+                                "top_k": 168}), JSON, JSON)
+    offered = {(s["day"], s["hour"]) for s in json.loads(every)["recommendations"][0]["slots"]}
+    assert offered == {(day, hour) for day, (start, end) in DEFAULT_WINDOW.items()
+                       for hour in range(start, end)}
 
 
 def test_history_is_read_in_the_contacts_local_time(client: Client) -> None:
@@ -297,6 +305,8 @@ def test_bad_input_is_a_client_error_naming_the_field(client: Client, body: byte
     assert got_status == status, got_body
     assert got_type.startswith(JSON)
     error = json.loads(got_body)
+    assert set(error) == {"error", "message"}
+    assert error["error"] == ("UnsupportedContentType" if status == 415 else "ClientError")
     assert message in error["message"]
     assert "Traceback" not in got_body
     assert len(error["message"]) < 300  # what a client sent is cut, not echoed (nor logged)

@@ -115,18 +115,22 @@ def test_retry_succeeds_on_the_second_attempt(machine) -> None:
 
 
 def test_direct_invoke_gets_lambda_error_payloads(machine, tmp_path) -> None:
-    aws, _ = machine
+    aws, arn = machine
     client = boto3.client("lambda")
     response = client.invoke(FunctionName="deploy", Payload=json.dumps({"broken": True}))
     assert response["FunctionError"] == "Unhandled"
     payload = json.loads(response["Payload"].read())
     assert payload["errorType"] == "HealthCheckFailed"
     assert payload["errorMessage"] == "predictions outside [0, 1]"
+    ran = aws.run_execution(arn, {"model": "v1"})
     exported = aws.export(tmp_path / "export")
     executions = json.loads((exported / "executions.json").read_text())
-    assert isinstance(executions, list)
-    assert json.loads((exported / "lambda_invocations.json").read_text())[-1]["error"] == \
-        "Unhandled"
+    # The export holds the one execution, as it ended, with its history.
+    assert [(e["execution"]["executionArn"], e["execution"]["status"]) for e in executions] == [
+        (ran.arn, "SUCCEEDED")]
+    assert len(executions[0]["history"]) == len(ran.events)
+    invocations = json.loads((exported / "lambda_invocations.json").read_text())
+    assert [i["error"] for i in invocations][0] == "Unhandled"  # the direct one, first
 
 
 def test_cli_streams_states_and_reports_the_outcome(tmp_path) -> None:

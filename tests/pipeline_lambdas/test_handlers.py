@@ -4,6 +4,7 @@ check rolled back to the previous one, which then answers as before."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 
@@ -98,10 +99,13 @@ def test_first_run_concurrent_run_and_rollback(pipeline_env, trained) -> None:
     done = step(deployment.check_handler, {
         "endpoint_config_name": config["endpoint_config_name"],
         "deploy_started_at": deployed["deploy_started_at"]})
-    assert done["state"] == "IN_SERVICE" and done["deploy_seconds"] >= 0
+    since = (dt.datetime.now(dt.UTC)
+             - dt.datetime.fromisoformat(deployed["deploy_started_at"])).total_seconds()
+    assert done["state"] == "IN_SERVICE" and 0 < done["deploy_seconds"] <= since
     report = step(health.handler, {})
     assert report["problems"] == []
-    step(cleanup.handler, {})
+    cleaned = step(cleanup.handler, {})
+    assert cleaned["kept"] == [config["endpoint_config_name"]]  # the only version, now live
     note = {"outcome": "deployed", "execution_name": "run-1",
             "details": {"model_version": version, "roc_auc": train_out["roc_auc"]}}
     assert step(notify.handler, note)["published"] is True
