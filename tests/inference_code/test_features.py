@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -12,8 +13,8 @@ import pytest
 from inference_code import features
 from inference_code.inference import model_fn
 from inference_code.ranking import DEFAULT_WINDOW, rank, window_mask
+from inference_code.request_parsing import parse
 from training import artifact, call_log, dataset
-from training.evaluate import contact_histories
 
 
 @pytest.fixture(scope="module")
@@ -21,18 +22,32 @@ def training_set(demo_log):
     return dataset.build(call_log.load(demo_log[0]).valid)
 
 
-def test_serving_computes_the_same_features_as_training(training_set) -> None:
-    """No training/serving skew: the endpoint's path reproduces every training row."""
+def test_serving_computes_the_same_features_as_training(demo_log, training_set) -> None:
+    """No training/serving skew: each sampled training row is rebuilt the way the endpoint
+    builds it, from a request as a caller sends it (the contact's earlier calls as ISO times in
+    JSON, its time zone by name), through request parsing, serving's localization and the slot
+    features, and matches the row training computed."""
     ts = training_set
+    valid = call_log.load(demo_log[0]).valid.sort_values(["contact_id", "called_at"])
+    by_contact = {c: rows for c, rows in valid.groupby("contact_id")}
     rng = np.random.default_rng(0)
-    for i in rng.choice(len(ts.y), 300, replace=False).tolist():
-        earlier = np.flatnonzero((ts.contact_id == ts.contact_id[i]) & (ts.epoch < ts.epoch[i]))
-        history = contact_histories(ts, earlier).get(ts.contact_id[i], [])
-        counts = features.counts_from_history(history, np.array([ts.epoch[i]]),
-                                              np.array([ts.day[i]]))
-        offset = features.utc_offset_hours(ts.epoch[i], ZoneInfo(ts.timezone[i]))
-        served = features.assemble(np.array([ts.dow[i]]), np.array([ts.hour[i]]),
-                                   np.array([offset]), counts, ts.params)
+    for i in rng.choice(len(ts.y), 150, replace=False).tolist():
+        rows = by_contact[ts.contact_id[i]]
+        at = pd.Timestamp(ts.epoch[i], unit="s", tz="UTC")
+        earlier = rows[rows["called_at"] < at]
+        body = json.dumps({"contacts": [{
+            "contact_id": ts.contact_id[i], "timezone": rows["timezone"].iloc[0],
+            "history": [{"called_at": t.isoformat(), "answered": bool(a)} for t, a in zip(
+                earlier["called_at"], earlier["answered"], strict=True)]}],
+            "as_of": at.isoformat()})
+        request = parse(body, "application/json")
+        (contact,) = request.contacts
+        dow, hour, day = features.localize(request.as_of, contact.zone)
+        counts = features.counts_from_history(contact.history, np.array([request.as_of]),
+                                              np.array([day]))
+        offset = features.utc_offset_hours(request.as_of, contact.zone)
+        served = features.assemble(np.array([dow]), np.array([hour]), np.array([offset]),
+                                   counts, ts.params)
         np.testing.assert_allclose(served[0], ts.X[i], rtol=1e-9, atol=1e-9, equal_nan=True,
                                    err_msg=f"row {i}")
 

@@ -130,7 +130,7 @@ def test_direct_invoke_gets_lambda_error_payloads(machine, tmp_path) -> None:
         (ran.arn, "SUCCEEDED")]
     assert len(executions[0]["history"]) == len(ran.events)
     invocations = json.loads((exported / "lambda_invocations.json").read_text())
-    assert [i["error"] for i in invocations][0] == "Unhandled"  # the direct one, first
+    assert invocations[0]["error"] == "Unhandled"  # the direct one, first
 
 
 def test_cli_streams_states_and_reports_the_outcome(tmp_path) -> None:
