@@ -146,3 +146,15 @@ def test_parquet_with_typed_columns(tmp_path: Path) -> None:
     buffer = io.BytesIO()
     naive.to_parquet(buffer)
     assert call_log.load(buffer.getvalue()).rejected_by_reason["unparseable_timestamp"] == 3
+
+
+def test_column_names_are_matched_case_insensitively_and_every_spelling_of_answered() -> None:
+    words = sorted(call_log.TRUE_WORDS) + sorted(call_log.FALSE_WORDS)
+    rows = [f"c-{i}, 2026-05-0{1 + i % 9}T10:00:00Z ,{word.upper() if i % 2 else word}"
+            for i, word in enumerate(words)]
+    result = call_log.load(("Contact_ID,CALLED_AT, Answered \n" + "\n".join(rows)).encode())
+    assert result.rejected_by_reason == dict.fromkeys(call_log.REJECT_REASONS, 0)
+    answered = result.valid.set_index("contact_id")["answered"]
+    assert [bool(answered[f"c-{i}"]) for i in range(len(words))] == \
+        [w in call_log.TRUE_WORDS for w in words]
+    assert {"t", "f", "y", "n"} <= call_log.TRUE_WORDS | call_log.FALSE_WORDS
