@@ -142,9 +142,21 @@ def test_one_function_and_least_privilege_role_per_step(synthesized) -> None:
     everything = [a for p in _resources(template, "AWS::IAM::Policy").values()
                   for s in p["Properties"]["PolicyDocument"]["Statement"] for a in _actions(s)]
     assert not [a for a in everything if a.endswith(":*") or a == "*"]
-    # Only the health check, the rollback and the invoke role may invoke the endpoint.
-    health = _statements(template, "Functionshealthcheckrole")
-    assert {a for s in health for a in _actions(s)} >= {"sagemaker:InvokeEndpoint"}
+    # Only the health check, the rollback and the invoke role may invoke the endpoint: every
+    # policy of the template that grants InvokeEndpoint is one of theirs.
+    def grants_invoke(document: dict) -> bool:
+        return any("sagemaker:InvokeEndpoint" in _actions(s) for s in document["Statement"])
+
+    invokers = sorted(lid for lid, p in _resources(template, "AWS::IAM::Policy").items()
+                      if grants_invoke(p["Properties"]["PolicyDocument"]))
+    owners = ("Functionshealthcheckrole", "Functionsrollbackrole")
+    assert [next(o for o in owners if lid.startswith(o)) for lid in invokers] == list(owners)
+    inline = [lid for lid, r in _resources(template, "AWS::IAM::Role").items()
+              if any(grants_invoke(p["PolicyDocument"]) for p in r["Properties"].get(
+                  "Policies", []))]
+    managed = [lid for lid, p in _resources(template, "AWS::IAM::ManagedPolicy").items()
+               if grants_invoke(p["Properties"]["PolicyDocument"])]
+    assert len(inline) == 1 and len(managed) == 1  # the invoke role and its managed policy
     train = {a for s in _statements(template, "Functionstrainrole") for a in _actions(s)}
     assert not {a for a in train if a.startswith("sagemaker:") and "Describe" not in a}
     passrole = next(s for s in _statements(template, "Functionscreatemodelrole")
