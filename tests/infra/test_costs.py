@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from infra.costs import ALARM_METRICS, Usage, estimate, table
-from infra.settings import build
+from infra.settings import build, load
 
 
 def _endpoint(rows: dict[str, float]) -> float:
@@ -20,11 +22,17 @@ def test_endpoint_cost_scales_with_memory_and_traffic() -> None:
     assert round(_endpoint(small), 6) == 0.4
 
 
-def test_table_totals_its_rows() -> None:
-    settings = build({})
-    text = table(settings, Usage())
-    total = float(text.splitlines()[-1].split()[-1])
-    assert abs(total - sum(estimate(settings, Usage()).values())) < 0.01
+def test_the_readmes_cost_table_is_what_make_costs_prints_for_prod() -> None:
+    """The README quotes `make costs CDK_ENV=prod`; a change of price, setting or item that
+    is not carried to the README fails here."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    quoted = readme.split("For the `prod` settings and 1M requests a month:", 1)[1]
+    quoted = quoted.split("```", 2)[1].strip("\n")
+    printed = table(load({"env": "prod"}), Usage())
+    assert quoted == printed.strip("\n")
+    rows = printed.splitlines()[2:-1]
+    total = float(printed.splitlines()[-1].split()[-1])
+    assert abs(total - sum(float(r.split()[-1]) for r in rows)) <= 0.005 * len(rows)  # rounding
 
 
 def test_the_alarm_count_is_the_templates(synthesized) -> None:
