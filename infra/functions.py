@@ -237,7 +237,8 @@ class PipelineFunctions(Construct):
               [configs])
         allow("cleanup", ["sagemaker:DescribeModel", "sagemaker:DeleteModel"], [models])
         allow("cleanup", ["ssm:PutParameter"], [self.live_model_parameter_arn])
-        allow("notify", ["s3:PutObject"], [objects(notifications)])
+        # The once-only marker: claimed before Publish, deleted if Publish fails.
+        allow("notify", ["s3:PutObject", "s3:DeleteObject"], [objects(notifications)])
 
         xray = ("Resource::* is X-Ray's PutTraceSegments/PutTelemetryRecords (active tracing), "
                 "which support no resource-level scoping")

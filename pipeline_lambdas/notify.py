@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline_lambdas.clients import client
 from pipeline_lambdas.contract import Outcome, notification_key, version_prefix
@@ -34,7 +34,8 @@ def links(settings: PipelineSettings, region: str, version: str | None,
 def notify(sns, s3, settings: PipelineSettings, outcome: str, details: dict[str, Any],
            execution_name: str, region: str, execution_arn: str | None = None
            ) -> dict[str, Any]:
-    """Publish once per execution and outcome: a retried step does not send it again."""
+    """Publish once per execution and outcome: a retried step does not send it again, and one
+    whose Publish failed does (the marker is claimed first, released if SNS refuses)."""
     if outcome not in OUTCOMES:
         raise InvalidStepInput(f"input field 'outcome' must be one of {', '.join(OUTCOMES)}, "
                                f"got {outcome!r}")
@@ -54,7 +55,12 @@ def notify(sns, s3, settings: PipelineSettings, outcome: str, details: dict[str,
     if not settings.topic_arn:
         logger.info("no notification topic configured", extra={"subject": subject})
         return {"outcome": outcome, "published": False, "reason": "no topic configured"}
-    response = sns.publish(TopicArn=settings.topic_arn, Subject=subject, Message=message)
+    try:
+        response = sns.publish(TopicArn=settings.topic_arn, Subject=subject, Message=message)
+    except (ClientError, BotoCoreError):
+        # Not sent: the marker goes, so a retry (or a rerun of this step) sends it.
+        s3.delete_object(Bucket=settings.models_bucket, Key=marker)
+        raise
     return {"outcome": outcome, "published": True, "message_id": response["MessageId"]}
 
 
