@@ -42,9 +42,10 @@ def decide(new_metrics: dict[str, Any], tolerance: float, force_deploy: bool = F
     if live is None:
         return GateResult(deploy, "first deployment: no live model", new_auc, None,
                           tolerance, force_deploy)
-    if live.get("same_data") and not force_deploy:
+    if live.get("same_data") and live.get("comparable") and not force_deploy:
         # A rerun on the log the live model was trained on: the new model is that model again
-        # (or differs by chance); replacing it would be churn, not an improvement.
+        # (or differs by chance); replacing it would be churn, not an improvement. (A live
+        # model that cannot be compared, tampered or of another feature set, does not hold.)
         live_auc = live.get("roc_auc")
         return GateResult(keep, f"the live model {live.get('model_version')} was trained on "
                           "exactly this data (same fingerprint); kept it (force_deploy "

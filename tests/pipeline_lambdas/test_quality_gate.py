@@ -38,6 +38,8 @@ def _metrics(new: float, live: float | None = None, comparable: bool = True,
     (_metrics(0.72, 0.71, same_data=True), False, GateDecision.KEEP_CURRENT,
      "trained on exactly this data"),
     (_metrics(0.72, 0.71, same_data=True), True, GateDecision.DEPLOY, "tolerance 0.02"),
+    (_metrics(0.60, comparable=False, same_data=True), False, GateDecision.DEPLOY,
+     "not comparable"),
 ])
 def test_decisions(metrics: dict, force: bool, decision: str, reason: str) -> None:
     result = decide(metrics, tolerance=0.02, force_deploy=force)

@@ -35,7 +35,8 @@ def test_an_incomparable_or_tampered_live_model_is_reported(trained, demo_log, t
     result = train(demo_log[0], tmp_path / "new", baseline_model_dir=live_dir)
     live = json.loads(result.metrics_path.read_text())["live_model_on_holdout"]
     assert live == {"model_version": trained.version, "comparable": False,
-                    "reason": "the live model uses another feature set; not comparable"}
+                    "reason": "the live model uses another feature set; not comparable",
+                    "same_data": True}
     (live_dir / "model.npz").write_bytes(b"tampered")
     result = train(demo_log[0], tmp_path / "newer", baseline_model_dir=live_dir)
     assert "does not match its sha256" in json.loads(
