@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import socket
+
 import pytest
 
 from calltime.cli import main
@@ -11,8 +15,9 @@ from calltime.cli import main
     (["train", "--calls", "/nonexistent/calls.csv", "--out", "{tmp}/out"],
      "calltime train: error: [Errno 2] No such file or directory: '/nonexistent/calls.csv'"),
     (["serve", "--model", "{tmp}/not-a-tarball.tar.gz"], "calltime serve: error:"),
-    (["invoke", "--url", "http://127.0.0.1:9", "--body", "{{}}"],
-     "calltime invoke: error: [Errno 111] Connection refused"),
+    (["invoke", "--url", "http://127.0.0.1:{closed_port}", "--body", "{{}}"],
+     f"calltime invoke: error: [Errno {errno.ECONNREFUSED}] "
+     f"{os.strerror(errno.ECONNREFUSED)}"),
     (["local", "run", "--definition", "{tmp}/broken.json"], "calltime local: error:"),
     (["invoke", "--endpoint", "calltime-local-optimal-call-time", "--local-state",
       "{tmp}/nothing-here", "--body", "{{}}"],
@@ -21,7 +26,12 @@ from calltime.cli import main
 def test_user_errors_are_one_line(argv, message, tmp_path, capsys) -> None:
     (tmp_path / "not-a-tarball.tar.gz").write_bytes(b"plain text")
     (tmp_path / "broken.json").write_text("{not json")
-    code = main([a.format(tmp=tmp_path) for a in argv])
+    # A port bound by this test and not listening: connections to it are refused, whatever
+    # else runs on the machine (no port is assumed free).
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        code = main([a.format(tmp=tmp_path, closed_port=port) for a in argv])
     err = capsys.readouterr().err
     assert code == 2
     assert message.format(tmp=tmp_path) in err

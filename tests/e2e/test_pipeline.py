@@ -1,8 +1,9 @@
 """The synthesized state machine, unchanged, run on the local runtime: every path of a run.
 
-One local account for the module, as in a real one: the tests run in order (first deployment,
-update, broken model, worse model, bad data, bad input, concurrent start), each starting from
-what the previous left.
+One local account for the module, as in a real one: in order, the tests show one account's
+history (first deployment, rerun, update, broken model, worse model, bad data, bad input,
+concurrent start, ...); each also sets up what it needs (`Account.live()` deploys when no
+endpoint serves), so any one runs alone with `-k`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from local_pipeline.pipeline import execute
 from localaws.runtime import LocalAWS
@@ -33,11 +35,22 @@ class Account:
                  out: Path) -> None:
         self.aws, self.arn, self.definition = aws, arn, definition
         self.bucket, self.calls, self.out = bucket, calls, out
-        self.seen: dict[str, object] = {}
 
     def run(self, scenario: str, timeout: float = 600, calls: Path | None = None):
         return execute(self.aws, self.arn, self.definition, self.bucket, calls or self.calls,
                        self.out, scenario, timeout=timeout)
+
+    def live(self) -> tuple[str, dict]:
+        """The endpoint's config and its answer to the canary, deploying first when there is no
+        endpoint in service: each test sets up what it needs (`-k` runs any one alone)."""
+        try:
+            endpoint = self.endpoint()
+        except ClientError:
+            endpoint = None
+        if endpoint is None or endpoint["EndpointStatus"] != "InService":
+            result = self.run("deploy")
+            assert result.final_state == EndState.DEPLOYED, (result.error, result.cause)
+        return self.endpoint()["EndpointConfigName"], self.ask()
 
     def newer_log(self) -> Path:
         """The demo log a week on: its first calls dropped (new data, a new fingerprint)."""
@@ -101,7 +114,7 @@ def test_first_deployment_creates_the_endpoint(account) -> None:
 
 
 def test_a_rerun_on_the_live_models_own_data_keeps_it(account) -> None:
-    before = account.endpoint()["EndpointConfigName"]
+    before, _ = account.live()
     result = account.run("deploy")
     assert result.final_state == EndState.KEPT_CURRENT_MODEL, (result.error, result.cause)
     assert "trained on exactly this data" in result.state_value("gate")["reason"]
@@ -109,32 +122,31 @@ def test_a_rerun_on_the_live_models_own_data_keeps_it(account) -> None:
 
 
 def test_second_deployment_updates_the_endpoint(account) -> None:
-    before = account.endpoint()["EndpointConfigName"]
+    before, _ = account.live()
     result = account.run("deploy", calls=account.newer_log())
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     deploy = result.state_value("deploy")
     assert deploy["action"] == "updated"
     assert deploy["previous_endpoint_config_name"] == before
     assert account.endpoint()["EndpointConfigName"] == deploy["endpoint_config_name"] != before
-    account.seen["answer"] = account.ask()
-    account.seen["config"] = deploy["endpoint_config_name"]
 
 
 def test_broken_model_is_rolled_back_and_the_previous_model_answers(account) -> None:
+    config, answer = account.live()
     result = account.run("broken-model")
     assert result.status == "FAILED" and result.error == "RolledBack"
     assert "HealthCheckFailed" in json.dumps(result.state_value("error"))
     assert result.state_value("rollback")["action"] == "restored"
     endpoint = account.endpoint()
-    assert (endpoint["EndpointStatus"], endpoint["EndpointConfigName"]) == (
-        "InService", account.seen["config"])
-    assert account.ask() == account.seen["answer"]
+    assert (endpoint["EndpointStatus"], endpoint["EndpointConfigName"]) == ("InService", config)
+    assert account.ask() == answer
     live = json.loads(boto3.client("ssm").get_parameter(
         Name="/calltime/local/live-model")["Parameter"]["Value"])
-    assert live["endpoint_config_name"] == account.seen["config"]
+    assert live["endpoint_config_name"] == config
 
 
 def test_worse_model_is_kept_out_by_the_gate(account) -> None:
+    config, _ = account.live()
     models = len(boto3.client("sagemaker").list_models()["Models"])
     result = account.run("worse-model")
     assert result.status == "SUCCEEDED" and result.exited_states()[-1] == "KeptCurrentModel"
@@ -143,10 +155,11 @@ def test_worse_model_is_kept_out_by_the_gate(account) -> None:
     assert gate["decision"] == "keep-current" and gate["new_roc_auc"] < 0.56
     assert "CreateModelAndConfig" not in result.exited_states()
     assert len(boto3.client("sagemaker").list_models()["Models"]) == models
-    assert account.endpoint()["EndpointConfigName"] == account.seen["config"]
+    assert account.endpoint()["EndpointConfigName"] == config
 
 
 def test_bad_data_stops_before_the_endpoint_is_touched(account) -> None:
+    config, _ = account.live()
     modified = account.endpoint()["LastModifiedTime"]
     result = account.run("bad-data")
     assert result.status == "FAILED" and result.error == "PipelineFailed"
@@ -155,7 +168,7 @@ def test_bad_data_stops_before_the_endpoint_is_touched(account) -> None:
     assert not {"Package", "Deploy", "Rollback"} & set(result.exited_states())
     endpoint = account.endpoint()
     assert endpoint["LastModifiedTime"] == modified
-    assert endpoint["EndpointConfigName"] == account.seen["config"]
+    assert endpoint["EndpointConfigName"] == config
 
 
 def test_a_mistyped_input_field_is_refused_by_name(account) -> None:
