@@ -156,12 +156,14 @@ def watch_parent(parent: int, interval: float = 0.2) -> None:
 
 
 def run(model_dir: Path, host: str, port: int, workers: int, threads: int,
-        timeout: int, parent: int | None = None, remove_model_dir: bool = False) -> None:
+        timeout: int, parent: int | None = None, remove_model_dir: bool = False,
+        listen_fd: int | None = None) -> None:
     from gunicorn.app.base import BaseApplication
 
     class Server(BaseApplication):
         def load_config(self) -> None:
-            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("bind", f"fd://{listen_fd}" if listen_fd is not None
+                         else f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", threads)
@@ -192,13 +194,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--timeout", type=int,
                         default=int(os.environ.get("SAGEMAKER_MODEL_SERVER_TIMEOUT", 60)))
+    parser.add_argument("--listen-fd", type=int,
+                        help="serve on this inherited, already listening socket (no port race)")
     parser.add_argument("--parent-pid", type=int,
                         help="stop when this process (the one that started the server) is gone")
     parser.add_argument("--remove-model-dir", action="store_true",
                         help="remove --model-dir when the server stops (a temporary extraction)")
     args = parser.parse_args(argv)
     run(args.model_dir, args.host, args.port, args.workers, args.threads, args.timeout,
-        args.parent_pid, args.remove_model_dir)
+        args.parent_pid, args.remove_model_dir, args.listen_fd)
     return 0
 
 

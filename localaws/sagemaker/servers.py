@@ -28,10 +28,13 @@ from localaws.sagemaker.errors import SageMakerError
 VARIANT = "AllTraffic"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def _listening_socket() -> socket.socket:
+    """A loopback socket already bound and listening, handed to the server process: no window
+    between choosing a port and taking it for another process to take it first."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(2048)
+    return sock
 
 
 @dataclass
@@ -124,14 +127,15 @@ class ModelServers:
 
     @staticmethod
     def _spawn(server: ModelServer) -> tuple[subprocess.Popen, int]:
-        port = _free_port()
         env = {**os.environ, **server.container_env}
         env.pop("PYTHONPATH", None)
-        with server.log_path.open("ab") as log:
+        with server.log_path.open("ab") as log, _listening_socket() as listening:
+            port = listening.getsockname()[1]
             process = subprocess.Popen(
                 [sys.executable, "-m", "localaws.model_server", "--model-dir",
-                 str(server.model_dir), "--port", str(port), "--workers", "1",
-                 "--parent-pid", str(os.getpid())],
+                 str(server.model_dir), "--listen-fd", str(listening.fileno()), "--workers",
+                 "1", "--parent-pid", str(os.getpid())],
+                pass_fds=(listening.fileno(),),
                 stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
                 cwd=server.model_dir)
         return process, port
