@@ -101,7 +101,8 @@ def test_first_run_concurrent_run_and_rollback(pipeline_env, trained) -> None:
         "deploy_started_at": deployed["deploy_started_at"]})
     since = (dt.datetime.now(dt.UTC)
              - dt.datetime.fromisoformat(deployed["deploy_started_at"])).total_seconds()
-    assert done["state"] == "IN_SERVICE" and 0 < done["deploy_seconds"] <= since
+    # deploy_seconds is rounded to 0.1 s: at most half of that above the true time.
+    assert done["state"] == "IN_SERVICE" and 0 < done["deploy_seconds"] <= since + 0.05
     report = step(health.handler, {})
     assert report["problems"] == []
     cleaned = step(cleanup.handler, {})
