@@ -44,8 +44,16 @@ STEP_ROWS = {"partition": "rows_read", "merge-bucket": "rows_valid",
 
 
 def parse_size(text: str) -> int:
-    scale = {"k": 1_000, "m": 1_000_000, "b": 1_000_000_000}.get(text[-1].lower(), 1)
-    return int(float(text.rstrip("kKmMbB")) * scale)
+    """'1M', '4m', '250k', '10000' -> rows; anything else is refused by name."""
+    scale = {"k": 1_000, "m": 1_000_000, "b": 1_000_000_000}.get(text[-1:].lower(), 1)
+    try:
+        rows = int(float(text.rstrip("kKmMbB")) * scale)
+    except ValueError:
+        rows = 0
+    if rows <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r:.40} is not a row count such as "
+                                         "1M, 250k or 10000")
+    return rows
 
 
 def state_seconds(result: ExecutionResult) -> dict[str, float]:
@@ -158,7 +166,9 @@ def table(results: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="1M 4M", help="rows, e.g. '1M 4M 10M'")
+    parser.add_argument("--sizes", default=[parse_size("1M"), parse_size("4M")],
+                        type=lambda text: [parse_size(t) for t in text.split()],
+                        help="rows, e.g. '1M 4M 10M'")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", default=str(OUT))
     args = parser.parse_args(argv)
@@ -166,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    results = bench([parse_size(s) for s in args.sizes.split()], out, args.seed)
+    results = bench(args.sizes, out, args.seed)
     (out / "scale_results.json").write_text(json.dumps(results, indent=2))
     print(table(results))
     return 0

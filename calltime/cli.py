@@ -74,15 +74,16 @@ def unwind_on_sigterm() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
 
     unwind_on_sigterm()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except (OSError, urllib.error.URLError, tarfile.TarError, json.JSONDecodeError,
-            ClientError) as err:
-        # A missing file, an unreachable server, a broken artifact: say which, no traceback.
+            ClientError, BotoCoreError) as err:
+        # A missing file, an unreachable server, a broken artifact, no AWS credentials: say
+        # which, no traceback.
         reason = getattr(err, "reason", None) or err
         print(f"calltime {args.command}: error: {reason}", file=sys.stderr)
         return 2

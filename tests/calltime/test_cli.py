@@ -51,3 +51,26 @@ def test_bad_arguments_are_refused_before_anything_runs(argv, message, capsys) -
         main(argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_an_aws_command_without_credentials_is_one_line(monkeypatch, capsys) -> None:
+    """`calltime unlock --bucket` on a machine with no AWS credentials: say so, no traceback."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                 "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/config")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    code = main(["unlock", "--bucket", "calltime-models", "--region", "us-east-1"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip() == "calltime unlock: error: Unable to locate credentials"
+
+
+def test_bench_scale_refuses_a_size_that_is_no_row_count(capsys) -> None:
+    from benchmarks.scale import main as bench
+
+    with pytest.raises(SystemExit) as exit_info:
+        bench(["--sizes", "1M abc"])
+    assert exit_info.value.code == 2
+    assert "argument --sizes: 'abc' is not a row count" in capsys.readouterr().err
