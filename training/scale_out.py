@@ -118,15 +118,19 @@ def merge_bucket(pieces: list[pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame
     return rows.loc[~duplicate].reset_index(drop=True), rejects
 
 
+def _whole_seconds(bucket: pd.DataFrame) -> np.ndarray:
+    return pd.DatetimeIndex(bucket["called_at"]).as_unit("s").asi8
+
+
 def call_epochs(bucket: pd.DataFrame) -> np.ndarray:
     """Call times as seconds since the epoch (what the temporal cut is a quantile of)."""
-    return pd.DatetimeIndex(bucket["called_at"]).as_unit("s").asi8.astype(float)
+    return _whole_seconds(bucket).astype(float)
 
 
 def sorted_epochs(bucket: pd.DataFrame) -> np.ndarray:
     """The bucket's call times in whole seconds, sorted (int64): what MergeBucket writes for
     the temporal cut, with their histogram."""
-    return np.sort(pd.DatetimeIndex(bucket["called_at"]).as_unit("s").asi8)
+    return np.sort(_whole_seconds(bucket))
 
 
 def global_cut(histograms: Sequence[streamed_quantile.Histogram],

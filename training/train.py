@@ -57,13 +57,13 @@ def _score_live(model_dir: Path, valid: pd.DataFrame, cut: float,
                 data_sha256: str | None = None) -> dict[str, Any]:
     """`_score_live_model`'s numbers, and whether the live model was trained on exactly this
     run's data (`same_data`: the fingerprints in both metadata agree), for the quality gate."""
-    scored = _score_live_model(model_dir, valid, cut)
-    live_data = json.loads((model_dir / METADATA_FILE).read_text()).get("data", {})
-    return {**scored, "same_data": bool(data_sha256)
-            and live_data.get("sha256") == data_sha256}
+    live = json.loads((model_dir / METADATA_FILE).read_text())
+    return {**_score_live_model(live, model_dir, valid, cut),
+            "same_data": bool(data_sha256) and live.get("data", {}).get("sha256") == data_sha256}
 
 
-def _score_live_model(model_dir: Path, valid: pd.DataFrame, cut: float) -> dict[str, Any]:
+def _score_live_model(live: dict[str, Any], model_dir: Path, valid: pd.DataFrame,
+                      cut: float) -> dict[str, Any]:
     """The live model's holdout numbers, measured only where it is out of sample.
 
     The live model was refit on every call it saw, so scoring it on calls it trained on would
@@ -72,7 +72,6 @@ def _score_live_model(model_dir: Path, valid: pd.DataFrame, cut: float) -> dict[
     AUC the live model had on its own holdout when it was trained: the same protocol, its own
     out-of-sample number (`basis` says which).
     """
-    live = json.loads((model_dir / METADATA_FILE).read_text())
     version = live.get("model_version")
     model_path = model_dir / live.get("model_file", MODEL_FILE)
     if artifact.sha256_file(model_path) != live.get("model_sha256"):
