@@ -15,6 +15,8 @@ import datetime as dt
 def apply() -> None:
     _iso_start_time()
     _terminal_errors()
+    _lambda_service_errors()
+    _tolerated_failures()
 
 
 def _iso_start_time() -> None:
@@ -69,3 +71,87 @@ def _terminal_errors() -> None:
 
     decl._eval_body = eval_body
     decl._calltime_terminal = True
+
+
+def _lambda_service_errors() -> None:
+    from botocore.exceptions import ClientError
+    from moto.stepfunctions.parser.api import (
+        HistoryEventType,
+        LambdaFunctionFailedEventDetails,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
+        CustomErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import (
+        StateTaskLambda,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    if getattr(StateTaskLambda, "_calltime_service_errors", False):
+        return
+    original = StateTaskLambda._from_error
+
+    def from_error(self, env, ex: Exception):
+        if not isinstance(ex, ClientError):
+            return original(self, env, ex)
+        error = f"Lambda.{ex.response['Error']['Code']}"
+        return FailureEvent(
+            env=env, error_name=CustomErrorName(error),
+            event_type=HistoryEventType.LambdaFunctionFailed,
+            event_details=EventDetails(lambdaFunctionFailedEventDetails=(
+                LambdaFunctionFailedEventDetails(error=error,
+                                                 cause=ex.response["Error"]["Message"]))))
+
+    StateTaskLambda._from_error = from_error
+    StateTaskLambda._calltime_service_errors = True
+
+
+def _tolerated_failures() -> None:
+    """A Distributed Map whose failed items exceed its tolerated failure count and percentage
+    (0 and 0 unless set) fails with States.ExceedToleratedFailureThreshold, as in Step Functions;
+    moto counts the failed items and reports the map run succeeded."""
+    from moto.stepfunctions.parser.api import HistoryEventType, MapRunFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
+        StatesErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+        distributed_iteration_component as component,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    cls = component.DistributedIterationComponent
+    if getattr(cls, "_calltime_tolerated_failures", False):
+        return
+    original = cls._map_run
+
+    def map_run(self, env, eval_input) -> None:
+        original(self, env, eval_input)
+        record = eval_input.map_run_record
+        counter = record.item_counter
+        failed = counter.failed.get() + counter.timed_out.get()
+        total = max(counter.total.get(), 1)
+        if failed <= (record.tolerated_failure_count or 0) and \
+                100.0 * failed / total <= (record.tolerated_failure_percentage or 0.0):
+            return
+        error = StatesErrorNameType.StatesExceedToleratedFailureThreshold.to_name()
+        cause = (f"The specified tolerated failure threshold was exceeded: {failed} of "
+                 f"{counter.total.get()} items failed")
+        raise FailureEventException(FailureEvent(
+            env=env, error_name=StatesErrorName(
+                typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold),
+            event_type=HistoryEventType.MapRunFailed,
+            event_details=EventDetails(mapRunFailedEventDetails=MapRunFailedEventDetails(
+                error=error, cause=cause))))
+
+    cls._map_run = map_run
+    cls._calltime_tolerated_failures = True

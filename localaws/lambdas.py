@@ -82,6 +82,16 @@ class FunctionConfig:
 
 PAYLOAD_LIMIT = 6 * 1024 * 1024  # synchronous invocation: request and response, 6 MB each
 
+# Invoke's own errors when the service turns an invocation away (Lambda API reference, Invoke
+# errors): status and body. Step Functions names them Lambda.<code>.
+SERVICE_REFUSALS: dict[str, tuple[int, dict[str, str]]] = {
+    "TooManyRequestsException": (429, {
+        "Type": "User", "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
+        "message": "Rate Exceeded."}),
+    "ServiceException": (500, {"Type": "Service",
+                               "message": "The AWS Lambda service encountered an internal error."}),
+}
+
 # Makes one AWS call for a worker: (service, operation, params, region) -> (status, parsed).
 ServeCall = Callable[[str, str, dict[str, Any], str | None], tuple[int, dict[str, Any]]]
 
@@ -105,6 +115,7 @@ class LocalLambda:
         self._serve_call, self._log_dir = serve_call, log_dir
         self._idle: dict[str, list[Worker]] = {}
         self._workers_lock = threading.Lock()
+        self._refusals: dict[str, list[str]] = {}  # the service's answers before the next runs
 
     def register(self, name_or_arn: str, handler: Handler | str,
                  config: FunctionConfig | None = None) -> None:
@@ -115,6 +126,27 @@ class LocalLambda:
         if config is not None:
             self.configs[name] = config
         self._retire(name)
+
+    def refuse(self, name_or_arn: str, error: str, times: int = 1) -> None:
+        """The Lambda service refuses the function's next `times` invocations with `error`
+        (one of SERVICE_REFUSALS: throttling, a service error), as AWS does under load or in an
+        incident; the handler never runs for them."""
+        if error not in SERVICE_REFUSALS:
+            raise ValueError(f"{error!r}: expected one of {', '.join(SERVICE_REFUSALS)}")
+        with self._workers_lock:
+            self._refusals.setdefault(function_name(name_or_arn), []).extend([error] * times)
+
+    def _refusal(self, name: str) -> Invocation | None:
+        with self._workers_lock:
+            pending = self._refusals.get(name)
+            if not pending:
+                return None
+            error = pending.pop(0)
+        status, body = SERVICE_REFUSALS[error]
+        self.invocations.append({"function": name, "request_id": None, "seconds": 0.0,
+                                 "max_memory_mb": None, "memory_mb": None, "error": error,
+                                 "error_type": error})
+        return Invocation(status, json.dumps(body).encode(), error)
 
     def role_of(self, name: str) -> str | None:
         return self.configs.get(name, FunctionConfig()).role_arn
@@ -129,6 +161,8 @@ class LocalLambda:
                                f"large for the RequestResponse invocation type "
                                f"({PAYLOAD_LIMIT} bytes)"})
             return Invocation(413, body.encode(), "RequestEntityTooLargeException")
+        if (refused := self._refusal(name)) is not None:
+            return refused
         arn = f"arn:aws:lambda:{self.region}:{self.account}:function:{name}"
         config = self.configs.get(name, FunctionConfig())
         context = LambdaContext(function_name=name, invoked_function_arn=arn,

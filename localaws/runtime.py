@@ -41,7 +41,7 @@ from localaws.iam_requests import UnmappedOperation, asked_for
 from localaws.lambda_workers import streaming_to_bytes
 from localaws.lambdas import FunctionConfig, Handler, LocalLambda
 from localaws.sagemaker import snapshot
-from localaws.sagemaker.api import COLD_START_DELAY, LocalSageMaker
+from localaws.sagemaker.api import COLD_START_DELAY, INVOCATION_TIMEOUT, LocalSageMaker
 from localaws.sagemaker.errors import SageMakerError
 from localaws.template import SynthesizedStack, create_resources
 from localaws.template import load as load_template
@@ -151,7 +151,8 @@ class LocalAWS:
     def __init__(self, region: str = "us-east-1", work_dir: Path | None = None,
                  silent_update_failures: bool = False, ping_timeout: float = 30.0,
                  cold_start_delay: float = COLD_START_DELAY,
-                 lambda_log_dir: Path | None = None) -> None:
+                 lambda_log_dir: Path | None = None,
+                 invocation_timeout: float = INVOCATION_TIMEOUT) -> None:
         """`lambda_log_dir`: where the functions' logs go (default: in the work directory)."""
         self.region = region
         self._own_dir = work_dir is None
@@ -166,7 +167,8 @@ class LocalAWS:
         self.sagemaker = LocalSageMaker(lambda: boto3.client("s3"), self.work_dir, region,
                                         ACCOUNT, ping_timeout=ping_timeout,
                                         silent_update_failures=silent_update_failures,
-                                        cold_start_delay=cold_start_delay)
+                                        cold_start_delay=cold_start_delay,
+                                        invocation_timeout=invocation_timeout)
         self._mock = None
         self._saved_env: dict[str, str | None] = {}
         self._s3_writes = threading.Lock()
@@ -322,8 +324,9 @@ class LocalAWS:
             payload = payload.encode()
         result = self.lambdas.invoke(params["FunctionName"], payload)
         if result.status != 200:
+            body = json.loads(result.payload)
             return _response(result.status, {"Error": {"Code": result.function_error,
-                                                       "Message": result.payload.decode()}})
+                                                       "Message": body.get("message", "")}})
         parsed = {"StatusCode": 200, "ExecutedVersion": "$LATEST",
                   "Payload": StreamingBody(io.BytesIO(result.payload), len(result.payload))}
         if result.function_error:

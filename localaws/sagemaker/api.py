@@ -44,6 +44,9 @@ from pipeline_lambdas.contract import SERVERLESS_MAX_CONCURRENCY, SERVERLESS_MEM
 # Seconds a serverless cold start spends before the model loads (download, `pip install` of
 # code/, container start): a few seconds, so the first call after a deployment is slow here too.
 COLD_START_DELAY = 3.0
+# Seconds a container has to answer /invocations (SageMaker: 60); past it the caller gets a
+# ModelError, "Received server error (0) ... Your invocation timed out ...".
+INVOCATION_TIMEOUT = 60.0
 
 
 # SageMaker's names (models, endpoint configs, endpoints): at most 63 of [a-zA-Z0-9-], no
@@ -68,6 +71,8 @@ def _now() -> dt.datetime:
 
 @dataclass
 class Endpoint:
+    # every status the endpoint has had, in order (what a poller may miss between two polls)
+    history: list[str] = field(default_factory=list, init=False, repr=False)
     name: str
     arn: str
     config_name: str
@@ -84,13 +89,21 @@ class Endpoint:
     worker: threading.Thread | None = None
     cold_starts: list[dict[str, Any]] = field(default_factory=list)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "status" and getattr(self, "status", None) != value:
+            self.history.append(value)
+        super().__setattr__(name, value)
+
 
 class LocalSageMaker:
     def __init__(self, s3_client_factory: Callable[[], object], work_dir: Path, region: str,
                  account: str, ping_timeout: float = 30.0, silent_update_failures: bool = False,
                  rollback_pause: float = 0.2, scale_to_zero: bool = True,
-                 cold_start_delay: float = COLD_START_DELAY) -> None:
-        self.servers = ModelServers(s3_client_factory, work_dir, ping_timeout)
+                 cold_start_delay: float = COLD_START_DELAY,
+                 invocation_timeout: float = INVOCATION_TIMEOUT) -> None:
+        self.invocation_timeout = invocation_timeout
+        # Each deployment's model is extracted under <work_dir>/models/ (and removed with it).
+        self.servers = ModelServers(s3_client_factory, work_dir / "models", ping_timeout)
         self.region, self.account = region, account
         self.ping_timeout = ping_timeout
         self.silent_update_failures = silent_update_failures
@@ -273,7 +286,7 @@ class LocalSageMaker:
             endpoint = self._endpoint(EndpointName)
             del self.endpoints[EndpointName]
         if endpoint.server is not None:
-            endpoint.server.stop()
+            self.servers.retire(endpoint.server)
         return {}
 
     def _ListEndpoints(self, NameContains: str | None = None, **_: Any) -> dict[str, Any]:
@@ -303,13 +316,14 @@ class LocalSageMaker:
             server.stop()  # provisioned and healthy; the first request will start it cold
         with self.lock:
             if self._stopped or self.endpoints.get(endpoint.name) is not endpoint:
-                server.stop()
+                self.servers.retire(server)
                 return
-            old, endpoint.server = endpoint.server, server
+            old, endpoint.server = endpoint.server, server  # new requests go to the new model
+        if old is not None:  # gone (its requests drained) before the update shows complete
+            self.servers.retire(old)
+        with self.lock:
             endpoint.config_name, endpoint.status = config_name, "InService"
             endpoint.modified, endpoint.pending_config = _now(), None
-        if old is not None:
-            old.stop()
 
     def _fail(self, endpoint: Endpoint, reason: str, creating: bool) -> None:
         if creating:
@@ -328,7 +342,11 @@ class LocalSageMaker:
 
     def _launch(self, config_name: str) -> ModelServer:
         server = self.provision(config_name)
-        self.servers.start(server)
+        try:
+            self.servers.start(server)
+        except BaseException:
+            self.servers.retire(server)
+            raise
         return server
 
     def provision(self, config_name: str) -> ModelServer:
@@ -371,7 +389,8 @@ class LocalSageMaker:
         try:
             if not server.running:
                 cold = self._cold_start(endpoint, server)
-            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+            connection = http.client.HTTPConnection("127.0.0.1", server.port,
+                                                    timeout=self.invocation_timeout)
             headers = {"Content-Type": ContentType or "application/json"}
             if Accept:
                 headers["Accept"] = Accept
@@ -380,6 +399,13 @@ class LocalSageMaker:
             connection.request("POST", "/invocations", body=body, headers=headers)
             response = connection.getresponse()
             payload = response.read()
+        except TimeoutError as err:
+            raise SageMakerError(
+                "ModelError", "Received server error (0) from primary with message \"Your "
+                "invocation timed out while waiting for a response from container primary. "
+                "Review the latency metrics for each container in Amazon CloudWatch, resolve "
+                "the issue, and try again.\". See logs.", status=424,
+                extra={"OriginalStatusCode": 0}) from err
         except (OSError, http.client.HTTPException) as err:
             raise SageMakerError("ServiceUnavailable", f"The model container did not answer: "
                                  f"{err}", status=503) from err

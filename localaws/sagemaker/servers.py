@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import io
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -85,7 +86,20 @@ class ModelServers:
                   role_arn: str | None = None) -> ModelServer:
         """Download (as the model's execution role) and extract model data into a new
         directory: a server not yet started."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
         model_dir = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.work_dir))
+        try:
+            self._fetch(url, model_dir, role_arn)
+        except BaseException:
+            shutil.rmtree(model_dir, ignore_errors=True)
+            raise
+        server = ModelServer(None, 0, model_dir, model_dir.parent / f"{model_dir.name}.log",
+                             time.monotonic(), dict(container_env))
+        with self._lock:
+            self._servers.append(server)
+        return server
+
+    def _fetch(self, url: str, model_dir: Path, role_arn: str | None) -> None:
         parsed = urlparse(url)
         try:
             with acting_as(role_session(role_arn, "SageMaker") if role_arn else None):
@@ -113,11 +127,6 @@ class ModelServers:
                 "ValidationException",
                 f'Failed to extract model data archive from URL "{url}". Please ensure that the '
                 "object located at the URL is a valid tar.gz archive.") from err
-        server = ModelServer(None, 0, model_dir, model_dir.parent / f"{model_dir.name}.log",
-                             time.monotonic(), dict(container_env))
-        with self._lock:
-            self._servers.append(server)
-        return server
 
     def start(self, server: ModelServer) -> None:
         """A (cold) start: a new process for the server's model, which loads it again."""
@@ -158,6 +167,15 @@ class ModelServers:
             "ValidationException",
             f"The primary container for production variant {VARIANT} did not pass the ping "
             f"health check. Please check CloudWatch logs for this endpoint. ({server.log_tail()})")
+
+    def retire(self, server: ModelServer) -> None:
+        """A server no endpoint will use again (replaced, failed, deleted): stopped, and its
+        extracted model removed (its log stays with the account's work directory)."""
+        server.stop()
+        shutil.rmtree(server.model_dir, ignore_errors=True)
+        with self._lock:
+            if server in self._servers:
+                self._servers.remove(server)
 
     def stop_all(self) -> None:
         with self._lock:

@@ -176,3 +176,57 @@ def test_a_saved_account_keeps_only_what_it_holds(tmp_path) -> None:
         listed = boto3.client("s3").list_objects_v2(Bucket="models-bucket")["Contents"]
     keys = [o["Key"] for o in listed]
     assert keys == ["models/v2/model.tar.gz"]
+
+
+def _refused_then_served(event: dict, context: LambdaContext) -> dict:
+    return {"served": True}
+
+
+def _bucket_step(event: dict, context: LambdaContext) -> dict:
+    if event["item"] == 2:
+        raise RuntimeError("bucket 2 is broken")
+    return {"item": event["item"]}
+
+
+def test_lambda_service_errors_are_named_and_retried_as_in_step_functions(tmp_path) -> None:
+    """A Task on a function ARN that Lambda throttles fails with Lambda.TooManyRequestsException
+    (what a Retry for throttling matches), not moto's generic "Exception"."""
+    definition = {"StartAt": "Step", "States": {"Step": {
+        "Type": "Task", "Resource": ARN.format("step"), "End": True,
+        "Retry": [{"ErrorEquals": ["Lambda.TooManyRequestsException"], "IntervalSeconds": 1,
+                   "MaxAttempts": 1}]}}}
+    with LocalAWS(work_dir=tmp_path) as aws:
+        arn = aws.deploy_state_machine("retry", definition,
+                                       {ARN.format("step"): _refused_then_served})
+        aws.lambdas.refuse("step", "TooManyRequestsException")
+        result = aws.run_execution(arn, {})
+        assert (result.status, result.output) == ("SUCCEEDED", {"served": True})
+        failed = [e["lambdaFunctionFailedEventDetails"] for e in result.events
+                  if e["type"] == "LambdaFunctionFailed"]
+        assert failed == [{"error": "Lambda.TooManyRequestsException", "cause": "Rate Exceeded."}]
+        aws.lambdas.refuse("step", "ServiceException", times=2)  # more than the Retry allows
+        result = aws.run_execution(arn, {})
+        assert (result.status, result.error) == ("FAILED", "Lambda.ServiceException")
+        with pytest.raises(ValueError, match="TooManyRequests"):
+            aws.lambdas.refuse("step", "Throttled")
+
+
+def test_a_distributed_map_fails_when_an_item_fails(tmp_path) -> None:
+    """No failure tolerated (the default): one failed item fails the map run with
+    States.ExceedToleratedFailureThreshold, as in Step Functions (moto reports success)."""
+    definition = {"StartAt": "Buckets", "States": {"Buckets": {
+        "Type": "Map", "ItemsPath": "$.items", "ItemSelector": {"item.$": "$$.Map.Item.Value"},
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Bucket", "States": {"Bucket": {
+                "Type": "Task", "Resource": ARN.format("bucket"), "End": True}}},
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}],
+        "ResultPath": "$.results", "End": True},
+        "Failed": {"Type": "Fail", "Error": "MapFailed", "CausePath": "$.error.Error"}}}
+    with LocalAWS(work_dir=tmp_path) as aws:
+        arn = aws.deploy_state_machine("map", definition, {ARN.format("bucket"): _bucket_step})
+        assert aws.run_execution(arn, {"items": [1, 3]}).output["results"] == [
+            {"item": 1}, {"item": 3}]
+        result = aws.run_execution(arn, {"items": [1, 2, 3]})
+        assert (result.status, result.error) == ("FAILED", "MapFailed")
+        assert result.cause == "States.ExceedToleratedFailureThreshold"

@@ -11,6 +11,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, ParamValidationError
 
+from localaws.artifact_faults import slow_artifact
 from tests.support.api_shapes import check_output
 from tests.support.local_account import create_config, wait_status
 
@@ -78,20 +79,18 @@ def test_failed_update_keeps_the_old_model_serving(aws, broken: str) -> None:
     sm.create_endpoint(EndpointName="ep", EndpointConfigName="good")
     wait_status("ep", ("Creating",))
     before = _invoke()
-    # RollingBack lasts rollback_pause; one poll below (describe + invoke) can take longer than
-    # the 0.2 s default on a loaded machine (seen in CI with not_a_tarball, which fails at once).
-    aws.sagemaker.rollback_pause = 1.0
     sm.update_endpoint(EndpointName="ep", EndpointConfigName="bad")
-    statuses, answers = set(), []
+    answers = []
     while True:  # the endpoint keeps answering with the old model during the update
         status = sm.describe_endpoint(EndpointName="ep")["EndpointStatus"]
-        statuses.add(status)
         answers.append(_invoke())
         if status == "InService":
             break
         time.sleep(0.05)
     after = sm.describe_endpoint(EndpointName="ep")
-    assert {"Updating", "RollingBack"} <= statuses | {"Updating"}
+    # Every status it went through, recorded as it changed (no poll has to catch RollingBack).
+    assert aws.sagemaker.endpoints["ep"].history == [
+        "Creating", "InService", "Updating", "RollingBack", "InService"]
     assert after["EndpointConfigName"] == "good"  # back on the previous config
     assert after["FailureReason"]
     assert all(answer == before for answer in answers)
@@ -218,10 +217,13 @@ def test_serverless_cold_start_pays_the_model_load(aws) -> None:
 
 @pytest.mark.slow
 def test_no_server_outlives_the_runtime(artifacts, tmp_path) -> None:
+    """A test failing while it uses the runtime (an assertion raised inside it): every server
+    the runtime started is stopped as it exits, one still starting too."""
     from localaws.runtime import LocalAWS
     from tests.support.local_account import put_artifacts
 
-    with LocalAWS(work_dir=tmp_path / "local") as runtime:
+    with pytest.raises(AssertionError, match="a test failing here"), \
+            LocalAWS(work_dir=tmp_path / "local") as runtime:
         put_artifacts(artifacts)
         create_config("c1", "good")
         create_config("c2", "good")
@@ -236,6 +238,7 @@ def test_no_server_outlives_the_runtime(artifacts, tmp_path) -> None:
         assert len(pids) >= 2
         assert all(_alive(pid) for pid in pids)
         sm.create_endpoint(EndpointName="c", EndpointConfigName="c1")  # still starting at exit
+        raise AssertionError("a test failing here")
     pids = runtime.sagemaker.server_pids()
     assert not any(_alive(pid) for pid in pids)
 
@@ -270,3 +273,48 @@ def test_names_and_payloads_beyond_sagemakers_limits_are_refused(aws) -> None:
         _invoke(big)
     assert _code(err) == "ValidationError"
     assert _invoke()["predictions"]  # a request within the limit is served
+
+
+def test_an_invocation_past_the_timeout_is_a_model_error(aws, artifacts) -> None:
+    """SageMaker gives the container 60 s (here 1 s) to answer, then the caller gets a
+    ModelError, 'Received server error (0)', not a hang or a 503 to retry."""
+    boto3.client("s3").put_object(Bucket="calltime-models", Key="models/slow/model.tar.gz",
+                                  Body=slow_artifact(3.0)(artifacts["good"]))
+    aws.sagemaker.invocation_timeout = 1.0
+    create_config("c1", "slow")
+    boto3.client("sagemaker").create_endpoint(EndpointName="ep", EndpointConfigName="c1")
+    wait_status("ep", ("Creating",))
+    runtime = boto3.client("sagemaker-runtime")
+    started = time.monotonic()
+    with pytest.raises(runtime.exceptions.ModelError) as err:
+        runtime.invoke_endpoint(EndpointName="ep", ContentType="application/json", Body=FEATURES)
+    assert time.monotonic() - started < 2.9  # cut at the timeout, not when the model answered
+    assert err.value.response["OriginalStatusCode"] == 0
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 424
+    assert "Received server error (0) from primary" in str(err.value)
+    assert "timed out while waiting for a response from container primary" in str(err.value)
+
+
+def test_no_model_directory_outlives_its_server(aws) -> None:
+    """A replaced, a failed and a deleted deployment each leave nothing extracted behind: the
+    work directory holds the models the endpoints serve, and no more."""
+    sagemaker = boto3.client("sagemaker")
+
+    def extracted() -> set[str]:
+        return {p.name for p in aws.sagemaker.servers.work_dir.iterdir() if p.is_dir()}
+
+    def serving() -> set[str]:
+        return {e.server.model_dir.name for e in aws.sagemaker.endpoints.values() if e.server}
+
+    for name, artifact in (("c1", "good"), ("c2", "model_fn_raises"), ("c3", "good")):
+        create_config(name, artifact)
+    sagemaker.create_endpoint(EndpointName="ep", EndpointConfigName="c1")
+    wait_status("ep", ("Creating",))
+    assert len(extracted()) == 1 and extracted() == serving()
+    for config in ("c2", "c3"):  # a failed update, then a good one replacing c1
+        sagemaker.update_endpoint(EndpointName="ep", EndpointConfigName=config)
+        wait_status("ep", ("Updating", "RollingBack"))
+        assert len(extracted()) == 1 and extracted() == serving()
+    assert sagemaker.describe_endpoint(EndpointName="ep")["EndpointConfigName"] == "c3"
+    sagemaker.delete_endpoint(EndpointName="ep")
+    assert extracted() == set()
