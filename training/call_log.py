@@ -7,6 +7,7 @@ its 1-based row number in the source). A file that is not a call log at all is r
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zoneinfo
 from collections import Counter
@@ -285,3 +286,14 @@ def load(source: Path | bytes, default_timezone: str = DEFAULT_TIMEZONE,
          name: str | None = None) -> ValidationResult:
     label = name or (str(source) if isinstance(source, Path) else "call log")
     return validate(read_raw(source, label), default_timezone, label)
+
+
+def part_digest(name: str, data: bytes) -> str:
+    """A part's fingerprint: the sha256 of its name and bytes."""
+    return hashlib.sha256(name.encode() + b"\0" + data).hexdigest()
+
+
+def log_fingerprint(part_digests: Iterable[str]) -> str:
+    """A whole log's fingerprint from its parts' digests, in order: the same for the same
+    parts whichever path (one function or the scale-out) reads them."""
+    return hashlib.sha256("".join(part_digests).encode()).hexdigest()

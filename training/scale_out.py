@@ -27,7 +27,6 @@ computes, for tests and benchmarks.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -101,11 +100,6 @@ def partition(name: str, data: bytes, buckets: int,
                for b in sorted({b for s in slices for b in s.buckets})},
         pd.concat([s.rejects for s in slices], ignore_index=True),
         sum(s.rows_read for s in slices))
-
-
-def part_digest(name: str, data: bytes) -> str:
-    """A part's fingerprint: the sha256 of its name and bytes."""
-    return hashlib.sha256(name.encode() + b"\0" + data).hexdigest()
 
 
 def merge_bucket(pieces: list[pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -197,13 +191,13 @@ def part_summary(name: str, data: bytes, slices: list[PartitionedPart]) -> dict[
     for piece in slices:
         counts.update(piece.rejects["reject_reason"].tolist() if len(piece.rejects) else [])
     return {"name": name, "rows_read": sum(p.rows_read for p in slices),
-            "sha256": part_digest(name, data), "rejected_by_reason": dict(counts)}
+            "sha256": call_log.part_digest(name, data), "rejected_by_reason": dict(counts)}
 
 
 def refused_part_summary(name: str, data: bytes, reason: str) -> dict[str, object]:
     """The summary of a part that is no call log: none of its rows are read."""
-    return {"name": name, "rows_read": 0, "refused": reason, "sha256": part_digest(name, data),
-            "rejected_by_reason": {}}
+    return {"name": name, "rows_read": 0, "refused": reason,
+            "sha256": call_log.part_digest(name, data), "rejected_by_reason": {}}
 
 
 def bucket_summary(rows: pd.DataFrame, duplicates: int) -> dict[str, object]:
@@ -229,7 +223,7 @@ def data_summary(parts: list[dict], buckets: list[dict]) -> dict[str, object]:
     lasts = [b["last_call"] for b in buckets if b["last_call"]]
     return {"rows_read": rows_valid + rejected, "rows_valid": rows_valid,
             "rows_rejected": rejected, "rejected_by_reason": reasons, "ignored_columns": [],
-            "sha256": hashlib.sha256("".join(p["sha256"] for p in parts).encode()).hexdigest(),
+            "sha256": call_log.log_fingerprint(p["sha256"] for p in parts),
             "first_call": min(firsts) if firsts else None,
             "last_call": max(lasts) if lasts else None,
             "contacts": sum(b["contacts"] for b in buckets),

@@ -112,15 +112,14 @@ def train(calls: Path | bytes | list[tuple[str, bytes]], out_dir: Path,
     """
     settings = settings or TrainSettings()
     started = time.perf_counter()
-    fingerprint = hashlib.sha256()
     if isinstance(calls, list):
-        for part_name, data in calls:
-            fingerprint.update(part_name.encode() + b"\0" + data)
+        fingerprint = call_log.log_fingerprint(call_log.part_digest(part_name, data)
+                                               for part_name, data in calls)
         label = name or f"{len(calls)} call-log files"
         validation = call_log.load_parts(calls, settings.default_timezone)
     else:
         raw = calls if isinstance(calls, bytes) else Path(calls).read_bytes()
-        fingerprint.update(raw)
+        fingerprint = hashlib.sha256(raw).hexdigest()
         label = name or (str(calls) if not isinstance(calls, bytes) else "call log")
         validation = call_log.load(raw, settings.default_timezone, label)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -128,7 +127,7 @@ def train(calls: Path | bytes | list[tuple[str, bytes]], out_dir: Path,
     rejects_path = out_dir / REJECTS_FILE
     validation.rejects.to_csv(rejects_path, index=False)
     call_log.check_trainable(validation, settings.min_valid_rows, label)
-    data = {**validation.summary(), "sha256": fingerprint.hexdigest(),
+    data = {**validation.summary(), "sha256": fingerprint,
             "first_call": validation.valid["called_at"].min().isoformat(),
             "last_call": validation.valid["called_at"].max().isoformat(),
             "contacts": int(validation.valid["contact_id"].nunique())}
