@@ -36,7 +36,9 @@ class CalltimeStack(cdk.Stack):
             self.notifications.topic.topic_arn, self.live_model_parameter)
         self.functions.grant_publish(self.notifications.topic)
         self.pipeline = RetrainingStateMachine(self, "Pipeline", settings,
-                                               self.functions.functions)
+                                               self.functions.functions,
+                                               self.hosting.endpoint_arn,
+                                               self.hosting.config_arn_pattern)
         self.schedule = RetrainingSchedule(self, "Schedule", settings,
                                            self.pipeline.state_machine)
         self.monitoring = Monitoring(self, "Monitoring", settings, self.notifications.topic,

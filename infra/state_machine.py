@@ -30,6 +30,7 @@ from infra.nag import acknowledge, wildcard
 from infra.settings import DeploySettings, retention
 from pipeline_lambdas.contract import (
     DEPLOYMENT_FAILED_ERROR,
+    IN_PROGRESS_STATUSES,
     RUN_REFUSED_ERROR,
     RUN_TIMEOUT_SECONDS,
     DeploymentState,
@@ -74,6 +75,7 @@ PLACEHOLDERS: dict[str, Any] = {
     "error": {"Error": "", "Cause": ""},
     "rollback_error": {"Error": "", "Cause": ""},
     "cleanup_error": {"Error": "", "Cause": ""},
+    "restore": {"status": "", "config": "", "checks": 0},
 }
 
 
@@ -104,9 +106,11 @@ ENDINGS = (
 
 class RetrainingStateMachine(Construct):
     def __init__(self, scope: Construct, construct_id: str, settings: DeploySettings,
-                 functions: dict[str, lambda_.IFunction]) -> None:
+                 functions: dict[str, lambda_.IFunction], endpoint_arn: str,
+                 config_arn_pattern: str) -> None:
         super().__init__(scope, construct_id)
         self._functions = functions
+        self._endpoint = (settings.endpoint_name, endpoint_arn, config_arn_pattern)
         self._scale_out_concurrency = settings.scale_out_concurrency
         finish = self._endings()
         start = self._start(settings)
@@ -246,18 +250,66 @@ class RetrainingStateMachine(Construct):
 
     def _rollback(self, finish: dict[Outcome, sfn.IChainable]) -> sfn.IChainable:
         """From Deploy on, every failure restores the previous config, then cleans up."""
+        after_rollback = self._task("CleanupAfterRollback", "cleanup", self._cleanup_payload(),
+                                    "$.cleanup")
         rollback = self._task("Rollback", "rollback", {
             "previous_endpoint_config_name.$": "$.deploy.previous_endpoint_config_name",
             "endpoint_config_name.$": "$.model.endpoint_config_name",
             "poll_seconds.$": "$.run.rollback_poll_seconds"}, "$.rollback",
-            catch=finish[Outcome.ROLLBACK_FAILED], catch_path="$.rollback_error")
-        after_rollback = self._task("CleanupAfterRollback", "cleanup", self._cleanup_payload(),
-                                    "$.cleanup")
+            catch=self._restore_directly(finish, after_rollback), catch_path="$.rollback_error")
         after_rollback.add_catch(finish[Outcome.ROLLED_BACK], errors=["States.ALL"],
                                  result_path="$.cleanup_error")
         rollback.next(after_rollback)
         after_rollback.next(finish[Outcome.ROLLED_BACK])
         return rollback
+
+    def _restore_directly(self, finish: dict[Outcome, sfn.IChainable],
+                          restored: sfn.IChainable) -> sfn.IChainable:
+        """When the Rollback function itself fails (a bug, a timeout, its memory, its role),
+        Step Functions puts the previous config back with its own SageMaker calls, no Lambda
+        involved: describe, update unless SageMaker already kept it, wait until it is InService
+        on that config (at most max_checks waits). Without a previous config (a failed first
+        deployment) there is nothing to restore to: RollbackFailed."""
+        name, endpoint_arn, configs = self._endpoint
+        failed = finish[Outcome.ROLLBACK_FAILED]
+        previous = "$.deploy.previous_endpoint_config_name"
+        describe = tasks.CallAwsService(
+            self, "DescribeForRestore", service="sagemaker", action="describeEndpoint",
+            iam_action="sagemaker:DescribeEndpoint", iam_resources=[endpoint_arn],
+            parameters={"EndpointName": name},
+            result_selector={"status.$": "$.EndpointStatus", "config.$": "$.EndpointConfigName"},
+            result_path="$.restore_seen")
+        update = tasks.CallAwsService(
+            self, "RestorePreviousConfig", service="sagemaker", action="updateEndpoint",
+            iam_action="sagemaker:UpdateEndpoint", iam_resources=[endpoint_arn, configs],
+            parameters={"EndpointName": name, "EndpointConfigName.$": previous},
+            result_path=sfn.JsonPath.DISCARD)
+        count = sfn.Pass(self, "CountRestoreChecks", parameters={
+            "status.$": "$.restore_seen.status", "config.$": "$.restore_seen.config",
+            "checks.$": "States.MathAdd($.restore.checks, 1)"}, result_path="$.restore")
+        wait = sfn.Wait(self, "WaitForRestore",
+                        time=sfn.WaitTime.seconds_path("$.run.poll_seconds"))
+        for task in (describe, update):
+            task.add_retry(errors=["SageMaker.ThrottlingException"], interval=cdk.Duration.seconds(
+                2), max_attempts=5, backoff_rate=2.0)
+            task.add_catch(failed, errors=["States.ALL"], result_path="$.restore_error")
+        status = sfn.Choice(self, "RestoreStatus")
+        status.when(sfn.Condition.number_greater_than_json_path("$.restore.checks",
+                                                                "$.run.max_checks"), failed)
+        status.when(sfn.Condition.and_(
+            sfn.Condition.string_equals("$.restore.status", "InService"),
+            sfn.Condition.string_equals_json_path("$.restore.config", previous)), restored)
+        status.when(sfn.Condition.or_(*[sfn.Condition.string_equals("$.restore.status", s)
+                                        for s in IN_PROGRESS_STATUSES]), wait)
+        status.when(sfn.Condition.string_equals("$.restore.status", "InService"),
+                    update.next(wait))
+        status.otherwise(failed)
+        wait.next(describe)
+        describe.next(count).next(status)
+        can_restore = sfn.Choice(self, "CanRestoreDirectly")
+        can_restore.when(sfn.Condition.string_equals(previous, ""), failed)
+        can_restore.otherwise(describe)
+        return can_restore
 
     def _deploy_loop(self, finish: dict[Outcome, sfn.IChainable],
                      rollback: sfn.IChainable) -> sfn.IChainable:
@@ -338,9 +390,12 @@ class RetrainingStateMachine(Construct):
             policy,
             "Resource::* is CloudWatch Logs delivery (logs:CreateLogDelivery and friends) and "
             "X-Ray, which support no resource-level scoping; '<function>:*' is CDK's Lambda "
-            "grant for the step functions' versions and aliases, only this pipeline's functions.",
+            "grant for the step functions' versions and aliases, only this pipeline's functions; "
+            "'endpoint-config/<prefix>-*' is the versioned endpoint configs (named per model "
+            "version) that the direct restore may put back when the Rollback function fails.",
             "AwsSolutions-IAM5[Resource::*]",
-            *[wildcard(self, f"{fn.function_arn}:*") for fn in self._functions.values()])
+            *[wildcard(self, f"{fn.function_arn}:*") for fn in self._functions.values()],
+            wildcard(self, self._endpoint[2]))
 
     def _task(self, state_id: str, function_key: str, payload: dict[str, Any],
               result_path: str, catch: sfn.IChainable | None = None,

@@ -182,6 +182,10 @@ class Outcome(StrEnum):
     FAILED = "failed"
 
 
+# DescribeEndpoint's statuses while a deployment or SageMaker's own rollback is under way.
+IN_PROGRESS_STATUSES = ("Creating", "Updating", "RollingBack", "SystemUpdating")
+
+
 class EndState(StrEnum):
     """The state machine's final states (what the console shows an execution ended in)."""
 

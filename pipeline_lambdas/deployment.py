@@ -15,13 +15,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from pipeline_lambdas.clients import client
-from pipeline_lambdas.contract import DeploymentState, PipelineMetric
+from pipeline_lambdas.contract import IN_PROGRESS_STATUSES, DeploymentState, PipelineMetric
 from pipeline_lambdas.events import read_field
 from pipeline_lambdas.observability import MetricUnit, metrics, step_handler
 from pipeline_lambdas.settings import PipelineSettings
 from pipeline_lambdas.time_budget import Budget
-
-IN_PROGRESS_STATUSES = ("Creating", "Updating", "RollingBack", "SystemUpdating")
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from pipeline_lambdas.clients import client
-from pipeline_lambdas.contract import PipelineMetric
-from pipeline_lambdas.deployment import IN_PROGRESS_STATUSES, describe
+from pipeline_lambdas.contract import IN_PROGRESS_STATUSES, PipelineMetric
+from pipeline_lambdas.deployment import describe
 from pipeline_lambdas.errors import HealthCheckFailed, RollbackFailed
 from pipeline_lambdas.events import read_field
 from pipeline_lambdas.health import HEALTH_CHECK_SECONDS, health_check

@@ -233,9 +233,11 @@ def test_a_stopped_run_leaves_no_lock_the_next_run_waits_for(account) -> None:
     assert "ReleaseLock" in result.exited_states()
 
 
-def test_a_failed_rollback_is_notified_with_its_reason(account) -> None:
-    """RollbackFailed's notification carries the rollback's own error (it said nothing of why).
-    Runs last on this account: it leaves the endpoint on a model that failed its check."""
+def test_a_failed_rollback_function_is_covered_by_step_functions_and_notified(account) -> None:
+    """The Rollback function failing (here: stuck, by its own account): Step Functions puts
+    the previous config back with its own SageMaker calls, and the notification says rolled
+    back with the function's error (the fault matrix covers each way it can fail)."""
+    config, answer = account.live()
     rollback = next(f for f in account.aws.lambdas.handlers if f.endswith("-rollback"))
     real = account.aws.lambdas.handlers[rollback]
 
@@ -247,10 +249,14 @@ def test_a_failed_rollback_is_notified_with_its_reason(account) -> None:
         result = account.run("broken-model")
     finally:
         account.aws.register_lambda(rollback, real)
-    assert result.final_state == EndState.ROLLBACK_FAILED
+    assert result.final_state == EndState.ROLLED_BACK, (result.error, result.cause)
+    assert {"DescribeForRestore", "RestorePreviousConfig"} <= set(result.exited_states())
+    endpoint = account.endpoint()
+    assert (endpoint["EndpointStatus"], endpoint["EndpointConfigName"]) == ("InService", config)
+    assert account.ask() == answer
     name = result.arn.rsplit(":", 1)[-1]
     marker = json.loads(boto3.client("s3").get_object(
-        Bucket=account.bucket, Key=f"notifications/{name}/rollback-failed.json")["Body"].read())
+        Bucket=account.bucket, Key=f"notifications/{name}/rolled-back.json")["Body"].read())
     assert marker["rollback_error"]["Error"] == "RollbackFailed"
     assert "still Updating after 885 s" in marker["rollback_error"]["Cause"]
     assert "HealthCheckFailed" in json.dumps(marker["error"])

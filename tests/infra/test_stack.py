@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 from aws_cdk.assertions import Annotations, Match
 
 from infra import images
 from infra.functions import STEPS
 from pipeline_lambdas import contract
 from pipeline_lambdas.errors import DeploymentInProgress
-from tests.support.stacks import REGIONS, synth
+from tests.support.stacks import REGIONS, definition, synth
 
 ACCOUNT = "111122223333"
 
@@ -166,10 +164,7 @@ def test_one_function_and_least_privilege_role_per_step(synthesized) -> None:
 
 
 def _definition(template) -> dict:
-    machine = next(iter(_resources(template, "AWS::StepFunctions::StateMachine").values()))
-    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
-    return json.loads("".join(p if isinstance(p, str) else '"ARN"' for p in parts)
-                      .replace('""ARN""', '"ARN"'))
+    return definition(template.to_json())
 
 
 def test_state_machine_wiring(synthesized) -> None:
@@ -183,7 +178,8 @@ def test_state_machine_wiring(synthesized) -> None:
     states = definition["States"]
     assert definition["TimeoutSeconds"] == 7200
     tasks = {name: s for name, s in states.items() if s["Type"] == "Task"}
-    for name, task in tasks.items():
+    lambda_tasks = {n: t for n, t in tasks.items() if "aws-sdk" not in str(t["Resource"])}
+    for name, task in lambda_tasks.items():
         retried = {e for r in task["Retry"] for e in r["ErrorEquals"]}
         assert {"Lambda.ServiceException", "Lambda.TooManyRequestsException"} <= retried, name
         assert all(r["BackoffRate"] == 2 for r in task["Retry"])
@@ -194,7 +190,22 @@ def test_state_machine_wiring(synthesized) -> None:
     # AcquireLock: a held lock is a refusal; anything else a failure.
     assert [c["Next"] for c in tasks["AcquireLock"]["Catch"]] == ["OutcomeRefused",
                                                                  "OutcomeFailed"]
-    assert tasks["Rollback"]["Catch"][0]["Next"] == "OutcomeRollbackFailed"
+    # A failed Rollback function: Step Functions puts the previous config back itself (no
+    # Lambda), unless there is none; any failure of that is RollbackFailed.
+    assert tasks["Rollback"]["Catch"][0]["Next"] == "CanRestoreDirectly"
+    assert states["CanRestoreDirectly"]["Choices"][0] == {
+        "Variable": "$.deploy.previous_endpoint_config_name", "StringEquals": "",
+        "Next": "OutcomeRollbackFailed"}
+    restore = tasks["RestorePreviousConfig"]
+    assert restore["Resource"].endswith(":states:::aws-sdk:sagemaker:updateEndpoint")
+    assert restore["Parameters"] == {
+        "EndpointName": "calltime-dev-optimal-call-time",
+        "EndpointConfigName.$": "$.deploy.previous_endpoint_config_name"}
+    assert {t["Catch"][0]["Next"] for n, t in tasks.items() if n not in lambda_tasks} == {
+        "OutcomeRollbackFailed"}
+    restored = next(c for c in states["RestoreStatus"]["Choices"] if "And" in c)
+    assert restored["Next"] == "CleanupAfterRollback"
+    assert states["RestoreStatus"]["Choices"][0]["NumericGreaterThanPath"] == "$.run.max_checks"
     assert states["WaitForEndpoint"]["SecondsPath"] == "$.run.poll_seconds"
     assert tasks["CheckEndpoint"]["Parameters"]["max_attempts.$"] == "$.run.max_checks"
     choices = {c["StringEquals"]: c["Next"] for c in states["EndpointStatus"]["Choices"]}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from typing import Any
 
 import pytest
 from aws_cdk.assertions import Template
@@ -19,3 +21,13 @@ def synth(tmp_path_factory: pytest.TempPathFactory, **context):
     _, stack = build_app({"env": "dev", "account": "111122223333", **context},
                          outdir=str(tmp_path_factory.mktemp("cdk.out")))
     return stack, Template.from_stack(stack)
+
+
+def definition(template: dict[str, Any]) -> dict[str, Any]:
+    """The state machine's ASL from a synthesized template (each token in it read as "ARN")."""
+    machine = next(r for r in template["Resources"].values()
+                   if r["Type"] == "AWS::StepFunctions::StateMachine")
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    # CDK writes the quotes around a token, or the token inside a longer string ("arn:" + Ref
+    # AWS::Partition + ":states:::..."): either way the bare word keeps the JSON valid.
+    return json.loads("".join(p if isinstance(p, str) else "ARN" for p in parts))
