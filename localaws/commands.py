@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import socket
 import sys
 from pathlib import Path
 
@@ -27,17 +28,31 @@ def _serve(args: argparse.Namespace) -> int:
 
     # A temporary extraction is the server's to remove when it stops (or the next serve's,
     # should it be killed outright: localaws/scratch.py).
+    # Listen first (port 0: any free one), then hand the socket to the server: the port shown
+    # is the one it serves, with no window in which another process could take it.
+    listening = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
+    try:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind((args.host, args.port))
+        listening.listen(2048)
+    except OSError as err:
+        listening.close()
+        print(f"calltime serve: cannot listen on {args.host}:{args.port}: {err.strerror}",
+              file=sys.stderr)
+        return 2
+    os.set_inheritable(listening.fileno(), True)
+    port = listening.getsockname()[1]
     model_dir = Path(args.model_dir) if args.model_dir else scratch.make("calltime-model-")
     extract(Path(args.model), model_dir)
     env = {**os.environ, "SAGEMAKER_PROGRAM": ENTRY_POINT,
            "SAGEMAKER_SUBMIT_DIRECTORY": str(model_dir / CODE_DIR)}
     command = [sys.executable, "-m", "localaws.model_server", "--model-dir", str(model_dir),
-               "--host", args.host, "--port", str(args.port)]
+               "--listen-fd", str(listening.fileno())]
     if args.workers:
         command += ["--workers", str(args.workers)]
     if not args.model_dir:
         command += ["--remove-model-dir"]
-    print(f"serving {args.model} from {model_dir} on http://{args.host}:{args.port}",
+    print(f"serving {args.model} from {model_dir} on http://{args.host}:{port}",
           file=sys.stderr, flush=True)
     os.execve(sys.executable, command, env)  # the server replaces this process (Ctrl-C stops it)
     return 0  # pragma: no cover
@@ -110,7 +125,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def add_serve(sv: argparse.ArgumentParser) -> None:
     sv.add_argument("--model", required=True, help="path to model.tar.gz")
-    sv.add_argument("--port", type=int, default=8080)
+    sv.add_argument("--port", type=int, default=8080, help="0: any free port (the one chosen "
+                    "is printed: 'serving ... on http://host:port')")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--workers", type=int, help="gunicorn workers (default: CPU count)")
     sv.add_argument("--model-dir", help="where to extract (default: a new temporary directory)")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,16 +27,15 @@ def test_trained_artifact_serves_with_its_own_code(tmp_path: Path) -> None:
     summary = json.loads(done.stdout)
     assert summary["rows_rejected"] > 0 and Path(tmp_path / "model/model.tar.gz").exists()
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     model_dir = tmp_path / "opt_ml_model"
     server = subprocess.Popen(
-        [*CLI, "serve", "--model", "model/model.tar.gz", "--port", str(port), "--workers", "1",
+        [*CLI, "serve", "--model", "model/model.tar.gz", "--port", "0", "--workers", "1",
          "--model-dir", str(model_dir)],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True)
     try:
+        # --port 0: the OS picks a free port, and serve says which (no bind-then-close race).
+        port = int(server.stdout.readline().strip().rsplit(":", 1)[1])
         body = json.dumps({"contacts": [{"contact_id": "c-000001"}], "top_k": 2,
                            "as_of": "2026-06-01T06:00:00Z"})
         deadline = time.monotonic() + 30

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -30,12 +31,6 @@ AS_OF = "2026-06-08T06:00:00Z"
 Client = Callable[[bytes, str, str], tuple[int, str, str]]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def model_dir(trained, tmp_path_factory) -> Path:
     return artifact.extract(trained.artifact, tmp_path_factory.mktemp("opt_ml_model"))
@@ -43,14 +38,13 @@ def model_dir(trained, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(trained, tmp_path_factory) -> Iterator[str]:
-    port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "calltime", "serve", "--model", str(trained.artifact),
-         "--port", str(port), "--workers", "2",
+         "--port", "0", "--workers", "2",
          "--model-dir", str(tmp_path_factory.mktemp("served"))],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
         cwd=tmp_path_factory.mktemp("cwd"), env={**os.environ, "CALLTIME_BODY_TIMEOUT": "1"})
-    url = f"http://127.0.0.1:{port}"
+    url = served_url(process)
     deadline = time.monotonic() + 30
     try:
         while True:
@@ -67,6 +61,14 @@ def server(trained, tmp_path_factory) -> Iterator[str]:
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=10)
+
+
+def served_url(process: subprocess.Popen) -> str:
+    """The URL `calltime serve --port 0` printed: the port it listens on, chosen by the OS."""
+    line = process.stdout.readline().decode()
+    found = re.search(r" on (http://\S+)$", line.strip())
+    assert found, line
+    return found.group(1)
 
 
 def handler_client(model_dir: Path) -> Client:
