@@ -27,6 +27,9 @@ from localaws.runtime import LocalAWS
 from tests.support.local_account import create_config, put_artifacts
 
 unwind_on_sigterm()
+# Ctrl-C as a terminal delivers it (a background job may have inherited SIGINT ignored).
+import signal
+signal.signal(signal.SIGINT, signal.default_int_handler)
 with LocalAWS(ping_timeout=30, cold_start_delay=0.0) as aws:
     put_artifacts({"good": Path(sys.argv[1]).read_bytes()})
     create_config("c1", "good")
@@ -56,7 +59,7 @@ def _gone(pids: list[int], within: float = 15.0) -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
 def test_a_killed_runtime_leaves_no_server_and_no_work_directory(artifacts, tmp_path,
                                                                  how) -> None:
     model = tmp_path / "model.tar.gz"
@@ -70,7 +73,7 @@ def test_a_killed_runtime_leaves_no_server_and_no_work_directory(artifacts, tmp_
         os.kill(holder.pid, how)
         holder.wait(timeout=30)
         assert _gone(servers), "a model server outlived the process that started it"
-        if how == signal.SIGTERM:  # unwound: the runtime cleaned up after itself
+        if how != signal.SIGKILL:  # unwound (Ctrl-C too): the runtime cleaned up after itself
             assert not work.exists()
         else:  # nothing of it ran: the next runtime's directory sweeps it
             assert work.exists()

@@ -87,13 +87,15 @@ def test_slot_checks_catch_order_and_shape() -> None:
 def test_a_cold_start_is_waited_out_before_the_canaries_are_timed(artifacts, tmp_path,
                                                                   settings) -> None:
     """SageMaker's first call after a deployment pays the cold start (here 4 s): timed against
-    a 3 s bound it failed every first deployment. The warm-up takes it; the canaries run warm."""
-    with LocalAWS(work_dir=tmp_path / "local", ping_timeout=20, cold_start_delay=4.0):
+    a bound below it, it failed every first deployment. The warm-up takes it; the canaries run
+    warm (no second cold start), so the check passes a bound the cold start alone exceeds."""
+    with LocalAWS(work_dir=tmp_path / "local", ping_timeout=20, cold_start_delay=4.0) as aws:
         put_artifacts(artifacts)
         _deploy(settings, "good", "good")
-        report = health_check(boto3.client("sagemaker-runtime"), settings.endpoint_name, 3000)
+        report = health_check(boto3.client("sagemaker-runtime"), settings.endpoint_name, 3900)
+        [cold_start] = aws.sagemaker.cold_starts()[settings.endpoint_name]
     assert report.warm_up_ms >= 4000
-    assert max(report.latency_ms.values()) < 3000
+    assert report.warm_up_ms >= cold_start["invocation_seconds"] * 1000  # paid in the warm-up
 
 
 class _Runtime:
