@@ -16,7 +16,7 @@ CONTACTS ?= 5000
 SCENARIO ?= deploy
 CDK_ENV ?= dev
 
-.PHONY: venv test test-fast lint pipeline train synth diff deploy costs bench bench-quick bench-scale lock clean
+.PHONY: venv test test-fast faults lint pipeline train synth diff deploy costs bench bench-quick bench-scale lock clean
 
 venv: $(STAMP)
 
@@ -36,6 +36,13 @@ test: venv
 test-fast: venv
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -m "not slow"
+
+# The fault matrix: every fault AWS can produce at every step, injected into the synthesized
+# state machine's run on the local runtime; prints the table (README "When a step fails") and
+# each red cell's problems. CELLS=Train-memory,Deploy-throttled runs some. About 10 minutes.
+CELLS ?=
+faults: venv
+	$(BIN)/python -m tests.faults --out $(OUT) $(if $(CELLS),--cells $(CELLS))
 
 lint: venv
 	$(BIN)/ruff check .
