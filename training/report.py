@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 from typing import Any
 
 from inference_code.features import DAY_NAMES, HOURS
@@ -64,6 +63,13 @@ def bars(values: dict[str, float], fmt: str = "{:.3f}", width: int = 360) -> str
     return f'<table class="bars">{rows}</table>'
 
 
+def _reasons(by_reason: dict[str, int]) -> str:
+    """': 12 duplicate, 3 unknown timezone' (the reasons that occurred, most first), or ''."""
+    found = sorted(((n, r) for r, n in by_reason.items() if n), key=lambda t: (-t[0], t[1]))
+    return (": " + ", ".join(f"{n} {html.escape(r.replace('_', ' '))}" for n, r in found)
+            if found else "")
+
+
 def _sample_note(data: dict) -> str:
     """Said when the model was trained on a whole-contact sample of a larger log (scale-out)."""
     sample = data.get("sample")
@@ -101,7 +107,7 @@ text-align:left}} section{{margin-bottom:2rem}}</style></head><body>
 <h1>calltime model {html.escape(metadata['model_version'])}</h1>
 <p>Created {html.escape(metadata['created_at'])} with scikit-learn
 {html.escape(metadata['framework']['scikit-learn'])}. Rows: {data['rows_valid']} valid,
-{data['rows_rejected']} rejected ({html.escape(json.dumps(data['rejected_by_reason']))}).
+{data['rows_rejected']} rejected{_reasons(data['rejected_by_reason'])}.
 Temporal split at {html.escape(metrics['split']['cut'])}: {metrics['split']['train_rows']} earlier
 calls to train, {metrics['split']['test_rows']} later calls to test.{_sample_note(data)}</p>
 <section><h2>Holdout quality</h2><table class="kpi"><tr><th></th><th>ROC AUC</th><th>log loss</th>

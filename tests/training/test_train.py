@@ -40,6 +40,12 @@ def test_outputs_and_metrics(trained) -> None:
     for section in ("Holdout quality", "Recommended-slot lift", "Calibration",
                     "Answer rate by local day and hour", "Feature importance"):
         assert section in html
+    # Rejects by reason in words, most first, only the reasons that occurred (no raw JSON).
+    found = sorted(((n, r) for r, n in data["rejected_by_reason"].items() if n),
+                   key=lambda t: (-t[0], t[1]))
+    said = ", ".join(f"{n} {r.replace('_', ' ')}" for n, r in found)
+    assert f"{data['rows_rejected']} rejected: {said}." in html
+    assert "{" not in html.split("rejected", 1)[1].split(".", 1)[0]
 
 
 def test_artifact_layout_and_metadata(trained) -> None:
