@@ -16,7 +16,7 @@ CONTACTS ?= 5000
 SCENARIO ?= deploy
 CDK_ENV ?= dev
 
-.PHONY: venv test test-fast faults lint pipeline train synth diff deploy costs bench bench-quick bench-scale lock clean
+.PHONY: venv test test-fast faults lint pipeline train synth diff deploy costs bench bench-quick bench-load bench-scale lock clean
 
 venv: $(STAMP)
 
@@ -92,6 +92,13 @@ costs: venv
 bench: venv
 	$(BIN)/python -m benchmarks.model_vs_seed
 	$(BIN)/python -m benchmarks.serving
+	$(BIN)/python -m benchmarks.load
+
+# Load (and, with SOAK=600, a 10-minute soak): 200 concurrent clients against `calltime serve`
+# and through the local SageMaker's InvokeEndpoint, recommendations and the seed format.
+SOAK ?= 0
+bench-load: venv
+	$(BIN)/python -m benchmarks.load --soak $(SOAK)
 
 # The same tables without the 1M-row training run and the history-depth curve (about 3 minutes).
 bench-quick: venv
