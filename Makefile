@@ -32,7 +32,8 @@ test: venv
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
-# The edit-test loop: everything but the tests marked slow (end to end, training, servers).
+# The edit-test loop, under a minute: everything but the tests marked slow (end to end, the
+# fault matrix, tests on a trained model or a local account with model servers).
 test-fast: venv
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -m "not slow"

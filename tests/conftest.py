@@ -15,11 +15,17 @@ from tests.support.local_account import BUCKET, IMAGE, ROLE, artifacts_from, put
 from training.simulate import SimulationConfig, write
 from training.train import TrainResult, TrainSettings, train
 
+# Fixtures that train a model or stand up a local account with model servers: a test that
+# uses one takes seconds, not milliseconds.
+SLOW_FIXTURES = {"trained", "artifacts", "aws", "silent_aws", "account", "machine"}
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every end-to-end test is slow (`make test-fast` leaves them out; `make test` runs all)."""
+    """Every end-to-end test, and every test on a trained model or a local account, is slow
+    (`make test-fast` leaves them out; `make test` runs all)."""
     for item in items:
-        if "/tests/e2e/" in str(item.path):
+        if "/tests/e2e/" in str(item.path) or SLOW_FIXTURES & set(
+                getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
 
 

@@ -64,6 +64,7 @@ def test_first_deploy_then_update_and_idempotent_retry(aws, settings) -> None:
     assert result.endpoint_config_name == v2.endpoint_config_name
 
 
+@pytest.mark.slow  # its local accounts come by name (getfixturevalue), unseen by conftest
 @pytest.mark.parametrize("runtime", ["aws", "silent_aws"])
 def test_refused_update_is_detected_by_config_name_not_status(request, runtime,
                                                               settings) -> None:
