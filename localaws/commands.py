@@ -14,9 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import socket
 import sys
 from pathlib import Path
+
+MODEL_DIR_PREFIX = "calltime-model-"  # `calltime serve`'s extraction, without --model-dir
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -42,8 +45,14 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     os.set_inheritable(listening.fileno(), True)
     port = listening.getsockname()[1]
-    model_dir = Path(args.model_dir) if args.model_dir else scratch.make("calltime-model-")
-    extract(Path(args.model), model_dir)
+    model_dir = Path(args.model_dir) if args.model_dir else scratch.make(MODEL_DIR_PREFIX)
+    try:
+        extract(Path(args.model), model_dir)
+    except BaseException:
+        listening.close()
+        if not args.model_dir:  # ours: an artifact that cannot be served leaves nothing behind
+            shutil.rmtree(model_dir, ignore_errors=True)
+        raise
     env = {**os.environ, "SAGEMAKER_PROGRAM": ENTRY_POINT,
            "SAGEMAKER_SUBMIT_DIRECTORY": str(model_dir / CODE_DIR)}
     command = [sys.executable, "-m", "localaws.model_server", "--model-dir", str(model_dir),

@@ -5,10 +5,14 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from calltime.cli import main
+from localaws import scratch
+from localaws.commands import MODEL_DIR_PREFIX
 
 
 @pytest.mark.parametrize(("argv", "message"), [
@@ -35,6 +39,11 @@ def test_user_errors_are_one_line(argv, message, tmp_path, capsys) -> None:
     err = capsys.readouterr().err
     assert code == 2
     assert message.format(tmp=tmp_path) in err
+    # A refused command leaves no temporary directory of this process behind.
+    mine = [d for d in Path(tempfile.gettempdir()).glob(f"{MODEL_DIR_PREFIX}*")
+            if (d / scratch.OWNER_FILE).is_file()
+            and (d / scratch.OWNER_FILE).read_text().strip() == str(os.getpid())]
+    assert mine == []
     assert "Traceback" not in err
 
 

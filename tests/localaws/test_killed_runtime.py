@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -77,7 +78,8 @@ def test_a_killed_runtime_leaves_no_server_and_no_work_directory(artifacts, tmp_
             assert not work.exists()
         else:  # nothing of it ran: the next runtime's directory sweeps it
             assert work.exists()
-            scratch.make(SCRATCH_PREFIX).joinpath(scratch.OWNER_FILE).unlink()
+            made = scratch.make(SCRATCH_PREFIX)
+            shutil.rmtree(made)  # made only to sweep: it must not outlive the test
             assert not work.exists()
     finally:
         holder.kill()
