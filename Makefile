@@ -7,8 +7,9 @@ PYTHON_VERSION := 3.12
 PYTHON ?= $(shell for p in python$(PYTHON_VERSION) $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$(PYTHON_VERSION)*/bin/python$(PYTHON_VERSION); do \
 	command -v $$p >/dev/null 2>&1 && $$p -c '' 2>/dev/null && { command -v $$p; break; }; done)
 VENV := .venv
-# The pinned dependencies are installed by uv (about ten times faster than pip for this set);
-# pip installs the same pins if uv cannot be had.
+# The pinned dependencies are installed by uv (several times faster than pip for this set),
+# compiled to bytecode as pip does (the Lambda workers run with -B: without it every worker
+# would compile its imports again); pip installs the same pins if uv cannot be had.
 UV_VERSION := 0.13.9
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(PYTHON_VERSION)
@@ -28,7 +29,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != tuple(map(int, "$(PYTHON_VERSION)".split("."))))' 2>/dev/null \
 		|| { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
 	@{ $(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION) \
-		&& VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/uv pip install --quiet -c constraints.txt -e '.[dev]'; } \
+		&& VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/uv pip install --quiet --compile-bytecode -c constraints.txt -e '.[dev]'; } \
 		|| $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 	@echo "venv ready: $(VENV)"
