@@ -132,10 +132,22 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if result.status == "SUCCEEDED" else 1
 
 
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port, 0 (any free one) to 65535, refused by name otherwise."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r}: a port is 0 (any free one) to 65535")
+    return value
+
+
 def add_serve(sv: argparse.ArgumentParser) -> None:
     sv.add_argument("--model", required=True, help="path to model.tar.gz")
-    sv.add_argument("--port", type=int, default=8080, help="0: any free port (the one chosen "
-                    "is printed: 'serving ... on http://host:port')")
+    sv.add_argument("--port", type=port_number, default=8080,
+                    help="0: any free port (the one chosen is printed: 'serving ... on "
+                    "http://host:port')")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--workers", type=int, help="gunicorn workers (default: CPU count)")
     sv.add_argument("--model-dir", help="where to extract (default: a new temporary directory)")

@@ -19,6 +19,8 @@ from localaws.commands import MODEL_DIR_PREFIX
     (["train", "--calls", "/nonexistent/calls.csv", "--out", "{tmp}/out"],
      "calltime train: error: [Errno 2] No such file or directory: '/nonexistent/calls.csv'"),
     (["serve", "--model", "{tmp}/not-a-tarball.tar.gz"], "calltime serve: error:"),
+    (["serve", "--model", "{tmp}/not-a-tarball.tar.gz", "--port", "99999"],
+     "calltime serve: error: argument --port: '99999': a port is 0 (any free one) to 65535"),
     (["invoke", "--url", "http://127.0.0.1:{closed_port}", "--body", "{{}}"],
      f"calltime invoke: error: [Errno {errno.ECONNREFUSED}] "
      f"{os.strerror(errno.ECONNREFUSED)}"),
@@ -35,7 +37,10 @@ def test_user_errors_are_one_line(argv, message, tmp_path, capsys) -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-        code = main([a.format(tmp=tmp_path, closed_port=port) for a in argv])
+        try:
+            code = main([a.format(tmp=tmp_path, closed_port=port) for a in argv])
+        except SystemExit as exited:  # argparse refuses a bad argument by exiting, code 2
+            code = exited.code
     err = capsys.readouterr().err
     assert code == 2
     assert message.format(tmp=tmp_path) in err
