@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.serving import OUT, _children, _load, _rss_mb, one_contact_request
+from training.commands import positive
 
 CONCURRENCY = 200
 SEED_ROW = {"features": [[1, 19, 0.4]]}
@@ -188,7 +189,7 @@ def profile(model: Path, body: bytes, top: int = 8) -> list[tuple[str, float]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.load")
-    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--seconds", type=positive(float), default=60.0)
     parser.add_argument("--soak", type=float, default=0.0, help="soak seconds (0: none)")
     args = parser.parse_args(argv)
     model = OUT / "ours" / "model.tar.gz"
