@@ -24,8 +24,6 @@ import json
 import os
 import pstats
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -33,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.serving import OUT, _children, _load, _rss_mb, one_contact_request
+from benchmarks.serving import OUT, _children, _load, _rss_mb, one_contact_request, serve
 from training.commands import positive
 
 CONCURRENCY = 200
@@ -50,28 +48,8 @@ def _workers_rss(pid: int) -> list[float]:
     return [round(_rss_mb(p), 1) for p in _children(pid)]
 
 
-def serve(model: Path) -> tuple[subprocess.Popen, int]:
-    """`calltime serve --port 0`: the port it chose, once /ping answers."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "calltime", "serve", "--model", str(model), "--port", "0",
-         "--model-dir", str(OUT / "served_load")],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, text=True)
-    port = int(process.stdout.readline().strip().rsplit(":", 1)[1])
-    import urllib.request
-
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=5):
-                return process, port
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("calltime serve did not come up") from None
-            time.sleep(0.05)
-
-
 def direct(model: Path, body: bytes, seconds: float) -> dict[str, Any]:
-    process, port = serve(model)
+    process, port = serve(model, OUT / "served_load")
     try:
         asyncio.run(_load(port, body, 50, 5))  # warm every worker before measuring memory
         before = _workers_rss(process.pid)
@@ -142,7 +120,7 @@ def through_sagemaker(model: Path, body: bytes, seconds: float) -> dict[str, Any
 
 def soak(model: Path, body: bytes, seconds: float, every: float = 30.0) -> list[dict]:
     """Load for `seconds`, worker memory sampled every `every` seconds."""
-    process, port = serve(model)
+    process, port = serve(model, OUT / "served_load")
     samples = []
     try:
         asyncio.run(_load(port, body, 50, 5))

@@ -16,10 +16,10 @@ import datetime as dt
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -38,10 +38,24 @@ LOAD_REQUESTS = 6000
 LOAD_SECONDS = 60.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def serve(model: Path, model_dir: Path) -> tuple[subprocess.Popen, int]:
+    """`calltime serve --port 0`: the process and the port it chose, once /ping answers."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "calltime", "serve", "--model", str(model), "--port", "0",
+         "--model-dir", str(model_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, text=True)
+    port = int(process.stdout.readline().strip().rsplit(":", 1)[1])
+    # Keep reading what it prints, so a full pipe never blocks the server.
+    threading.Thread(target=process.stdout.read, daemon=True).start()
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=5):
+                return process, port
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"calltime serve of {model} did not come up") from None
+            time.sleep(0.01)
 
 
 def one_contact_request(n_history: int = 50, contacts: int = 1, seed: int = 0) -> dict:
@@ -138,24 +152,10 @@ async def _load(port: int, body: bytes, total: int, seconds: float) -> dict:
 
 
 def serve_and_measure(tar_path: Path, body: bytes, name: str) -> dict:
-    port = _free_port()
-    model_dir = OUT / f"served_{name}"
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "calltime", "serve", "--model", str(tar_path), "--port", str(port),
-         "--model-dir", str(model_dir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    process, port = serve(tar_path, OUT / f"served_{name}")
     url = f"http://127.0.0.1:{port}"
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/ping", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError):
-                if process.poll() is not None:
-                    raise RuntimeError(f"{name} server exited") from None
-                time.sleep(0.01)
         status, _ = _post(url, body)
         cold = time.perf_counter() - started
         assert status == 200, status

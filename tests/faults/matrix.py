@@ -51,7 +51,7 @@ from pipeline_lambdas.health import health_check
 from pipeline_lambdas.run_lock import acquire, release
 from pipeline_lambdas.settings import PipelineSettings
 
-HANDLERS = "tests.faults.handlers"
+HANDLERS = "tests.support.faults"  # raise_error, hang, hoard
 FAULT_TIMEOUT_SECONDS = 2  # the function timeout a hanging handler is killed at
 INVOCATION_TIMEOUT = 2.0  # the local SageMaker's invocation timeout in the matrix (AWS: 60 s)
 DENY_ALL = {"Effect": "Deny", "Action": "*", "Resource": "*"}
