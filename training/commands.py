@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from training.call_log import InvalidCallLog
+from training.populations import POPULATIONS
 
 
 def positive(kind: type) -> object:
@@ -28,7 +29,7 @@ def _generate(args: argparse.Namespace) -> int:
     from training.simulate import SimulationConfig, write
 
     config = SimulationConfig(n_contacts=args.contacts, calls_per_contact=args.calls_per_contact,
-                              weeks=args.weeks, seed=args.seed)
+                              weeks=args.weeks, seed=args.seed, population=args.population)
     calls, truth = write(config, Path(args.out), args.parts, args.format)
     print(json.dumps({"calls": str(calls), "truth": str(truth)}, indent=2))
     return 0
@@ -57,6 +58,8 @@ def add_generate(gen: argparse.ArgumentParser) -> None:
     gen.add_argument("--calls-per-contact", type=positive(float), default=30.0)
     gen.add_argument("--weeks", type=positive(int), default=12)
     gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument("--population", choices=sorted(POPULATIONS), default="office",
+                     help="the generator setting: zones, behaviour groups, history depths")
     gen.add_argument("--parts", type=positive(int), default=1,
                      help="split the log into this many files by call time (calls/part-N)")
     gen.add_argument("--format", choices=("csv", "parquet"), default="csv",

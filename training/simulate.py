@@ -1,10 +1,18 @@
 """Synthetic call logs with known ground truth, for demos, tests and benchmarks.
 
 Each contact has a weekly availability surface p(answer | local day, local hour) drawn from one of
-several behaviour patterns. A dialer working Asia/Jerusalem business hours calls contacts who live
-in several zones, retries the same day after a miss (answers fall with each same-day attempt), runs
-campaigns of different appeal, and leaves some dirty rows behind. The surface is written beside the
-log (`truth.csv.gz`) so evaluation can compute the oracle and the true rate of a recommended slot.
+several behaviour groups, whose shape differs by day type in the contact's own calendar (workday,
+the short day before the weekend, weekend: the weekend is Friday-Saturday in some zones and
+Saturday-Sunday in others). How many calls a contact has follows a long tail: most contacts of a
+campaign base have a handful, a few have dozens. A dialer working Asia/Jerusalem business hours
+calls contacts who live in several zones, retries the same day after a miss (answers fall with each
+same-day attempt), runs campaigns of different appeal, and leaves some dirty rows behind. The
+surface and each contact's group are written beside the log (`truth.csv.gz`) so evaluation can
+compute the oracle, the true rate of a recommended slot, and capture per group.
+
+Two populations differ in shape (zones and their calendars, the mix of groups, how thin the
+histories are), so the model is judged on more than one generator: `office` (the default) and
+`retail`.
 """
 
 from __future__ import annotations
@@ -17,25 +25,28 @@ import pandas as pd
 
 from inference_code.features import HOURS, N_SLOTS
 from training.dataset import local_slots
+from training.populations import CALENDARS, GROUPS, POPULATIONS, SHORT, WEEKEND, WORK, Population
 
 DIALER_ZONE = "Asia/Jerusalem"
-ZONES = ("Asia/Jerusalem", "Europe/London", "America/New_York", "Europe/Moscow", "Asia/Dubai")
-ZONE_WEIGHTS = (0.6, 0.12, 0.12, 0.08, 0.08)
-PATTERNS = ("morning", "lunch", "evening", "night_owl", "weekend", "shift", "flat")
 CAMPAIGN_EFFECT = {"renewals": 1.0, "survey": 0.8, "vip-offer": 1.2, "collections": 0.65}
 FATIGUE = 0.7  # answer probability multiplier per earlier attempt the same local day
-
 
 @dataclasses.dataclass(frozen=True)
 class SimulationConfig:
     n_contacts: int = 2000
-    calls_per_contact: float = 30.0
+    calls_per_contact: float = 30.0  # mean first attempts per contact (retries come on top)
     weeks: int = 12
     end: str = "2026-06-01T00:00:00Z"
     retry_probability: float = 0.35
     explore_probability: float = 0.12
     dirty_fraction: float = 0.01
     seed: int = 7
+    population: str = "office"
+
+    def __post_init__(self) -> None:
+        if self.population not in POPULATIONS:
+            raise ValueError(f"population={self.population!r}: one of "
+                             f"{', '.join(POPULATIONS)}")
 
 
 def _circular_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -43,34 +54,56 @@ def _circular_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.minimum(d, 24 - d)
 
 
-def availability(n_contacts: int, zones: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Return the (n_contacts, 7, 24) true answer probability in each contact's local time."""
-    pattern = rng.choice(len(PATTERNS), size=n_contacts, p=(0.2, 0.1, 0.25, 0.1, 0.12, 0.1, 0.13))
+def availability(n_contacts: int, zones: np.ndarray, rng: np.random.Generator,
+                 population: Population | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each contact's behaviour group, and the (n_contacts, 7, 24) true answer probability in
+    the contact's local time."""
+    population = population or POPULATIONS["office"]
+    names = list(population.groups)
+    share = np.array(list(population.groups.values()))
+    group = rng.choice(len(names), size=n_contacts, p=share / share.sum())
     hours = np.arange(HOURS, dtype=float)[None, None, :]
-    days = np.arange(7)[None, :, None]
+    daytype = np.array([CALENDARS[z] for z in zones])[:, :, None]  # (C, 7, 1)
+    weekend, short = daytype == WEEKEND, daytype == SHORT
+
+    def is_group(name: str) -> np.ndarray:
+        return np.isin(group, [names.index(name)] if name in names else [])[:, None, None]
+
+    low = np.array([GROUPS[name][0][0] for name in names])[group]
+    high = np.array([GROUPS[name][0][1] for name in names])[group]
+    move = np.array([GROUPS[name][1] for name in names])[group] * population.weekend_shift
+    work_peak = rng.uniform(low, high)[:, None, None]
+    # A contact's weekend peak moves by the group's shift (with a personal spread); the short
+    # day sits half way.
+    weekend_move = (move + rng.normal(0, 1.0, n_contacts))[:, None, None]
+    peak = work_peak + np.where(weekend, weekend_move, np.where(short, weekend_move / 2, 0.0))
     base = rng.normal(-0.9, 0.7, size=(n_contacts, 1, 1))
-    peaks = [(7, 10), (12, 14), (17.5, 20.5), (21, 23.5), (10, 17), (9, 18), (12, 12)]
-    peak = np.choose(pattern, [rng.uniform(lo, hi, n_contacts) for lo, hi in peaks])[:, None, None]
     width = rng.uniform(1.2, 2.8, size=(n_contacts, 1, 1))
-    amplitude = np.where(pattern == PATTERNS.index("flat"), 0.0,
-                         rng.uniform(1.5, 3.0, n_contacts))[:, None, None]
+    amplitude = np.where(is_group("flat"), 0.0, rng.uniform(1.5, 3.0, (n_contacts, 1, 1)))
     bump = amplitude * np.exp(-_circular_distance(hours, peak) ** 2 / (2 * width**2))
-    # Weekend: Friday/Saturday in Israel and the Gulf, Saturday/Sunday elsewhere.
-    friday_weekend = np.isin(zones, ["Asia/Jerusalem", "Asia/Dubai"])[:, None, None]
-    weekend = np.where(friday_weekend, (days == 5) | (days == 6), (days == 6) | (days == 0))
     day_weight = np.ones((n_contacts, 7, 1))
-    is_weekend_person = (pattern == PATTERNS.index("weekend"))[:, None, None]
-    day_weight = np.where(is_weekend_person, np.where(weekend, 1.0, 0.1), day_weight)
-    shift_days = rng.random((n_contacts, 7, 1)) < 0.45
-    is_shift = (pattern == PATTERNS.index("shift"))[:, None, None]
-    day_weight = np.where(is_shift, np.where(shift_days, 1.0, 0.0), day_weight)
-    sleep_start = np.where(pattern == PATTERNS.index("night_owl"), 3, 23)[:, None, None]
+    day_weight = np.where(is_group("weekend"), np.where(weekend, 1.0, 0.1), day_weight)
+    on_shift = rng.random((n_contacts, 7, 1)) < 0.45
+    day_weight = np.where(is_group("shift"), np.where(on_shift, 1.0, 0.0), day_weight)
+    sleep_start = np.where(is_group("night_owl"), 3, 23)
     asleep = ((hours - sleep_start) % 24) < 7.5
-    busy = (~weekend) & (hours >= 9) & (hours < 17) & ~is_weekend_person & ~is_shift
+    # At work: workdays 9-17, the short day 9-13 (not the weekend or shift groups).
+    at_work = (((daytype == WORK) & (hours >= 9) & (hours < 17))
+               | (short & (hours >= 9) & (hours < 13)))
+    busy = at_work & ~is_group("weekend") & ~is_group("shift")
     logit = base + bump * day_weight - 3.0 * asleep - 0.6 * busy
     # Saturday (Shabbat) is quieter for contacts in Israel.
-    logit = logit - 0.8 * ((zones == "Asia/Jerusalem")[:, None, None] & (days == 6))
-    return 1.0 / (1.0 + np.exp(-logit))
+    logit = logit - 0.8 * ((zones == "Asia/Jerusalem")[:, None, None]
+                           & (np.arange(7) == 6)[None, :, None])
+    return np.array(names)[group], 1.0 / (1.0 + np.exp(-logit))
+
+
+def calls_per_contact(n_contacts: int, mean: float, spread: float,
+                      rng: np.random.Generator) -> np.ndarray:
+    """First attempts per contact: Poisson around a lognormal contact rate with the given mean,
+    so with a spread most contacts have a few calls and a long tail has many."""
+    scale = rng.lognormal(-spread**2 / 2, spread, n_contacts) if spread > 0 else 1.0
+    return rng.poisson(mean * scale)
 
 
 def _dialer_times(n: int, start: pd.Timestamp, days: int, explore: float,
@@ -95,17 +128,20 @@ def _dialer_times(n: int, start: pd.Timestamp, days: int, explore: float,
 
 
 def simulate(config: SimulationConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Return (call log as raw strings, ground truth wide table)."""
+    """Return (call log as raw strings, ground truth: contact_id, group and the 168 slots'
+    answer probabilities d{day}h{hour}, day 0 = Sunday, in the contact's local time)."""
     rng = np.random.default_rng(config.seed)
     n = config.n_contacts
     contact_ids = np.array([f"c-{i:06d}" for i in range(n)])
-    zones = rng.choice(np.array(ZONES), size=n, p=ZONE_WEIGHTS)
-    truth = availability(n, zones, rng)
+    population = POPULATIONS[config.population]
+    zone_share = np.array(list(population.zones.values()))
+    zones = rng.choice(np.array(list(population.zones)), size=n, p=zone_share / zone_share.sum())
+    group, truth = availability(n, zones, rng, population)
     end = pd.Timestamp(config.end)
     days = config.weeks * 7
     start = end - pd.Timedelta(days=days)
 
-    per_contact = rng.poisson(config.calls_per_contact, size=n)
+    per_contact = calls_per_contact(n, config.calls_per_contact, population.history_spread, rng)
     contact = np.repeat(np.arange(n), per_contact)
     when = _dialer_times(len(contact), start, days, config.explore_probability, rng)
     keep = ~when.isna()
@@ -144,6 +180,7 @@ def simulate(config: SimulationConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     log = log.iloc[order].reset_index(drop=True)
     truth_table = pd.DataFrame(truth.reshape(n, N_SLOTS).round(4),
                                columns=[f"d{d}h{h}" for d in range(7) for h in range(HOURS)])
+    truth_table.insert(0, "group", group)
     truth_table.insert(0, "contact_id", contact_ids)
     return log, truth_table
 

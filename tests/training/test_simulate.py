@@ -1,4 +1,6 @@
-"""The demo generator: deterministic, dirty where intended, truth in the contact's local time."""
+"""The demo generator: deterministic, dirty where intended, truth in the contact's local time; a
+long tail of thin histories, weekly shapes that differ by day type, zones whose weekend differs,
+and two populations of different shape."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ def test_log_has_dirty_rows_of_every_kind_and_truth_is_a_probability() -> None:
     for reason in ("missing_field", "unparseable_timestamp", "unknown_timezone", "bad_answered",
                    "negative_duration", "duplicate"):
         assert counts[reason] > 0, reason
-    values = truth.drop(columns="contact_id").to_numpy()
+    values = truth.drop(columns=["contact_id", "group"]).to_numpy()
     assert values.shape == (300, 168)
     assert ((values >= 0) & (values <= 1)).all()
     # People differ: the best hour is not the same for everyone.
@@ -53,3 +55,44 @@ def test_a_log_written_in_parts_validates_as_the_single_file_does(tmp_path, log_
     first = call_log.read_raw(files[0].read_bytes(), "p0")["contact_id"]
     last = call_log.read_raw(files[-1].read_bytes(), "p3")["contact_id"]
     assert len(set(first) & set(last)) > 10
+
+
+def _surface(truth: pd.DataFrame) -> np.ndarray:
+    return truth.drop(columns=["contact_id", "group"]).to_numpy().reshape(-1, 7, 24)
+
+
+def test_most_contacts_have_few_calls_and_a_long_tail_has_many() -> None:
+    log, _ = simulate(SimulationConfig(n_contacts=2000, calls_per_contact=15, seed=4))
+    per_contact = call_log.validate(log).valid.groupby("contact_id").size()
+    assert (per_contact <= 5).mean() > 0.15  # thin histories are common...
+    assert (per_contact > 40).mean() > 0.03  # ...and some contacts have many calls
+    assert per_contact.median() < per_contact.mean()
+
+
+def test_weekly_shapes_differ_by_day_type_and_the_weekend_by_zone() -> None:
+    log, truth = simulate(SimulationConfig(n_contacts=3000, seed=5))
+    surface = _surface(truth)
+    zone = log.assign(tz=log["timezone"].replace("", "Asia/Jerusalem")).groupby(
+        "contact_id")["tz"].first().reindex(truth["contact_id"]).to_numpy()
+    evening = (truth["group"] == "evening").to_numpy()
+    # Evening people answer best after work on workdays and earlier on their weekend.
+    jerusalem, london = evening & (zone == "Asia/Jerusalem"), evening & (zone == "Europe/London")
+    workday_peak = surface[jerusalem, 2].argmax(axis=1).mean()  # Tuesday
+    weekend_peak = surface[jerusalem, 6].argmax(axis=1).mean()  # Saturday
+    assert workday_peak - weekend_peak > 2
+    # Sunday is a workday in Jerusalem and a weekend day in London.
+    assert np.allclose(surface[jerusalem, 0], surface[jerusalem, 2])
+    assert abs(surface[london, 0].argmax(axis=1).mean() - surface[london, 6].argmax(axis=1).mean()
+               ) < 1
+    assert not np.allclose(surface[london, 0], surface[london, 2])
+
+
+def test_the_two_populations_differ_in_shape() -> None:
+    office, office_truth = simulate(SimulationConfig(n_contacts=2000, population="office", seed=6))
+    retail, retail_truth = simulate(SimulationConfig(n_contacts=2000, population="retail", seed=6))
+    assert set(office["timezone"]) != set(retail["timezone"])
+    office_share = office_truth["group"].value_counts(normalize=True)
+    retail_share = retail_truth["group"].value_counts(normalize=True)
+    assert abs(office_share["evening"] - retail_share["evening"]) > 0.05
+    with pytest.raises(ValueError, match="population='mall'"):
+        SimulationConfig(population="mall")
