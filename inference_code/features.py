@@ -12,10 +12,13 @@ This module imports only numpy and the standard library: it runs inside the serv
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 import numpy as np
+
+from inference_code.archetypes import DAYTYPE_OF_DOW, N_DAYTYPES, Archetypes, cell_of
 
 HOURS = 24
 DAYS = 7
@@ -27,10 +30,6 @@ DEFAULT_TIMEZONE = "Asia/Jerusalem"
 # Local hour -> day part: night [0,6), morning [6,12), afternoon [12,17), evening [17,21), late.
 DAYPART_OF_HOUR = np.array([0] * 6 + [1] * 6 + [2] * 5 + [3] * 4 + [4] * 3)
 N_DAYPARTS = 5
-# Day of week -> day type: Sunday, Monday-Thursday, Friday, Saturday. Friday and Saturday stay
-# apart because the weekend is Fri/Sat in some zones and Sat/Sun in others.
-DAYTYPE_OF_DOW = np.array([0, 1, 1, 1, 1, 2, 3])
-N_DAYTYPES = 4
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 
 FEATURE_NAMES: tuple[str, ...] = (
@@ -62,8 +61,10 @@ FEATURE_NAMES: tuple[str, ...] = (
     "calls_kernel_hour",
     "lift_kernel_hour",
     "utc_offset_hours",
-    # The contact's posterior mix of the population's answer-by-hour archetypes (fitted in
-    # training), read at this hour: fills in hours the contact was never called at.
+    # The contact's weekly answer curve (inference_code.archetypes: the population's weekly
+    # archetypes weighed by the contact's earlier calls), read at this day type and hour. In
+    # training, a row's curve comes from archetypes fitted without its contact's calls
+    # (`training.dataset`: cross-fitted), as it will at serving for calls not yet made.
     "archetype_rate",
     "archetype_lift",
     "archetype_confidence",
@@ -87,23 +88,27 @@ class FeatureParams:
     global_answer_rate: float
     contact_prior_strength: float = 5.0  # pseudo-calls pulling a contact's rate to the global one
     cell_prior_strength: float = 1.5  # pseudo-calls pulling a slot cell's rate to the contact's
-    # K archetypes: answer rate by local hour (K x 24) and population share (K).
-    archetype_rates: tuple[tuple[float, ...], ...] = ()
-    archetype_weights: tuple[float, ...] = ()
+    # The weekly archetypes as stored (Archetypes.to_dict, rounded): training's features and the
+    # endpoint's both read these stored values. Empty: none fitted (a curve at the global rate).
+    archetypes: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         return {"global_answer_rate": self.global_answer_rate,
                 "contact_prior_strength": self.contact_prior_strength,
                 "cell_prior_strength": self.cell_prior_strength,
-                "archetype_rates": [list(r) for r in self.archetype_rates],
-                "archetype_weights": list(self.archetype_weights)}
+                "archetypes": self.archetypes}
 
     @classmethod
     def from_dict(cls, data: dict) -> FeatureParams:
         return cls(float(data["global_answer_rate"]), float(data["contact_prior_strength"]),
-                   float(data["cell_prior_strength"]),
-                   tuple(tuple(float(v) for v in row) for row in data["archetype_rates"]),
-                   tuple(float(v) for v in data["archetype_weights"]))
+                   float(data["cell_prior_strength"]), dict(data.get("archetypes") or {}))
+
+    @cached_property
+    def archetype_model(self) -> Archetypes:
+        if self.archetypes:
+            return Archetypes.from_dict(self.archetypes)
+        flat = np.full((1, N_DAYTYPES * HOURS), min(max(self.global_answer_rate, 1e-3), 1 - 1e-3))
+        return Archetypes(flat, np.ones(1), {})
 
 
 @dataclass
@@ -120,11 +125,12 @@ class ProfileCounts:
 
 
 def assemble(dow: np.ndarray, hour: np.ndarray, utc_offset_hours: np.ndarray,
-             counts: ProfileCounts, params: FeatureParams) -> np.ndarray:
+             counts: ProfileCounts, params: FeatureParams, curve: np.ndarray) -> np.ndarray:
     """Return the (N, N_FEATURES) float64 matrix in FEATURE_NAMES order.
 
     `utc_offset_hours` is the contact's zone offset at the call: it lets the model learn that
     the same local hour means different things in different regions (weekends, working hours).
+    `curve` (N, 3) is each row's `archetype_features`.
     """
     dow = np.asarray(dow, dtype=np.int64)
     hour = np.asarray(hour, dtype=np.int64)
@@ -188,28 +194,17 @@ def assemble(dow: np.ndarray, hour: np.ndarray, utc_offset_hours: np.ndarray,
     out[:, 23] = n_kernel
     out[:, 24] = r_kernel - overall
     out[:, 25] = utc_offset_hours
-    out[:, 26:29] = _archetype_features(hc, ha, hour, params)
+    out[:, 26:29] = curve
     return out
 
 
-def archetype_posterior(hour_calls: np.ndarray, hour_answers: np.ndarray,
-                        rates: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """P(archetype | a contact's calls and answers by hour), shape (N, K)."""
-    log_lik = (hour_answers @ np.log(rates).T + (hour_calls - hour_answers) @ np.log1p(-rates).T
-               + np.log(weights))
-    log_lik -= log_lik.max(axis=1, keepdims=True)
-    posterior = np.exp(log_lik)
-    return posterior / posterior.sum(axis=1, keepdims=True)
-
-
-def _archetype_features(hc: np.ndarray, ha: np.ndarray, hour: np.ndarray,
-                        params: FeatureParams) -> np.ndarray:
-    out = np.zeros((len(hour), 3))
-    if not params.archetype_rates:
-        return out
-    rates = np.asarray(params.archetype_rates)
-    posterior = archetype_posterior(hc, ha, rates, np.asarray(params.archetype_weights))
-    out[:, 0] = (posterior * rates[:, hour].T).sum(axis=1)
+def archetype_features(posterior: np.ndarray, dow: np.ndarray, hour: np.ndarray,
+                       archetypes: Archetypes) -> np.ndarray:
+    """(N, 3): the curve at the row's cell, its lift over the curve's weekly mean, and the
+    posterior's largest share (how sure the contact's archetype is), from (N, K) posteriors."""
+    rates = archetypes.rates
+    out = np.empty((len(posterior), 3))
+    out[:, 0] = np.einsum("nk,kn->n", posterior, rates[:, cell_of(dow, hour)])
     out[:, 1] = out[:, 0] - posterior @ rates.mean(axis=1)
     out[:, 2] = posterior.max(axis=1)
     return out
@@ -305,6 +300,19 @@ def utc_offset_hours(epoch: float, zone: ZoneInfo) -> float:
     return offset.total_seconds() / 3600 if offset is not None else 0.0
 
 
+def history_before(history: list[LocalCall], as_of_epoch: float) -> list[LocalCall]:
+    return [c for c in history if c.epoch < as_of_epoch]
+
+
+def contact_posterior(history: list[LocalCall], zone: ZoneInfo, params: FeatureParams
+                      ) -> np.ndarray:
+    """(K,) P(archetype | the contact's zone and these calls)."""
+    cells = cell_of(np.array([c.dow for c in history], dtype=np.int64),
+                    np.array([c.hour for c in history], dtype=np.int64))
+    answered = np.array([c.answered for c in history], dtype=bool)
+    return params.archetype_model.contact_posterior(zone.key, cells, answered)
+
+
 def slot_features(history: list[LocalCall], zone: ZoneInfo, as_of_epoch: float,
                   allowed: np.ndarray, params: FeatureParams
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -312,10 +320,13 @@ def slot_features(history: list[LocalCall], zone: ZoneInfo, as_of_epoch: float,
 
     Every slot is scored as a fresh call placed at `as_of`: history strictly before as_of counts,
     recency is measured to as_of and there are no same-day attempts, so slots differ only in
-    their day and hour, which is what a weekly recommendation is about.
+    their day and hour.
     """
     dow, hour = np.nonzero(allowed)
     counts = counts_from_history(history, np.full(len(dow), float(as_of_epoch)),
                                  np.full(len(dow), -1))
     offset = np.full(len(dow), utc_offset_hours(as_of_epoch, zone))
-    return dow, hour, assemble(dow, hour, offset, counts, params)
+    posterior = contact_posterior(history_before(history, as_of_epoch), zone, params)
+    curve = archetype_features(np.broadcast_to(posterior, (len(dow), len(posterior))), dow, hour,
+                               params.archetype_model)
+    return dow, hour, assemble(dow, hour, offset, counts, params, curve)

@@ -91,8 +91,7 @@ def predict_fn(data: SeedRequest | SlotsRequest | Rejection,
         return {"predictions": [round(float(p), 6) for p in model.forest.predict_proba(X)]}
     recommendations = []
     for contact in data.contacts:
-        ranked = rank(model.forest, model.params, contact.history, contact.zone, data.as_of,
-                      data.allowed)
+        ranked = rank(model.params, contact.history, contact.zone, data.as_of, data.allowed)
         recommendations.append({"contact_id": contact.contact_id,
                                 "slots": ranked.top(data.top_k)})
     return {"recommendations": recommendations}

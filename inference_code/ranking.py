@@ -1,4 +1,12 @@
-"""Rank a contact's allowed calling slots by predicted answer probability.
+"""Rank a contact's allowed calling slots by the contact's weekly answer curve.
+
+The curve (`inference_code.archetypes`) is the posterior answer probability at every slot: the
+population's weekly archetypes in the contact's zone, weighed by the contact's own calls. It
+combines prior and evidence the same way at every slot, called or never called, so a contact
+without telling evidence gets the population's best slots and one with evidence gets its own.
+(The gradient-boosted forest answers single-call rows; ranking slots with it compared slots the
+contact was called at with slots it never was on unlike features, and lost to the best global
+slot on contacts like the population: see the README's model section.)
 
 Used by the endpoint (best-slot requests) and by evaluation, so the recommendation that is
 measured is the one that is served. Imports only numpy and sibling shipped modules.
@@ -11,8 +19,16 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from inference_code.features import DAY_NAMES, DAYS, HOURS, FeatureParams, LocalCall, slot_features
-from inference_code.forest import Forest
+from inference_code.archetypes import cell_of
+from inference_code.features import (
+    DAY_NAMES,
+    DAYS,
+    HOURS,
+    FeatureParams,
+    LocalCall,
+    contact_posterior,
+    history_before,
+)
 
 # Allowed local hours [start, end) per day when a request gives no window: Sunday-Thursday
 # 09:00-21:00, Friday 09:00-14:00, no calls on Saturday.
@@ -41,11 +57,17 @@ class RankedSlots:
                 for d, h, p in zip(self.dow[:k], self.hour[:k], self.probability[:k], strict=True)]
 
 
-def rank(forest: Forest, params: FeatureParams, history: list[LocalCall], zone: ZoneInfo,
-         as_of_epoch: float, allowed: np.ndarray) -> RankedSlots:
-    """All allowed slots, best first; ties go to the earlier day of week, then the earlier hour."""
-    dow, hour, X = slot_features(history, zone, as_of_epoch, allowed, params)
-    probability = forest.predict_proba(X)
-    # Round before sorting so float noise cannot reorder slots the model scores the same.
+def rank(params: FeatureParams, history: list[LocalCall], zone: ZoneInfo, as_of_epoch: float,
+         allowed: np.ndarray) -> RankedSlots:
+    """All allowed slots, best first; ties go to the earlier day of week, then the earlier hour.
+    Only calls before `as_of` count."""
+    dow, hour = np.nonzero(allowed)
+    posterior = contact_posterior(history_before(history, as_of_epoch), zone, params)
+    probability = params.archetype_model.curve(posterior)[cell_of(dow, hour)]
+    return ordered(dow, hour, probability)
+
+
+def ordered(dow: np.ndarray, hour: np.ndarray, probability: np.ndarray) -> RankedSlots:
+    # Round before sorting so float noise cannot reorder slots scored the same.
     order = np.lexsort((hour, dow, -np.round(probability, 9)))
     return RankedSlots(dow[order], hour[order], probability[order])

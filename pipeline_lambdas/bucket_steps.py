@@ -3,7 +3,7 @@
 - MergeBucket: one bucket's pieces from every part, in part order, merged; calls exported in two
   parts rejected as duplicates; the bucket's rows, sorted call times (and their histogram by
   hour, for GlobalCut) and summary written.
-- CountBucket: the bucket's contacts' calls and answers per local hour, before the run's
+- CountBucket: the bucket's contacts' calls and answers per weekly cell, before the run's
   temporal cut and over every call, for the global parameters; and the rows of its contacts in
   the training sample.
 """
@@ -43,7 +43,7 @@ def merge(s3, settings: PipelineSettings, work: str, number: int) -> dict[str, A
 
 def count(s3, settings: PipelineSettings, work: str, number: int,
           cut: dict[str, Any]) -> dict[str, Any]:
-    """The bucket's hour counts (for the archetypes, on GlobalCut's contact sample) and its
+    """The bucket's cell counts (for the archetypes, on GlobalCut's contact sample) and its
     contacts in the training sample, written for TrainOnSample."""
     target = settings.models_bucket
     if not w.keys(s3, target, w.bucket_key(work, number)):
@@ -55,6 +55,7 @@ def count(s3, settings: PipelineSettings, work: str, number: int,
         counts = scale_out.contact_counts(rows, before, fraction)
         arrays.update({f"{label}_ids": counts.contact_ids.astype(str),
                        f"{label}_calls": counts.calls, f"{label}_answers": counts.answers,
+                       f"{label}_zones": counts.zones.astype(str),
                        f"{label}_totals": np.array([counts.rows, counts.answered])})
     w.put_arrays(s3, target, w.counts_key(work, number), **arrays)
     sample = scale_out.sampled(rows, float(cut["sample_fraction"]))

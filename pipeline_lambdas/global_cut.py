@@ -5,7 +5,7 @@
   holds it (training/streamed_quantile.py): a billion calls' cut reads megabytes, not 8 GB;
 - the training sample: the share of contacts whose rows the training function holds (its
   memory, this function's: both are training steps), 1 when every row fits;
-- the archetype sample: the share of contacts whose hour counts the archetypes are fitted on.
+- the archetype sample: the share of contacts whose weekly cell counts the archetypes are fitted on.
 """
 
 from __future__ import annotations

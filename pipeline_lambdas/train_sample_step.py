@@ -25,7 +25,7 @@ from pipeline_lambdas.settings import PipelineSettings
 from pipeline_lambdas.train_step import TrainOutput
 from training import scale_out
 from training.outputs import REJECTS_FILE
-from training.train import GlobalParams, TrainSettings, fit_and_package
+from training.train import TrainSettings, fit_and_package
 
 REJECT_COLUMNS = ("source_file", "source_row", "reject_reason")  # of a run without rejects
 
@@ -34,7 +34,7 @@ def _counts(arrays: Any, label: str) -> scale_out.ContactCounts:
     rows, answered = (int(v) for v in arrays[f"{label}_totals"])
     return scale_out.ContactCounts(arrays[f"{label}_ids"].astype(object),
                                    arrays[f"{label}_calls"], arrays[f"{label}_answers"],
-                                   rows, answered)
+                                   arrays[f"{label}_zones"].astype(object), rows, answered)
 
 
 def train_on_sample(s3, settings: PipelineSettings, data_uri: str, work: str,
@@ -55,9 +55,9 @@ def train_on_sample(s3, settings: PipelineSettings, data_uri: str, work: str,
                                   train_settings.min_valid_rows, data_uri)
         counts = w.read_all(w.keys(s3, target, f"{work}counts/"),
                             lambda key: dict(w.get_arrays(s3, target, key)))
-        params = GlobalParams(float(cut["cut"]),
-                              scale_out.fit_global([_counts(c, "before") for c in counts]),
-                              scale_out.fit_global([_counts(c, "every") for c in counts]))
+        params = scale_out.global_params(float(cut["cut"]),
+                                         [_counts(c, "before") for c in counts],
+                                         [_counts(c, "every") for c in counts])
         del counts
         rows = pd.concat(w.read_all(w.keys(s3, target, f"{work}sample/"),
                                     lambda key: w.get_frame(s3, target, key)),

@@ -6,21 +6,24 @@ within its contact, so a call's features see only the calls before it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from inference_code.archetypes import N_CELLS, Archetypes, cell_of
 from inference_code.features import (
     DAYS,
     HOURS,
     FeatureParams,
     ProfileCounts,
-    archetype_posterior,
+    archetype_features,
     assemble,
 )
+from training import archetype_fit
 
-N_ARCHETYPES = 8
+FOLDS = 2
+_FOLD_KEY = "calltime-folds01"  # 16 bytes: a contact hash independent of the bucket's
 
 
 @dataclass
@@ -38,15 +41,9 @@ class TrainingSet:
     counts: ProfileCounts
     params: FeatureParams
 
-    def with_params(self, params: FeatureParams) -> TrainingSet:
-        """The same rows with features recomputed under other fitted parameters."""
-        X = assemble(self.dow, self.hour, self.utc_offset, self.counts, params)
-        return replace(self, X=X, params=params)
-
-    def fit_params(self, rows: np.ndarray | None = None, random_state: int = 0) -> FeatureParams:
-        """Fit the global rate and the archetypes on `rows` (default: all rows)."""
-        rows = np.arange(len(self.y)) if rows is None else rows
-        return fit_params(self.contact_code[rows], self.hour[rows], self.y[rows], random_state)
+    def fit_params(self, start: FeatureParams | None = None) -> FeatureParams:
+        """Fit the global rate and the archetypes on every row (refit from `start`'s)."""
+        return fit_params(self.contact_code, self.dow, self.hour, self.timezone, self.y, start)
 
 
 def local_slots(utc: pd.DatetimeIndex | pd.Series,
@@ -69,46 +66,128 @@ def local_slots(utc: pd.DatetimeIndex | pd.Series,
     return dow, hour, day, offset
 
 
-def fit_params(contact_code: np.ndarray, hour: np.ndarray, answered: np.ndarray,
-               random_state: int = 0, n_archetypes: int = N_ARCHETYPES,
-               iterations: int = 50) -> FeatureParams:
-    """Global answer rate, and answer-by-hour archetypes fitted by EM on contacts' counts."""
-    calls, answers = contact_hour_counts(contact_code, hour, answered)
-    return fit_archetypes(calls, answers, float(answered.mean()), random_state, n_archetypes,
-                          iterations)
+def fit_params(contact_code: np.ndarray, dow: np.ndarray, hour: np.ndarray, zones: np.ndarray,
+               answered: np.ndarray, start: FeatureParams | None = None) -> FeatureParams:
+    """Global answer rate, and the weekly archetypes fitted on contacts' counts (refit from
+    `start`'s, keeping their number and its selection record, when given)."""
+    calls, answers, contact_zones = contact_cell_counts(contact_code, dow, hour, zones, answered)
+    return params_from_counts(calls, answers, contact_zones, float(np.mean(answered)), start)
 
 
-def contact_hour_counts(contact_code: np.ndarray, hour: np.ndarray, answered: np.ndarray
-                        ) -> tuple[np.ndarray, np.ndarray]:
-    """Each contact's calls and answers per local hour, (C, 24) each, contacts in code order."""
-    _, contact = np.unique(contact_code, return_inverse=True)
-    calls = np.zeros((contact.max() + 1, HOURS))
-    answers = np.zeros_like(calls)
-    np.add.at(calls, (contact, hour), 1)
-    np.add.at(answers, (contact, hour), answered)
-    return calls, answers
-
-
-def fit_archetypes(calls: np.ndarray, answers: np.ndarray, rate: float, random_state: int = 0,
-                   n_archetypes: int = N_ARCHETYPES, iterations: int = 50) -> FeatureParams:
-    """A latent-class model: each contact belongs to one of K archetypes, each archetype has an
-    answer probability per local hour; calls are Bernoulli draws. Seeded, so deterministic.
-    `calls`/`answers` are contacts' counts per hour (rows in contact-id order), `rate` the
-    global answer rate of the same calls."""
-    rng = np.random.default_rng(random_state)
-    rates = np.clip(rate * np.exp(rng.normal(0, 0.3, (n_archetypes, HOURS))), 0.01, 0.99)
-    weights = np.full(n_archetypes, 1 / n_archetypes)
-    for _ in range(iterations):
-        posterior = archetype_posterior(calls, answers, rates, weights)
-        weights = posterior.mean(axis=0) + 1e-6
-        weights /= weights.sum()
-        # Two pseudo-calls at the global rate keep rarely called hours sane.
-        rates = np.clip((posterior.T @ answers + 2 * rate) / (posterior.T @ calls + 2),
-                        1e-3, 1 - 1e-3)
+def params_from_counts(calls: np.ndarray, answers: np.ndarray, zones: np.ndarray, rate: float,
+                       start: FeatureParams | None = None) -> FeatureParams:
+    """FeatureParams from contacts' (C, N_CELLS) counts in contact-id order and their zones."""
+    if start is not None and start.archetypes:
+        archetypes = archetype_fit.refit(calls, answers, zones, start.archetype_model)
+        selection = start.archetypes.get("selection", {})
+    else:
+        archetypes, chosen = archetype_fit.fit(calls, answers, zones)
+        selection = chosen.to_dict()
     return FeatureParams(global_answer_rate=rate,
-                         archetype_rates=tuple(tuple(round(float(v), 6) for v in row)
-                                               for row in rates),
-                         archetype_weights=tuple(round(float(v), 6) for v in weights))
+                         archetypes={**archetypes.to_dict(), "selection": selection})
+
+
+def contact_cell_counts(contact_code: np.ndarray, dow: np.ndarray, hour: np.ndarray,
+                        zones: np.ndarray, answered: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each contact's calls and answers per weekly cell, (C, N_CELLS) each, and its zone (C,),
+    contacts in code order (a contact's zone is that of its last call)."""
+    _, contact = np.unique(contact_code, return_inverse=True)
+    flat = contact * N_CELLS + cell_of(dow, hour)
+    size = (contact.max() + 1) * N_CELLS if len(contact) else 0
+    calls = np.bincount(flat, minlength=size).reshape(-1, N_CELLS).astype(np.float64)
+    answers = np.bincount(flat, weights=np.asarray(answered, dtype=np.float64),
+                          minlength=size).reshape(-1, N_CELLS)
+    contact_zones = np.empty(len(calls), dtype=object)
+    contact_zones[contact] = zones
+    return calls, answers, contact_zones
+
+
+def contact_fold(contact_ids: np.ndarray) -> np.ndarray:
+    """Each contact's cross-fitting fold in [0, FOLDS): a keyed hash of its id, the same in
+    every process, run and path (single function or scale-out)."""
+    ids = np.asarray(contact_ids, dtype=object)
+    return (pd.util.hash_array(ids, hash_key=_FOLD_KEY, categorize=False)
+            % np.uint64(FOLDS)).astype(np.int64)
+
+
+def fold_params(contact_code: np.ndarray, contact_id: np.ndarray, dow: np.ndarray,
+                hour: np.ndarray, zones: np.ndarray, answered: np.ndarray,
+                params: FeatureParams) -> tuple[FeatureParams, ...]:
+    """For each fold, the archetypes refit without that fold's contacts (as many as `params`
+    chose, started from its curves): what a row of that fold is featurized with in training, so
+    its own outcome never shaped the curve it is described by."""
+    fold = contact_fold(contact_id)
+    out = []
+    for f in range(FOLDS):
+        rows = fold != f
+        calls, answers, contact_zones = contact_cell_counts(contact_code[rows], dow[rows],
+                                                            hour[rows], zones[rows],
+                                                            answered[rows])
+        out.append(params_from_counts(calls, answers, contact_zones, params.global_answer_rate,
+                                      start=params))
+    return tuple(out)
+
+
+def row_posterior(archetypes: Archetypes, zones: np.ndarray, cells: np.ndarray,
+                  answered: np.ndarray, group_start: np.ndarray) -> np.ndarray:
+    """(N, K) each row's archetype posterior, rows sorted by contact then time: the log prior of
+    the row's zone plus the log-likelihood of the contact's calls before it (an exclusive
+    cumulative sum), as `features.contact_posterior` computes it from a history."""
+    evidence = archetypes.call_evidence(cells, answered)
+    # A running sum restarted at every contact: each contact's first row cancels the previous
+    # contact's total, so the sum stays the size of one contact's evidence (a sum over the
+    # whole log minus its value at the contact's start would lose digits to cancellation, and
+    # differ with the batch: the scale-out path's buckets must give the same values).
+    starts = np.flatnonzero(group_start == np.arange(len(group_start)))
+    earlier = evidence.copy()
+    if len(starts) > 1:
+        earlier[starts[1:]] -= np.add.reduceat(evidence, starts, axis=0)[:-1]
+    np.cumsum(earlier, axis=0, out=earlier)
+    earlier -= evidence
+    del evidence
+    codes, unique = pd.factorize(zones)
+    earlier += archetypes.log_prior(list(unique))[codes]
+    return Archetypes.posterior(earlier, in_place=True)
+
+
+def curve_features(params: FeatureParams, rows: np.ndarray, zones: np.ndarray,
+                   dow: np.ndarray, hour: np.ndarray, answered: np.ndarray,
+                   group_start: np.ndarray) -> np.ndarray:
+    """`archetype_features` of the given rows (whole contacts, sorted by contact then time)."""
+    archetypes = params.archetype_model
+    posterior = row_posterior(archetypes, zones[rows], cell_of(dow[rows], hour[rows]),
+                              answered[rows], np.searchsorted(rows, group_start[rows]))
+    return archetype_features(posterior, dow[rows], hour[rows], archetypes)
+
+
+def weekly_curve(params: FeatureParams, folds: tuple[FeatureParams, ...] | None,
+                 fit_before: float | None, contact: np.ndarray, contact_code: np.ndarray,
+                 epoch: np.ndarray, zones: np.ndarray, dow: np.ndarray, hour: np.ndarray,
+                 answered: np.ndarray, group_start: np.ndarray) -> np.ndarray:
+    """(N, 3) `archetype_features` of every row. With `folds`, a training row (before
+    `fit_before`) is described by the archetypes fitted without its contact's fold, a later row
+    by `params` (fitted on every contact's earlier calls, as at serving)."""
+    n = len(epoch)
+    every = np.arange(n)
+    if folds is None:
+        return curve_features(params, every, zones, dow, hour, answered, group_start)
+    if fit_before is None:
+        raise ValueError("cross-fitted folds need fit_before (which rows are training rows)")
+    curve = np.empty((n, 3))
+    first = group_start == every
+    fold = contact_fold(contact[first])[np.cumsum(first) - 1]
+    training = epoch < fit_before
+    for f, fold_params_ in enumerate(folds):
+        rows = np.flatnonzero(fold == f)  # whole contacts: the posterior needs earlier calls
+        values = curve_features(fold_params_, rows, zones, dow, hour, answered, group_start)
+        curve[rows[training[rows]]] = values[training[rows]]
+    has_later = np.zeros(int(contact_code.max()) + 1 if n else 0, dtype=bool)
+    has_later[contact_code[~training]] = True
+    rows = np.flatnonzero(has_later[contact_code])
+    values = curve_features(params, rows, zones, dow, hour, answered, group_start)
+    curve[rows[~training[rows]]] = values[~training[rows]]
+    return curve
 
 
 def _exclusive_group_cumsum(values: np.ndarray, group_start: np.ndarray) -> np.ndarray:
@@ -119,11 +198,15 @@ def _exclusive_group_cumsum(values: np.ndarray, group_start: np.ndarray) -> np.n
 
 
 def build(valid: pd.DataFrame, params: FeatureParams | None = None,
-          fit_before: float | None = None) -> TrainingSet:
+          fit_before: float | None = None,
+          folds: tuple[FeatureParams, ...] | None = None) -> TrainingSet:
     """Features and labels for every valid call.
 
     `params` default to ones fitted on the calls before `fit_before` (epoch seconds; default:
-    all calls), so a temporal evaluation can keep its test period out of them.
+    all calls), so a temporal evaluation can keep its test period out of them. With
+    `fit_before`, the rows before it are described by cross-fitted archetypes (`folds`, fitted
+    here when `params` are: see `weekly_curve`), so the forest never learns from a curve its own
+    row's outcome helped fit; without, every row by `params`' (scoring a model, tests).
     """
     frame = valid.sort_values(["contact_id", "called_at"], kind="stable").reset_index(drop=True)
     contact = frame["contact_id"].to_numpy()
@@ -167,8 +250,14 @@ def build(valid: pd.DataFrame, params: FeatureParams | None = None,
     )
     if params is None:
         fit_rows = epoch < fit_before if fit_before is not None else slice(None)
-        params = fit_params(contact_code[fit_rows], hour[fit_rows], answered[fit_rows])
-    X = assemble(dow, hour, offset, counts, params)
+        params = fit_params(contact_code[fit_rows], dow[fit_rows], hour[fit_rows],
+                            zones[fit_rows], answered[fit_rows])
+        if fit_before is not None and folds is None:
+            folds = fold_params(contact_code[fit_rows], contact[fit_rows], dow[fit_rows],
+                                hour[fit_rows], zones[fit_rows], answered[fit_rows], params)
+    curve = weekly_curve(params, folds, fit_before, contact, contact_code, epoch, zones, dow,
+                         hour, answered, group_start)
+    X = assemble(dow, hour, offset, counts, params, curve)
     return TrainingSet(X=X, y=answered, contact_id=contact, contact_code=contact_code,
                        epoch=epoch, dow=dow, hour=hour, day=day, timezone=zones,
                        utc_offset=offset, counts=counts, params=params)

@@ -2,7 +2,7 @@
 
 The steps a Step Functions Distributed Map runs over a log's parts and contact buckets. Every
 feature is a function of one contact's earlier calls and of global parameters (the temporal cut,
-the global answer rate and the answer-by-hour archetypes), so once all of a contact's rows meet
+the global answer rate and the weekly archetypes), so once all of a contact's rows meet
 in one bucket and the global parameters are fitted from every bucket's summaries, each bucket's
 features are exactly what `dataset.build` gives those rows on the whole log:
 
@@ -14,9 +14,9 @@ features are exactly what `dataset.build` gives those rows on the whole log:
 3. `global_cut(histograms, read)`: the temporal cut from every bucket's histogram of call hours
    and a few of its sorted call times (training/streamed_quantile.py): exact, and a billion
    calls' cut reads kilobytes a bucket, not 8 GB.
-4. `contact_counts(bucket, cut)`: the bucket's contacts' answered/called counts per local hour
-   before the cut; `fit_global(counts)` fits the answer rate and archetypes on all of them in
-   contact-id order, which is what `dataset.fit_params` sees on the whole log.
+4. `contact_counts(bucket, cut)`: the bucket's contacts' answered/called counts per weekly
+   cell and their zones before the cut; `fit_global(counts)` fits the answer rate and archetypes
+   on all of them in contact-id order, which is what `dataset.fit_params` sees on the whole log.
 5. `sampled(bucket, fraction)`: whole contacts, chosen by a second keyed hash, so a sample keeps
    every sampled contact's history; `train.fit_and_package` (the single-function path's own
    tail) builds their features with the global parameters, evaluates, fits and packages.
@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from inference_code.archetypes import N_CELLS
 from inference_code.features import FeatureParams
 from training import call_log, dataset, streamed_quantile
 from training.outputs import REJECTS_FILE
@@ -138,42 +139,61 @@ def global_cut(histograms: Sequence[streamed_quantile.Histogram],
 @dataclass
 class ContactCounts:
     """A bucket's contacts (sorted by id; those in the archetype sample) with their calls and
-    answers per local hour before the cut, and the totals of every contact's calls there."""
+    answers per weekly cell before the cut and their zones, and the totals of every contact's
+    calls there."""
 
     contact_ids: np.ndarray
-    calls: np.ndarray  # (C, 24)
-    answers: np.ndarray  # (C, 24)
+    calls: np.ndarray  # (C, N_CELLS)
+    answers: np.ndarray  # (C, N_CELLS)
+    zones: np.ndarray  # (C,)
     rows: int
     answered: int
 
 
 def contact_counts(bucket: pd.DataFrame, cut: float, fraction: float = 1.0) -> ContactCounts:
-    """The bucket's calls before the cut: totals over every contact, hour counts for the
+    """The bucket's calls before the cut: totals over every contact, cell counts for the
     contacts in the `fraction` whole-contact sample (every contact at 1)."""
     frame = bucket.sort_values(["contact_id", "called_at"], kind="stable")
     frame = frame.loc[call_epochs(frame) < cut]
     rows, answered = len(frame), int(frame["answered"].sum()) if len(frame) else 0
     frame = sampled(frame, fraction)
     if frame.empty:
-        return ContactCounts(np.array([], dtype=object), np.zeros((0, 24)), np.zeros((0, 24)),
-                             rows, answered)
-    _, hour, _, _ = dataset.local_slots(pd.DatetimeIndex(frame["called_at"]),
-                                        frame["timezone"].to_numpy())
+        return ContactCounts(np.array([], dtype=object), np.zeros((0, N_CELLS)),
+                             np.zeros((0, N_CELLS)), np.array([], dtype=object), rows, answered)
+    zones = frame["timezone"].to_numpy()
+    dow, hour, _, _ = dataset.local_slots(pd.DatetimeIndex(frame["called_at"]), zones)
     codes, ids = pd.factorize(frame["contact_id"].to_numpy())
-    calls, answers = dataset.contact_hour_counts(
-        codes.astype(np.int64), hour, frame["answered"].to_numpy().astype(np.int64))
-    return ContactCounts(np.asarray(ids, dtype=object), calls, answers, rows, answered)
+    calls, answers, contact_zones = dataset.contact_cell_counts(
+        codes.astype(np.int64), dow, hour, zones, frame["answered"].to_numpy().astype(np.int64))
+    return ContactCounts(np.asarray(ids, dtype=object), calls, answers, contact_zones, rows,
+                         answered)
 
 
-def fit_global(counts: list[ContactCounts], random_state: int = 0) -> FeatureParams:
-    """The answer rate and archetypes from every bucket's contacts, in contact-id order."""
+def fit_global(counts: list[ContactCounts], start: FeatureParams | None = None,
+               without_fold: int | None = None) -> FeatureParams:
+    """The answer rate and archetypes from every bucket's contacts, in contact-id order (refit
+    from `start`'s; without one cross-fitting fold's contacts): what `dataset.build` fits on
+    the whole log."""
     ids = np.concatenate([c.contact_ids for c in counts])
     order = np.argsort(ids, kind="stable")
+    if without_fold is not None:
+        order = order[dataset.contact_fold(ids[order]) != without_fold]
     calls = np.concatenate([c.calls for c in counts])[order]
     answers = np.concatenate([c.answers for c in counts])[order]
+    zones = np.concatenate([c.zones for c in counts])[order]
     rows = sum(c.rows for c in counts)
     rate = float(np.int64(sum(c.answered for c in counts)) / rows)
-    return dataset.fit_archetypes(calls, answers, rate, random_state)
+    return dataset.params_from_counts(calls, answers, zones, rate, start)
+
+
+def global_params(cut: float, before: list[ContactCounts], every: list[ContactCounts]
+                  ) -> GlobalParams:
+    """The run's global parameters from every bucket's counts before the cut and overall."""
+    before_cut = fit_global(before)
+    return GlobalParams(cut=cut, before_cut=before_cut,
+                        folds=tuple(fit_global(before, before_cut, without_fold=f)
+                                    for f in range(dataset.FOLDS)),
+                        every_call=fit_global(every, before_cut))
 
 
 def sampled(bucket: pd.DataFrame, fraction: float) -> pd.DataFrame:
@@ -246,10 +266,10 @@ def with_sample(data: dict[str, object], fraction: float, rows: int) -> dict[str
                                                           "rows": rows}}
 
 
-# The archetypes are fitted on at most this many contacts' hour counts (384 bytes each, and the
-# EM's responsibilities): every contact of any log one function could train on, a whole-contact
-# sample of a larger one.
-MAX_ARCHETYPE_CONTACTS = 500_000
+# The archetypes are fitted on at most this many contacts' weekly cell counts (1.5 KB each, twice:
+# before the cut and overall, and the EM's responsibilities): a population-level fit of a few
+# thousand numbers, which a whole-contact sample of this size pins down (K is chosen on 20,000).
+MAX_ARCHETYPE_CONTACTS = 100_000
 
 
 def sample_fraction(count: int, cap: int) -> float:
@@ -279,10 +299,8 @@ def train_scaled(parts: list[tuple[str, bytes]], out_dir: Path,
     cut = streamed_quantile.quantile_of_arrays([sorted_epochs(v) for v in valid],
                                                1 - settings.evaluation.test_fraction)
     counts_fraction = sample_fraction(int(data["contacts"]), MAX_ARCHETYPE_CONTACTS)
-    params = GlobalParams(
-        cut=cut,
-        before_cut=fit_global([contact_counts(v, cut, counts_fraction) for v in valid]),
-        every_call=fit_global([contact_counts(v, np.inf, counts_fraction) for v in valid]))
+    params = global_params(cut, [contact_counts(v, cut, counts_fraction) for v in valid],
+                           [contact_counts(v, np.inf, counts_fraction) for v in valid])
     rows = pd.concat([sampled(v, fraction) for v in valid], ignore_index=True)
     data = with_sample(data, fraction, len(rows))
     return fit_and_package(rows, data, out_dir, settings, version=version, global_params=params)

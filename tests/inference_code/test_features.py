@@ -46,10 +46,37 @@ def test_serving_computes_the_same_features_as_training(demo_log, training_set) 
         counts = features.counts_from_history(contact.history, np.array([request.as_of]),
                                               np.array([day]))
         offset = features.utc_offset_hours(request.as_of, contact.zone)
+        posterior = features.contact_posterior(contact.history, contact.zone, ts.params)
+        curve = features.archetype_features(posterior[None, :], np.array([dow]),
+                                            np.array([hour]), ts.params.archetype_model)
         served = features.assemble(np.array([dow]), np.array([hour]), np.array([offset]),
-                                   counts, ts.params)
+                                   counts, ts.params, curve)
         np.testing.assert_allclose(served[0], ts.X[i], rtol=1e-9, atol=1e-9, equal_nan=True,
                                    err_msg=f"row {i}")
+
+
+def test_evaluation_featurizes_every_contact_s_slots_as_serving_does(training_set) -> None:
+    """The evaluation scores the forest's ranking of 5,000 contacts in one batch
+    (`evaluate.slot_features_as_of`); each contact's block equals `slot_features` from its
+    history, as the endpoint would compute it."""
+    from training import evaluate
+
+    ts = training_set
+    cut = evaluate.temporal_cut(ts.epoch, 0.2)
+    allowed = window_mask(DEFAULT_WINDOW)
+    codes = np.unique(ts.contact_code[ts.epoch >= cut])[::7]
+    dow, hour, X = evaluate.slot_features_as_of(ts, codes, cut, allowed)
+    histories = evaluate.contact_histories(ts, np.flatnonzero(ts.epoch < cut))
+    blocks = X.reshape(len(codes), len(dow), -1)
+    for block, code in zip(blocks, codes.tolist(), strict=True):
+        first = int(np.searchsorted(ts.contact_code, code))
+        contact = ts.contact_id[first]
+        d, h, served = features.slot_features(histories.get(contact, []),
+                                              ZoneInfo(ts.timezone[first]), cut, allowed,
+                                              ts.params)
+        assert (d == dow).all() and (h == hour).all()
+        np.testing.assert_allclose(block, served, rtol=1e-9, atol=1e-9, equal_nan=True,
+                                   err_msg=contact)
 
 
 def test_features_use_only_earlier_calls(demo_log) -> None:
@@ -101,10 +128,8 @@ def test_model_tells_an_evening_person_from_a_morning_person(trained, tmp_path) 
     zone = ZoneInfo("Asia/Jerusalem")
     as_of = dt.datetime(2026, 6, 1, tzinfo=zone).timestamp()
     allowed = window_mask(DEFAULT_WINDOW)
-    evening = rank(model.forest, model.params, _history([19, 20], [9, 10, 11], zone), zone, as_of,
-                   allowed)
-    morning = rank(model.forest, model.params, _history([9, 10], [18, 19, 20], zone), zone, as_of,
-                   allowed)
+    evening = rank(model.params, _history([19, 20], [9, 10, 11], zone), zone, as_of, allowed)
+    morning = rank(model.params, _history([9, 10], [18, 19, 20], zone), zone, as_of, allowed)
     assert int(evening.hour[0]) >= 17
     assert int(morning.hour[0]) < 12
 

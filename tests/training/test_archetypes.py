@@ -1,5 +1,6 @@
-"""Answer-by-hour archetypes: fitted from contacts' counts, deterministic, kept out of the test
-period during evaluation, and shipped intact in metadata."""
+"""Weekly archetypes: fitted by EM over day type x hour, as many as held-out likelihood supports,
+zone-aware, deterministic, shipped intact in metadata, kept out of the test period during
+evaluation."""
 
 from __future__ import annotations
 
@@ -7,47 +8,98 @@ import json
 
 import numpy as np
 
-from inference_code.features import FeatureParams, archetype_posterior
-from training import call_log, dataset
+from inference_code.archetypes import N_CELLS, Archetypes, cell_of
+from inference_code.features import FeatureParams
+from training import archetype_fit, call_log, dataset
+
+SUNDAY, MONDAY, SATURDAY = 0, 1, 6
 
 
-def _two_kinds_of_people(seed: int = 0):
-    """300 morning people (answer at 8-10) and 300 evening people (answer at 18-20)."""
+def _people(kinds: list[str], contacts: int = 600, calls: int = 30, seed: int = 0,
+            zones: tuple[str, ...] = ("Asia/Jerusalem",)):
+    """Contacts of the given kinds, called at random days 7-21h:
+    'workday-evening' answers Monday-Thursday 18-20, 'weekend-morning' answers Saturday 9-11,
+    'flat' answers 0.3 everywhere. Returns per-contact counts, zones and kinds."""
     rng = np.random.default_rng(seed)
-    codes, hours, answered = [], [], []
-    for contact in range(600):
-        evening = contact % 2 == 1
-        for hour in rng.integers(7, 22, size=30):
-            peak = 18 <= hour <= 20 if evening else 8 <= hour <= 10
-            codes.append(contact)
-            hours.append(hour)
-            answered.append(rng.random() < (0.7 if peak else 0.1))
-    return np.array(codes), np.array(hours), np.array(answered, dtype=float)
+    counts = np.zeros((contacts, N_CELLS))
+    answers = np.zeros((contacts, N_CELLS))
+    kind = np.array([kinds[i % len(kinds)] for i in range(contacts)])
+    zone = np.array([zones[i % len(zones)] for i in range(contacts)])
+    for c in range(contacts):
+        dows, hours = rng.integers(0, 7, calls), rng.integers(7, 22, calls)
+        for dow, hour in zip(dows.tolist(), hours.tolist(), strict=True):
+            if kind[c] == "workday-evening":
+                p = 0.7 if 1 <= dow <= 4 and 18 <= hour <= 20 else 0.1
+            elif kind[c] == "weekend-morning":
+                p = 0.7 if dow == SATURDAY and 9 <= hour <= 11 else 0.1
+            else:
+                p = 0.3
+            cell = int(cell_of(dow, hour))
+            counts[c, cell] += 1
+            answers[c, cell] += rng.random() < p
+    return counts, answers, zone, kind
 
 
-def test_em_finds_the_morning_and_the_evening_archetype() -> None:
-    codes, hours, answered = _two_kinds_of_people()
-    params = dataset.fit_params(codes, hours, answered, n_archetypes=2)
-    rates = np.array(params.archetype_rates)
-    peaks = sorted(int(np.argmax(r[7:22])) + 7 for r in rates)
-    assert 8 <= peaks[0] <= 10 and 18 <= peaks[1] <= 20
-    assert np.allclose(params.archetype_weights, 0.5, atol=0.05)
-    # A new contact who answered at 19:00 twice and missed at 9:00 twice is an evening person.
-    calls = np.zeros((1, 24))
-    answers = np.zeros((1, 24))
-    calls[0, [19, 9]] = 2
-    answers[0, 19] = 2
-    posterior = archetype_posterior(calls, answers, rates, np.array(params.archetype_weights))
-    evening = int(np.argmax(rates[:, 19]))
-    assert posterior[0, evening] > 0.9
+def test_em_finds_the_weekly_shapes_and_a_new_contact_is_placed_by_its_calls() -> None:
+    calls, answers, zones, _ = _people(["workday-evening", "weekend-morning"])
+    archetypes, selection = archetype_fit.fit(calls, answers, zones)
+    assert selection.k >= 2
+    rates = archetypes.rates
+    evening = int(np.argmax(rates[:, cell_of(MONDAY, 19)]))
+    weekend = int(np.argmax(rates[:, cell_of(SATURDAY, 10)]))
+    assert evening != weekend
+    # The evening archetype answers on workday evenings, not on Saturday evenings: a weekly
+    # shape, not an hour-of-day one.
+    assert rates[evening, cell_of(MONDAY, 19)] > 0.5 > rates[evening, cell_of(SATURDAY, 19)]
+    assert rates[weekend, cell_of(SATURDAY, 10)] > 0.5 > rates[weekend, cell_of(MONDAY, 10)]
+    # Two answered Monday 19:00 calls and two missed Saturday 10:00 calls: an evening person.
+    posterior = archetypes.contact_posterior(
+        "Asia/Jerusalem", cell_of(np.array([1, 1, 6, 6]), np.array([19, 19, 10, 10])),
+        np.array([True, True, False, False]))
+    curve = archetypes.curve(posterior)
+    assert curve[cell_of(MONDAY, 19)] > 0.5 > curve[cell_of(SATURDAY, 10)]
 
 
-def test_fit_is_deterministic_and_serializable() -> None:
-    codes, hours, answered = _two_kinds_of_people()
-    a = dataset.fit_params(codes, hours, answered)
-    b = dataset.fit_params(codes, hours, answered)
-    assert a == b
-    assert FeatureParams.from_dict(json.loads(json.dumps(a.to_dict()))) == a
+def test_the_number_of_archetypes_is_what_held_out_contacts_support() -> None:
+    one, one_answers, one_zones, _ = _people(["flat"])
+    _, flat = archetype_fit.fit(one, one_answers, one_zones)
+    assert flat.k == 1  # one kind of people: more archetypes only fit noise
+    three, three_answers, three_zones, _ = _people(
+        ["workday-evening", "weekend-morning", "flat"], contacts=900)
+    _, mixed = archetype_fit.fit(three, three_answers, three_zones)
+    assert 3 <= mixed.k <= 8
+    scores = mixed.held_out_log_likelihood
+    assert scores[mixed.k] > scores[1] and scores[mixed.k] > scores[2]
+
+
+def test_zones_get_their_own_mix_of_archetypes() -> None:
+    calls, answers, _, kind = _people(["workday-evening", "weekend-morning"])
+    zones = np.where(kind == "weekend-morning", "Europe/London", "Asia/Jerusalem")
+    archetypes, _ = archetype_fit.fit(calls, answers, zones)
+    weekend = int(np.argmax(archetypes.rates[:, cell_of(SATURDAY, 10)]))
+    assert archetypes.zone_weights["Europe/London"][weekend] > 0.8
+    assert archetypes.zone_weights["Asia/Jerusalem"][weekend] < 0.2
+    # No calls: the zone decides.
+    def best_cell(zone: str) -> int:
+        no_calls = archetypes.contact_posterior(zone, np.array([], int), np.array([], bool))
+        return int(np.argmax(archetypes.curve(no_calls)))
+
+    assert best_cell("Europe/London") in {int(cell_of(SATURDAY, h)) for h in (9, 10, 11)}
+    assert best_cell("Asia/Jerusalem") in {int(cell_of(MONDAY, h)) for h in (18, 19, 20)}
+
+
+def test_fit_is_deterministic_and_survives_metadata() -> None:
+    calls, answers, zones, _ = _people(["workday-evening", "weekend-morning"], contacts=200)
+    a, _ = archetype_fit.fit(calls, answers, zones)
+    b, _ = archetype_fit.fit(calls, answers, zones)
+    assert np.array_equal(a.rates, b.rates) and np.array_equal(a.weights, b.weights)
+    params = FeatureParams(0.3, archetypes=a.to_dict())
+    again = FeatureParams.from_dict(json.loads(json.dumps(params.to_dict())))
+    assert again == params
+    cells, answered = cell_of(np.array([1, 6]), np.array([19, 10])), np.array([True, False])
+    assert np.allclose(again.archetype_model.contact_posterior("Asia/Jerusalem", cells, answered),
+                       Archetypes.from_dict(a.to_dict()).contact_posterior(
+                           "Asia/Jerusalem", cells, answered))
 
 
 def test_evaluation_parameters_ignore_the_test_period(demo_log) -> None:

@@ -48,15 +48,24 @@ def test_the_bucketed_path_gives_the_same_features_row_for_row(parts) -> None:
                                       lambda asked: [epochs[b][i:j] for b, i, j in asked],
                                       EvaluationSettings().test_fraction)
     assert bucket_cut == cut  # exact, from histograms and a slice of each bucket's times
-    params = scale_out.fit_global([scale_out.contact_counts(v, cut) for v in valid.values()])
-    assert params == whole.params
+    params = scale_out.global_params(
+        cut, [scale_out.contact_counts(v, cut) for v in valid.values()],
+        [scale_out.contact_counts(v, np.inf) for v in valid.values()])
+    assert params.before_cut == whole.params
+    # The cross-fitting folds' archetypes, from the buckets' counts, are the single path's too:
+    # every training row's weekly curve below is computed from them.
+    assert params.folds == dataset.fold_params(
+        whole.contact_code[whole.epoch < cut], whole.contact_id[whole.epoch < cut],
+        whole.dow[whole.epoch < cut], whole.hour[whole.epoch < cut],
+        whole.timezone[whole.epoch < cut], whole.y[whole.epoch < cut], whole.params)
 
     def keyed(ts) -> pd.DataFrame:
         frame = pd.DataFrame(ts.X)
         frame["contact_id"], frame["epoch"], frame["y"] = ts.contact_id, ts.epoch, ts.y
         return frame.set_index(["contact_id", "epoch"]).sort_index()
 
-    bucketed = pd.concat([keyed(dataset.build(v, params=params)) for v in valid.values()])
+    bucketed = pd.concat([keyed(dataset.build(v, params=params.before_cut, fit_before=cut,
+                                              folds=params.folds)) for v in valid.values()])
     # Equal to the last bits but for matrix products, whose summation order depends on how
     # many rows a batch has (BLAS blocking).
     pd.testing.assert_frame_equal(bucketed.sort_index(), keyed(whole), check_exact=False,
