@@ -80,6 +80,47 @@ def _sample_note(data: dict) -> str:
             "parameters were fitted on every call.")
 
 
+_STRATEGY_NAMES = {"model": "this model (served ranking)",
+                   "forest_ranking": "forest ranking (former approach)",
+                   "best_global_slot": "best global slot", "seed_random_forest": "seed RF"}
+
+
+def capture_breakdown(rec: dict[str, Any]) -> str:
+    """Capture by history depth and by behaviour group, against the best global slot: the
+    model's difference with its noise (two standard errors), a loss beyond noise marked."""
+    if "by_history_depth" not in rec:
+        return ""
+    strategies = list(rec["capture"])
+    head = "".join(f"<th>{html.escape(_STRATEGY_NAMES.get(s, s))}</th>" for s in strategies)
+    rows = []
+    sections = [("calls in history", rec["by_history_depth"]),
+                ("behaviour group", rec.get("by_group", {}))]
+    for title, cells in sections:
+        if not cells:
+            continue
+        rows.append(f'<tr><th colspan="{len(strategies) + 3}" class="sub">{title}</th></tr>')
+        for label, cell in cells.items():
+            if cell.get("contacts", 0) < 2:
+                continue
+            versus = cell["model_vs_best_global_slot"]
+            loses = versus["difference"] < -versus["noise"]
+            marks = ' class="loss" title="loses to the best global slot beyond noise"'
+            values = "".join(f"<td>{cell['capture'][s]:.3f}</td>" for s in strategies)
+            rows.append(f"<tr><td>{html.escape(label)}</td><td>{cell['contacts']}</td>{values}"
+                        f"<td{marks if loses else ''}>{versus['difference']:+.3f} "
+                        f"(&plusmn;{versus['noise']:.3f})</td></tr>")
+    return (f'<h3>Capture by history depth and behaviour group</h3><table class="kpi">'
+            f"<tr><th></th><th>contacts</th>{head}<th>model &minus; best global slot "
+            f"(noise)</th></tr>{''.join(rows)}</table>")
+
+
+def _seed_sample(seed: dict[str, Any]) -> str:
+    if "fit_rows" not in seed:
+        return ""
+    return (f" (fit on {seed['fit_rows']:,} training calls, scored on {seed['test_rows']:,} "
+            "held-out calls)")
+
+
 def render(metadata: dict[str, Any], calibration: list[dict[str, Any]],
            heatmap: list[list[float | None]]) -> str:
     metrics = metadata["metrics"]
@@ -103,7 +144,8 @@ body{{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem;color:#222}}
 table.heat td{{width:1.6rem;height:1.4rem;text-align:center;font-size:.7rem}}
 table.heat th{{font-size:.7rem;font-weight:normal}} .bar{{background:#1565c0;height:.8rem}}
 table.bars td{{padding:.1rem .5rem;font-size:.85rem}} .kpi td,.kpi th{{padding:.2rem .8rem;
-text-align:left}} section{{margin-bottom:2rem}}</style></head><body>
+text-align:left}} section{{margin-bottom:2rem}} th.sub{{background:#f3f3f3}}
+td.loss{{color:#b71c1c;font-weight:bold}}</style></head><body>
 <h1>calltime model {html.escape(metadata['model_version'])}</h1>
 <p>Created {html.escape(metadata['created_at'])} with scikit-learn
 {html.escape(metadata['framework']['scikit-learn'])}. Rows: {data['rows_valid']} valid,
@@ -112,10 +154,11 @@ Temporal split at {html.escape(metrics['split']['cut'])}: {metrics['split']['tra
 calls to train, {metrics['split']['test_rows']} later calls to test.{_sample_note(data)}</p>
 <section><h2>Holdout quality</h2><table class="kpi"><tr><th></th><th>ROC AUC</th><th>log loss</th>
 <th>Brier</th></tr><tr><td>this model</td><td>{cls['roc_auc']}</td><td>{cls['log_loss']}</td>
-<td>{cls['brier']}</td></tr><tr><td>seed RandomForest</td><td>{seed['roc_auc']}</td>
-<td>{seed['log_loss']}</td><td>{seed['brier']}</td></tr></table>
+<td>{cls['brier']}</td></tr><tr><td>seed RandomForest{_seed_sample(seed)}</td>
+<td>{seed['roc_auc']}</td><td>{seed['log_loss']}</td><td>{seed['brier']}</td></tr></table>
 <p>Expected calibration error: {cls['ece']}</p></section>
-<section><h2>Recommended-slot lift vs baselines</h2><p>{lift_note}</p>{lift}</section>
+<section><h2>Recommended-slot lift vs baselines</h2><p>{lift_note}</p>{lift}
+{capture_breakdown(rec)}</section>
 <section><h2>Calibration</h2>{calibration_svg(calibration)}</section>
 <section><h2>Answer rate by local day and hour (all valid calls, %)</h2>
 {heatmap_table(heatmap)}</section>

@@ -1,11 +1,11 @@
-"""Train end to end: validate the log, evaluate on a temporal holdout, refit, package, report."""
+"""Train end to end: validate the log, fit and evaluate on a temporal holdout, package, report."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -66,11 +66,11 @@ def _score_live_model(live: dict[str, Any], model_dir: Path, valid: pd.DataFrame
                       cut: float) -> dict[str, Any]:
     """The live model's holdout numbers, measured only where it is out of sample.
 
-    The live model was refit on every call it saw, so scoring it on calls it trained on would
-    flatter it. It is scored on this run's holdout calls made after its own data ended; when
-    there are too few of those (a rerun on the same log), the comparison falls back to the ROC
-    AUC the live model had on its own holdout when it was trained: the same protocol, its own
-    out-of-sample number (`basis` says which).
+    The live model's archetypes were refit on every call it saw (its forest on the calls before
+    its own cut), so scoring it on calls it saw would flatter it. It is scored on this run's
+    holdout calls made after its own data ended; when there are too few of those (a rerun on the
+    same log), the comparison falls back to the ROC AUC the live model had on its own holdout
+    when it was trained: the same protocol, its own out-of-sample number (`basis` says which).
     """
     version = live.get("model_version")
     model_path = model_dir / live.get("model_file", MODEL_FILE)
@@ -139,10 +139,13 @@ def train(calls: Path | bytes | list[tuple[str, bytes]], out_dir: Path,
 class GlobalParams:
     """Fitted over a whole log of which a run trains on a sample of contacts
     (training/scale_out.py): the temporal cut, and the feature parameters fitted on the calls
-    before it (for the holdout evaluation) and on every call (for the shipped model)."""
+    before it (the forest's, and the holdout's curves), on them without each cross-fitting fold
+    (the training rows' curves, `dataset.weekly_curve`) and on every call (the shipped
+    archetypes)."""
 
     cut: float
     before_cut: FeatureParams
+    folds: tuple[FeatureParams, ...]
     every_call: FeatureParams
 
 
@@ -151,8 +154,9 @@ def fit_and_package(valid: pd.DataFrame, data: dict[str, Any], out_dir: Path,
                     version: str | None = None, baseline_model_dir: Path | None = None,
                     global_params: GlobalParams | None = None,
                     started: float | None = None) -> TrainResult:
-    """Evaluate on the temporal holdout, refit, package and report, from validated rows (rejects
-    already written to out_dir). Without `global_params` they are fitted on these rows."""
+    """Fit and evaluate on the temporal holdout, refit the archetypes on every call, package and
+    report, from validated rows (rejects already written to out_dir). Without `global_params`
+    they are fitted on these rows."""
     started = time.perf_counter() if started is None else started
     if global_params is None:
         called = valid["called_at"]
@@ -163,21 +167,27 @@ def fit_and_package(valid: pd.DataFrame, data: dict[str, Any], out_dir: Path,
         every_call = None
     else:
         cut = global_params.cut
-        held_out = dataset.build(valid, params=global_params.before_cut)
+        held_out = dataset.build(valid, params=global_params.before_cut, fit_before=cut,
+                                 folds=global_params.folds)
         every_call = global_params.every_call
     allowed = window_mask(DEFAULT_WINDOW)
     evaluation = evaluate.evaluate(held_out, settings.model, settings.evaluation, allowed,
                                    truth, cut=cut)
-    # The shipped model is refit on every valid call, with parameters fitted on every call.
-    training_set = held_out.with_params(every_call or held_out.fit_params())
-    final = model.export(model.fit(training_set.X, training_set.y, settings.model))
-    metrics = {**evaluation.metrics, "shipped_model": {"trees": len(final.roots),
-                                                       "depth": final.depth}}
+    # One forest, fitted once: the one evaluated on the holdout is the one shipped, with the
+    # feature parameters it was trained with; the archetypes (which rank recommendations) are
+    # refit on every call, which is cheap, so recommendations see the latest weeks too.
+    final = model.export(evaluation.estimator)
+    every_call = every_call or held_out.fit_params(start=held_out.params)
+    shipped_params = replace(held_out.params, archetypes=every_call.archetypes)
+    metrics = {**evaluation.metrics,
+               "shipped_model": {"trees": len(final.roots), "depth": final.depth,
+                                 "fit_on": "the calls before the cut (the model evaluated)",
+                                 "archetypes_fit_on": "every call"}}
     if baseline_model_dir is not None:
         metrics["live_model_on_holdout"] = _score_live(baseline_model_dir, valid, cut,
                                                        data.get("sha256"))
     version = version or artifact.new_version()
-    tar_path, metadata = artifact.package(final, training_set.params, metrics, data, out_dir,
+    tar_path, metadata = artifact.package(final, shipped_params, metrics, data, out_dir,
                                           version)
     metrics_path = out_dir / METRICS_FILE
     metrics_path.write_text(json.dumps({"model_version": version, **metrics,

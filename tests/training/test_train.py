@@ -24,11 +24,24 @@ def test_outputs_and_metrics(trained) -> None:
     for key in ("roc_auc", "log_loss", "brier", "ece"):
         assert key in metrics["classification"]
     rec = metrics["recommendation"]
-    assert set(rec["true_rate"]) == {"model", "seed_random_forest", "best_global_slot",
-                                     "random", "oracle"}
+    assert set(rec["true_rate"]) == {"model", "forest_ranking", "seed_random_forest",
+                                     "best_global_slot", "random", "oracle"}
     capture = rec["capture"]
     # The business metric: the model's slot beats the baselines on held-out contacts.
     assert capture["model"] > capture["best_global_slot"] > capture["seed_random_forest"]
+    versus = rec["model_vs_best_global_slot"]
+    assert versus["difference"] > versus["noise"] > 0
+    # Capture by history depth and by behaviour group, each with its own noise, add up to the
+    # contacts scored.
+    for breakdown in ("by_history_depth", "by_group"):
+        cells = rec[breakdown].values()
+        assert sum(cell["contacts"] for cell in cells) == rec["contacts"], breakdown
+        for cell in cells:
+            if cell["contacts"] > 1:
+                assert set(cell["capture"]) == set(capture)
+                assert cell["model_vs_best_global_slot"]["noise"] > 0
+    assert list(rec["by_history_depth"]) == ["<=5", "6-15", "16-30", ">30"]
+    assert {"evening", "morning", "weekend"} <= set(rec["by_group"])
     assert metrics["classification"]["roc_auc"] > metrics["seed_random_forest"]["roc_auc"]
     assert len(metrics["calibration"]) >= 5
     rejects = pd.read_csv(trained.rejects_path)
@@ -48,12 +61,38 @@ def test_outputs_and_metrics(trained) -> None:
     assert "{" not in html.split("rejected", 1)[1].split(".", 1)[0]
 
 
+def test_the_shipped_forest_is_the_one_evaluated(trained, demo_log, tmp_path) -> None:
+    """One fit: the artifact's forest scores the holdout (featurized as the evaluation did) with
+    exactly the AUC metrics.json reports; it ships the feature parameters it was trained with,
+    and archetypes refit on every call from the ones chosen before the cut."""
+    from inference_code.features import FeatureParams
+    from inference_code.forest import Forest
+    from training import call_log, dataset, evaluate
+
+    model_dir = artifact.extract(trained.artifact, tmp_path / "model")
+    metadata = json.loads((model_dir / "metadata.json").read_text())
+    params = FeatureParams.from_dict(metadata["feature_params"])
+    valid = call_log.load(demo_log[0]).valid
+    cut = pd.Timestamp(metadata["metrics"]["split"]["cut"]).timestamp()
+    held_out = dataset.build(valid, fit_before=cut)
+    test = held_out.epoch >= cut
+    scored = evaluate.classification_metrics(
+        held_out.y[test], Forest.load(model_dir / "model.npz").predict_proba(held_out.X[test]))
+    assert scored["roc_auc"] == metadata["metrics"]["classification"]["roc_auc"]
+    assert metadata["metrics"]["shipped_model"]["fit_on"].startswith("the calls before the cut")
+    assert params.global_answer_rate == held_out.params.global_answer_rate
+    assert params.archetypes["selection"] == held_out.params.archetypes["selection"]
+    assert len(params.archetypes["rates"]) == held_out.params.archetypes["selection"]["chosen"]
+    assert params.archetypes["rates"] != held_out.params.archetypes["rates"]  # every call's
+
+
 def test_artifact_layout_and_metadata(trained) -> None:
     with tarfile.open(trained.artifact) as tar:
         names = set(tar.getnames())
         metadata = json.loads(tar.extractfile("metadata.json").read())
     assert {name for name in names if not name.startswith("code/tzdata/")} == {
         "model.npz", "metadata.json", "code/inference.py", "code/inference_code/__init__.py",
+        "code/inference_code/archetypes.py",
         "code/inference_code/artifact_layout.py", "code/inference_code/features.py",
         "code/inference_code/forest.py", "code/inference_code/ranking.py",
         "code/inference_code/request_parsing.py"}
@@ -64,7 +103,7 @@ def test_artifact_layout_and_metadata(trained) -> None:
     for key in ("created_at", "framework", "model_sha256", "data", "metrics", "feature_params"):
         assert key in metadata
     assert metadata["data"]["sha256"]
-    assert trained.artifact.stat().st_size < 2_000_000
+    assert trained.artifact.stat().st_size < 1_000_000
 
 
 def test_model_file_is_verified_before_loading(trained, tmp_path) -> None:
