@@ -20,7 +20,7 @@ CONTACTS ?= 5000
 SCENARIO ?= deploy
 CDK_ENV ?= dev
 
-.PHONY: venv test test-fast faults lint pipeline train synth diff deploy costs bench bench-quick bench-load bench-scale lock clean
+.PHONY: venv test test-fast faults lint pipeline train synth diff deploy costs bench bench-quick bench-quality bench-load bench-scale lock clean
 
 venv: $(STAMP)
 
@@ -95,11 +95,19 @@ deploy: venv $(CDK)
 costs: venv
 	$(BIN)/python -m infra.costs --env $(CDK_ENV)
 
-# Side-by-side numbers against the seed's RandomForest: model quality and size, then serving.
+# Before and after the model rework (training time ratio, serving latency and throughput, size,
+# AUC and calibration: needs the git history), recommendation quality on two generator settings
+# by history depth and behaviour group, then the side-by-side tables against the seed's
+# RandomForest and the load test. About 30 minutes.
 bench: venv
+	$(BIN)/python -m benchmarks.before_after
+	$(BIN)/python -m benchmarks.quality
 	$(BIN)/python -m benchmarks.model_vs_seed
 	$(BIN)/python -m benchmarks.serving
 	$(BIN)/python -m benchmarks.load
+
+bench-quality: venv
+	$(BIN)/python -m benchmarks.quality
 
 # Load (and, with SOAK=600, a 10-minute soak): 200 concurrent clients against `calltime serve`
 # and through the local SageMaker's InvokeEndpoint, recommendations and the seed format.
@@ -107,9 +115,9 @@ SOAK ?= 0
 bench-load: venv
 	$(BIN)/python -m benchmarks.load --soak $(SOAK)
 
-# The same tables without the 1M-row training run and the history-depth curve (about 3 minutes).
+# The side-by-side tables against the seed only (about 3 minutes).
 bench-quick: venv
-	$(BIN)/python -m benchmarks.model_vs_seed --quick
+	$(BIN)/python -m benchmarks.model_vs_seed
 	$(BIN)/python -m benchmarks.serving
 
 # Training at scale: the single-function path against the Distributed Map path on generated

@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     if not model.exists():
         from benchmarks import model_vs_seed
 
-        model_vs_seed.main(["--quick"])
+        model_vs_seed.main([])
     results: dict[str, Any] = {}
     for target, run in (("calltime serve", direct), ("local SageMaker", through_sagemaker)):
         for label, body in requests().items():

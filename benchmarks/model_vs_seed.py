@@ -1,10 +1,10 @@
 """calltime's model vs the seed's RandomForest, side by side on the same generated data.
 
-    make bench                       # or: python -m benchmarks.model_vs_seed [--quick]
+    make bench                       # or: python -m benchmarks.model_vs_seed
 
 Prints artifact bytes, load time, time to rank one contact's in-window slots, holdout ROC AUC and
-best-slot capture for both; training time on 1,000,000 calls; and capture by history depth.
-Results also go to out/bench/results.json.
+best-slot capture for both (training time, and capture by history depth and behaviour group, are
+`before_after.py`'s and `quality.py`'s). Results also go to out/bench/results.json.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import statistics
 import subprocess
 import sys
 import tarfile
-import tempfile
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -101,8 +100,7 @@ def side_by_side(data_dir: Path) -> dict:
     history = _history(50, zone)
     as_of = history[-1].epoch + 3600
     allowed = window_mask(DEFAULT_WINDOW)
-    ours_rank = _timed(lambda: rank(loaded.forest, loaded.params, history, zone, as_of, allowed),
-                       300)
+    ours_rank = _timed(lambda: rank(loaded.params, history, zone, as_of, allowed), 300)
 
     def seed_rank() -> None:
         dow, hour, X = slot_features(history, zone, as_of, allowed, loaded.params)
@@ -139,37 +137,6 @@ def side_by_side(data_dir: Path) -> dict:
     }
 
 
-def training_time_1m(workdir: Path) -> dict:
-    calls, truth = write(SimulationConfig(n_contacts=25_000, calls_per_contact=30.0, seed=5),
-                         workdir)
-    rows = sum(1 for _ in calls.open()) - 1
-    valid = call_log.load(calls).valid
-    started = time.perf_counter()
-    ts = dataset.build(valid)
-    features_s = time.perf_counter() - started
-    started = time.perf_counter()
-    model.fit(ts.X, ts.y, model.ModelSettings())
-    fit_s = time.perf_counter() - started
-    started = time.perf_counter()
-    result = train(calls, workdir / "model", truth=pd.read_csv(truth), version="bench-1m")
-    return {"rows": rows, "features_seconds": round(features_s, 1),
-            "fit_seconds": round(fit_s, 1),
-            "full_train_command_seconds": round(time.perf_counter() - started, 1),
-            "capture": result.metadata["metrics"]["recommendation"]["capture"]["model"]}
-
-
-def capture_by_depth(workdir: Path, depths: list[float]) -> dict:
-    out = {}
-    for depth in depths:
-        calls, truth = write(SimulationConfig(n_contacts=5000, calls_per_contact=depth, seed=9),
-                             workdir / f"depth{depth:g}")
-        ts = dataset.build(call_log.load(calls).valid)
-        ev = evaluate.evaluate(ts, model.ModelSettings(), evaluate.EvaluationSettings(
-            importance_rows=1000), window_mask(DEFAULT_WINDOW), pd.read_csv(truth))
-        out[f"{depth:g}"] = ev.metrics["recommendation"]["capture"]
-    return out
-
-
 def print_table(results: dict) -> None:
     ours, seed = results["side_by_side"]["ours"], results["side_by_side"]["seed"]
     rows = [
@@ -195,34 +162,16 @@ def print_table(results: dict) -> None:
         print(f"{name:42} {a:>12} {b:>12}   {floor}")
     ratio = seed["artifact_bytes"] / ours["artifact_bytes"]
     print(f"\nartifact size ratio seed/calltime: {ratio:.0f}x")
-    if "training_1m" in results:
-        t = results["training_1m"]
-        print(f"\n{t['rows']:,} call rows: features {t['features_seconds']} s, fit "
-              f"{t['fit_seconds']} s, whole `calltime train` (validate, evaluate, refit, package,"
-              f" report) {t['full_train_command_seconds']} s (floor: < 60 s); capture "
-              f"{t['capture']}")
-    if "capture_by_depth" in results:
-        print("\nbest-slot capture by history depth (5,000 contacts, 12 weeks):")
-        print(f"{'calls per contact':>18} {'calltime':>10} {'best global':>12} {'seed RF':>8}")
-        for depth, cap in results["capture_by_depth"].items():
-            print(f"{depth:>18} {cap['model']:>10.3f} {cap['best_global_slot']:>12.3f} "
-                  f"{cap['seed_random_forest']:>8.3f}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true",
-                        help="skip the 1M-row training run and the depth curve")
-    args = parser.parse_args(argv)
+    parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     data_dir = OUT / "data"
     write(SimulationConfig(n_contacts=5000, seed=7), data_dir)
     results: dict = {"side_by_side": side_by_side(data_dir)}
-    if not args.quick:
-        with tempfile.TemporaryDirectory() as tmp:
-            results["training_1m"] = training_time_1m(Path(tmp))
-            results["capture_by_depth"] = capture_by_depth(Path(tmp), [20, 30, 45, 60])
     (OUT / "results.json").write_text(json.dumps(results, indent=2))
     print_table(results)
     return 0

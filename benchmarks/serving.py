@@ -208,7 +208,7 @@ def main() -> int:
     if not ours_tar.exists() or not (OUT / "seed" / "model.joblib").exists():
         from benchmarks import model_vs_seed
 
-        model_vs_seed.main(["--quick"])
+        model_vs_seed.main([])
     ours_dir = artifact.extract(ours_tar, OUT / "ours_inproc")
     seed_tar = seed_artifact()
     slots_body = json.dumps(one_contact_request()).encode()
