@@ -137,3 +137,16 @@ def test_warm_up_gives_up_within_its_budget_naming_the_last_answer() -> None:
     with pytest.raises(HealthCheckFailed, match=r"within 10 s of warming up.*ModelNotReady"):
         warm_up(runtime, "ep", budget_seconds=10, sleep=lambda _: None)
     assert runtime.calls < 6
+
+
+def test_a_canary_that_times_out_in_the_container_fails_the_health_check() -> None:
+    """SageMaker answers an invocation past the container's timeout with ModelError 424
+    ("Received server error (0) ... timed out": tests/localaws/test_sagemaker.py); the warm-up
+    takes it as the model answering, and the canaries fail the check, naming it. (The fault
+    matrix's HealthCheck-health-timeout cell, `make faults`, runs it through the state machine
+    to the rollback.)"""
+    timed_out = ("ModelError", 424)
+    runtime = _Runtime(timed_out, timed_out, timed_out)
+    with pytest.raises(HealthCheckFailed, match=r"features: ModelError.*contacts: ModelError"):
+        health_check(runtime, "ep", max_latency_ms=10_000)
+    assert runtime.calls == 3  # one warm-up call, then both canaries

@@ -70,7 +70,7 @@ def test_most_contacts_have_few_calls_and_a_long_tail_has_many() -> None:
 
 
 def test_weekly_shapes_differ_by_day_type_and_the_weekend_by_zone() -> None:
-    log, truth = simulate(SimulationConfig(n_contacts=3000, seed=5))
+    log, truth = simulate(SimulationConfig(n_contacts=1500, seed=5))
     surface = _surface(truth)
     zone = log.assign(tz=log["timezone"].replace("", "Asia/Jerusalem")).groupby(
         "contact_id")["tz"].first().reindex(truth["contact_id"]).to_numpy()
@@ -88,8 +88,8 @@ def test_weekly_shapes_differ_by_day_type_and_the_weekend_by_zone() -> None:
 
 
 def test_the_two_populations_differ_in_shape() -> None:
-    office, office_truth = simulate(SimulationConfig(n_contacts=2000, population="office", seed=6))
-    retail, retail_truth = simulate(SimulationConfig(n_contacts=2000, population="retail", seed=6))
+    office, office_truth = simulate(SimulationConfig(n_contacts=1000, population="office", seed=6))
+    retail, retail_truth = simulate(SimulationConfig(n_contacts=1000, population="retail", seed=6))
     assert set(office["timezone"]) != set(retail["timezone"])
     office_share = office_truth["group"].value_counts(normalize=True)
     retail_share = retail_truth["group"].value_counts(normalize=True)
