@@ -41,7 +41,8 @@ def cut(s3, settings: PipelineSettings, work: str, memory_mb: int) -> dict[str, 
     histograms = w.read_all([w.hours_key(work, n) for n in numbers], histogram)
     value = scale_out.global_cut(histograms, read, TrainSettings().evaluation.test_fraction)
     return {"cut": value, "rows_valid": rows,
-            "sample_fraction": scale_out.sample_fraction(rows, footprint.rows_that_fit(memory_mb)),
+            "sample_fraction": scale_out.sample_fraction(
+                rows, footprint.rows_that_fit(scale_out.sample_memory_mb(memory_mb))),
             "counts_fraction": scale_out.sample_fraction(sum(b["contacts"] for b in buckets),
                                                          scale_out.MAX_ARCHETYPE_CONTACTS)}
 

@@ -4,10 +4,11 @@ message a person can act on).
 
 Peak resident memory of `calltime train` (Python 3.12, scikit-learn 1.9), measured with
 `/usr/bin/time -v calltime train --calls ...` on generated logs (`calltime generate --contacts
-1250, 5000, 20000, 40000`, about 40 rows per contact): MEASURED below. Between two measurements
-the estimate is the straight line through them; beyond the last, that last line continued (its
-slope, about 3 KB per row, is the steepest measured, so the estimate does not flatter a log
-larger than any measured).
+1250, 5000, 20000, 40000`, about 40 rows per contact): MEASURED below (re-measured when the model
+changed: one fit instead of two, the weekly curve's rows x K arrays). Between two measurements
+the estimate is the straight line through them; beyond the last, that last line continued
+(about 1.2 KB a row: what still grows there is the log, its features and the curve's arrays;
+the fit subsamples above `ModelSettings.max_fit_rows`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import io
 import itertools
 
 # (rows in the log, peak MB); rows 0 is the interpreter with numpy/pandas/scikit-learn loaded.
-MEASURED = ((0, 320.0), (50_366, 518.0), (200_399, 1_094.0), (801_005, 2_124.0),
-            (1_599_449, 4_537.0))
+MEASURED = ((0, 320.0), (48_342, 546.0), (203_829, 1_044.0), (795_016, 1_830.0),
+            (1_604_994, 2_770.0))
 HEADROOM = 0.85  # of the function's memory, for what the measurements do not capture
 
 

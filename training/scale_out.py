@@ -270,6 +270,14 @@ def with_sample(data: dict[str, object], fraction: float, rows: int) -> dict[str
 # before the cut and overall, and the EM's responsibilities): a population-level fit of a few
 # thousand numbers, which a whole-contact sample of this size pins down (K is chosen on 20,000).
 MAX_ARCHETYPE_CONTACTS = 100_000
+# TrainOnSample holds those counts (calls and answers, before the cut and overall: four float64
+# arrays of contacts x cells) and the EM's work arrays beside the sample it trains on.
+COUNTS_RESERVE_MB = round(MAX_ARCHETYPE_CONTACTS * N_CELLS * 8 * 4 * 1.3 / 2**20)
+
+
+def sample_memory_mb(memory_mb: int) -> int:
+    """What TrainOnSample's training may use of its function's memory: all but the counts."""
+    return max(0, memory_mb - COUNTS_RESERVE_MB)
 
 
 def sample_fraction(count: int, cap: int) -> float:

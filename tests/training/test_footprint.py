@@ -27,10 +27,13 @@ def test_more_memory_fits_more_rows_and_the_demo_needs_more_than_512_mb() -> Non
 
 
 def test_the_estimate_refuses_what_was_measured_not_to_fit_and_grows_with_the_log() -> None:
-    """The 1.6M-row log peaked at 4,537 MB (training/footprint.py): 4096 MB must refuse it and
-    hold the 800k-row one (2,124 MB); more rows never need less memory."""
-    assert 801_005 < footprint.rows_that_fit(4096) < 1_599_449
-    assert footprint.rows_that_fit(10240) > 1_599_449
+    """The 800k-row log peaked at 1,830 MB and the 200k-row one at 1,044 MB
+    (training/footprint.py): a 2048 MB function (1,741 MB with headroom) must refuse the first
+    and hold the second; 4096 MB holds the 1.6M-row log (2,770 MB); more rows never need less
+    memory."""
+    assert 203_829 < footprint.rows_that_fit(2048) < 795_016
+    assert footprint.rows_that_fit(4096) > 1_604_994
+    assert footprint.rows_that_fit(3072) < 1_604_994
     sizes = [10_000 * k for k in range(1, 500)]
     peaks = [footprint.peak_mb(n) for n in sizes]
     assert peaks == sorted(peaks)

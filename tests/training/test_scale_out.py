@@ -103,3 +103,16 @@ def test_archetype_counts_on_a_contact_sample_keep_every_calls_totals(parts) -> 
     assert 0.3 < len(half.contact_ids) / len(every.contact_ids) < 0.7
     assert set(half.contact_ids) <= set(every.contact_ids)
     assert half.calls.sum() < every.calls.sum()
+
+
+def test_the_training_sample_leaves_room_for_the_archetype_counts() -> None:
+    """TrainOnSample holds the archetype counts of up to MAX_ARCHETYPE_CONTACTS contacts beside
+    the sample: the sample is sized for what the counts leave of the function's memory."""
+    from inference_code.archetypes import N_CELLS
+    from training import footprint
+
+    counts_mb = scale_out.MAX_ARCHETYPE_CONTACTS * N_CELLS * 8 * 4 / 2**20
+    for memory_mb in (2048, 4096, 10240):
+        rows = footprint.rows_that_fit(scale_out.sample_memory_mb(memory_mb))
+        assert rows < footprint.rows_that_fit(memory_mb)
+        assert footprint.peak_mb(rows) + counts_mb <= memory_mb * footprint.HEADROOM
