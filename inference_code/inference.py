@@ -5,7 +5,8 @@ Shipped as `code/inference.py` (SAGEMAKER_PROGRAM) in model.tar.gz, beside `code
 the standard library, numpy and that package.
 
 Requests and their answers (application/json; `inference_code.request_parsing` validates them):
-  {"features": [[day_of_week, hour_of_day, previous_answer_rate, ...], ...]}
+  {"features": [[day_of_week, hour_of_day, previous_answer_rate, ...], ...]}, or one flat row
+  {"features": [day_of_week, hour_of_day, previous_answer_rate, ...]}
       -> {"predictions": [p, ...]}         (the existing client's format; text/csv rows too)
   {"contacts": [{"contact_id", "timezone"?, "history": [...]}], "calling_window"?, "top_k"?,
    "as_of"?}

@@ -1,7 +1,8 @@
 """Request parsing for the endpoint: a body and its content type in, a validated request out.
 
 Two request kinds (application/json):
-  {"features": [[day_of_week, hour_of_day, previous_answer_rate, ...], ...]}
+  {"features": [[day_of_week, hour_of_day, previous_answer_rate, ...], ...]}, or one flat row
+  {"features": [day_of_week, hour_of_day, previous_answer_rate, ...]}
       -> SeedRequest                       (the existing client's format; text/csv rows too)
   {"contacts": [{"contact_id", "timezone"?, "history": [...]}], "calling_window"?, "top_k"?,
    "as_of"?}
@@ -153,29 +154,33 @@ def _number(value: Any, field: str) -> float:
     return float(value)
 
 
-def _feature_rows(rows: Any, field: str) -> np.ndarray:
+def _feature_rows(rows: Any, field: str) -> list[list[float]]:
+    """Rows `[[day, hour, rate, ...], ...]`, or ONE flat row `[day, hour, rate, ...]` (what the
+    campaign's TypeScript client sends): a list of numbers is unambiguous, it is one row."""
     if not isinstance(rows, list) or not rows:
         raise RequestError(f"{field}: expected a non-empty list of feature rows")
+    if not any(isinstance(value, list) for value in rows):
+        return [_feature_row(rows, field)]
     if len(rows) > MAX_FEATURE_ROWS:
         raise RequestError(f"{field}: {len(rows)} rows exceed the limit of {MAX_FEATURE_ROWS}")
-    parsed = []
-    for i, row in enumerate(rows):
-        where = f"{field}[{i}]"
-        if not isinstance(row, list) or not 3 <= len(row) <= N_FEATURES:
-            raise RequestError(f"{where}: expected a list of 3 to {N_FEATURES} numbers "
-                              "[day_of_week, hour_of_day, previous_answer_rate, ...]")
-        values = [_number(v, f"{where}[{j}]") for j, v in enumerate(row)]
-        if values[0] not in range(7):
-            raise RequestError(f"{where}[0] (day_of_week): expected an integer 0..6 "
-                              f"(0 = Sunday), got {shown(row[0])}")
-        if values[1] not in range(24):
-            raise RequestError(f"{where}[1] (hour_of_day): expected an integer 0..23, "
-                              f"got {shown(row[1])}")
-        if not 0 <= values[2] <= 1:
-            raise RequestError(f"{where}[2] (previous_answer_rate): expected 0..1, "
-                              f"got {shown(row[2])}")
-        parsed.append(values)
-    return parsed  # completed in predict_fn, which knows the model's feature parameters
+    return [_feature_row(row, f"{field}[{i}]") for i, row in enumerate(rows)]
+
+
+def _feature_row(row: Any, where: str) -> list[float]:
+    if not isinstance(row, list) or not 3 <= len(row) <= N_FEATURES:
+        raise RequestError(f"{where}: expected a list of 3 to {N_FEATURES} numbers "
+                          "[day_of_week, hour_of_day, previous_answer_rate, ...]")
+    values = [_number(v, f"{where}[{j}]") for j, v in enumerate(row)]
+    if values[0] not in range(7):
+        raise RequestError(f"{where}[0] (day_of_week): expected an integer 0..6 "
+                          f"(0 = Sunday), got {shown(row[0])}")
+    if values[1] not in range(24):
+        raise RequestError(f"{where}[1] (hour_of_day): expected an integer 0..23, "
+                          f"got {shown(row[1])}")
+    if not 0 <= values[2] <= 1:
+        raise RequestError(f"{where}[2] (previous_answer_rate): expected 0..1, "
+                          f"got {shown(row[2])}")
+    return values  # completed in predict_fn, which knows the model's feature parameters
 
 
 def _parse_csv(text: str) -> SeedRequest:

@@ -134,6 +134,17 @@ def test_seed_format_returns_one_probability_per_row(client: Client) -> None:
     assert json.loads(high)["predictions"][0] > json.loads(low)["predictions"][0]
 
 
+def test_the_campaign_client_s_flat_row_is_one_row(client: Client) -> None:
+    """The TypeScript caller sends ONE flat row, `{"features": [dayOfWeek, hourOfDay,
+    previousAnswerRate]}`, and reads `predictions`: one probability, the same as for `[[...]]`."""
+    status, body, _ = client(_json({"features": [2, 19, 0.4]}), JSON, JSON)
+    assert status == 200, body
+    (flat,) = json.loads(body)["predictions"]
+    _, nested, _ = client(_json({"features": [[2, 19, 0.4]]}), JSON, JSON)
+    assert json.loads(nested)["predictions"] == [flat]
+    assert 0 < flat < 1
+
+
 def test_csv_rows_in_and_out(client: Client) -> None:
     status, body, content_type = client(b"1,19,0.5\n2,9,0.1\n", CSV, CSV)
     assert status == 200 and content_type.startswith(CSV)
@@ -211,6 +222,14 @@ BAD_REQUESTS = [
      "features[0]: expected a list of 3 to"),
     ("row too long", _json({"features": [[1] * 99]}), JSON, JSON, 400,
      "features[0]: expected a list of 3 to"),
+    ("flat row too short", _json({"features": [1, 19]}), JSON, JSON, 400,
+     "features: expected a list of 3 to"),
+    ("flat row hour 24", _json({"features": [1, 24, 0.5]}), JSON, JSON, 400,
+     "features[1] (hour_of_day): expected an integer 0..23"),
+    ("flat row string", _json({"features": [1, "19", 0.5]}), JSON, JSON, 400,
+     "features[1]: expected a finite number"),
+    ("rows and a number", _json({"features": [[1, 19, 0.5], 3]}), JSON, JSON, 400,
+     "features[1]: expected a list of 3 to"),
     ("string in row", _json({"features": [[1, "19", 0.5]]}), JSON, JSON, 400,
      "features[0][1]: expected a finite number"),
     ("bool in row", _json({"features": [[True, 19, 0.5]]}), JSON, JSON, 400,
