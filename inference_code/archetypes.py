@@ -48,6 +48,9 @@ class Archetypes:
         outcome = np.empty((2 * N_CELLS, len(self.rates)))
         outcome[0::2], outcome[1::2] = np.log1p(-self.rates).T, np.log(self.rates).T
         object.__setattr__(self, "_log_outcome", outcome)
+        # Log shares per zone, computed once (every request reads them).
+        object.__setattr__(self, "_log_zone", {z: np.log(w) for z, w in self.zone_weights.items()})
+        object.__setattr__(self, "_log_weights", np.log(self.weights))
 
     @property
     def k(self) -> int:
@@ -55,9 +58,8 @@ class Archetypes:
 
     def log_prior(self, zones: np.ndarray | list[str]) -> np.ndarray:
         """(N, K) log shares for contacts in these zones (the population's for an unseen zone)."""
-        table = {zone: np.log(w) for zone, w in self.zone_weights.items()}
-        default = np.log(self.weights)
-        return np.array([table.get(zone, default) for zone in zones]).reshape(-1, self.k)
+        return np.array([self._log_zone.get(zone, self._log_weights) for zone in zones]
+                        ).reshape(-1, self.k)
 
     def call_evidence(self, cells: np.ndarray, answered: np.ndarray) -> np.ndarray:
         """(N, K) log-likelihood of each call's outcome under each archetype."""

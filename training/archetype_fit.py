@@ -153,9 +153,12 @@ def fit(calls: np.ndarray, answers: np.ndarray, zones: np.ndarray,
     k = one_standard_error_choice(per_contact) if per_contact else min(settings.candidates)
     scores = {k: float(v.sum()) for k, v in per_contact.items()}
     final = _em(calls, answers, zone, len(names), k, settings.iterations, settings)
-    archetypes = Archetypes(final.rates, final.weights,
-                            {str(name): final.zone_weights[i] for i, name in enumerate(names)})
-    return archetypes, Selection(k, scores, len(test_rows))
+    return _archetypes(final, names), Selection(k, scores, len(test_rows))
+
+
+def _archetypes(fit: _Fit, zone_names: np.ndarray) -> Archetypes:
+    return Archetypes(fit.rates, fit.weights,
+                      {str(name): fit.zone_weights[i] for i, name in enumerate(zone_names)})
 
 
 def refit(calls: np.ndarray, answers: np.ndarray, zones: np.ndarray, start: Archetypes,
@@ -170,5 +173,4 @@ def refit(calls: np.ndarray, answers: np.ndarray, zones: np.ndarray, start: Arch
                             ).reshape(len(names), start.k))
     final = _em(calls, answers, zone, len(names), start.k, settings.refit_iterations, settings,
                 initial)
-    return Archetypes(final.rates, final.weights,
-                      {str(name): final.zone_weights[i] for i, name in enumerate(names)})
+    return _archetypes(final, names)
