@@ -69,7 +69,13 @@ def model_fn(model_dir: str) -> LoadedModel:
     forest = Forest.load(model_path)
     if forest.n_features != N_FEATURES:
         raise ModelLoadError(f"model expects {forest.n_features} features, code has {N_FEATURES}")
-    return LoadedModel(forest, FeatureParams.from_dict(metadata["feature_params"]), metadata)
+    params = FeatureParams.from_dict(metadata["feature_params"])
+    try:
+        params.archetype_model  # noqa: B018 - built (and checked) at load, not at a first request
+    except (KeyError, TypeError, ValueError) as err:
+        raise ModelLoadError(f"metadata.json feature_params.archetypes are unusable: {err}"
+                             ) from err
+    return LoadedModel(forest, params, metadata)
 
 
 # --- input_fn ---------------------------------------------------------------------------------

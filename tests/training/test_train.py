@@ -116,6 +116,16 @@ def test_model_file_is_verified_before_loading(trained, tmp_path) -> None:
         model_fn(str(model_dir))
 
 
+def test_broken_archetypes_are_refused_at_load_not_at_the_first_request(trained,
+                                                                        tmp_path) -> None:
+    model_dir = artifact.extract(trained.artifact, tmp_path / "model")
+    metadata = json.loads((model_dir / "metadata.json").read_text())
+    metadata["feature_params"]["archetypes"]["rates"] = [[0.5] * 24]  # an hour-only curve
+    (model_dir / "metadata.json").write_text(json.dumps(metadata))
+    with pytest.raises(ModelLoadError, match=r"archetypes are unusable: archetype rates must be"):
+        model_fn(str(model_dir))
+
+
 def test_artifact_code_runs_from_code_dir_alone(trained, tmp_path) -> None:
     """As the container runs it: only code/ (plus numpy) provides the handlers' imports."""
     model_dir = artifact.extract(trained.artifact, tmp_path / "opt_ml_model")
