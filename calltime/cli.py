@@ -40,6 +40,9 @@ COMMANDS = (
             "free the endpoint lock a dead run left (refused while its owner runs)"),
     Command(("local", "run"), "localaws.commands:add_run",
             "execute a state machine definition locally"),
+    Command(("local", "endpoint"), "localaws.endpoint_command:add_endpoint",
+            "serve a model (or `make pipeline`'s endpoints) through the SageMaker Runtime HTTP "
+            "API on loopback, for any AWS SDK"),
     Command(("local", "pipeline"), "local_pipeline.pipeline:add_arguments",
             "synthesize the CDK app and run its state machine locally (what `make pipeline` "
             "runs)"),

@@ -12,12 +12,14 @@ import pytest
 from localaws.runtime import LocalAWS
 from pipeline_lambdas.settings import PipelineSettings
 from tests.support.local_account import BUCKET, IMAGE, ROLE, artifacts_from, put_artifacts
+from tests.support.local_endpoint import local_endpoint
 from training.simulate import SimulationConfig, write
 from training.train import TrainResult, TrainSettings, train
 
 # Fixtures that train a model or stand up a local account with model servers: a test that
 # uses one takes seconds, not milliseconds.
-SLOW_FIXTURES = {"trained", "artifacts", "aws", "silent_aws", "account", "machine"}
+SLOW_FIXTURES = {"trained", "artifacts", "aws", "silent_aws", "account", "machine",
+                 "runtime_api", "busy_runtime_api"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -69,3 +71,25 @@ def silent_aws(artifacts: dict[str, bytes], tmp_path: Path) -> Iterator[LocalAWS
 def settings() -> PipelineSettings:
     return PipelineSettings(project_name="calltime", environment="test", models_bucket=BUCKET,
                             container_image=IMAGE, execution_role_arn=ROLE)
+
+
+@pytest.fixture(scope="session")
+def runtime_api(trained: TrainResult, tmp_path_factory: pytest.TempPathFactory
+                ) -> Iterator[dict]:
+    """`calltime local endpoint` serving the session's model: MaxConcurrency 200, a short cold
+    start. Its ready line: {"url", "endpoints", "region", ...}."""
+    log = tmp_path_factory.mktemp("endpoint") / "endpoint.log"
+    with local_endpoint(trained.artifact, "--cold-start-delay", "0.5", log=log) as ready:
+        yield ready
+
+
+@pytest.fixture(scope="session")
+def busy_runtime_api(trained: TrainResult, tmp_path_factory: pytest.TempPathFactory
+                     ) -> Iterator[dict]:
+    """One that throttles and cold-starts: MaxConcurrency 2, 0.2 s per invocation, scaled to
+    zero after 1 s idle, a 1 s cold start during which other requests are not ready."""
+    log = tmp_path_factory.mktemp("busy-endpoint") / "endpoint.log"
+    with local_endpoint(trained.artifact, "--max-concurrency", "2", "--latency", "0.2",
+                        "--idle-seconds", "1", "--cold-start-delay", "1",
+                        "--not-ready-while-cold", log=log) as ready:
+        yield ready

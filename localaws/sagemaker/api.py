@@ -18,7 +18,11 @@ reference (CreateEndpoint, UpdateEndpoint, DescribeEndpoint, InvokeEndpoint):
   health check the server is stopped, and the next invocation starts it again and pays the real
   model load plus `cold_start_delay` seconds (default 3: the model download and the container's
   `pip install` of code/ that SageMaker does on every cold start), as a serverless cold start
-  does; every cold start's setup time is recorded.
+  does; every cold start's setup time is recorded. With `idle_seconds`, an endpoint left idle
+  that long scales to zero again (serverless does, after some minutes without traffic).
+- While a cold start provisions, other requests wait for it; with `not_ready_while_cold=True`
+  they get ModelNotReadyException (429: "resources are still being provisioned"), as a
+  serverless variant may answer them.
 - InvokeEndpoint forwards to the live server; a 4xx/5xx from the model is a ModelError with
   OriginalStatusCode/OriginalMessage; more in-flight requests than the config's MaxConcurrency
   is a ThrottlingException.
@@ -88,6 +92,8 @@ class Endpoint:
     start_lock: threading.Lock = field(default_factory=threading.Lock)
     worker: threading.Thread | None = None
     cold_starts: list[dict[str, Any]] = field(default_factory=list)
+    last_invoked: float = 0.0  # time.monotonic() of the last invocation's end
+    provisioning: bool = False  # a cold start is under way
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "status" and getattr(self, "status", None) != value:
@@ -100,8 +106,14 @@ class LocalSageMaker:
                  account: str, ping_timeout: float = 30.0, silent_update_failures: bool = False,
                  rollback_pause: float = 0.2, scale_to_zero: bool = True,
                  cold_start_delay: float = COLD_START_DELAY,
-                 invocation_timeout: float = INVOCATION_TIMEOUT) -> None:
+                 invocation_timeout: float = INVOCATION_TIMEOUT,
+                 idle_seconds: float | None = None, not_ready_while_cold: bool = False,
+                 latency: float = 0.0) -> None:
         self.invocation_timeout = invocation_timeout
+        self.idle_seconds, self.not_ready_while_cold = idle_seconds, not_ready_while_cold
+        # Seconds each invocation spends besides the model's own time (the network and the
+        # front end's, in AWS); held while in flight, so concurrency counts it.
+        self.latency = latency
         # Each deployment's model is extracted under <work_dir>/models/ (and removed with it).
         self.servers = ModelServers(s3_client_factory, work_dir / "models", ping_timeout)
         self.region, self.account = region, account
@@ -380,15 +392,28 @@ class LocalSageMaker:
         config = self.configs.get(endpoint.config_name)
         limit = config["ProductionVariants"][0]["ServerlessConfig"]["MaxConcurrency"] if config \
             else 1
+        started = time.monotonic()
         with endpoint.lock:
             if endpoint.in_flight >= limit:
                 raise SageMakerError("ThrottlingException", "Rate exceeded", status=400)
+            if self._idle(endpoint, server, started):
+                server.stop()  # scaled to zero while nobody called
+            # One request provisions a cold start; who comes meanwhile waits for it, or is told
+            # the model is not ready (decided here, under the lock, so no two both start it).
+            starts = not server.running and not endpoint.provisioning
+            if not server.running and not starts and self.not_ready_while_cold:
+                raise SageMakerError("ModelNotReadyException", "Model is not ready: the "
+                                     "serverless endpoint variant's resources are still "
+                                     "being provisioned. Wait and try your request again.",
+                                     status=429)
+            endpoint.provisioning = endpoint.provisioning or starts
             endpoint.in_flight += 1
-        started = time.monotonic()
         cold = False
         try:
-            if not server.running:
+            if starts or not server.running:
                 cold = self._cold_start(endpoint, server)
+            if self.latency:
+                time.sleep(self.latency)
             connection = http.client.HTTPConnection("127.0.0.1", server.port,
                                                     timeout=self.invocation_timeout)
             headers = {"Content-Type": ContentType or "application/json"}
@@ -412,6 +437,7 @@ class LocalSageMaker:
         finally:
             with endpoint.lock:
                 endpoint.in_flight -= 1
+                endpoint.last_invoked = time.monotonic()
         if cold:  # what the caller waited for: the cold start plus the request
             endpoint.cold_starts[-1]["invocation_seconds"] = round(time.monotonic() - started, 3)
         if response.status >= 400:
@@ -427,16 +453,27 @@ class LocalSageMaker:
                 "ContentType": response.getheader("Content-Type", "application/json"),
                 "InvokedProductionVariant": VARIANT}
 
+    def _idle(self, endpoint: Endpoint, server: ModelServer, now: float) -> bool:
+        """Scaled to zero by now: no request for `idle_seconds` (none in flight)."""
+        return (self.idle_seconds is not None and server.running and endpoint.in_flight == 0
+                and endpoint.last_invoked > 0
+                and now - endpoint.last_invoked > self.idle_seconds)
+
     def _cold_start(self, endpoint: Endpoint, server: ModelServer) -> bool:
+        """Start the server, or wait for the request that does; True when this request
+        started it."""
         with endpoint.start_lock:
             if server.running:  # another request started it meanwhile
                 return False
-            time.sleep(self.cold_start_delay)  # what SageMaker does before the model loads
             try:
+                time.sleep(self.cold_start_delay)  # what SageMaker does before the model loads
                 self.servers.start(server)
             except SageMakerError as err:
                 raise SageMakerError("ServiceUnavailable", f"Cold start failed: {err.message}",
                                      status=503) from err
+            finally:
+                with endpoint.lock:
+                    endpoint.provisioning = False
             setup = self.cold_start_delay + server.ready_seconds
             endpoint.cold_starts.append({"at": _now().isoformat(),
                                          "model_setup_seconds": round(setup, 3)})
