@@ -24,13 +24,14 @@ CDK_ENV ?= dev
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt clients/python/pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) not found (install it, or PYTHON=/path/to/python$(PYTHON_VERSION))"; exit 2; }
 	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != tuple(map(int, "$(PYTHON_VERSION)".split("."))))' 2>/dev/null \
 		|| { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
 	@{ $(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION) \
-		&& VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/uv pip install --quiet --compile-bytecode -c constraints.txt -e '.[dev]'; } \
-		|| $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+		&& VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/uv pip install --quiet --compile-bytecode -c constraints.txt -e '.[dev]' -e clients/python; } \
+		|| $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]' \
+			-e clients/python
 	@touch $(STAMP)
 	@echo "venv ready: $(VENV)"
 

@@ -1,0 +1,204 @@
+"""CampaignClient: many contacts or rows in, one answer each out, in input order."""
+
+from __future__ import annotations
+
+import json
+import random as random_module
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from calltime_client.batching import Limits, batches, check_contacts
+from calltime_client.errors import CampaignClientError, DeadlineExceeded, EndpointRequestError
+from calltime_client.retry import Backoff, is_retryable
+from calltime_client.types import CallingWindow, Contact, Recommendation, SlotFeatures
+
+# A serverless cold start takes 10-15 s; a container has 60 s to answer. The default deadline
+# leaves room for a cold start, throttling and a few retries.
+DEFAULT_DEADLINE_SECONDS = 60.0
+SAGEMAKER_INVOCATION_TIMEOUT = 60.0
+DEFAULT_LIMITS, DEFAULT_BACKOFF = Limits(), Backoff()
+
+
+@dataclass
+class ClientStats:
+    """What the client did, summed over its calls (thread-safe through the client)."""
+
+    requests: int = 0  # InvokeEndpoint attempts, retries included
+    retries: int = 0
+    throttled: int = 0  # ThrottlingException: beyond the endpoint's MaxConcurrency
+    not_ready: int = 0  # ModelNotReadyException: a cold start under way
+    unavailable: int = 0  # 5xx and connection failures
+    refused: int = 0  # 4xx, surfaced to the caller
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def _runtime_client(region: str | None, endpoint_url: str | None, concurrency: int) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    # total_max_attempts=1: retries are this client's alone (the SDK's own would multiply
+    # them and ignore the deadline).
+    config = Config(retries={"total_max_attempts": 1}, connect_timeout=5,
+                    read_timeout=SAGEMAKER_INVOCATION_TIMEOUT + 10,
+                    max_pool_connections=max(10, concurrency))
+    return boto3.session.Session().client("sagemaker-runtime", region_name=region,
+                                          endpoint_url=endpoint_url, config=config)
+
+
+class CampaignClient:
+    def __init__(self, endpoint_name: str, *, region: str | None = None,
+                 endpoint_url: str | None = None, runtime: Any = None, concurrency: int = 4,
+                 deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
+                 limits: Limits = DEFAULT_LIMITS, backoff: Backoff = DEFAULT_BACKOFF,
+                 random: Callable[[], float] = random_module.random) -> None:
+        """`runtime`: a boto3 `sagemaker-runtime` client to use (made here otherwise, with
+        `region` and `endpoint_url`, e.g. the local endpoint's URL). `concurrency`: requests in
+        flight at once. `deadline_seconds`: the default deadline of each call."""
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+        if deadline_seconds <= 0:
+            raise ValueError(f"deadline_seconds must be > 0, got {deadline_seconds}")
+        self.endpoint_name = endpoint_name
+        self.runtime = runtime or _runtime_client(region, endpoint_url, concurrency)
+        self.concurrency, self.deadline_seconds = concurrency, deadline_seconds
+        self.limits, self.backoff, self._random = limits, backoff, random
+        self.stats = ClientStats()
+        self._stats_lock = threading.Lock()
+
+    # --- the two formats -------------------------------------------------------------------
+
+    def answer_probabilities(self, rows: Sequence[SlotFeatures],
+                             deadline_seconds: float | None = None) -> list[float]:
+        """The answer probability of a call at each row's slot, in input order."""
+        plain = [row.row() for row in rows]
+        chunks = list(batches(plain, self.limits.rows, self.limits.body_bytes))
+        answers = self._run([{"features": chunk} for _, chunk in chunks], deadline_seconds)
+        out: list[float] = []
+        for (_, chunk), answer in zip(chunks, answers, strict=True):
+            predictions = answer["predictions"]
+            if len(predictions) != len(chunk):
+                raise CampaignClientError(f"the endpoint answered {len(predictions)} "
+                                          f"predictions for {len(chunk)} rows")
+            out.extend(predictions)
+        return out
+
+    def recommend(self, contacts: Sequence[Contact], *, calling_window: CallingWindow | None = None,
+                  top_k: int | None = None, as_of: str | None = None,
+                  deadline_seconds: float | None = None) -> list[Recommendation]:
+        """Each contact's best slots (best first), in input order."""
+        plain = [contact.to_json() for contact in contacts]
+        check_contacts(plain, self.limits)
+        common: dict[str, Any] = {}
+        if calling_window is not None:
+            common["calling_window"] = {day: list(hours) for day, hours in calling_window.items()}
+        if top_k is not None:
+            common["top_k"] = top_k
+        if as_of is not None:
+            common["as_of"] = as_of
+        room = self.limits.body_bytes - len(json.dumps(common).encode())
+        chunks = list(batches(plain, self.limits.contacts, room,
+                              weight=lambda c: len(c["history"]), max_weight=self.limits.calls))
+        answers = self._run([{"contacts": chunk, **common} for _, chunk in chunks],
+                            deadline_seconds)
+        out: list[Recommendation] = []
+        for (_, chunk), answer in zip(chunks, answers, strict=True):
+            recommendations = answer["recommendations"]
+            if [r["contact_id"] for r in recommendations] != [c["contact_id"] for c in chunk]:
+                raise CampaignClientError("the endpoint's recommendations do not match the "
+                                          "request's contacts")
+            out.extend(Recommendation.from_json(r) for r in recommendations)
+        return out
+
+    # --- requests, concurrently, within one deadline ---------------------------------------
+
+    def _count(self, **increments: int) -> None:
+        with self._stats_lock:
+            for name, value in increments.items():
+                setattr(self.stats, name, getattr(self.stats, name) + value)
+
+    def _run(self, bodies: list[dict[str, Any]],
+             deadline_seconds: float | None) -> list[dict[str, Any]]:
+        seconds = deadline_seconds if deadline_seconds is not None else self.deadline_seconds
+        deadline = time.monotonic() + seconds
+        stop = threading.Event()
+        progress = {"attempts": 0, "last_error": None}
+        pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="calltime-client")
+        try:
+            futures: list[Future] = [pool.submit(self._send, body, (deadline, seconds), stop,
+                                                 progress) for body in bodies]
+            done, pending = wait(futures, timeout=max(0.0, deadline - time.monotonic()),
+                                 return_when=FIRST_EXCEPTION)
+            for future in done:
+                error = future.exception()
+                if error is not None and not isinstance(error, _Stopped):
+                    raise error
+            if pending:
+                raise DeadlineExceeded(seconds, progress["attempts"], progress["last_error"])
+            return [future.result() for future in futures]
+        finally:
+            stop.set()  # requests not yet sent are not sent; in-flight ones are abandoned
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _send(self, body: dict[str, Any], deadline_of: tuple[float, float],
+              stop: threading.Event, progress: dict[str, Any]) -> dict[str, Any]:
+        deadline, seconds = deadline_of
+        payload = json.dumps(body, separators=(",", ":")).encode()
+        attempt = 0
+        while True:
+            if stop.is_set():
+                raise _Stopped
+            with self._stats_lock:
+                self.stats.requests += 1
+                progress["attempts"] += 1
+            try:
+                response = self.runtime.invoke_endpoint(
+                    EndpointName=self.endpoint_name, Body=payload,
+                    ContentType="application/json", Accept="application/json")
+                return json.loads(response["Body"].read())
+            except Exception as err:
+                if not is_retryable(err):
+                    self._count(refused=1)
+                    raise _request_error(err) from err
+                progress["last_error"] = err
+                code = err.response["Error"].get("Code") if isinstance(err, ClientError) else ""
+                self._count(throttled=code == "ThrottlingException",
+                            not_ready=code == "ModelNotReadyException",
+                            unavailable=code not in ("ThrottlingException",
+                                                     "ModelNotReadyException"))
+            pause = min(self.backoff.delay(attempt, self._random), deadline - time.monotonic())
+            if pause > 0 and stop.wait(pause):
+                raise _Stopped
+            if time.monotonic() >= deadline:
+                raise DeadlineExceeded(seconds, progress["attempts"], progress["last_error"])
+            attempt += 1
+            self._count(retries=1)
+
+
+class _Stopped(Exception):
+    """Another request failed or the deadline passed: this one is not sent."""
+
+
+def _request_error(err: BaseException) -> CampaignClientError:
+    """A 4xx as the caller should see it: the endpoint's own message."""
+    if not isinstance(err, ClientError):
+        return CampaignClientError(f"{type(err).__name__}: {err}")
+    response = err.response
+    code = response.get("Error", {}).get("Code", "")
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400)
+    message = response.get("Error", {}).get("Message", str(err))
+    if code == "ModelError":
+        status = response.get("OriginalStatusCode") or status
+        original = response.get("OriginalMessage") or ""
+        try:
+            message = json.loads(original).get("message", original)
+        except (json.JSONDecodeError, AttributeError):
+            message = original or message
+    return EndpointRequestError(message, status, code)
