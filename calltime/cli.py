@@ -25,7 +25,9 @@ class Command:
     help: str
 
 
-GROUPS = {"local": "the local AWS runtime and the retraining pipeline on it"}
+GROUPS = {"local": "the local AWS runtime and the retraining pipeline on it",
+          "runs": "the state machine's runs (the deployed stack's, or --local-state's)",
+          "versions": "published model versions and which one is live"}
 COMMANDS = (
     Command(("generate",), "training.commands:add_generate",
             "write a synthetic call log with known ground truth"),
@@ -38,6 +40,14 @@ COMMANDS = (
             "`make pipeline` deployed"),
     Command(("unlock",), "operations.unlock:add_unlock",
             "free the endpoint lock a dead run left (refused while its owner runs)"),
+    Command(("runs", "list"), "operations.runs:add_list", "the newest runs, how each ended"),
+    Command(("runs", "show"), "operations.runs:add_show",
+            "one run's steps: status, duration, output, the failed step's error"),
+    Command(("runs", "watch"), "operations.runs:add_watch", "a run's steps as they happen"),
+    Command(("versions", "list"), "operations.versions:add_list",
+            "every published model version with its figures; which one is live"),
+    Command(("deploy",), "operations.deploy:add_deploy",
+            "deploy a published version (roll forward or back) through the state machine"),
     Command(("local", "run"), "localaws.commands:add_run",
             "execute a state machine definition locally"),
     Command(("local", "endpoint"), "localaws.endpoint_command:add_endpoint",

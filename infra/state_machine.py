@@ -61,7 +61,7 @@ def run_defaults(settings: DeploySettings) -> dict[str, Any]:
     return {"data_uri": "", "force_deploy": False, "memory_size_mb": settings.memory_size_mb,
             "max_concurrency": settings.max_concurrency, "poll_seconds": DEFAULT_POLL_SECONDS,
             "max_checks": DEFAULT_MAX_CHECKS,
-            "rollback_poll_seconds": DEFAULT_ROLLBACK_POLL_SECONDS}
+            "rollback_poll_seconds": DEFAULT_ROLLBACK_POLL_SECONDS, "deploy_version": ""}
 
 
 # Result slots exist from the start so every later path can be read ("" stands for none).
@@ -199,14 +199,32 @@ class RetrainingStateMachine(Construct):
                   self._scale_out(failed))
         path.otherwise(train)
         package = self._task("Package", "package",
-                             {"model_version.$": "$.train.model_version"}, "$.package",
+                             {"model_version.$": "$.train.model_version",
+                              "deploy_version.$": "$.run.deploy_version"}, "$.package",
                              catch=failed)
         gate = self._task("QualityGate", "quality-gate", {
             "model_version.$": "$.train.model_version",
             "force_deploy.$": "$.run.force_deploy"}, "$.gate", catch=failed)
-        path.afterwards().next(package).next(gate)
-        acquire.next(plan).next(path)
-        return sfn.Chain.custom(acquire, [gate], gate)
+        # {"deploy_version": v}: roll forward or back to a published version. No training and
+        # no gate; the lock, deploy, health check, rollback and notification are the same.
+        requested = "$.run.deploy_version"
+        kind = sfn.Choice(self, "RunKind")
+        kind.when(sfn.Condition.string_equals(requested, ""), plan)
+        kind.otherwise(sfn.Pass(self, "RequestedVersion", parameters={
+            "model_version.$": requested, "requested": True}, result_path="$.train"
+        ).next(package))
+        skip = sfn.Pass(self, "SkipGate", parameters={
+            "decision": GateDecision.DEPLOY.value,
+            "reason.$": f"States.Format('deploy_version {{}} requested: no quality gate', "
+                        f"{requested})", "forced": True}, result_path="$.gate")
+        gated = sfn.Choice(self, "GateNeeded")
+        gated.when(sfn.Condition.string_equals(requested, ""), gate)
+        gated.otherwise(skip)
+        path.afterwards().next(package)
+        package.next(gated)
+        plan.next(path)
+        acquire.next(kind)
+        return sfn.Chain.custom(acquire, [gate, skip], gated)
 
     def _scale_out(self, failed: sfn.IChainable) -> sfn.Chain:
         """A log too large for one function: Distributed Maps over its parts and its contact

@@ -19,6 +19,8 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +30,14 @@ from local_pipeline.scenarios import SCENARIOS, with_artifact_fault
 from localaws.account_lock import AccountInUse, exclusive
 from localaws.lambdas import resolve
 from localaws.progress import Progress, cause, short
-from localaws.runtime import ExecutionResult, LocalAWS
-from pipeline_lambdas.contract import DATA_PREFIX, DEFAULT_CALLS_PREFIX, RUN_REFUSED_ERROR
+from localaws.runtime import RUNNING_DIR, ExecutionResult, LocalAWS
+from localaws.template import SynthesizedStack
+from pipeline_lambdas.contract import (
+    DATA_PREFIX,
+    DEFAULT_CALLS_PREFIX,
+    RUN_REFUSED_ERROR,
+    EndState,
+)
 from pipeline_lambdas.errors import SettingsError
 from pipeline_lambdas.settings import PipelineSettings
 from training.outputs import METRICS_FILE, REPORT_FILE
@@ -113,35 +121,69 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
 
-def _run_on_account(args: argparse.Namespace, out: Path, state_dir: Path) -> int:
-    print(f"synthesizing the CDK app (env={args.env}) -> {out / 'cdk.out'}")
-    try:
-        template, stack_name, region = synthesize(out, args.env, dict(args.context))
-    except SettingsError as err:
-        print(f"calltime settings: {err}", file=sys.stderr)
-        return 2
+@contextmanager
+def local_stack(out: Path, env: str, context: dict[str, str]
+                ) -> Iterator[tuple[LocalAWS, SynthesizedStack, str, bool]]:
+    """The CDK app synthesized and stood up on the local account saved under out/local-aws
+    (restored first): (runtime, stack, state machine ARN, whether an account was restored)."""
+    print(f"synthesizing the CDK app (env={env}) -> {out / 'cdk.out'}")
+    template, stack_name, region = synthesize(out, env, context)
     with LocalAWS(region=region, lambda_log_dir=out / "logs") as aws:
-        restored = aws.load_state(state_dir)
+        restored = aws.load_state(out / "local-aws")
         stack, arn = aws.deploy_stack(template, stack_name, LOCAL_ENVIRONMENT)
-        settings = PipelineSettings.from_env(stack.environment)
-        bucket, endpoint = settings.models_bucket, settings.endpoint_name
         print(f"local stack {stack_name} in {region}: {len(stack.functions)} functions, state "
               f"machine {stack.state_machine_name}; skipped (no local behaviour): "
               + ", ".join(f"{n} {k.split('::')[-1]}" for k, n in sorted(stack.skipped.items())))
-        before = endpoint_status(endpoint)
-        print(f"endpoint {endpoint}: " + (f"{before['status']} on {before['config']}"
-                                          if before else "does not exist yet")
-              + (" (restored from the previous run)" if restored and before else ""))
-        calls = Path(args.data) if args.data else demo_data(out, args.contacts, args.seed)
-        if SCENARIOS[args.scenario].needs_live_model and before is None:
-            print(f"scenario {args.scenario} needs a live model: deploying one first")
-            result = execute(aws, arn, stack.definition, bucket, calls, out, "deploy",
+        yield aws, stack, arn, restored
+
+
+def _run_on_account(args: argparse.Namespace, out: Path, state_dir: Path) -> int:
+    try:
+        with local_stack(out, args.env, dict(args.context)) as (aws, stack, arn, restored):
+            settings = PipelineSettings.from_env(stack.environment)
+            bucket, endpoint = settings.models_bucket, settings.endpoint_name
+            before = endpoint_status(endpoint)
+            print(f"endpoint {endpoint}: " + (f"{before['status']} on {before['config']}"
+                                              if before else "does not exist yet")
+                  + (" (restored from the previous run)" if restored and before else ""))
+            calls = Path(args.data) if args.data else demo_data(out, args.contacts, args.seed)
+            expected = SCENARIOS[args.scenario].expected_ends
+            if SCENARIOS[args.scenario].needs_live_model and before is None:
+                print(f"scenario {args.scenario} needs a live model: deploying one first")
+                result = execute(aws, arn, stack.definition, bucket, calls, out, "deploy",
+                                 args.timeout)
+                if result.status != "SUCCEEDED":
+                    return _finish(aws, state_dir, result, endpoint, out, expected)
+            result = execute(aws, arn, stack.definition, bucket, calls, out, args.scenario,
                              args.timeout)
-            if result.status != "SUCCEEDED":
-                return _finish(aws, state_dir, result, endpoint, out, args)
-        result = execute(aws, arn, stack.definition, bucket, calls, out, args.scenario,
-                         args.timeout)
-        return _finish(aws, state_dir, result, endpoint, out, args)
+            return _finish(aws, state_dir, result, endpoint, out, expected)
+    except SettingsError as err:
+        print(f"calltime settings: {err}", file=sys.stderr)
+        return 2
+
+
+def deploy_published(out: Path, version: str, env: str = STACK_ENV,
+                     context: dict[str, str] | None = None, timeout: float = 1800.0) -> int:
+    """`calltime deploy --version v --local-state out/local-aws`: a run of the state machine
+    with {"deploy_version": v} on the local account (no training, no gate; the lock, deploy,
+    health check, rollback and notification as in every run)."""
+    state_dir = out / "local-aws"
+    try:
+        with exclusive(state_dir), local_stack(out, env, context or {}) as (aws, stack, arn, _):
+            endpoint = PipelineSettings.from_env(stack.environment).endpoint_name
+            stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+            execution_input = {**LOCAL_INPUT, "deploy_version": version}
+            print(f"\n=== run: deploy {version}  input {json.dumps(execution_input)}")
+            result = aws.run_execution(arn, execution_input, name=f"local-deploy-version-{stamp}",
+                                       on_event=Progress(stack.definition), timeout=timeout,
+                                       live_dir=state_dir / RUNNING_DIR)
+            return _finish(aws, state_dir, result, endpoint, out, (EndState.DEPLOYED,))
+    except AccountInUse as err:
+        print(f"calltime deploy: {err}", file=sys.stderr)
+        return 2
+    except SettingsError as err:
+        print(f"calltime settings: {err}", file=sys.stderr)
+        return 2
 
 
 def execute(aws: LocalAWS, arn: str, definition: str, bucket: str, calls: Path, out: Path,
@@ -172,7 +214,8 @@ def execute(aws: LocalAWS, arn: str, definition: str, bucket: str, calls: Path, 
         if plan.runs > 1:
             return _concurrent(aws, arn, definition, execution_input, stamp, plan.runs)
         return aws.run_execution(arn, execution_input, name=f"local-{scenario}-{stamp}",
-                                 on_event=Progress(definition), timeout=timeout)
+                                 on_event=Progress(definition), timeout=timeout,
+                                 live_dir=out / "local-aws" / RUNNING_DIR)
     finally:
         aws.register_lambda(package, real)
 
@@ -199,7 +242,7 @@ def _concurrent(aws: LocalAWS, arn: str, definition: str, execution_input: dict[
 
 
 def _finish(aws: LocalAWS, state_dir: Path, result: ExecutionResult, endpoint: str, out: Path,
-            args: argparse.Namespace) -> int:
+            expected_ends: tuple[str, ...]) -> int:
     last = result.final_state
     train = result.state_value("train")
     print("\n--- summary")
@@ -212,7 +255,10 @@ def _finish(aws: LocalAWS, state_dir: Path, result: ExecutionResult, endpoint: s
               f"{plan.get('threshold_rows', 0):,}"
               + (f"; {plan.get('bucket_count')} contact buckets" if plan.get("bucket_count")
                  else "") + ")")
-    if train.get("model_version"):
+    if train.get("requested"):
+        print(f"model version:  {train['model_version']} (deploy_version: published before, "
+              "not trained by this run)")
+    elif train.get("model_version"):
         print(f"model version:  {train['model_version']}")
         print(f"training:       {train.get('rows_valid')} valid rows, "
               f"{train.get('rows_rejected')} rejected {train.get('rejected_by_reason') or ''}; "
@@ -249,7 +295,7 @@ def _finish(aws: LocalAWS, state_dir: Path, result: ExecutionResult, endpoint: s
     print(f"function logs:  {out / 'logs'}/<function>.log")
     print(f"local account:  {state_dir} (S3, SSM, SageMaker; `make clean` forgets it)")
     # Exit 0 when the run ended as the scenario means to show (a rollback is a success here).
-    return 0 if last in SCENARIOS[args.scenario].expected_ends else 1
+    return 0 if last in expected_ends else 1
 
 
 def peak_memory(invocations: list[dict[str, Any]]) -> str:

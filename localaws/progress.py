@@ -8,6 +8,7 @@ definitions of any shape, asks for every state with its whole output (`whole_out
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 import time
@@ -34,18 +35,19 @@ class Progress:
         line = None
         if kind.endswith("StateEntered"):
             name = event["stateEnteredEventDetails"]["name"]
-            self.entered[name] = time.monotonic()
+            self.entered[name] = event_time(event)
             self.current = name
             if self.whole_outputs or self.kind.get(name) in ("Task", "Wait", "Map"):
                 line = f"-> {name}"
         elif kind.endswith("StateExited"):
             details = event["stateExitedEventDetails"]
             name = details["name"]
-            seconds = time.monotonic() - self.entered.get(name, time.monotonic())
+            now = event_time(event)
+            seconds = now - self.entered.get(name, now)
             if self.whole_outputs:
                 line = f"<- {name} ({seconds:.1f} s)  {short(details.get('output', ''), 160)}"
             elif self.kind.get(name) == "Task":
-                line = f"<- {name} ({seconds:.1f} s)  {self._summary(name, details)}"
+                line = f"<- {name} ({seconds:.1f} s)  {self.summary(name, details)}"
             elif self.kind.get(name) == "Map":  # its items wrote their own results
                 line = f"<- {name} ({seconds:.1f} s)"
             elif self.kind.get(name) == "Pass" and name.startswith("Outcome"):
@@ -61,7 +63,9 @@ class Progress:
             with self.lock:
                 print(f"{self.prefix}{line}", flush=True)
 
-    def _summary(self, name: str, details: dict[str, Any]) -> str:
+    def summary(self, name: str, details: dict[str, Any]) -> str:
+        """A Task's own result (the value at its ResultPath) from its exited event, in one
+        line."""
         try:
             output = json.loads(details.get("output") or "{}")
         except json.JSONDecodeError:
@@ -80,6 +84,15 @@ class Progress:
         if not shown and name in self.failed:  # its result slot kept an empty placeholder
             return "failed (caught: see the error above)"
         return short(shown, 400)
+
+
+def event_time(event: dict[str, Any]) -> float:
+    """When an execution history event happened, in seconds: its timestamp (a datetime from
+    boto3, ISO 8601 text from a saved history), else now."""
+    stamp = event.get("timestamp")
+    if isinstance(stamp, str):
+        stamp = dt.datetime.fromisoformat(stamp)
+    return stamp.timestamp() if isinstance(stamp, dt.datetime) else time.monotonic()
 
 
 def cause(details: dict[str, Any]) -> str:

@@ -49,6 +49,8 @@ from localaws.template import load as load_template
 ACCOUNT = "123456789012"
 SCRATCH_PREFIX = "calltime-local-"  # a runtime's work directory (localaws/scratch.py)
 _PARAMS_KEY = "calltime_local_params"
+EXECUTIONS_FILE = "executions.json"  # a saved account's executions, with their histories
+RUNNING_DIR = "running"  # <state>/running/<execution>.json: a run under way, as it stands
 
 
 @dataclass
@@ -137,6 +139,19 @@ def _dump_s3(directory: Path) -> dict[str, list[str]]:
     shutil.rmtree(directory, ignore_errors=True)
     fresh.rename(directory)
     return buckets
+
+
+def _timestamp(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _write_live(path: Path, record: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = path.with_suffix(".writing")
+    fresh.write_text(json.dumps(record, default=_timestamp))
+    fresh.replace(path)  # a reader never sees half a file
 
 
 def saved_region(directory: Path) -> str | None:
@@ -369,28 +384,40 @@ class LocalAWS:
 
     def run_execution(self, state_machine_arn: str, execution_input: dict[str, Any],
                       name: str | None = None, timeout: float = 600.0,
-                      on_event: Callable[[dict[str, Any]], None] | None = None
-                      ) -> ExecutionResult:
-        """Start an execution, stream its history to on_event, return how it ended."""
+                      on_event: Callable[[dict[str, Any]], None] | None = None,
+                      live_dir: Path | None = None) -> ExecutionResult:
+        """Start an execution, stream its history to on_event, return how it ended. With
+        `live_dir`, the execution as it stands is kept in live_dir/<name>.json while it runs
+        (what `calltime runs watch --local-state` reads from another process)."""
         sfn = boto3.client("stepfunctions")
         name = name or f"local-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}"
         arn = sfn.start_execution(stateMachineArn=state_machine_arn, name=name,
                                   input=json.dumps(execution_input))["executionArn"]
+        live = live_dir / f"{name}.json" if live_dir is not None else None
+        definition = sfn.describe_state_machine(stateMachineArn=state_machine_arn)[
+            "definition"] if live else ""
         seen = 0
         deadline = time.monotonic() + timeout
-        while True:
-            description = sfn.describe_execution(executionArn=arn)
-            events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
-            for event in events[seen:]:
-                if on_event:
-                    on_event(event)
-            seen = len(events)
-            if description["status"] != "RUNNING":
-                break
-            if time.monotonic() > deadline:
-                sfn.stop_execution(executionArn=arn, error="LocalTimeout",
-                                   cause=f"no result within {timeout} s")
-            time.sleep(0.05)
+        try:
+            while True:
+                description = sfn.describe_execution(executionArn=arn)
+                events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+                for event in events[seen:]:
+                    if on_event:
+                        on_event(event)
+                if live and len(events) > seen:
+                    _write_live(live, {"execution": description, "definition": definition,
+                                       "history": events})
+                seen = len(events)
+                if description["status"] != "RUNNING":
+                    break
+                if time.monotonic() > deadline:
+                    sfn.stop_execution(executionArn=arn, error="LocalTimeout",
+                                       cause=f"no result within {timeout} s")
+                time.sleep(0.05)
+        finally:
+            if live:
+                live.unlink(missing_ok=True)
         output = description.get("output")
         return ExecutionResult(arn, description["status"],
                                json.loads(output) if output else None,
@@ -431,7 +458,33 @@ class LocalAWS:
         state = {"region": self.region, "buckets": buckets, "parameters": parameters,
                  "sagemaker": snapshot.snapshot(self.sagemaker)}
         (directory / "state.json").write_text(json.dumps(state, indent=2, default=str))
+        self._save_executions(directory / EXECUTIONS_FILE)
         return directory
+
+    def executions(self) -> list[dict[str, Any]]:
+        """Every execution of this process: its description, state machine and history."""
+        sfn = boto3.client("stepfunctions")
+        found = []
+        for machine in sfn.list_state_machines()["stateMachines"]:
+            arn = machine["stateMachineArn"]
+            definition = sfn.describe_state_machine(stateMachineArn=arn)["definition"]
+            for execution in sfn.list_executions(stateMachineArn=arn)["executions"]:
+                found.append({
+                    "execution": sfn.describe_execution(executionArn=execution["executionArn"]),
+                    "definition": definition,
+                    "history": sfn.get_execution_history(
+                        executionArn=execution["executionArn"], maxResults=1000)["events"]})
+        return found
+
+    def _save_executions(self, path: Path) -> None:
+        """Executions outlive the process that ran them, as in Step Functions (90 days there):
+        this process's are added to those saved before, by ARN."""
+        saved = {e["execution"]["executionArn"]: e for e in json.loads(path.read_text())} \
+            if path.is_file() else {}
+        for record in json.loads(json.dumps(self.executions(), default=_timestamp)):
+            saved[record["execution"]["executionArn"]] = record
+        records = sorted(saved.values(), key=lambda e: e["execution"]["startDate"])
+        path.write_text(json.dumps(records, indent=1))
 
     def load_state(self, directory: Path) -> bool:
         """Restore what `save_state` wrote; False when there is nothing to restore."""

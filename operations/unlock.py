@@ -5,7 +5,8 @@ runs), so this is for an operator who wants the lock free now, or one written be
 recorded their execution. Refused while the owner's execution runs; `--force` when whether it
 runs cannot be told.
 
-    calltime unlock --bucket <models bucket> [--region il-central-1]   # the deployed stack
+    calltime unlock [--stack calltime-prod] [--region il-central-1]    # the deployed stack
+    calltime unlock --bucket <models bucket> [--region il-central-1]   # its bucket, by name
     calltime unlock --local-state out/local-aws                        # `make pipeline`'s
 """
 
@@ -30,8 +31,13 @@ def _unlock(args: argparse.Namespace) -> int:
             import boto3
 
             session = boto3.Session(region_name=args.region)
+            bucket = args.bucket
+            if bucket is None:  # found from the stack's outputs
+                from operations.account import deployed
+
+                bucket = deployed(args.stack, args.region).bucket
             message = unlock(session.client("s3"), session.client("stepfunctions"),
-                             args.bucket, LOCK_KEY, by, args.force)
+                             bucket, LOCK_KEY, by, args.force)
     except DeploymentInProgress as err:
         print(f"calltime unlock: refused: {err}", file=sys.stderr)
         return 1
@@ -65,7 +71,11 @@ def _unlock_local(state: Path, force: bool, by: str) -> str:
 
 
 def add_unlock(parser: argparse.ArgumentParser) -> None:
-    where = parser.add_mutually_exclusive_group(required=True)
+    from operations.account import DEFAULT_STACK
+
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--stack", default=DEFAULT_STACK,
+                       help=f"the deployed stack's name (default: {DEFAULT_STACK})")
     where.add_argument("--bucket",
                        help="the deployed stack's models bucket (its models_bucket_name output)")
     where.add_argument("--local-state", help="a local account, e.g. out/local-aws")

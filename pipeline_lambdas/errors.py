@@ -20,6 +20,10 @@ class DeploymentInProgress(Exception):
     """Another execution holds the endpoint lock: this run is refused, nothing is touched."""
 
 
+class VersionNotFound(Exception):
+    """The model version asked for (`deploy_version`) was never published."""
+
+
 class ArtifactExists(Exception):
     """A different artifact already exists under this version; versions are never overwritten."""
 

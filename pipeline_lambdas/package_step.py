@@ -1,6 +1,10 @@
 """Step 2 core: publish a staged version under models/optimal-call-time/<version>/, never
 overwriting: every object is written with If-None-Match. A retry that finds the same bytes
-already published succeeds; different bytes under an existing version raise ArtifactExists."""
+already published succeeds; different bytes under an existing version raise ArtifactExists.
+
+A run asked to deploy a published version (`deploy_version`, rolling forward or back) trains
+nothing: this step finds that version's artifact instead (`find_published`), or raises
+VersionNotFound, and the run deploys it as it deploys a new one."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from botocore.exceptions import ClientError
 from inference_code.artifact_layout import ARTIFACT_FILE
 from pipeline_lambdas.clients import client
 from pipeline_lambdas.contract import staging_prefix, version_prefix
-from pipeline_lambdas.errors import ArtifactExists
+from pipeline_lambdas.errors import ArtifactExists, VersionNotFound
 from pipeline_lambdas.events import read_field
 from pipeline_lambdas.observability import step_handler
 from pipeline_lambdas.settings import PipelineSettings
@@ -59,7 +63,26 @@ def publish(s3, settings: PipelineSettings, version: str) -> PackageOutput:
                          already_published=existing == len(OUTPUT_FILES))
 
 
+def find_published(s3, settings: PipelineSettings, version: str) -> PackageOutput:
+    """The published artifact of `version`, as `publish` reported it."""
+    bucket, prefix = settings.models_bucket, version_prefix(version, settings.models_prefix)
+    try:
+        head = s3.head_object(Bucket=bucket, Key=prefix + ARTIFACT_FILE)
+    except ClientError as err:
+        if err.response["Error"]["Code"] not in ("404", "NoSuchKey", "403", "AccessDenied"):
+            raise
+        raise VersionNotFound(f"no published model version {version!r}: s3://{bucket}/{prefix}"
+                              f"{ARTIFACT_FILE} does not exist (`calltime versions list` shows "
+                              "the published ones)") from err
+    return PackageOutput(version, f"s3://{bucket}/{prefix}{ARTIFACT_FILE}",
+                         head.get("Metadata", {}).get("sha256", ""), head["ContentLength"],
+                         list(OUTPUT_FILES), already_published=True)
+
+
 @step_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = PipelineSettings.from_env()
-    return publish(client("s3"), settings, read_field(event, "model_version", str)).to_dict()
+    version = read_field(event, "model_version", str)
+    if read_field(event, "deploy_version", str, ""):
+        return find_published(client("s3"), settings, version).to_dict()
+    return publish(client("s3"), settings, version).to_dict()

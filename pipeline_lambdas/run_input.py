@@ -7,6 +7,7 @@ anything is trained or touched, with an error naming the field.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pipeline_lambdas.contract import (
@@ -27,7 +28,11 @@ RUN_FIELDS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "poll_seconds": (int, "seconds between endpoint status checks"),
     "max_checks": (int, "status checks before the deployment counts as timed out"),
     "rollback_poll_seconds": ((int, float), "seconds between checks while rolling back"),
+    "deploy_version": (str, "a published model version to deploy instead of training one (roll "
+                            "forward or back): no training, no quality gate; empty: train"),
 }
+# A version names SageMaker resources (<prefix>-<version>) and S3 keys.
+VERSION_PATTERN = re.compile(r"[A-Za-z0-9](-*[A-Za-z0-9])*")
 
 
 def validate_run_input(run: dict[str, Any], models_bucket: str | None = None) -> dict[str, Any]:
@@ -45,6 +50,14 @@ def validate_run_input(run: dict[str, Any], models_bucket: str | None = None) ->
     if data_uri and models_bucket and not data_uri.startswith(allowed):
         raise InvalidStepInput(f"input field 'data_uri' must be under {allowed} "
                                f"(the training function may read nothing else), got {data_uri!r}")
+    version = clean["deploy_version"]
+    if version and not VERSION_PATTERN.fullmatch(version):
+        raise InvalidStepInput(f"input field 'deploy_version' must be a model version (letters, "
+                               f"digits and '-', as `calltime versions list` shows), got "
+                               f"{version!r}")
+    if version and data_uri:
+        raise InvalidStepInput("input fields 'deploy_version' and 'data_uri' exclude each other:"
+                               " a run deploys a published version or trains on a log")
     memory, concurrency = clean["memory_size_mb"], clean["max_concurrency"]
     if memory is not None or concurrency is not None:
         try:

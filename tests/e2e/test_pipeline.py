@@ -131,6 +131,17 @@ def test_second_deployment_updates_the_endpoint(account) -> None:
     assert account.endpoint()["EndpointConfigName"] == deploy["endpoint_config_name"] != before
 
 
+def test_an_unpublished_deploy_version_stops_before_the_endpoint_is_touched(account) -> None:
+    config, _ = account.live()
+    result = account.aws.run_execution(account.arn, {"deploy_version": "20990101T000000Z-nope"},
+                                       timeout=60)
+    assert result.status == "FAILED" and result.error == "PipelineFailed"
+    error = result.state_value("error")
+    assert error["Error"] == "VersionNotFound" and "20990101T000000Z-nope" in error["Cause"]
+    assert not {"PlanTraining", "Train", "QualityGate", "Deploy"} & set(result.exited_states())
+    assert account.endpoint()["EndpointConfigName"] == config
+
+
 def test_broken_model_is_rolled_back_and_the_previous_model_answers(account) -> None:
     config, answer = account.live()
     result = account.run("broken-model")
@@ -195,7 +206,7 @@ def test_an_empty_input_is_complete(account) -> None:
                    and e["stateEnteredEventDetails"]["name"] == "AcquireLock")
     assert entered["run"] == {"data_uri": "", "force_deploy": False, "memory_size_mb": 2048,
                               "max_concurrency": 50, "poll_seconds": 30, "max_checks": 60,
-                              "rollback_poll_seconds": 15}
+                              "rollback_poll_seconds": 15, "deploy_version": ""}
 
 
 def test_concurrent_start_is_refused(account) -> None:
@@ -284,6 +295,38 @@ def test_make_pipeline_twice_updates_and_invoke_reaches_the_endpoint(tmp_path) -
                             text=True, env=env, timeout=120, cwd=Path.cwd())
     assert answer.returncode == 0, answer.stderr
     assert json.loads(answer.stdout)["recommendations"][0]["contact_id"] == "canary-evening"
+
+    # The operator's commands on that account: two versions, the second live; the first made
+    # live again by a run of the state machine, which `runs list` and `runs show` show.
+    def calltime(*words: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "calltime", *words, "--local-state",
+                               str(tmp_path / "local-aws")], capture_output=True, text=True,
+                              env=env, timeout=300)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        return done.stdout
+
+    def versions() -> list[tuple[bool, str]]:
+        listed = calltime("versions", "list").splitlines()
+        return [(line.startswith("*"), line.removeprefix("*").split()[0])
+                for line in listed[1:-1]]
+
+    first_version = next(line.split()[-1] for line in first.stdout.splitlines()
+                         if line.startswith("model version:"))
+    second_version = next(line.split()[-1] for line in second.stdout.splitlines()
+                          if line.startswith("model version:"))
+    assert versions() == [(False, first_version), (True, second_version)]
+    deployed = calltime("deploy", "--version", first_version)
+    assert "SUCCEEDED at Deployed" in deployed and "-> Train" not in deployed
+    assert versions() == [(True, first_version), (False, second_version)]
+    runs = calltime("runs", "list").splitlines()
+    assert len(runs) == 4 and runs[1].split()[1] == "SUCCEEDED"
+    assert f"deploy {first_version}" in runs[1] and "retrain" in runs[2]
+    shown = calltime("runs", "show", runs[1].split()[0])
+    steps = [line.split()[0] for line in shown.splitlines()[2:]]
+    assert steps[:3] == ["AcquireLock", "RunKind", "Package"] and "Train" not in steps
+    assert "HealthCheck" in steps and "OutcomeDeployed" in steps
+    watched = calltime("runs", "watch")  # none running: the newest, to its end
+    assert "-> HealthCheck" in watched and watched.rstrip().endswith("== Succeeded")
 
 
 def test_make_pipeline_takes_settings_and_a_log_too_large_for_the_function_is_named(

@@ -222,7 +222,16 @@ def test_state_machine_wiring(synthesized) -> None:
     # `{}` is a complete input: the defaults carry the production timing and the settings.
     assert states["Start"]["Parameters"]["defaults"] == {
         "data_uri": "", "force_deploy": False, "memory_size_mb": 1024, "max_concurrency": 200,
-        "poll_seconds": 30, "max_checks": 60, "rollback_poll_seconds": 15}
+        "poll_seconds": 30, "max_checks": 60, "rollback_poll_seconds": 15, "deploy_version": ""}
+    # {"deploy_version": v}: no training and no gate, the same deploy, checks and rollback.
+    assert states["AcquireLock"]["Next"] == "RunKind"
+    assert states["RunKind"]["Choices"] == [{"Variable": "$.run.deploy_version",
+                                             "StringEquals": "", "Next": "PlanTraining"}]
+    assert states["RunKind"]["Default"] == "RequestedVersion"
+    assert states["RequestedVersion"]["Next"] == "Package" == states["Train"]["Next"]
+    assert states["Package"]["Next"] == "GateNeeded"
+    assert states["GateNeeded"]["Default"] == "SkipGate"
+    assert states["SkipGate"]["Next"] == "GateDecision" == states["QualityGate"]["Next"]
 
 
 def test_weekly_schedule_may_only_start_this_state_machine_and_report_failures(

@@ -11,7 +11,7 @@ from pipeline_lambdas.run_input import RUN_FIELDS, validate_run_input
 def test_all_fields_may_be_given() -> None:
     run = {"data_uri": "s3://b/data/x.csv", "force_deploy": True, "memory_size_mb": 2048,
            "max_concurrency": 20, "poll_seconds": 0, "max_checks": 5,
-           "rollback_poll_seconds": 0.5}
+           "rollback_poll_seconds": 0.5, "deploy_version": ""}
     assert validate_run_input(run) == run
     assert set(run) == set(RUN_FIELDS)
     assert validate_run_input({}) == dict.fromkeys(RUN_FIELDS)
@@ -29,6 +29,10 @@ def test_all_fields_may_be_given() -> None:
     ({"max_checks": 0}, "'max_checks' must be >= 1"),
     ({"poll_seconds": -1}, "'poll_seconds' must be >= 0"),
     ({"rollback_poll_seconds": 0}, "'rollback_poll_seconds' must be > 0"),
+    ({"deploy_version": "../other/v1"}, "'deploy_version' must be a model version"),
+    ({"deploy_version": 7}, "'deploy_version' must be str"),
+    ({"deploy_version": "20260601T000000Z-aa11bb", "data_uri": "s3://b/data/x.csv"},
+     "'deploy_version' and 'data_uri' exclude each other"),
 ])
 def test_bad_input_is_refused_naming_the_field(run: dict, message: str) -> None:
     with pytest.raises(InvalidStepInput) as err:

@@ -7,8 +7,8 @@ import json
 import boto3
 import pytest
 
-from pipeline_lambdas.errors import ArtifactExists, LogTooLarge
-from pipeline_lambdas.package_step import publish
+from pipeline_lambdas.errors import ArtifactExists, LogTooLarge, VersionNotFound
+from pipeline_lambdas.package_step import find_published, publish
 from pipeline_lambdas.train_step import read_call_log, run_training
 from tests.support.local_account import BUCKET
 from training.call_log import InvalidCallLog
@@ -43,6 +43,11 @@ def test_prefix_of_parts_trains_stages_and_publishes(aws, settings, log_parts) -
     assert first.size_bytes == s3.head_object(Bucket=BUCKET, Key=key)["ContentLength"]
     retry = publish(s3, settings, out.model_version)  # a retried step changes nothing
     assert retry.already_published and retry.sha256 == first.sha256
+    # A run asked to deploy this version finds what was published, as publish reported it.
+    assert find_published(s3, settings, out.model_version) == retry
+    with pytest.raises(VersionNotFound, match=r"no published model version .20990101T000000Z-"
+                                              r"nope..*calltime versions list"):
+        find_published(s3, settings, "20990101T000000Z-nope")
 
     s3.put_object(Bucket=BUCKET, Key="staging/20260601T000000Z-aa11bb/metrics.json",
                   Body=json.dumps({"other": True}).encode())

@@ -1,0 +1,111 @@
+"""`calltime versions list`: every published model version with its figures, and which one the
+endpoint serves, read from DescribeEndpoint (never from what a run meant to deploy).
+
+    calltime versions list [--stack calltime-prod | --local-state out/local-aws]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from operations.account import Account, add_target, chosen
+from operations.runs import table
+from pipeline_lambdas.live_model import live_model
+from training.outputs import METADATA_FILE, METRICS_FILE
+
+
+@dataclass
+class Version:
+    version: str
+    created: str
+    rows_valid: int | None
+    rows_rejected: int | None
+    roc_auc: float | None
+    quality: str  # capture against ground truth, or the replay estimate
+    live: bool
+
+
+def published(s3: Any, bucket: str, prefix: str) -> list[str]:
+    """Versions under <prefix>/ that hold an artifact, oldest first (versions sort by time)."""
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}/",
+                                                         Delimiter="/")
+    return sorted(p["Prefix"].removeprefix(f"{prefix}/").rstrip("/")
+                  for page in pages for p in page.get("CommonPrefixes", []))
+
+
+def live_version(sagemaker: Any, endpoint: str | None, prefix: str) -> str | None:
+    """The version the endpoint serves: its model's data URL names it."""
+    model = live_model(sagemaker, endpoint) if endpoint else None
+    if model is None:
+        return None
+    url = model["PrimaryContainer"]["ModelDataUrl"]
+    _, _, key = url.removeprefix("s3://").partition("/")
+    return key.removeprefix(f"{prefix}/").split("/")[0] if key.startswith(f"{prefix}/") \
+        else None
+
+
+def _json(s3: Any, bucket: str, key: str) -> dict[str, Any]:
+    try:
+        return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except ClientError:
+        return {}
+
+
+def quality(metrics: dict[str, Any]) -> str:
+    """Capture (with ground truth) or the replay estimate: the answer rate of held-out calls
+    made at the slot the model recommends, against all in-window calls."""
+    recommendation = metrics.get("recommendation", {})
+    if recommendation.get("capture"):
+        return f"capture {recommendation['capture'].get('model', float('nan')):.3f}"
+    replay = recommendation.get("replay", {})
+    model = replay.get("model", {})
+    if "answer_rate" not in model:
+        return "-"
+    return (f"replay {model['answer_rate']:.3f} vs {replay.get('in_window_answer_rate', 0):.3f}"
+            f" ({model.get('calls', 0)} calls)")
+
+
+def versions(account: Account) -> list[Version]:
+    live = live_version(account.sagemaker, account.endpoint_name, account.models_prefix)
+    found = []
+    for version in published(account.s3, account.bucket, account.models_prefix):
+        base = f"{account.models_prefix}/{version}/"
+        metrics = _json(account.s3, account.bucket, base + METRICS_FILE)
+        data = _json(account.s3, account.bucket, base + METADATA_FILE)
+        auc = metrics.get("classification", {}).get("roc_auc")
+        found.append(Version(version, data.get("created_at", "-"),
+                             data.get("data", {}).get("rows_valid"),
+                             data.get("data", {}).get("rows_rejected"), auc, quality(metrics),
+                             version == live))
+    return found
+
+
+def render(account: Account, found: list[Version]) -> str:
+    if not found:
+        return f"no published versions in {account.label}"
+    rows = [{"": "*" if v.live else "", "version": v.version, "created": v.created[:19],
+             "rows": f"{v.rows_valid:,}" if v.rows_valid is not None else "-",
+             "rejected": f"{v.rows_rejected:,}" if v.rows_rejected is not None else "-",
+             "auc": f"{v.roc_auc:.4f}" if v.roc_auc is not None else "-",
+             "recommendations": v.quality} for v in found]
+    live = next((v.version for v in found if v.live), None)
+    footer = (f"* live on {account.endpoint_name} (DescribeEndpoint)" if live else
+              f"no version is live on {account.endpoint_name or 'an endpoint'}")
+    return table(rows, ["", "version", "created", "rows", "rejected", "auc",
+                        "recommendations"]) + "\n" + footer
+
+
+def _list(args: argparse.Namespace) -> int:
+    with chosen(args) as account:
+        print(render(account, versions(account)))
+    return 0
+
+
+def add_list(parser: argparse.ArgumentParser) -> None:
+    add_target(parser)
+    parser.set_defaults(func=_list)
