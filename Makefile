@@ -20,7 +20,7 @@ CONTACTS ?= 5000
 SCENARIO ?= deploy
 CDK_ENV ?= dev
 
-.PHONY: venv test test-fast faults lint pipeline train synth diff deploy costs bench bench-quick bench-quality bench-load bench-scale lock clean
+.PHONY: venv test test-clients test-fast faults lint pipeline train synth diff deploy costs bench bench-quick bench-quality bench-load bench-scale lock clean
 
 venv: $(STAMP)
 
@@ -35,9 +35,21 @@ $(STAMP): pyproject.toml constraints.txt clients/python/pyproject.toml
 	@touch $(STAMP)
 	@echo "venv ready: $(VENV)"
 
-test: venv
+# The TypeScript campaign client (clients/typescript): npm ci from its lock, then its tests,
+# which start local endpoints with .venv's calltime (Node's test runner, about 30 s).
+CLIENT_TS := clients/typescript
+$(CLIENT_TS)/node_modules/.installed: $(CLIENT_TS)/package.json $(CLIENT_TS)/package-lock.json
+	cd $(CLIENT_TS) && npm ci --no-audit --no-fund --silent
+	@touch $@
+
+test: venv $(CLIENT_TS)/node_modules/.installed
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+	cd $(CLIENT_TS) && CALLTIME_BIN=$(abspath $(BIN))/calltime npm test --silent
+
+test-clients: venv $(CLIENT_TS)/node_modules/.installed
+	$(BIN)/pytest -q tests/clients tests/localaws/test_runtime_http.py
+	cd $(CLIENT_TS) && CALLTIME_BIN=$(abspath $(BIN))/calltime npm test --silent
 
 # The edit-test loop, under a minute: everything but the tests marked slow (end to end, the
 # fault matrix, tests on a trained model or a local account with model servers).
@@ -137,4 +149,5 @@ lock:
 	/tmp/calltime-lock/bin/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache *.egg-info infra/cdk.out infra/node_modules
+	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache *.egg-info infra/cdk.out infra/node_modules \
+		$(CLIENT_TS)/node_modules $(CLIENT_TS)/dist

@@ -75,12 +75,11 @@ def test_what_is_retried() -> None:
 
     for retried in (error("ThrottlingException", 400), error("ModelNotReadyException", 429),
                     error("ServiceUnavailable", 503), error("InternalFailure", 500),
-                    error("ModelError", 424, OriginalStatusCode=500),
-                    error("ModelError", 424, OriginalStatusCode=0),
                     EndpointConnectionError(endpoint_url="http://x")):
         assert is_retryable(retried), retried
     for refused in (error("ModelError", 424, OriginalStatusCode=400),
                     error("ModelError", 424, OriginalStatusCode=415),
+                    error("ModelError", 424, OriginalStatusCode=500),
                     error("ValidationError", 400), error("AccessDeniedException", 400),
                     ValueError("not an AWS error")):
         assert not is_retryable(refused), refused

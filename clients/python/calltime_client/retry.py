@@ -22,8 +22,10 @@ CONNECTION_ERRORS = (ConnectionClosedError, ConnectTimeoutError, EndpointConnect
 
 
 def is_retryable(err: BaseException) -> bool:
-    """Throttling, a model not ready (a cold start), service unavailable, any 5xx (the model's
-    own included) and connection failures; never a 4xx the caller must fix."""
+    """Throttling, a model not ready (a cold start), service unavailable, any 5xx and
+    connection failures; never a 4xx the caller must fix. A ModelError (424) is not retried
+    either: the container answered, and the same body meets the same answer (its 4xx is the
+    caller's to fix, its 5xx the model's failure on that input)."""
     if isinstance(err, CONNECTION_ERRORS):
         return True
     if not isinstance(err, ClientError):
@@ -31,8 +33,7 @@ def is_retryable(err: BaseException) -> bool:
     code = err.response.get("Error", {}).get("Code", "")
     status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
     if code == "ModelError":
-        original = err.response.get("OriginalStatusCode") or 0
-        return not 400 <= original < 500  # the container's 5xx, or no answer in time (0)
+        return False
     return code in RETRYABLE_CODES or status >= 500
 
 
