@@ -1,0 +1,168 @@
+/** Pure tests: the batch splitter, the backoff, the retry classification, refusals before
+ * sending. No endpoint, no network. */
+
+import assert = require("node:assert/strict");
+import { createServer } from "node:net";
+import { describe, test } from "node:test";
+
+import {
+  backoffDelayMs,
+  CampaignClient,
+  classifyFailure,
+  DeadlineExceededError,
+  InputLimitError,
+  isRetryable,
+  splitBatches,
+} from "../src/index";
+import { buildBody, utf8Bytes } from "../src/batching";
+import { LOCAL_CREDENTIALS } from "./support";
+
+describe("splitBatches", () => {
+  const describeRow = (i: number) => `rows[${i}]`;
+
+  test("keeps input order and splits by item count", () => {
+    const batches = splitBatches({ itemBytes: Array(25).fill(5), envelopeBytes: 10,
+      describe: describeRow }, { maxItems: 10, maxBytes: 1_000_000 });
+    assert.deepEqual(batches.map((b) => [b.start, b.end]), [[0, 10], [10, 20], [20, 25]]);
+  });
+
+  test("body bytes are exact: envelope + items + commas, and never over the limit", () => {
+    const items = ["[1,2,0.5]", "[0,23,1]", "[6,0,0.25]", '"é"', "[1,1,1]"];
+    const prefix = '{"features":[';
+    const suffix = "]}";
+    for (const maxBytes of [30, 35, 40, 60, 1000]) {
+      const batches = splitBatches({ itemBytes: items.map(utf8Bytes),
+        envelopeBytes: utf8Bytes(prefix + suffix), describe: describeRow },
+      { maxItems: 100, maxBytes });
+      assert.deepEqual(batches.flatMap((b) => items.slice(b.start, b.end)), items);
+      for (const b of batches) {
+        const body = buildBody(prefix, items, b, suffix);
+        assert.equal(utf8Bytes(body), b.bytes, `batch ${b.start}..${b.end} at ${maxBytes}`);
+        assert.ok(b.bytes <= maxBytes);
+      }
+    }
+  });
+
+  test("splits by weight (history calls per request)", () => {
+    const batches = splitBatches({ itemBytes: [1, 1, 1, 1], itemWeights: [600, 500, 10, 990],
+      envelopeBytes: 2, describe: describeRow }, { maxItems: 100, maxBytes: 1000, maxWeight: 1000 });
+    assert.deepEqual(batches.map((b) => [b.start, b.end, b.weight]),
+      [[0, 1, 600], [1, 3, 510], [3, 4, 990]]);
+  });
+
+  test("an item that fits in no request is refused, named", () => {
+    assert.throws(() => splitBatches({ itemBytes: [5, 50, 5], envelopeBytes: 10,
+      describe: (i) => `contacts[${i}] (contact_id "x${i}")` }, { maxItems: 10, maxBytes: 40 }),
+    (err: unknown) => err instanceof InputLimitError && err.index === 1 &&
+        /contacts\[1\] \(contact_id "x1"\): 50 bytes/.test(err.message));
+  });
+
+  test("no items, no batches", () => {
+    assert.deepEqual(splitBatches({ itemBytes: [], envelopeBytes: 10, describe: describeRow },
+      { maxItems: 10, maxBytes: 100 }), []);
+  });
+});
+
+describe("backoff and retry classification", () => {
+  test("full jitter: uniform below min(max, base * 2^(retry-1))", () => {
+    assert.equal(backoffDelayMs(1, 100, 5000, () => 0.999999), 99);
+    assert.equal(backoffDelayMs(3, 100, 5000, () => 0.5), 200);
+    assert.equal(backoffDelayMs(20, 100, 5000, () => 0.5), 2500);
+    assert.equal(backoffDelayMs(1000, 100, 5000, () => 0), 0);
+  });
+
+  const named = (name: string, extra: Record<string, unknown> = {}) =>
+    Object.assign(new Error(name), { name }, extra);
+
+  test("which failures are retried", () => {
+    const cases: Array<[Error, string]> = [
+      [named("ThrottlingException", { $metadata: { httpStatusCode: 400 } }), "throttled"],
+      [named("ModelNotReadyException", { $metadata: { httpStatusCode: 429 } }), "notReady"],
+      [named("ServiceUnavailable", { $metadata: { httpStatusCode: 503 } }), "server"],
+      [named("InternalFailure", { $metadata: { httpStatusCode: 500 } }), "server"],
+      [named("SomethingNew", { $metadata: { httpStatusCode: 502 } }), "server"],
+      [named("Error", { code: "ECONNRESET" }), "connection"],
+      [named("Error", { code: "ECONNREFUSED" }), "connection"],
+      [Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }), "connection"],
+      [named("TimeoutError"), "connection"],
+      [named("ModelError", { $metadata: { httpStatusCode: 424 }, OriginalStatusCode: 400 }),
+        "client"],
+      [named("ValidationError", { $metadata: { httpStatusCode: 400 } }), "client"],
+      [new TypeError("a bug"), "other"],
+    ];
+    for (const [err, kind] of cases) {
+      assert.equal(classifyFailure(err), kind, err.name);
+    }
+    assert.ok(["throttled", "notReady", "server", "connection"].every((k) =>
+      isRetryable(k as never)));
+    assert.ok(!isRetryable("client") && !isRetryable("other"));
+  });
+});
+
+describe("refused before sending", () => {
+  // Nothing listens here: a request sent would fail with ECONNREFUSED and show in stats.
+  const client = () => new CampaignClient({ endpointName: "calltime-local", region: "il-central-1",
+    endpoint: "http://127.0.0.1:9", credentials: LOCAL_CREDENTIALS });
+
+  test("a contact with more than 1,000 history calls is named, nothing sent", async () => {
+    const c = client();
+    const contacts = Array.from({ length: 10 }, (_, i) => ({
+      contactId: i === 7 ? "x" : `c-${i}`,
+      history: Array.from({ length: i === 7 ? 1200 : 2 }, () => ({
+        calledAt: "2026-06-07T16:05:00Z", answered: false })),
+    }));
+    await assert.rejects(c.recommend(contacts), (err: unknown) => {
+      assert.ok(err instanceof InputLimitError);
+      assert.equal(err.message, 'contacts[7] (contact_id "x"): 1200 history calls exceed 1000');
+      assert.equal(err.index, 7);
+      return true;
+    });
+    assert.equal(c.stats.requests, 0);
+    c.destroy();
+  });
+
+  test("empty input: empty answer, no request", async () => {
+    const c = client();
+    assert.deepEqual(await c.answerProbabilities([]), []);
+    assert.deepEqual(await c.recommend([]), []);
+    assert.equal(c.stats.requests, 0);
+    c.destroy();
+  });
+
+  test("bad options are refused at construction", () => {
+    assert.throws(() => new CampaignClient({ endpointName: "e", concurrency: 0 }), RangeError);
+    assert.throws(() => new CampaignClient({ endpointName: "e", deadlineMs: -1 }), RangeError);
+    assert.throws(() => new CampaignClient({ endpointName: "" }), TypeError);
+  });
+});
+
+describe("connection errors", () => {
+  test("are retried with backoff until the deadline, which names the last one", async () => {
+    // A port nothing listens on: take a free one and close it.
+    const port = await new Promise<number>((done) => {
+      const server = createServer().listen(0, "127.0.0.1", () => {
+        const { port: free } = server.address() as { port: number };
+        server.close(() => done(free));
+      });
+    });
+    const c = new CampaignClient({ endpointName: "calltime-local", region: "il-central-1",
+      endpoint: `http://127.0.0.1:${port}`, credentials: LOCAL_CREDENTIALS, deadlineMs: 500,
+      baseDelayMs: 20, maxDelayMs: 100 });
+    const started = performance.now();
+    await assert.rejects(c.answerProbabilities([{ dayOfWeek: 1, hourOfDay: 9,
+      previousAnswerRate: 0.5 }]), (err: unknown) => {
+      assert.ok(err instanceof DeadlineExceededError, String(err));
+      assert.equal(err.deadlineMs, 500);
+      assert.ok(err.attempts >= 2, `attempts ${err.attempts}`);
+      assert.equal((err.lastError as { code?: string }).code, "ECONNREFUSED");
+      assert.match(err.message, /deadline of 500 ms exceeded after \d+ attempts.*ECONNREFUSED/);
+      return true;
+    });
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed >= 490 && elapsed < 2000, `elapsed ${elapsed} ms`);
+    const stats = c.stats;
+    assert.ok(stats.connectionErrors >= 2 && stats.retries >= 1, JSON.stringify(stats));
+    assert.equal(stats.deadlinesExceeded, 1);
+    c.destroy();
+  });
+});
