@@ -35,8 +35,10 @@ from localaws.template import SynthesizedStack
 from pipeline_lambdas.contract import (
     DATA_PREFIX,
     DEFAULT_CALLS_PREFIX,
+    HISTORY_PAGE,
     RUN_REFUSED_ERROR,
     EndState,
+    history_key,
 )
 from pipeline_lambdas.errors import SettingsError
 from pipeline_lambdas.settings import PipelineSettings
@@ -121,15 +123,21 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
 
+SETTINGS_FILE = "settings.json"  # <state>/: the env and -c settings the account was made with
+
+
 @contextmanager
-def local_stack(out: Path, env: str, context: dict[str, str]
+def local_stack(out: Path, state_dir: Path, env: str, context: dict[str, str]
                 ) -> Iterator[tuple[LocalAWS, SynthesizedStack, str, bool]]:
-    """The CDK app synthesized and stood up on the local account saved under out/local-aws
-    (restored first): (runtime, stack, state machine ARN, whether an account was restored)."""
+    """The CDK app synthesized (into out/) and stood up on the local account saved in
+    state_dir (restored first): (runtime, stack, state machine ARN, whether an account was
+    restored)."""
     print(f"synthesizing the CDK app (env={env}) -> {out / 'cdk.out'}")
     template, stack_name, region = synthesize(out, env, context)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    (state_dir / SETTINGS_FILE).write_text(json.dumps({"env": env, "context": context}))
     with LocalAWS(region=region, lambda_log_dir=out / "logs") as aws:
-        restored = aws.load_state(out / "local-aws")
+        restored = aws.load_state(state_dir)
         stack, arn = aws.deploy_stack(template, stack_name, LOCAL_ENVIRONMENT)
         print(f"local stack {stack_name} in {region}: {len(stack.functions)} functions, state "
               f"machine {stack.state_machine_name}; skipped (no local behaviour): "
@@ -139,7 +147,8 @@ def local_stack(out: Path, env: str, context: dict[str, str]
 
 def _run_on_account(args: argparse.Namespace, out: Path, state_dir: Path) -> int:
     try:
-        with local_stack(out, args.env, dict(args.context)) as (aws, stack, arn, restored):
+        with local_stack(out, state_dir, args.env, dict(args.context)) as (aws, stack, arn,
+                                                                           restored):
             settings = PipelineSettings.from_env(stack.environment)
             bucket, endpoint = settings.models_bucket, settings.endpoint_name
             before = endpoint_status(endpoint)
@@ -153,31 +162,37 @@ def _run_on_account(args: argparse.Namespace, out: Path, state_dir: Path) -> int
                 result = execute(aws, arn, stack.definition, bucket, calls, out, "deploy",
                                  args.timeout)
                 if result.status != "SUCCEEDED":
-                    return _finish(aws, state_dir, result, endpoint, out, expected)
+                    return _finish(aws, state_dir, result, endpoint, out, expected, bucket)
             result = execute(aws, arn, stack.definition, bucket, calls, out, args.scenario,
                              args.timeout)
-            return _finish(aws, state_dir, result, endpoint, out, expected)
+            return _finish(aws, state_dir, result, endpoint, out, expected, bucket)
     except SettingsError as err:
         print(f"calltime settings: {err}", file=sys.stderr)
         return 2
 
 
-def deploy_published(out: Path, version: str, env: str = STACK_ENV,
-                     context: dict[str, str] | None = None, timeout: float = 1800.0) -> int:
-    """`calltime deploy --version v --local-state out/local-aws`: a run of the state machine
-    with {"deploy_version": v} on the local account (no training, no gate; the lock, deploy,
-    health check, rollback and notification as in every run)."""
-    state_dir = out / "local-aws"
+def deploy_published(state_dir: Path, version: str, timeout: float = 1800.0) -> int:
+    """`calltime deploy --version v --local-state <state_dir>`: a run of the state machine
+    with {"deploy_version": v} on that local account (no training, no gate; the lock, deploy,
+    health check, rollback and notification as in every run), with the settings the account
+    was made with."""
+    out = state_dir.parent
+    saved = state_dir / SETTINGS_FILE
+    made = json.loads(saved.read_text()) if saved.is_file() else {"env": STACK_ENV,
+                                                                   "context": {}}
     try:
-        with exclusive(state_dir), local_stack(out, env, context or {}) as (aws, stack, arn, _):
-            endpoint = PipelineSettings.from_env(stack.environment).endpoint_name
+        with exclusive(state_dir), local_stack(out, state_dir, made["env"], made["context"]) \
+                as (aws, stack, arn, _):
+            settings = PipelineSettings.from_env(stack.environment)
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
             execution_input = {**LOCAL_INPUT, "deploy_version": version}
             print(f"\n=== run: deploy {version}  input {json.dumps(execution_input)}")
-            result = aws.run_execution(arn, execution_input, name=f"local-deploy-version-{stamp}",
+            result = aws.run_execution(arn, execution_input,
+                                       name=f"local-deploy-version-{stamp}",
                                        on_event=Progress(stack.definition), timeout=timeout,
                                        live_dir=state_dir / RUNNING_DIR)
-            return _finish(aws, state_dir, result, endpoint, out, (EndState.DEPLOYED,))
+            return _finish(aws, state_dir, result, settings.endpoint_name, out,
+                           (EndState.DEPLOYED,), settings.models_bucket)
     except AccountInUse as err:
         print(f"calltime deploy: {err}", file=sys.stderr)
         return 2
@@ -242,7 +257,7 @@ def _concurrent(aws: LocalAWS, arn: str, definition: str, execution_input: dict[
 
 
 def _finish(aws: LocalAWS, state_dir: Path, result: ExecutionResult, endpoint: str, out: Path,
-            expected_ends: tuple[str, ...]) -> int:
+            expected_ends: tuple[str, ...], bucket: str) -> int:
     last = result.final_state
     train = result.state_value("train")
     print("\n--- summary")
@@ -273,6 +288,9 @@ def _finish(aws: LocalAWS, state_dir: Path, result: ExecutionResult, endpoint: s
             print(f"report:         {report}")
         if metrics:
             print(f"metrics:        {metrics}")
+    history = _download(f"s3://{bucket}/{history_key(HISTORY_PAGE)}", out / "runs" / HISTORY_PAGE)
+    if history:
+        print(f"history:        {history} (every run of this account)")
     error = result.state_value("error")
     if error.get("Error"):
         message = cause({"cause": error.get("Cause")})

@@ -147,11 +147,16 @@ def _timestamp(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _write_live(path: Path, record: dict[str, Any]) -> None:
+def _write_atomically(path: Path, text: str) -> None:
+    """Written beside, then renamed over: a reader in another process never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fresh = path.with_suffix(".writing")
-    fresh.write_text(json.dumps(record, default=_timestamp))
-    fresh.replace(path)  # a reader never sees half a file
+    fresh = path.with_name(f".{path.name}.writing")
+    fresh.write_text(text)
+    fresh.replace(path)
+
+
+def _write_live(path: Path, record: dict[str, Any]) -> None:
+    _write_atomically(path, json.dumps(record, default=_timestamp))
 
 
 def saved_region(directory: Path) -> str | None:
@@ -387,8 +392,9 @@ class LocalAWS:
                       on_event: Callable[[dict[str, Any]], None] | None = None,
                       live_dir: Path | None = None) -> ExecutionResult:
         """Start an execution, stream its history to on_event, return how it ended. With
-        `live_dir`, the execution as it stands is kept in live_dir/<name>.json while it runs
-        (what `calltime runs watch --local-state` reads from another process)."""
+        `live_dir`, the execution as it stands is kept in live_dir/<name>.json while it runs and
+        after, until `save_state` moves it into the saved executions (what `calltime runs watch
+        --local-state` reads from another process)."""
         sfn = boto3.client("stepfunctions")
         name = name or f"local-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}"
         arn = sfn.start_execution(stateMachineArn=state_machine_arn, name=name,
@@ -405,9 +411,9 @@ class LocalAWS:
                 for event in events[seen:]:
                     if on_event:
                         on_event(event)
-                if live and len(events) > seen:
+                if live and len(events) > seen:  # kept, finished too, until save_state
                     _write_live(live, {"execution": description, "definition": definition,
-                                       "history": events})
+                                       "history": events, "pid": os.getpid()})
                 seen = len(events)
                 if description["status"] != "RUNNING":
                     break
@@ -415,9 +421,10 @@ class LocalAWS:
                     sfn.stop_execution(executionArn=arn, error="LocalTimeout",
                                        cause=f"no result within {timeout} s")
                 time.sleep(0.05)
-        finally:
-            if live:
+        except BaseException:
+            if live:  # the run cannot go on without this process: not left "RUNNING"
                 live.unlink(missing_ok=True)
+            raise
         output = description.get("output")
         return ExecutionResult(arn, description["status"],
                                json.loads(output) if output else None,
@@ -457,8 +464,11 @@ class LocalAWS:
                           Path="/", Recursive=True) for p in page["Parameters"]]
         state = {"region": self.region, "buckets": buckets, "parameters": parameters,
                  "sagemaker": snapshot.snapshot(self.sagemaker)}
-        (directory / "state.json").write_text(json.dumps(state, indent=2, default=str))
+        _write_atomically(directory / "state.json", json.dumps(state, indent=2, default=str))
         self._save_executions(directory / EXECUTIONS_FILE)
+        for live in (directory / RUNNING_DIR).glob("*.json"):  # saved above: no longer live
+            if json.loads(live.read_text())["execution"]["status"] != "RUNNING":
+                live.unlink(missing_ok=True)
         return directory
 
     def executions(self) -> list[dict[str, Any]]:
@@ -484,7 +494,7 @@ class LocalAWS:
         for record in json.loads(json.dumps(self.executions(), default=_timestamp)):
             saved[record["execution"]["executionArn"]] = record
         records = sorted(saved.values(), key=lambda e: e["execution"]["startDate"])
-        path.write_text(json.dumps(records, indent=1))
+        _write_atomically(path, json.dumps(records, indent=1))
 
     def load_state(self, directory: Path) -> bool:
         """Restore what `save_state` wrote; False when there is nothing to restore."""

@@ -1,34 +1,52 @@
 """Where the operator commands act: the deployed stack (found from its CloudFormation outputs)
-or a local account `make pipeline` saved (`--local-state`). Both give the same clients and
-names, so every command is one piece of code for both."""
+or a local account `make pipeline` saved (`--local-state`). Both give the same clients, names
+and view of the runs, so every command is one piece of code for both."""
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable, Iterator
+import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pipeline_lambdas.contract import LOCK_KEY, MODELS_PREFIX
 
 DEFAULT_STACK = "calltime-dev"
 
 
+class NotFound(Exception):
+    """No such run (or stack output): the commands say so, by name."""
+
+
+class Runs(Protocol):
+    """The state machine's executions."""
+
+    def newest(self, limit: int) -> list[dict[str, Any]]:
+        """Summaries (name, executionArn, status, startDate), newest first."""
+
+    def arn(self, name: str) -> str:
+        """An execution's ARN from its name or ARN; NotFound naming it if there is none."""
+
+    def describe(self, arn: str) -> dict[str, Any]:
+        """DescribeExecution: status, input, output, error."""
+
+    def history(self, arn: str) -> tuple[dict[str, Any], str, list[dict[str, Any]]]:
+        """(description, the state machine's definition, every history event)."""
+
+
 @dataclass
 class Account:
     label: str  # what the commands print as "where"
-    s3: Any
-    sagemaker: Any
-    bucket: str  # the models bucket
-    endpoint_name: str | None
+    runs: Runs
+    s3: Any = None
+    sagemaker: Any = None
+    bucket: str = ""  # the models bucket
+    endpoint_name: str | None = None
     models_prefix: str = MODELS_PREFIX
-    # The state machine's executions, newest first: summaries, and one's history by ARN.
-    list_executions: Callable[[], list[dict[str, Any]]] = lambda: []
-    history: Callable[[str], tuple[dict[str, Any], str, list[dict[str, Any]]]] = \
-        lambda arn: ({}, "{}", [])
     state_machine_arn: str | None = None
     sfn: Any = None
 
@@ -43,8 +61,89 @@ def stack_outputs(cloudformation: Any, stack: str) -> dict[str, str]:
 def output(outputs: dict[str, str], name: str) -> str:
     key = name.replace("_", "")
     if key not in outputs:
-        raise KeyError(f"the stack has no output {name!r} (is it calltime's?)")
+        raise NotFound(f"the stack has no output {name!r} (is it calltime's?)")
     return outputs[key]
+
+
+class StepFunctionsRuns:
+    """A deployed state machine's executions, through the Step Functions API."""
+
+    def __init__(self, sfn: Any, state_machine_arn: str) -> None:
+        self.sfn, self.machine = sfn, state_machine_arn
+
+    def newest(self, limit: int) -> list[dict[str, Any]]:
+        pages = self.sfn.get_paginator("list_executions").paginate(
+            stateMachineArn=self.machine, PaginationConfig={"MaxItems": limit})
+        return [e for page in pages for e in page["executions"]]
+
+    def arn(self, name: str) -> str:
+        # An execution's ARN is its state machine's with ":execution:" and its name: no
+        # listing (ListExecutions is eventually consistent and pages through every run).
+        arn = name if name.startswith("arn:") else \
+            f"{self.machine.replace(':stateMachine:', ':execution:')}:{name}"
+        try:
+            self.sfn.describe_execution(executionArn=arn)
+        except self.sfn.exceptions.ExecutionDoesNotExist:
+            raise NotFound(f"no run {name!r} of {self.machine}") from None
+        return arn
+
+    def describe(self, arn: str) -> dict[str, Any]:
+        return self.sfn.describe_execution(executionArn=arn)
+
+    def history(self, arn: str) -> tuple[dict[str, Any], str, list[dict[str, Any]]]:
+        definition = self.sfn.describe_state_machine_for_execution(executionArn=arn)[
+            "definition"]
+        events = [e for page in self.sfn.get_paginator("get_execution_history").paginate(
+            executionArn=arn) for e in page["events"]]
+        return self.describe(arn), definition, events
+
+
+class SavedRuns:
+    """A local account's executions: those saved with it, and any under way in another process
+    (`make pipeline` keeps its run in <state>/running/ while it runs)."""
+
+    def __init__(self, state: Path) -> None:
+        self.state = state
+
+    def _records(self) -> dict[str, dict[str, Any]]:
+        from localaws.runtime import EXECUTIONS_FILE, RUNNING_DIR
+
+        path = self.state / EXECUTIONS_FILE
+        found = {r["execution"]["executionArn"]: r
+                 for r in (json.loads(path.read_text()) if path.is_file() else [])}
+        for live in sorted((self.state / RUNNING_DIR).glob("*.json")):
+            try:
+                record = json.loads(live.read_text())
+            except (OSError, json.JSONDecodeError):  # saved (and removed) as it was read
+                continue
+            if record["execution"]["status"] == "RUNNING" and not _alive(record.get("pid")):
+                record["execution"] = {**record["execution"], "status": "ABORTED",
+                                       "error": "the local runtime's process ended"}
+            found.setdefault(record["execution"]["executionArn"], record)
+        return found
+
+    def newest(self, limit: int) -> list[dict[str, Any]]:
+        return sorted((r["execution"] for r in self._records().values()),
+                      key=lambda e: e["startDate"], reverse=True)[:limit]
+
+    def arn(self, name: str) -> str:
+        for arn, record in self._records().items():
+            if name in (arn, record["execution"]["name"]):
+                return arn
+        raise NotFound(f"no run {name!r} in the local account {self.state}")
+
+    def describe(self, arn: str) -> dict[str, Any]:
+        return self._records()[arn]["execution"]
+
+    def history(self, arn: str) -> tuple[dict[str, Any], str, list[dict[str, Any]]]:
+        record = self._records()[arn]
+        return record["execution"], record["definition"], record["history"]
+
+
+def _alive(pid: int | None) -> bool:
+    from localaws.scratch import running
+
+    return pid is None or running(pid)
 
 
 def deployed(stack: str, region: str | None) -> Account:
@@ -55,37 +154,29 @@ def deployed(stack: str, region: str | None) -> Account:
     outputs = stack_outputs(session.client("cloudformation"), stack)
     sfn = session.client("stepfunctions")
     machine = output(outputs, "state_machine_arn")
-
-    def executions() -> list[dict[str, Any]]:
-        pages = sfn.get_paginator("list_executions").paginate(
-            stateMachineArn=machine, PaginationConfig={"MaxItems": 200})
-        return [e for page in pages for e in page["executions"]]
-
-    def history(arn: str) -> tuple[dict[str, Any], str, list[dict[str, Any]]]:
-        described = sfn.describe_execution(executionArn=arn)
-        definition = sfn.describe_state_machine_for_execution(executionArn=arn)["definition"]
-        events = [e for page in sfn.get_paginator("get_execution_history").paginate(
-            executionArn=arn) for e in page["events"]]
-        return described, definition, events
-
-    return Account(f"stack {stack} ({session.region_name})", session.client("s3"),
-                   session.client("sagemaker"), output(outputs, "models_bucket_name"),
-                   output(outputs, "endpoint_name"), list_executions=executions, history=history,
+    return Account(f"stack {stack} ({session.region_name})", StepFunctionsRuns(sfn, machine),
+                   session.client("s3"), session.client("sagemaker"),
+                   output(outputs, "models_bucket_name"), output(outputs, "endpoint_name"),
                    state_machine_arn=machine, sfn=sfn)
 
 
 @contextmanager
-def local(state: Path) -> Iterator[Account]:
-    """The local account `make pipeline` saved, restored in this process for the command."""
+def local(state: Path, services: bool = True) -> Iterator[Account]:
+    """The local account `make pipeline` saved. With `services`, restored in this process (S3,
+    SageMaker) for the command; the runs alone need no restoring."""
     import logging
 
     import boto3
 
-    from localaws.runtime import EXECUTIONS_FILE, RUNNING_DIR, LocalAWS, saved_region
+    from localaws.runtime import LocalAWS, saved_region
 
     region = saved_region(state)
     if region is None:
         raise FileNotFoundError(f"no local account in {state} (run `make pipeline` first)")
+    label = f"local account {state}"
+    if not services:
+        yield Account(label, SavedRuns(state))
+        return
     logging.getLogger("moto").setLevel(logging.CRITICAL)
     saved = json.loads((state / "state.json").read_text())
     bucket = next((name for name, keys in saved["buckets"].items()
@@ -93,42 +184,25 @@ def local(state: Path) -> Iterator[Account]:
     if bucket is None:
         raise FileNotFoundError(f"the local account in {state} has no models bucket yet")
     endpoints = [e["name"] for e in saved["sagemaker"]["endpoints"]]
-
-    def records() -> dict[str, dict[str, Any]]:
-        """Saved runs, and those under way in another process (a `make pipeline`)."""
-        path = state / EXECUTIONS_FILE
-        found = {r["execution"]["executionArn"]: r
-                 for r in (json.loads(path.read_text()) if path.is_file() else [])}
-        for live in sorted((state / RUNNING_DIR).glob("*.json")):
-            try:
-                record = json.loads(live.read_text())
-            except (OSError, json.JSONDecodeError):  # ended (and removed) as it was read
-                continue
-            found.setdefault(record["execution"]["executionArn"], record)
-        return found
-
-    def executions() -> list[dict[str, Any]]:
-        return sorted((r["execution"] for r in records().values()),
-                      key=lambda e: e["startDate"], reverse=True)
-
-    def history(arn: str) -> tuple[dict[str, Any], str, list[dict[str, Any]]]:
-        record = records()[arn]
-        return record["execution"], record["definition"], record["history"]
-
     with LocalAWS(region=region) as aws:
         aws.load_state(state)
-        yield Account(f"local account {state}", boto3.client("s3"), boto3.client("sagemaker"),
-                      bucket, endpoints[0] if endpoints else None, list_executions=executions,
-                      history=history)
+        yield Account(label, SavedRuns(state), boto3.client("s3"), boto3.client("sagemaker"),
+                      bucket, endpoints[0] if endpoints else None)
 
 
 @contextmanager
-def chosen(args: argparse.Namespace) -> Iterator[Account]:
-    if args.local_state:
-        with local(Path(args.local_state)) as account:
-            yield account
-    else:
-        yield deployed(args.stack, args.region)
+def chosen(args: argparse.Namespace, services: bool = True) -> Iterator[Account]:
+    """The account the arguments name; a NotFound inside the block ends the command with its
+    message (exit 2), as an operator's typo should."""
+    try:
+        if args.local_state:
+            with local(Path(args.local_state), services) as account:
+                yield account
+        else:
+            yield deployed(args.stack, args.region)
+    except NotFound as err:
+        print(f"calltime: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def add_target(parser: argparse.ArgumentParser) -> None:

@@ -11,31 +11,55 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import sys
 from pathlib import Path
 
-from operations.account import add_target, deployed
+from botocore.exceptions import ClientError
+
+from inference_code.artifact_layout import ARTIFACT_FILE
+from operations.account import Account, add_target, chosen
 from operations.runs import watch
-from operations.versions import published
+from operations.versions import live_version
+
+NAME_LIMIT = 80  # Step Functions execution names
+
+
+def refusal(account: Account, version: str) -> str | None:
+    """Why this version cannot be deployed here, or None."""
+    try:
+        account.s3.head_object(Bucket=account.bucket,
+                               Key=f"{account.models_prefix}/{version}/{ARTIFACT_FILE}")
+    except ClientError:
+        return (f"no published version {version!r} in {account.label} (`calltime versions "
+                "list` shows them)")
+    if live_version(account.sagemaker, account.endpoint_name, account.models_prefix) == version:
+        return f"{version} is already live on {account.endpoint_name}: nothing to deploy"
+    return None
+
+
+def execution_name(version: str, now: dt.datetime) -> str:
+    stamp = f"-{now:%Y%m%dT%H%M%S}"
+    return f"deploy-{version}"[:NAME_LIMIT - len(stamp)] + stamp
 
 
 def _deploy(args: argparse.Namespace) -> int:
+    with chosen(args) as account:
+        refused = refusal(account, args.version)
+    if refused:
+        print(f"calltime deploy: {refused}", file=sys.stderr)
+        return 2
     if args.local_state:
         from local_pipeline.pipeline import deploy_published
 
-        state = Path(args.local_state)
-        return deploy_published(state.parent, args.version, timeout=args.timeout)
-    account = deployed(args.stack, args.region)
-    if args.version not in published(account.s3, account.bucket, account.models_prefix):
-        print(f"calltime deploy: no published version {args.version!r} in {account.label} "
-              "(`calltime versions list` shows them)")
-        return 2
-    name = f"deploy-{args.version}-{dt.datetime.now(dt.UTC):%H%M%S}"[:80]
-    started = account.sfn.start_execution(stateMachineArn=account.state_machine_arn, name=name,
-                                          input=json.dumps({"deploy_version": args.version}))
+        return deploy_published(Path(args.local_state), args.version, timeout=args.timeout)
+    started = account.sfn.start_execution(
+        stateMachineArn=account.state_machine_arn,
+        name=execution_name(args.version, dt.datetime.now(dt.UTC)),
+        input=json.dumps({"deploy_version": args.version}))
     print(f"started {started['executionArn']}")
     if args.no_wait:
         return 0
-    status = watch(account, name, poll=5.0)
+    status = watch(account, started["executionArn"], poll=5.0)
     return 0 if status == "SUCCEEDED" else 1
 
 

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from localaws.progress import Progress, cause, event_time, short
-from operations.account import Account, add_target, chosen
+from operations.account import Account, NotFound, add_target, chosen
 
 SHOWN = ("Task", "Map", "Wait", "Choice")  # state types `runs show` lists (and the outcome)
+# A task's attempt succeeded: an earlier attempt's failure was retried, not caught.
+RETRIED_SUCCESS = ("TaskSucceeded", "LambdaFunctionSucceeded")
 
 
 @dataclass
@@ -56,6 +58,8 @@ def steps(definition: str, history: list[dict[str, Any]]) -> list[StepRow]:
                 row.output = progress.summary(row.name, details)
             elif row.kind == "Pass" and row.name.startswith("Outcome"):
                 row.output = json.loads(details.get("output") or "{}").get("outcome", "")
+        elif kind in RETRIED_SUCCESS and current is not None:  # a retry that succeeded
+            current.error, current.status = "", "running"
         elif kind.endswith("Failed") and kind != "ExecutionFailed" and current is not None:
             details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
             current.error = f"{details.get('error', '')}: {short(cause(details), 300)}"
@@ -100,18 +104,10 @@ def table(rows: list[dict[str, str]], columns: list[str]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def find(account: Account, name: str) -> str:
-    """An execution's ARN from its name or ARN."""
-    for execution in account.list_executions():
-        if name in (execution["name"], execution["executionArn"]):
-            return execution["executionArn"]
-    raise KeyError(f"no run {name!r} in {account.label} (`calltime runs list` shows them)")
-
-
 def _list(args: argparse.Namespace) -> int:
-    with chosen(args) as account:
-        executions = account.list_executions()[:args.limit]
-        rows = [run_summary(account.history(e["executionArn"])[0]) for e in executions]
+    with chosen(args, services=False) as account:
+        rows = [run_summary(account.runs.describe(e["executionArn"]))
+                for e in account.runs.newest(args.limit)]
     if not rows:
         print(f"no runs in {account.label}")
         return 0
@@ -121,7 +117,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def show(account: Account, name: str) -> str:
-    execution, definition, history = account.history(find(account, name))
+    execution, definition, history = account.runs.history(account.runs.arn(name))
     summary = run_summary(execution)
     lines = [f"{summary['name']}: {summary['status']} ({summary['run']}), started "
              f"{summary['started']}, {summary['duration']}"]
@@ -137,7 +133,7 @@ def show(account: Account, name: str) -> str:
 
 
 def _show(args: argparse.Namespace) -> int:
-    with chosen(args) as account:
+    with chosen(args, services=False) as account:
         print(show(account, args.execution))
     return 0
 
@@ -146,17 +142,17 @@ def watch(account: Account, name: str | None, poll: float, out: Any = sys.stdout
     """Print a run's steps as they happen (the one named, else the running one, else the
     newest); returns its final status."""
     if name is None:
-        executions = account.list_executions()
+        executions = account.runs.newest(50)
         if not executions:
-            raise KeyError(f"no runs in {account.label}")
+            raise NotFound(f"no runs in {account.label}")
         running = [e for e in executions if e["status"] == "RUNNING"]
         arn = (running or executions)[0]["executionArn"]
     else:
-        arn = find(account, name)
+        arn = account.runs.arn(name)
     seen = 0
     progress: Progress | None = None
     while True:
-        execution, definition, history = account.history(arn)
+        execution, definition, history = account.runs.history(arn)
         if progress is None:
             progress = Progress(definition)
             print(f"watching {execution['name']} ({account.label})", file=out, flush=True)
@@ -169,7 +165,7 @@ def watch(account: Account, name: str | None, poll: float, out: Any = sys.stdout
 
 
 def _watch(args: argparse.Namespace) -> int:
-    with chosen(args) as account:
+    with chosen(args, services=False) as account:
         status = watch(account, args.execution, args.poll)
     return 0 if status == "SUCCEEDED" else 1
 

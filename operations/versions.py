@@ -17,6 +17,7 @@ from operations.account import Account, add_target, chosen
 from operations.runs import table
 from pipeline_lambdas.live_model import live_model
 from training.outputs import METADATA_FILE, METRICS_FILE
+from training.report import recommendation_summary
 
 
 @dataclass
@@ -56,20 +57,6 @@ def _json(s3: Any, bucket: str, key: str) -> dict[str, Any]:
         return {}
 
 
-def quality(metrics: dict[str, Any]) -> str:
-    """Capture (with ground truth) or the replay estimate: the answer rate of held-out calls
-    made at the slot the model recommends, against all in-window calls."""
-    recommendation = metrics.get("recommendation", {})
-    if recommendation.get("capture"):
-        return f"capture {recommendation['capture'].get('model', float('nan')):.3f}"
-    replay = recommendation.get("replay", {})
-    model = replay.get("model", {})
-    if "answer_rate" not in model:
-        return "-"
-    return (f"replay {model['answer_rate']:.3f} vs {replay.get('in_window_answer_rate', 0):.3f}"
-            f" ({model.get('calls', 0)} calls)")
-
-
 def versions(account: Account) -> list[Version]:
     live = live_version(account.sagemaker, account.endpoint_name, account.models_prefix)
     found = []
@@ -80,7 +67,8 @@ def versions(account: Account) -> list[Version]:
         auc = metrics.get("classification", {}).get("roc_auc")
         found.append(Version(version, data.get("created_at", "-"),
                              data.get("data", {}).get("rows_valid"),
-                             data.get("data", {}).get("rows_rejected"), auc, quality(metrics),
+                             data.get("data", {}).get("rows_rejected"), auc,
+                             recommendation_summary(metrics.get("recommendation", {})),
                              version == live))
     return found
 

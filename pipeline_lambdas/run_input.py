@@ -50,6 +50,9 @@ def validate_run_input(run: dict[str, Any], models_bucket: str | None = None) ->
     if data_uri and models_bucket and not data_uri.startswith(allowed):
         raise InvalidStepInput(f"input field 'data_uri' must be under {allowed} "
                                f"(the training function may read nothing else), got {data_uri!r}")
+    if "deploy_version" in run and run["deploy_version"] is None:
+        raise InvalidStepInput("input field 'deploy_version' must be str (a published model "
+                               "version), got None")
     version = clean["deploy_version"]
     if version and not VERSION_PATTERN.fullmatch(version):
         raise InvalidStepInput(f"input field 'deploy_version' must be a model version (letters, "

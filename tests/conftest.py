@@ -86,10 +86,10 @@ def runtime_api(trained: TrainResult, tmp_path_factory: pytest.TempPathFactory
 @pytest.fixture(scope="session")
 def busy_runtime_api(trained: TrainResult, tmp_path_factory: pytest.TempPathFactory
                      ) -> Iterator[dict]:
-    """One that throttles and cold-starts: MaxConcurrency 2, 0.2 s per invocation, scaled to
+    """One that throttles and cold-starts: MaxConcurrency 2, 0.4 s per invocation, scaled to
     zero after 1 s idle, a 1 s cold start during which other requests are not ready."""
     log = tmp_path_factory.mktemp("busy-endpoint") / "endpoint.log"
-    with local_endpoint(trained.artifact, "--max-concurrency", "2", "--latency", "0.2",
+    with local_endpoint(trained.artifact, "--max-concurrency", "2", "--latency", "0.4",
                         "--idle-seconds", "1", "--cold-start-delay", "1",
                         "--not-ready-while-cold", log=log) as ready:
         yield ready

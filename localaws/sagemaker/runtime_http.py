@@ -51,6 +51,12 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def do_POST(self) -> None:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self.close_connection = True  # its body is not read: the connection cannot go on
+            self._send(*error_response(SageMakerError(
+                "ValidationError", "Content-Length is required (this local API reads no "
+                "chunked bodies)", status=411)))
+            return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         path = urlsplit(self.path).path
@@ -107,10 +113,10 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.sagemaker = sagemaker
         self.statuses: dict[int, int] = {}
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
 
     def count(self, status: int) -> None:
-        with self._lock:
+        with self.lock:
             self.statuses[status] = self.statuses.get(status, 0) + 1
 
 
@@ -130,7 +136,8 @@ class RuntimeAPI:
     @property
     def statuses(self) -> dict[int, int]:
         """How many answers of each HTTP status were sent."""
-        return dict(self._server.statuses)
+        with self._server.lock:
+            return dict(self._server.statuses)
 
     def __enter__(self) -> RuntimeAPI:
         self._thread.start()

@@ -152,7 +152,7 @@ def test_a_cold_start_is_waited_out_and_a_short_deadline_is_not(busy_runtime_api
     with pytest.raises(DeadlineExceeded) as err:
         hurried.answer_probabilities(_rows(10), deadline_seconds=0.5)
     waited = time.monotonic() - started
-    assert 0.5 <= waited < 0.9, waited
+    assert 0.5 <= waited < 1.5, waited  # not the cold start's 2 s (1 s + the model's load)
     assert "0.5 s deadline" in str(err.value)
     assert "ModelNotReadyException" in str(err.value.last_error)
 

@@ -47,7 +47,7 @@ with LocalAWS(ping_timeout=30, cold_start_delay=0.0) as aws:
 
 
 def _alive(pid: int) -> bool:
-    return scratch._running(pid)
+    return scratch.running(pid)
 
 
 def _gone(pids: list[int], within: float = 15.0) -> bool:

@@ -92,7 +92,7 @@ def test_beyond_max_concurrency_is_throttled_and_a_cold_start_is_not_ready(
     while _concurrently(client, 1) != [("ok", 200)] and time.monotonic() < deadline:
         time.sleep(0.2)
     time.sleep(0.3)  # whatever else was in flight has ended (idle stays under 1 s)
-    outcomes = _concurrently(client, 6)  # MaxConcurrency 2, 0.2 s each
+    outcomes = _concurrently(client, 6)  # MaxConcurrency 2, 0.4 s each
     assert 1 <= outcomes.count(("ok", 200)) <= 2, outcomes
     assert ("ThrottlingException", 400) in outcomes, outcomes
     time.sleep(1.3)  # idle past 1 s: scaled to zero

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from operations.account import output
+from operations.account import NotFound, output
 from tests.support.stacks import synth
 
 
@@ -15,5 +15,5 @@ def test_every_output_the_commands_read_is_declared_by_the_stack(tmp_path_factor
     outputs = {key: f"value-of-{key}" for key in declared}  # as DescribeStacks lists them
     for name in ("models_bucket_name", "endpoint_name", "state_machine_arn"):
         assert output(outputs, name) == f"value-of-{name.replace('_', '')}"
-    with pytest.raises(KeyError, match=r"no output 'bucket' .is it calltime's"):
+    with pytest.raises(NotFound, match=r"no output 'bucket' .is it calltime's"):
         output(outputs, "bucket")

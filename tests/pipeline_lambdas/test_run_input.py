@@ -31,6 +31,7 @@ def test_all_fields_may_be_given() -> None:
     ({"rollback_poll_seconds": 0}, "'rollback_poll_seconds' must be > 0"),
     ({"deploy_version": "../other/v1"}, "'deploy_version' must be a model version"),
     ({"deploy_version": 7}, "'deploy_version' must be str"),
+    ({"deploy_version": None}, "'deploy_version' must be str"),
     ({"deploy_version": "20260601T000000Z-aa11bb", "data_uri": "s3://b/data/x.csv"},
      "'deploy_version' and 'data_uri' exclude each other"),
 ])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random as random_module
 import threading
@@ -72,6 +73,9 @@ class CampaignClient:
         self.limits, self.backoff, self._random = limits, backoff, random
         self.stats = ClientStats()
         self._stats_lock = threading.Lock()
+        # `concurrency` bounds this client's requests in flight across all its calls (threads
+        # of a service share one client), as the endpoint's MaxConcurrency counts them.
+        self._in_flight = threading.BoundedSemaphore(concurrency)
 
     # --- the two formats -------------------------------------------------------------------
 
@@ -93,7 +97,9 @@ class CampaignClient:
     def recommend(self, contacts: Sequence[Contact], *, calling_window: CallingWindow | None = None,
                   top_k: int | None = None, as_of: str | None = None,
                   deadline_seconds: float | None = None) -> list[Recommendation]:
-        """Each contact's best slots (best first), in input order."""
+        """Each contact's best slots (best first), in input order. `as_of` (ISO 8601): when the
+        histories end; default: now, once for the whole call, so every batch and every retry
+        ranks at the same moment."""
         plain = [contact.to_json() for contact in contacts]
         check_contacts(plain, self.limits)
         common: dict[str, Any] = {}
@@ -101,8 +107,7 @@ class CampaignClient:
             common["calling_window"] = {day: list(hours) for day, hours in calling_window.items()}
         if top_k is not None:
             common["top_k"] = top_k
-        if as_of is not None:
-            common["as_of"] = as_of
+        common["as_of"] = as_of or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         room = self.limits.body_bytes - len(json.dumps(common).encode())
         chunks = list(batches(plain, self.limits.contacts, room,
                               weight=lambda c: len(c["history"]), max_weight=self.limits.calls))
@@ -127,6 +132,8 @@ class CampaignClient:
     def _run(self, bodies: list[dict[str, Any]],
              deadline_seconds: float | None) -> list[dict[str, Any]]:
         seconds = deadline_seconds if deadline_seconds is not None else self.deadline_seconds
+        if seconds <= 0:
+            raise ValueError(f"deadline_seconds must be > 0, got {seconds}")
         deadline = time.monotonic() + seconds
         stop = threading.Event()
         progress = {"attempts": 0, "last_error": None}
@@ -144,7 +151,9 @@ class CampaignClient:
                 raise DeadlineExceeded(seconds, progress["attempts"], progress["last_error"])
             return [future.result() for future in futures]
         finally:
-            stop.set()  # requests not yet sent are not sent; in-flight ones are abandoned
+            # Requests not yet sent are not sent. One in flight at the deadline is abandoned:
+            # its thread ends when the endpoint answers or the SDK's read timeout passes.
+            stop.set()
             pool.shutdown(wait=False, cancel_futures=True)
 
     def _send(self, body: dict[str, Any], deadline_of: tuple[float, float],
@@ -159,10 +168,15 @@ class CampaignClient:
                 self.stats.requests += 1
                 progress["attempts"] += 1
             try:
-                response = self.runtime.invoke_endpoint(
-                    EndpointName=self.endpoint_name, Body=payload,
-                    ContentType="application/json", Accept="application/json")
-                return json.loads(response["Body"].read())
+                with self._in_flight:
+                    if stop.is_set():
+                        raise _Stopped
+                    response = self.runtime.invoke_endpoint(
+                        EndpointName=self.endpoint_name, Body=payload,
+                        ContentType="application/json", Accept="application/json")
+                    return json.loads(response["Body"].read())
+            except _Stopped:
+                raise
             except Exception as err:
                 if not is_retryable(err):
                     self._count(refused=1)

@@ -34,7 +34,7 @@ def is_retryable(err: BaseException) -> bool:
     status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
     if code == "ModelError":
         return False
-    return code in RETRYABLE_CODES or status >= 500
+    return code in RETRYABLE_CODES or status >= 500 or status == 429
 
 
 @dataclass(frozen=True)
