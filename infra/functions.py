@@ -217,6 +217,10 @@ class PipelineFunctions(Construct):
         allow("train-sample", ["sagemaker:DescribeModel"], [models])
         allow("package", ["s3:GetObject"], [objects(staging), objects(artifacts)])
         allow("package", ["s3:PutObject"], [objects(artifacts)])
+        # deploy_version: a version that was never published is told apart from one the role
+        # may not read (S3 answers 403, not 404, for a missing key to who may not list it).
+        allow("package", ["s3:ListBucket"], [bucket.bucket_arn],
+              {"StringLike": {"s3:prefix": [artifacts]}})
         allow("quality-gate", ["s3:GetObject"], [objects(artifacts)])
         allow("create-model", ["sagemaker:CreateModel", "sagemaker:DescribeModel",
                                "sagemaker:AddTags"], [models])
@@ -239,6 +243,13 @@ class PipelineFunctions(Construct):
         allow("cleanup", ["ssm:PutParameter"], [self.live_model_parameter_arn])
         # The once-only marker: claimed before Publish, deleted if Publish fails.
         allow("notify", ["s3:PutObject", "s3:DeleteObject"], [objects(notifications)])
+        # The stack's run history (read, then written conditionally) and its page.
+        allow("notify", ["s3:GetObject", "s3:PutObject"],
+              [objects(c.history_key(c.HISTORY_FILE)), objects(c.history_key(c.HISTORY_PAGE))])
+        # ...and may learn that the history does not exist yet (S3 answers 403, not 404, for a
+        # missing key to a caller that may not list it).
+        allow("notify", ["s3:ListBucket"], [bucket.bucket_arn],
+              {"StringEquals": {"s3:prefix": [c.history_key(c.HISTORY_FILE)]}})
 
         xray = ("Resource::* is X-Ray's PutTraceSegments/PutTelemetryRecords (active tracing), "
                 "which support no resource-level scoping")

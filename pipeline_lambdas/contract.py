@@ -13,6 +13,7 @@ import re
 from enum import StrEnum
 
 from pipeline_lambdas.errors import DeploymentInProgress, SettingsError
+from training import gate
 
 # --- environment variables: infra/functions.py sets them, pipeline_lambdas/settings.py reads them
 PROJECT_NAME_ENV = "PROJECT_NAME"
@@ -59,6 +60,14 @@ def staging_prefix(version: str) -> str:
 
 def version_prefix(version: str, models_prefix: str = MODELS_PREFIX) -> str:
     return f"{models_prefix}/{version}/"
+
+
+HISTORY_FILE, HISTORY_PAGE = "history.json", "history.html"  # beside the version folders
+
+
+def history_key(name: str, models_prefix: str = MODELS_PREFIX) -> str:
+    """<models prefix>/history.json|html: every run's figures, one page per stack."""
+    return f"{models_prefix}/{name}"
 
 
 def notification_key(execution_name: str, outcome: str) -> str:
@@ -126,7 +135,7 @@ SERVERLESS_MEMORY_SIZES = (1024, 2048, 3072, 4096, 5120, 6144)
 SERVERLESS_MAX_CONCURRENCY = 200
 DEFAULT_MEMORY_SIZE_MB = 1024
 DEFAULT_MAX_CONCURRENCY = 200
-DEFAULT_QUALITY_GATE_TOLERANCE = 0.01  # allowed drop in holdout ROC AUC
+DEFAULT_QUALITY_GATE_TOLERANCE = gate.DEFAULT_TOLERANCE  # allowed drop in holdout ROC AUC
 DEFAULT_HEALTH_MAX_LATENCY_MS = 3000.0  # per canary call, cold start included
 DEFAULT_VERSIONS_TO_KEEP = 3
 
@@ -155,10 +164,10 @@ def check_gate_tolerance(field: str, value: float) -> None:
 
 # --- what the state machine branches on -----------------------------------------------------------
 class GateDecision(StrEnum):
-    """The quality gate's `decision`."""
+    """The quality gate's `decision` (training/gate.py decides it)."""
 
-    DEPLOY = "deploy"
-    KEEP_CURRENT = "keep-current"
+    DEPLOY = gate.DEPLOY
+    KEEP_CURRENT = gate.KEEP_CURRENT
 
 
 class DeploymentState(StrEnum):

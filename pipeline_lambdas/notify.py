@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from pipeline_lambdas import run_history
 from pipeline_lambdas.clients import client
-from pipeline_lambdas.contract import Outcome, notification_key, version_prefix
+from pipeline_lambdas.contract import (
+    HISTORY_PAGE,
+    Outcome,
+    history_key,
+    notification_key,
+    resource_prefix,
+    version_prefix,
+)
 from pipeline_lambdas.errors import InvalidStepInput
 from pipeline_lambdas.events import read_field
 from pipeline_lambdas.observability import logger, step_handler
@@ -25,6 +34,8 @@ def links(settings: PipelineSettings, region: str, version: str | None,
     if version:
         out["report"] = (f"s3://{settings.models_bucket}/"
                          f"{version_prefix(version, settings.models_prefix)}{REPORT_FILE}")
+    out["history"] = (f"s3://{settings.models_bucket}/"
+                      f"{history_key(HISTORY_PAGE, settings.models_prefix)}")
     if execution_arn:
         out["execution"] = (f"https://{region}.console.aws.amazon.com/states/home?region="
                             f"{region}#/v2/executions/details/{execution_arn}")
@@ -64,11 +75,27 @@ def notify(sns, s3, settings: PipelineSettings, outcome: str, details: dict[str,
     return {"outcome": outcome, "published": True, "message_id": response["MessageId"]}
 
 
+def add_to_history(s3, settings: PipelineSettings, outcome: str, details: dict[str, Any],
+                   execution_name: str) -> str:
+    """The run on the stack's history page; housekeeping: a failure is reported in the step's
+    output and logged, never in place of the notification."""
+    record = run_history.run_record(outcome, details, execution_name, dt.datetime.now(dt.UTC))
+    try:
+        runs = run_history.record_run(s3, settings.models_bucket, settings.models_prefix,
+                                      resource_prefix(settings.project_name,
+                                                      settings.environment), record)
+    except (ClientError, BotoCoreError, RuntimeError) as err:
+        logger.warning("history not updated", extra={"error": str(err)})
+        return f"not updated: {err}"
+    return "not a run that did anything" if runs < 0 else f"{runs} runs"
+
+
 @step_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = PipelineSettings.from_env()
-    return notify(client("sns"), client("s3"), settings, read_field(event, "outcome", str),
-                  read_field(event, "details", dict, {}),
-                  read_field(event, "execution_name", str),
-                  client("sns").meta.region_name,
-                  read_field(event, "execution_arn", str, None))
+    outcome, details = read_field(event, "outcome", str), read_field(event, "details", dict, {})
+    execution_name = read_field(event, "execution_name", str)
+    sent = notify(client("sns"), client("s3"), settings, outcome, details, execution_name,
+                  client("sns").meta.region_name, read_field(event, "execution_arn", str, None))
+    return {**sent, "history": add_to_history(client("s3"), settings, outcome, details,
+                                              execution_name)}

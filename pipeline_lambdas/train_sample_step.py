@@ -40,7 +40,7 @@ def _counts(arrays: Any, label: str) -> scale_out.ContactCounts:
 def train_on_sample(s3, settings: PipelineSettings, data_uri: str, work: str,
                     cut: dict[str, Any], version: str, sagemaker=None) -> TrainOutput:
     target = settings.models_bucket
-    train_settings = TrainSettings()
+    train_settings = TrainSettings(gate_tolerance=settings.quality_gate_tolerance)
     parts, buckets = (w.read_all(w.keys(s3, target, f"{work}summaries/{kind}="),
                                  lambda key: w.get_json(s3, target, key))
                       for kind in ("part", "bucket"))

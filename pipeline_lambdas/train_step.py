@@ -24,6 +24,7 @@ from pipeline_lambdas.settings import PipelineSettings
 from training import footprint
 from training.call_log import InvalidCallLog
 from training.outputs import OUTPUT_FILES, REJECTS_FILE
+from training.report import recommendation_summary
 from training.train import TrainResult, TrainSettings, train
 
 LOG_SUFFIXES = (".csv", ".parquet")
@@ -41,6 +42,7 @@ class TrainOutput:
     rows_rejected: int
     rejected_by_reason: dict[str, int]
     roc_auc: float
+    recommendation: str  # capture, or the replay estimate (training/report.py)
     live_model_version: str | None
     staging_uri: str
     rejects_uri: str
@@ -66,6 +68,7 @@ class TrainOutput:
             rows_rejected=data["rows_rejected"],
             rejected_by_reason={k: v for k, v in data["rejected_by_reason"].items() if v},
             roc_auc=metrics["classification"]["roc_auc"],
+            recommendation=recommendation_summary(metrics.get("recommendation", {})),
             live_model_version=metrics.get("live_model_on_holdout", {}).get("model_version"),
             staging_uri=f"s3://{settings.models_bucket}/{prefix}",
             rejects_uri=f"s3://{settings.models_bucket}/{prefix}{REJECTS_FILE}")
@@ -143,8 +146,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     version = model_version(event)
     data_uri = read_field(event, "data_uri", str, "") or settings.default_data_uri
     memory = getattr(context, "memory_limit_in_mb", None)
-    out = run_training(client("s3"), settings, data_uri, version, sagemaker=client("sagemaker"),
-                       memory_mb=int(memory) if memory else None)
+    out = run_training(client("s3"), settings, data_uri, version,
+                       TrainSettings(gate_tolerance=settings.quality_gate_tolerance),
+                       sagemaker=client("sagemaker"), memory_mb=int(memory) if memory else None)
     metrics.add_metric(name=PipelineMetric.ROWS_VALID, unit=MetricUnit.Count, value=out.rows_valid)
     metrics.add_metric(name=PipelineMetric.ROWS_REJECTED, unit=MetricUnit.Count,
                        value=out.rows_rejected)

@@ -6,6 +6,7 @@ import html
 from typing import Any
 
 from inference_code.features import DAY_NAMES, HOURS
+from training import gate
 
 
 def _color(rate: float | None, top: float) -> str:
@@ -121,8 +122,51 @@ def _seed_sample(seed: dict[str, Any]) -> str:
             "held-out calls)")
 
 
+def recommendation_summary(rec: dict[str, Any]) -> str:
+    """A version's recommendation quality in a few words: capture against ground truth, else
+    the replay estimate (the answer rate of held-out calls made at the recommended slot, against
+    all in-window calls)."""
+    if rec.get("capture", {}).get("model") is not None:
+        return f"capture {rec['capture']['model']:.3f}"
+    replay = rec.get("replay", {})
+    model = replay.get("model") or {}
+    if model.get("answer_rate") is None:
+        return "-"
+    return (f"replay {model['answer_rate']:.3f} vs {replay.get('in_window_answer_rate', 0):.3f}"
+            f" in window ({model.get('calls', 0)} calls)")
+
+
+HISTORY_LINK = "../history.html"  # beside the version folders: models/<name>/history.html
+
+
+def against_live(metrics: dict[str, Any], version: str, tolerance: float) -> str:
+    """The live model this version was gated against, side by side, and the gate's decision."""
+    live = metrics.get("live_model_on_holdout")
+    history = (f'<p><a href="{HISTORY_LINK}">Every version of this stack over time</a> (rows, '
+               "rejects, AUC, recommendations, deploy outcome).</p>")
+    if live is None:
+        return ("<section><h2>Against the live model</h2><p>No live model was compared: the "
+                "first deployment, or trained outside the pipeline.</p>" + history + "</section>")
+    result = gate.decide(metrics, tolerance)
+    live_auc = "-" if live.get("roc_auc") is None else f"{live['roc_auc']:.4f}"
+    basis = html.escape(live.get("basis") or live.get("reason") or "")
+    new_rec = recommendation_summary(metrics.get("recommendation", {}))
+    live_rec = live.get("recommendation_on_its_holdout", "-")
+    return f"""<section><h2>Against the live model</h2><table class="kpi">
+<tr><th></th><th>version</th><th>ROC AUC</th><th>recommendations</th></tr>
+<tr><td>this model</td><td>{html.escape(version)}</td>
+<td>{metrics['classification']['roc_auc']:.4f}</td><td>{html.escape(new_rec)}</td></tr>
+<tr><td>live model</td><td>{html.escape(str(live.get('model_version')))}</td><td>{live_auc}</td>
+<td>{html.escape(live_rec)} (on its own holdout)</td></tr></table>
+<p>Both ROC AUCs on this run's holdout{': ' + basis if basis else ''}.</p>
+<p>Quality gate (tolerance {tolerance}): <b class="decision">{result.decision}</b>:
+{html.escape(result.reason)}. An operator's <code>force_deploy</code> deploys it anyway.</p>
+{history}</section>"""
+
+
 def render(metadata: dict[str, Any], calibration: list[dict[str, Any]],
-           heatmap: list[list[float | None]]) -> str:
+           heatmap: list[list[float | None]],
+           gate_tolerance: float = gate.DEFAULT_TOLERANCE) -> str:
     metrics = metadata["metrics"]
     rec = metrics["recommendation"]
     cls, seed = metrics["classification"], metrics["seed_random_forest"]
@@ -157,6 +201,7 @@ calls to train, {metrics['split']['test_rows']} later calls to test.{_sample_not
 <td>{cls['brier']}</td></tr><tr><td>seed RandomForest{_seed_sample(seed)}</td>
 <td>{seed['roc_auc']}</td><td>{seed['log_loss']}</td><td>{seed['brier']}</td></tr></table>
 <p>Expected calibration error: {cls['ece']}</p></section>
+{against_live(metrics, metadata['model_version'], gate_tolerance)}
 <section><h2>Recommended-slot lift vs baselines</h2><p>{lift_note}</p>{lift}
 {capture_breakdown(rec)}</section>
 <section><h2>Calibration</h2>{calibration_svg(calibration)}</section>

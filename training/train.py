@@ -15,7 +15,7 @@ from inference_code.artifact_layout import METADATA_FILE, MODEL_FILE
 from inference_code.features import DEFAULT_TIMEZONE, FEATURE_NAMES, FeatureParams
 from inference_code.forest import Forest
 from inference_code.ranking import DEFAULT_WINDOW, window_mask
-from training import artifact, call_log, dataset, evaluate, model, report
+from training import artifact, call_log, dataset, evaluate, gate, model, report
 from training.outputs import METRICS_FILE, REJECTS_FILE, REPORT_FILE
 
 
@@ -25,6 +25,9 @@ class TrainSettings:
     min_valid_rows: int = 500
     model: model.ModelSettings = field(default_factory=model.ModelSettings)
     evaluation: evaluate.EvaluationSettings = field(default_factory=evaluate.EvaluationSettings)
+    # The quality gate's tolerance, for the report's statement of its decision (the pipeline
+    # passes its QUALITY_GATE_TOLERANCE).
+    gate_tolerance: float = gate.DEFAULT_TOLERANCE
 
 
 @dataclass
@@ -58,8 +61,10 @@ def _score_live(model_dir: Path, valid: pd.DataFrame, cut: float,
     """`_score_live_model`'s numbers, and whether the live model was trained on exactly this
     run's data (`same_data`: the fingerprints in both metadata agree), for the quality gate."""
     live = json.loads((model_dir / METADATA_FILE).read_text())
+    recorded = live.get("metrics", {}).get("recommendation", {})
     return {**_score_live_model(live, model_dir, valid, cut),
-            "same_data": bool(data_sha256) and live.get("data", {}).get("sha256") == data_sha256}
+            "same_data": bool(data_sha256) and live.get("data", {}).get("sha256") == data_sha256,
+            "recommendation_on_its_holdout": report.recommendation_summary(recorded)}
 
 
 def _score_live_model(live: dict[str, Any], model_dir: Path, valid: pd.DataFrame,
@@ -193,7 +198,8 @@ def fit_and_package(valid: pd.DataFrame, data: dict[str, Any], out_dir: Path,
     metrics_path.write_text(json.dumps({"model_version": version, **metrics,
                                         "calibration": evaluation.calibration}, indent=2))
     report_path = out_dir / REPORT_FILE
-    report_path.write_text(report.render(metadata, evaluation.calibration, evaluation.heatmap))
+    report_path.write_text(report.render(metadata, evaluation.calibration, evaluation.heatmap,
+                                         settings.gate_tolerance))
     rejects_path = out_dir / REJECTS_FILE
     return TrainResult(version, tar_path, metrics_path, report_path, rejects_path, metadata,
                        time.perf_counter() - started)

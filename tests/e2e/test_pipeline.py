@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import boto3
@@ -60,6 +61,15 @@ class Account:
             lines = self.calls.read_text().splitlines(keepends=True)
             path.write_text(lines[0] + "".join(lines[200:]))
         return path
+
+    def history(self) -> list[dict]:
+        """The runs Notify recorded on the stack's history (models/.../history.json)."""
+        s3 = boto3.client("s3")
+        page = s3.get_object(Bucket=self.bucket, Key="models/optimal-call-time/history.html")
+        assert b"every version over time" in page["Body"].read()
+        return json.loads(s3.get_object(Bucket=self.bucket,
+                                        Key="models/optimal-call-time/history.json")["Body"]
+                          .read())
 
     @staticmethod
     def endpoint() -> dict:
@@ -111,6 +121,10 @@ def test_first_deployment_creates_the_endpoint(account) -> None:
     lock = json.loads(s3.get_object(Bucket=account.bucket, Key="locks/endpoint.lock")["Body"]
                       .read())
     assert lock["owner"] is None and lock["released_by"] == result.arn.split(":")[-1]
+    # The run is on the stack's history page (written by Notify under its own role).
+    assert account.history()[-1]["execution"] == result.arn.split(":")[-1]
+    assert account.history()[-1]["outcome"] == "deployed"
+    assert account.history()[-1]["rows_valid"] > 40_000
 
 
 def test_a_rerun_on_the_live_models_own_data_keeps_it(account) -> None:
@@ -166,6 +180,9 @@ def test_worse_model_is_kept_out_by_the_gate(account) -> None:
     assert gate["decision"] == "keep-current" and gate["new_roc_auc"] < 0.56
     assert "CreateModelAndConfig" not in result.exited_states()
     assert len(boto3.client("sagemaker").list_models()["Models"]) == models
+    last = account.history()[-1]
+    assert (last["outcome"], last["gate"]) == ("kept-current-model", "keep-current")
+    assert last["roc_auc"] < 0.56 and last["live_roc_auc"] > last["roc_auc"]
     assert account.endpoint()["EndpointConfigName"] == config
 
 
@@ -284,9 +301,24 @@ def test_make_pipeline_twice_updates_and_invoke_reaches_the_endpoint(tmp_path) -
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert "action=created" in first.stdout and "SUCCEEDED at Deployed" in first.stdout
     # A week on: new data (another seed), so the gate lets the new model through.
-    second = subprocess.run([*command, "--seed", "8"], capture_output=True, text=True, env=env,
-                            timeout=600)
+    # ... and an operator watches it from another terminal while it runs.
+    running = subprocess.Popen([*command, "--seed", "8"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env)
+    live = tmp_path / "local-aws" / "running"
+    deadline = time.monotonic() + 300
+    while not list(live.glob("*.json")) and running.poll() is None \
+            and time.monotonic() < deadline:
+        time.sleep(0.2)
+    watched = subprocess.run([sys.executable, "-m", "calltime", "runs", "watch",
+                              "--local-state", str(tmp_path / "local-aws"), "--poll", "0.5"],
+                             capture_output=True, text=True, env=env, timeout=600)
+    stdout, stderr = running.communicate(timeout=600)
+    second = subprocess.CompletedProcess(running.args, running.returncode, stdout, stderr)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert watched.returncode == 0, watched.stdout[-3000:] + watched.stderr[-3000:]
+    assert watched.stdout.startswith("watching local-deploy-")
+    assert "-> Train" in watched.stdout and "-> HealthCheck" in watched.stdout
+    assert watched.stdout.rstrip().endswith("== Succeeded")
     assert "(restored from the previous run)" in second.stdout
     assert "action=updated" in second.stdout
     example = next(line for line in second.stdout.splitlines() if line.startswith("try it:"))
@@ -325,8 +357,12 @@ def test_make_pipeline_twice_updates_and_invoke_reaches_the_endpoint(tmp_path) -
     steps = [line.split()[0] for line in shown.splitlines()[2:]]
     assert steps[:3] == ["AcquireLock", "RunKind", "Package"] and "Train" not in steps
     assert "HealthCheck" in steps and "OutcomeDeployed" in steps
-    watched = calltime("runs", "watch")  # none running: the newest, to its end
-    assert "-> HealthCheck" in watched and watched.rstrip().endswith("== Succeeded")
+    ended = calltime("runs", "watch")  # none running: the newest, to its end
+    assert "-> HealthCheck" in ended and ended.rstrip().endswith("== Succeeded")
+    refused = subprocess.run([sys.executable, "-m", "calltime", "deploy", "--version",
+                              first_version, "--local-state", str(tmp_path / "local-aws")],
+                             capture_output=True, text=True, env=env, timeout=120)
+    assert refused.returncode == 2 and "already live" in refused.stderr
 
 
 def test_make_pipeline_takes_settings_and_a_log_too_large_for_the_function_is_named(

@@ -115,7 +115,8 @@ def test_first_run_concurrent_run_and_rollback(pipeline_env, trained) -> None:
     assert sent["model_version"] == version and sent["links"]["report"].endswith(
         f"{version}/report.html")
     again = step(notify.handler, note)  # a retried Notify does not send twice
-    assert again == {"outcome": "deployed", "published": False, "reason": "already notified"}
+    assert again == {"outcome": "deployed", "published": False, "reason": "already notified",
+                     "history": "1 runs"}  # ... nor add the run twice to the history
     assert step(run_lock.release_handler, {**run, "etag": taken["etag"]}) == {"released": True}
     before = _answers()
 

@@ -24,6 +24,14 @@ def test_live_model_is_scored_on_the_same_holdout(trained, demo_log, tmp_path) -
     assert live["same_data"] is True  # the same log: the gate keeps the live model
     new_auc = result.metadata["metrics"]["classification"]["roc_auc"]
     assert abs(live["roc_auc"] - new_auc) < 0.05
+    assert live["recommendation_on_its_holdout"].startswith(("capture ", "replay "))
+    # The report shows the two side by side and the decision the gate will make with them.
+    page = result.report_path.read_text()
+    section = page[page.index("<h2>Against the live model</h2>"):]
+    assert trained.version in section and f"{new_auc:.4f}" in section
+    assert f"{live['roc_auc']:.4f}" in section
+    assert '<b class="decision">keep-current</b>' in section  # same data: the gate keeps it
+    assert '<a href="../history.html">' in section
 
 
 @pytest.mark.slow
@@ -36,7 +44,9 @@ def test_an_incomparable_or_tampered_live_model_is_reported(trained, demo_log, t
     live = json.loads(result.metrics_path.read_text())["live_model_on_holdout"]
     assert live == {"model_version": trained.version, "comparable": False,
                     "reason": "the live model uses another feature set; not comparable",
-                    "same_data": True}
+                    "same_data": True, "recommendation_on_its_holdout": live[
+                        "recommendation_on_its_holdout"]}
+    assert '<b class="decision">deploy</b>' in result.report_path.read_text()
     (live_dir / "model.npz").write_bytes(b"tampered")
     result = train(demo_log[0], tmp_path / "newer", baseline_model_dir=live_dir)
     assert "does not match its sha256" in json.loads(
