@@ -158,7 +158,7 @@ def against_live(metrics: dict[str, Any], version: str, tolerance: float) -> str
 <td>{metrics['classification']['roc_auc']:.4f}</td><td>{html.escape(new_rec)}</td></tr>
 <tr><td>live model</td><td>{html.escape(str(live.get('model_version')))}</td><td>{live_auc}</td>
 <td>{html.escape(live_rec)} (on its own holdout)</td></tr></table>
-<p>Both ROC AUCs on this run's holdout{': ' + basis if basis else ''}.</p>
+<p>The live model's ROC AUC: {basis or 'not comparable'}.</p>
 <p>Quality gate (tolerance {tolerance}): <b class="decision">{result.decision}</b>:
 {html.escape(result.reason)}. An operator's <code>force_deploy</code> deploys it anyway.</p>
 {history}</section>"""
