@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import http.client
+import os
 import re
 import threading
 import time
@@ -47,7 +48,10 @@ from pipeline_lambdas.contract import SERVERLESS_MAX_CONCURRENCY, SERVERLESS_MEM
 
 # Seconds a serverless cold start spends before the model loads (download, `pip install` of
 # code/, container start): a few seconds, so the first call after a deployment is slow here too.
-COLD_START_DELAY = 3.0
+# CALLTIME_LOCAL_COLD_START_SECONDS sets it for every local run of this process and its children
+# (`make pipeline CALLTIME_LOCAL_COLD_START_SECONDS=1` for a quicker demo; the tests use it).
+COLD_START_ENV = "CALLTIME_LOCAL_COLD_START_SECONDS"
+COLD_START_DELAY = float(os.environ.get(COLD_START_ENV, "3.0"))
 # Seconds a container has to answer /invocations (SageMaker: 60); past it the caller gets a
 # ModelError, "Received server error (0) ... Your invocation timed out ...".
 INVOCATION_TIMEOUT = 60.0

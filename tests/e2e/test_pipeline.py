@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 
 from local_pipeline.pipeline import execute
 from localaws.runtime import LocalAWS
+from localaws.sagemaker.api import COLD_START_ENV
 from pipeline_lambdas.contract import EndState
 from pipeline_lambdas.errors import RollbackFailed
 from pipeline_lambdas.health import CANARY_SLOTS
@@ -296,7 +297,8 @@ def test_make_pipeline_twice_updates_and_invoke_reaches_the_endpoint(tmp_path) -
     --endpoint` answers from it afterwards."""
     command = [sys.executable, "-m", "calltime", "local", "pipeline", "--out", str(tmp_path),
                "--contacts", "400"]
-    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+           COLD_START_ENV: "1"}  # the 3 s cold start is shown in-process above
     first = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert "action=created" in first.stdout and "SUCCEEDED at Deployed" in first.stdout
@@ -373,7 +375,8 @@ def test_make_pipeline_takes_settings_and_a_log_too_large_for_the_function_is_na
     command = [sys.executable, "-m", "calltime", "local", "pipeline", "--out", str(tmp_path),
                "--contacts", "1000", "-c", "scale_out_rows=1000000",
                "-c", "training_memory_mb=512"]
-    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+           COLD_START_ENV: "1"}  # the 3 s cold start is shown in-process above
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
     assert "FAILED at PipelineFailed" in done.stdout

@@ -45,7 +45,15 @@ from local_pipeline.scenarios import with_artifact_fault
 from localaws.artifact_faults import garbage_artifact, slow_artifact, unloadable_artifact
 from localaws.lambdas import resolve
 from localaws.runtime import ExecutionResult, LocalAWS
-from pipeline_lambdas.contract import DEFAULT_CALLS_PREFIX, LOCK_KEY, MODELS_PREFIX, EndState
+from pipeline_lambdas.contract import (
+    DEFAULT_CALLS_PREFIX,
+    HISTORY_FILE,
+    HISTORY_PAGE,
+    LOCK_KEY,
+    MODELS_PREFIX,
+    EndState,
+    history_key,
+)
 from pipeline_lambdas.errors import HealthCheckFailed
 from pipeline_lambdas.health import health_check
 from pipeline_lambdas.run_lock import acquire, release
@@ -301,9 +309,13 @@ class FaultAccount:
                                f"{result.error} {result.cause}")
 
     def artifacts(self) -> dict[str, str]:
+        """Every published version's objects (never overwritten); not the stack's run history
+        beside them, which every run's Notify rewrites."""
         s3 = boto3.client("s3")
+        history = {history_key(HISTORY_FILE), history_key(HISTORY_PAGE)}
         return {o["Key"]: o["ETag"] for page in s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=f"{MODELS_PREFIX}/") for o in page.get("Contents", [])}
+            Bucket=self.bucket, Prefix=f"{MODELS_PREFIX}/") for o in page.get("Contents", [])
+            if o["Key"] not in history}
 
     def notifications(self, execution_arn: str) -> list[str]:
         name = execution_arn.rsplit(":", 1)[-1]
