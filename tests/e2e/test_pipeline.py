@@ -8,6 +8,7 @@ endpoint serves), so any one runs alone with `-k`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -144,6 +145,33 @@ def test_second_deployment_updates_the_endpoint(account) -> None:
     assert deploy["action"] == "updated"
     assert deploy["previous_endpoint_config_name"] == before
     assert account.endpoint()["EndpointConfigName"] == deploy["endpoint_config_name"] != before
+
+
+def test_the_operator_commands_read_runs_through_the_step_functions_api(account) -> None:
+    """What `calltime runs list/show/watch` do against a deployed stack, on this account's
+    executions through the Step Functions API (the local account's saved runs are the
+    make-pipeline test's)."""
+    import io
+
+    from operations.account import Account, NotFound, StepFunctionsRuns
+    from operations.runs import run_summary, show, watch
+
+    account.live()
+    runs = StepFunctionsRuns(boto3.client("stepfunctions"), account.arn)
+    operator = Account("stack calltime-local", runs)
+    newest = runs.newest(5)
+    assert newest and all(e["status"] != "RUNNING" for e in newest)
+    deployed = next(e for e in newest
+                    if run_summary(runs.describe(e["executionArn"]))["outcome"] == "deployed")
+    assert runs.arn(deployed["name"]) == deployed["executionArn"]
+    shown = show(operator, deployed["name"])
+    assert "AcquireLock" in shown and "HealthCheck" in shown and "OutcomeDeployed" in shown
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert watch(operator, deployed["executionArn"], poll=0.1, out=printed) == "SUCCEEDED"
+    assert "-> CheckEndpoint" in printed.getvalue()
+    with pytest.raises(NotFound, match="no run 'no-such-run'"):
+        runs.arn("no-such-run")
 
 
 def test_an_unpublished_deploy_version_stops_before_the_endpoint_is_touched(account) -> None:
