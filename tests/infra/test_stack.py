@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from aws_cdk.assertions import Annotations, Match
 
 from infra import images
 from infra.functions import STEPS
+from operations.account import NotFound, output
 from pipeline_lambdas import contract
 from pipeline_lambdas.errors import DeploymentInProgress
 from tests.support.stacks import REGIONS, definition, synth
@@ -316,6 +318,13 @@ def test_outputs(synthesized) -> None:
     assert outputs["modelname"]["Value"] == "/calltime/dev/live-model"
     assert _text(outputs["endpointarn"]["Value"]) == (
         f"arn:aws:sagemaker:{region}:{ACCOUNT}:endpoint/calltime-dev-optimal-call-time")
+    # The operator commands (operations/account.py) find the stack's resources by these names,
+    # as DescribeStacks lists them.
+    listed = {key: f"value-of-{key}" for key in outputs}
+    for name in ("models_bucket_name", "endpoint_name", "state_machine_arn"):
+        assert output(listed, name) == f"value-of-{name.replace('_', '')}"
+    with pytest.raises(NotFound, match=r"no output 'bucket' .is it calltime's"):
+        output(listed, "bucket")
 
 
 def test_every_taggable_resource_is_tagged(synthesized) -> None:
