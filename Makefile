@@ -42,17 +42,10 @@ $(CLIENT_TS)/node_modules/.installed: $(CLIENT_TS)/package.json $(CLIENT_TS)/pac
 	cd $(CLIENT_TS) && npm ci --no-audit --no-fund --silent
 	@touch $@
 
-# The client's suite mostly waits on local endpoints' cold starts and runs beside pytest; its
-# output follows pytest's, and either failing fails make test.
 test: venv $(CLIENT_TS)/node_modules/.installed
 	$(BIN)/ruff check .
-	@mkdir -p $(OUT); \
-	( cd $(CLIENT_TS) && CALLTIME_BIN=$(abspath $(BIN))/calltime npm test --silent ) \
-		> $(OUT)/clients-typescript-test.log 2>&1 & client=$$!; \
-	$(BIN)/pytest; tests=$$?; \
-	wait $$client; npm=$$?; \
-	echo "--- clients/typescript: npm test (exit $$npm)"; cat $(OUT)/clients-typescript-test.log; \
-	test $$tests -eq 0 && test $$npm -eq 0
+	$(BIN)/pytest
+	cd $(CLIENT_TS) && CALLTIME_BIN=$(abspath $(BIN))/calltime npm test --silent
 
 test-clients: venv $(CLIENT_TS)/node_modules/.installed
 	$(BIN)/pytest -q tests/clients tests/localaws/test_runtime_http.py
