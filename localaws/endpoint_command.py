@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+import tarfile
 import threading
 import time
 from pathlib import Path
@@ -20,6 +22,26 @@ from pathlib import Path
 LOCAL_BUCKET = "calltime-local-endpoint"
 LOCAL_ROLE = "arn:aws:iam::123456789012:role/calltime-local-sagemaker"
 LOCAL_IMAGE = "local/sagemaker-scikit-learn:1.9-0-cpu-py3"
+
+
+class EndpointNotServing(Exception):
+    """The model did not deploy: the endpoint Failed (its reason says why) or took too long."""
+
+
+def serverless(field: str, allowed: tuple[int, ...]) -> object:
+    """An argparse type: one of a serverless setting's allowed values, refused by name."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value not in allowed:
+            shown = (f"{allowed[0]}..{allowed[-1]}" if len(allowed) > 10
+                     else ", ".join(map(str, allowed)))
+            raise argparse.ArgumentTypeError(f"{text!r}: serverless {field} is one of {shown}")
+        return value
+
+    return parse
 
 
 def deploy_artifact(artifact: Path, endpoint: str, max_concurrency: int, memory_mb: int,
@@ -50,7 +72,7 @@ def deploy_artifact(artifact: Path, endpoint: str, max_concurrency: int, memory_
         if described["EndpointStatus"] == "InService":
             return endpoint
         if described["EndpointStatus"] == "Failed" or time.monotonic() > deadline:
-            raise RuntimeError(f"local endpoint {endpoint}: {described['EndpointStatus']}: "
+            raise EndpointNotServing(f"local endpoint {endpoint}: {described['EndpointStatus']}: "
                                f"{described.get('FailureReason', 'no answer in time')}")
         time.sleep(0.05)
 
@@ -68,6 +90,10 @@ def _serve_endpoint(args: argparse.Namespace) -> int:
         if region is None:
             raise FileNotFoundError(f"no local account in {args.local_state} "
                                     "(run `make pipeline` first)")
+    if args.model and not tarfile.is_tarfile(args.model):
+        print(f"calltime local endpoint: error: --model {args.model}: not a model.tar.gz "
+              "(`calltime train` writes one)", file=sys.stderr)
+        return 2
     with LocalAWS(region=region, cold_start_delay=args.cold_start_delay) as aws:
         aws.sagemaker.idle_seconds = args.idle_seconds
         aws.sagemaker.not_ready_while_cold = args.not_ready_while_cold
@@ -76,8 +102,13 @@ def _serve_endpoint(args: argparse.Namespace) -> int:
             aws.load_state(Path(args.local_state))
             endpoints = sorted(aws.sagemaker.endpoints)
         else:
-            endpoints = [deploy_artifact(Path(args.model), args.endpoint_name,
-                                         args.max_concurrency, args.memory_mb)]
+            try:
+                endpoints = [deploy_artifact(Path(args.model), args.endpoint_name,
+                                             args.max_concurrency, args.memory_mb)]
+            except EndpointNotServing as err:
+                print(f"calltime local endpoint: error: --model {args.model}: {err}",
+                      file=sys.stderr)
+                return 2
         with RuntimeAPI(aws.sagemaker, args.host, args.port) as api:
             print(json.dumps({"url": api.url, "endpoints": endpoints, "region": region,
                               "max_concurrency": None if args.local_state
@@ -90,7 +121,7 @@ def _serve_endpoint(args: argparse.Namespace) -> int:
 def add_endpoint(parser: argparse.ArgumentParser) -> None:
     from localaws.commands import port_number
     from localaws.sagemaker.api import COLD_START_DELAY
-    from training.commands import positive
+    from pipeline_lambdas.contract import SERVERLESS_MAX_CONCURRENCY, SERVERLESS_MEMORY_SIZES
 
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", help="a model.tar.gz to deploy on a new local endpoint")
@@ -99,10 +130,12 @@ def add_endpoint(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoint-name", default="calltime-local",
                         help="with --model (default: calltime-local)")
     parser.add_argument("--region", default="il-central-1", help="with --model")
-    parser.add_argument("--max-concurrency", type=positive(int), default=200,
+    parser.add_argument("--max-concurrency", default=200, type=serverless(
+        "MaxConcurrency", tuple(range(1, SERVERLESS_MAX_CONCURRENCY + 1))),
                         help="the endpoint config's MaxConcurrency (requests beyond it are "
                         "throttled)")
-    parser.add_argument("--memory-mb", type=positive(int), default=1024)
+    parser.add_argument("--memory-mb", default=1024,
+                        type=serverless("MemorySizeInMB", tuple(SERVERLESS_MEMORY_SIZES)))
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=port_number, default=8090, help="0: any free port")
     parser.add_argument("--cold-start-delay", type=float, default=COLD_START_DELAY,

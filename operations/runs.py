@@ -172,7 +172,10 @@ def _watch(args: argparse.Namespace) -> int:
 
 def add_list(parser: argparse.ArgumentParser) -> None:
     add_target(parser)
-    parser.add_argument("--limit", type=int, default=10, help="newest runs shown (default 10)")
+    from training.commands import positive
+
+    parser.add_argument("--limit", type=positive(int), default=10,
+                        help="newest runs shown (default 10)")
     parser.set_defaults(func=_list)
 
 

@@ -59,12 +59,37 @@ def test_user_errors_are_one_line(argv, message, tmp_path, capsys) -> None:
     (["local", "pipeline", "--data", "/nonexistent/calls.csv"],
      "argument --data: '/nonexistent/calls.csv': no such file"),
     (["local", "pipeline", "--scenario", "broken"], "argument --scenario: invalid choice"),
+    (["local", "endpoint", "--model", "m.tar.gz", "--max-concurrency", "500"],
+     "argument --max-concurrency: '500': serverless MaxConcurrency is one of 1..200"),
+    (["local", "endpoint", "--model", "m.tar.gz", "--memory-mb", "1000"],
+     "argument --memory-mb: '1000': serverless MemorySizeInMB is one of 1024, 2048"),
+    (["runs", "list", "--limit", "-1"], "argument --limit: '-1' must be greater than 0"),
 ])
 def test_bad_arguments_are_refused_before_anything_runs(argv, message, capsys) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_file_that_is_no_model_is_refused_by_name(tmp_path, capsys) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not an artifact")
+    assert main(["local", "endpoint", "--model", str(notes), "--port", "0"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"calltime local endpoint: error: --model {notes}: not a model.tar.gz (`calltime "
+        "train` writes one)")
+
+
+def test_a_model_that_does_not_serve_is_refused_with_the_reason(artifacts, tmp_path,
+                                                                 capsys) -> None:
+    broken = tmp_path / "model.tar.gz"
+    broken.write_bytes(artifacts["import_error"])
+    assert main(["local", "endpoint", "--model", str(broken), "--port", "0",
+                 "--cold-start-delay", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"calltime local endpoint: error: --model {broken}: ")
+    assert "did not pass the ping health check" in err and "not_a_module_anywhere" in err
 
 
 def test_an_aws_command_without_credentials_is_one_line(monkeypatch, capsys) -> None:
