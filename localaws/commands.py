@@ -94,8 +94,6 @@ def _invoke_local_endpoint(args: argparse.Namespace, body: bytes) -> int:
 
     state = Path(args.local_state)
     region = saved_region(state)
-    if region is None:
-        raise FileNotFoundError(f"no local account in {state} (run `make pipeline` first)")
     with LocalAWS(region=region) as aws:
         aws.load_state(state)
         runtime = boto3.client("sagemaker-runtime")

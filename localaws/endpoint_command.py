@@ -87,9 +87,6 @@ def _serve_endpoint(args: argparse.Namespace) -> int:
     region = args.region
     if args.local_state:
         region = saved_region(Path(args.local_state))
-        if region is None:
-            raise FileNotFoundError(f"no local account in {args.local_state} "
-                                    "(run `make pipeline` first)")
     if args.model and not tarfile.is_tarfile(args.model):
         print(f"calltime local endpoint: error: --model {args.model}: not a model.tar.gz "
               "(`calltime train` writes one)", file=sys.stderr)

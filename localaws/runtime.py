@@ -159,10 +159,13 @@ def _write_live(path: Path, record: dict[str, Any]) -> None:
     _write_atomically(path, json.dumps(record, default=_timestamp))
 
 
-def saved_region(directory: Path) -> str | None:
-    """The region of a saved local account, or None if there is none."""
+def saved_region(directory: Path) -> str:
+    """The region of a saved local account; FileNotFoundError, saying what makes one, if there
+    is none."""
     path = Path(directory) / "state.json"
-    return json.loads(path.read_text())["region"] if path.is_file() else None
+    if not path.is_file():
+        raise FileNotFoundError(f"no local account in {directory} (run `make pipeline` first)")
+    return json.loads(path.read_text())["region"]
 
 
 class LocalAWS:

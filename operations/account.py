@@ -171,8 +171,6 @@ def local(state: Path, services: bool = True) -> Iterator[Account]:
     from localaws.runtime import LocalAWS, saved_region
 
     region = saved_region(state)
-    if region is None:
-        raise FileNotFoundError(f"no local account in {state} (run `make pipeline` first)")
     label = f"local account {state}"
     if not services:
         yield Account(label, SavedRuns(state))

@@ -56,8 +56,6 @@ def _unlock_local(state: Path, force: bool, by: str) -> str:
     from pipeline_lambdas.run_lock import unlock
 
     region = saved_region(state)
-    if region is None:
-        raise FileNotFoundError(f"no local account in {state} (run `make pipeline` first)")
     with exclusive(state), LocalAWS(region=region) as aws:
         aws.load_state(state)
         s3 = boto3.client("s3")
