@@ -104,8 +104,20 @@ class SavedRuns:
 
     def __init__(self, state: Path) -> None:
         self.state = state
+        self._read: tuple[tuple, dict[str, dict[str, Any]]] | None = None
 
     def _records(self) -> dict[str, dict[str, Any]]:
+        """Read again only when a file changed (`runs list` asks once per run shown; the saved
+        histories grow with every run)."""
+        from localaws.runtime import EXECUTIONS_FILE, RUNNING_DIR
+
+        files = [self.state / EXECUTIONS_FILE, *sorted((self.state / RUNNING_DIR).glob("*.json"))]
+        stamp = tuple((str(f), _mtime(f)) for f in files)
+        if self._read is None or self._read[0] != stamp:
+            self._read = (stamp, self._read_records())
+        return self._read[1]
+
+    def _read_records(self) -> dict[str, dict[str, Any]]:
         from localaws.runtime import EXECUTIONS_FILE, RUNNING_DIR
 
         path = self.state / EXECUTIONS_FILE
@@ -138,6 +150,13 @@ class SavedRuns:
     def history(self, arn: str) -> tuple[dict[str, Any], str, list[dict[str, Any]]]:
         record = self._records()[arn]
         return record["execution"], record["definition"], record["history"]
+
+
+def _mtime(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:  # a run saved (and its running/ file removed) meanwhile
+        return None
 
 
 def _alive(pid: int | None) -> bool:
