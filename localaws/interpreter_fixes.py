@@ -17,6 +17,7 @@ def apply() -> None:
     _terminal_errors()
     _lambda_service_errors()
     _tolerated_failures()
+    _gathered_map_results()
 
 
 def _iso_start_time() -> None:
@@ -155,3 +156,57 @@ def _tolerated_failures() -> None:
 
     cls._map_run = map_run
     cls._calltime_tolerated_failures = True
+
+
+def _gathered_map_results() -> None:
+    """A Distributed Map without a ResultWriter whose gathered child outputs exceed the state
+    size quota fails with the terminal States.DataLimitExceeded, as in Step Functions."""
+    from moto.stepfunctions.parser.api import HistoryEventType, MapRunFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
+        StatesErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map import state_map
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+        distributed_iteration_component as component,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+    from moto.stepfunctions.parser.quotas import is_within_size_quota
+
+    cls = component.DistributedIterationComponent
+    if getattr(cls, "_calltime_gathered_results", False):
+        return
+    map_state = state_map.StateMap
+    original_state_body = map_state._eval_body
+
+    def state_body(self, env) -> None:
+        # The iteration component cannot see its state's ResultWriter: tell it.
+        self.iteration_component._calltime_result_writer = self.result_writer is not None
+        original_state_body(self, env)
+
+    original_run = cls._map_run
+
+    def map_run(self, env, eval_input) -> None:
+        original_run(self, env, eval_input)
+        if getattr(self, "_calltime_result_writer", False) or is_within_size_quota(
+                env.stack[-1]):
+            return
+        error = StatesErrorNameType.StatesStatesDataLimitExceeded
+        cause = (f"The Map state '{eval_input.state_name}' gathered results of "
+                 f"{len(eval_input.input_items or [])} child executions exceeding the maximum "
+                 "number of bytes service limit (256 KB); export them with a ResultWriter")
+        raise FailureEventException(FailureEvent(
+            env=env, error_name=StatesErrorName(typ=error),
+            event_type=HistoryEventType.MapRunFailed,
+            event_details=EventDetails(mapRunFailedEventDetails=MapRunFailedEventDetails(
+                error=error.to_name(), cause=cause))))
+
+    map_state._eval_body = state_body
+    cls._map_run = map_run
+    cls._calltime_gathered_results = True
