@@ -57,6 +57,8 @@ STEPS = (
          "Scale-out: one bucket's contacts' hour counts for the global parameters."),
     Step("train-sample", "pipeline_lambdas.train_sample_step.handler",
          "Scale-out: fit the global parameters, train and evaluate, stage the artifact."),
+    Step("name-failed-item", "pipeline_lambdas.failed_item.handler",
+         "Scale-out: name the map item that failed, from the record its child execution left."),
     Step("package", "pipeline_lambdas.package_step.handler",
          "Publish the staged model.tar.gz under models/optimal-call-time/<version>/."),
     Step("quality-gate", "pipeline_lambdas.quality_gate.handler",
@@ -215,6 +217,11 @@ class PipelineFunctions(Construct):
         allow("train-sample", ["sagemaker:DescribeEndpoint"], [endpoint])
         allow("train-sample", ["sagemaker:DescribeEndpointConfig"], [configs])
         allow("train-sample", ["sagemaker:DescribeModel"], [models])
+        # The failed map items' records (the state machine writes them: infra/state_machine).
+        failures = f"{c.WORK_PREFIX}*/{c.FAILURES_DIR}*"
+        allow("name-failed-item", ["s3:ListBucket"], [bucket.bucket_arn],
+              {"StringLike": {"s3:prefix": [failures]}})
+        allow("name-failed-item", ["s3:GetObject"], [objects(failures)])
         allow("package", ["s3:GetObject"], [objects(staging), objects(artifacts)])
         allow("package", ["s3:PutObject"], [objects(artifacts)])
         # deploy_version: a version that was never published is told apart from one the role
@@ -266,6 +273,7 @@ class PipelineFunctions(Construct):
                            "plan-training": [data], "partition": [data, work],
                            "merge-bucket": [work], "global-cut": [work],
                            "count-bucket": [work], "train-sample": [work, artifacts, staging],
+                           "name-failed-item": [failures],
                            "quality-gate": [artifacts], "notify": [notifications]}.items():
             acknowledge(self.roles[step].node.find_child("DefaultPolicy"), prefixes,
                         *[wildcard(self, objects(key)) for key in keys])

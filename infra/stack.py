@@ -38,7 +38,8 @@ class CalltimeStack(cdk.Stack):
         self.pipeline = RetrainingStateMachine(self, "Pipeline", settings,
                                                self.functions.functions,
                                                self.hosting.endpoint_arn,
-                                               self.hosting.config_arn_pattern)
+                                               self.hosting.config_arn_pattern,
+                                               self.storage.bucket)
         self.schedule = RetrainingSchedule(self, "Schedule", settings,
                                            self.pipeline.state_machine)
         self.monitoring = Monitoring(self, "Monitoring", settings, self.notifications.topic,

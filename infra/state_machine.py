@@ -22,6 +22,7 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -30,9 +31,12 @@ from infra.nag import acknowledge, wildcard
 from infra.settings import DeploySettings, retention
 from pipeline_lambdas.contract import (
     DEPLOYMENT_FAILED_ERROR,
+    FAILURES_DIR,
     IN_PROGRESS_STATUSES,
+    MAP_ITEM_OUTPUT,
     RUN_REFUSED_ERROR,
     RUN_TIMEOUT_SECONDS,
+    WORK_PREFIX,
     DeploymentState,
     EndState,
     GateDecision,
@@ -89,6 +93,9 @@ class Ending:
     cause: str | None  # a Fail state's cause; None for a Succeed state
 
 
+# The Distributed Maps of a scale-out run, in order.
+MAP_STATES = ("PartitionParts", "MergeBuckets", "CountBuckets")
+
 RUN_REFUSED_CAUSE = "Another run holds the endpoint lock; nothing was done."
 ENDINGS = (
     Ending("OutcomeDeployed", Outcome.DEPLOYED, EndState.DEPLOYED, None),
@@ -107,9 +114,10 @@ ENDINGS = (
 class RetrainingStateMachine(Construct):
     def __init__(self, scope: Construct, construct_id: str, settings: DeploySettings,
                  functions: dict[str, lambda_.IFunction], endpoint_arn: str,
-                 config_arn_pattern: str) -> None:
+                 config_arn_pattern: str, bucket: s3.IBucket) -> None:
         super().__init__(scope, construct_id)
         self._functions = functions
+        self._bucket = bucket
         self._endpoint = (settings.endpoint_name, endpoint_arn, config_arn_pattern)
         self._scale_out_concurrency = settings.scale_out_concurrency
         finish = self._endings()
@@ -228,41 +236,73 @@ class RetrainingStateMachine(Construct):
 
     def _scale_out(self, failed: sfn.IChainable) -> sfn.Chain:
         """A log too large for one function: Distributed Maps over its parts and its contact
-        buckets (training/scale_out.py), then one function trains as Train does."""
+        buckets (training/scale_out.py), then one function trains as Train does. A Map that
+        fails is explained before the run ends: NameFailedItem reads the record its failed
+        item left and puts that item's error, named, in `$.error`."""
         work = {"execution_name.$": "$.execution_name", "work_prefix.$": "$.plan.work_prefix"}
-        partition = self._map("PartitionParts", "$.plan.parts", {
+        named = self._task("NameFailedItem", "name-failed-item", {
+            "work_prefix.$": "$.plan.work_prefix", "error.$": "$.error"}, "$.error")
+        # Without a record (or if reading it fails), the Map's own error stands.
+        named.add_catch(failed, errors=["States.ALL"], result_path="$.name_error")
+        named.next(failed)
+        partition = self._map(MAP_STATES[0], "$.plan.parts", {
             **work, "part.$": "$$.Map.Item.Value", "bucket_count.$": "$.plan.bucket_count"},
             "Partition", "partition", {"part.$": "$.part", "bucket_count.$": "$.bucket_count"},
-            failed)
-        merge = self._map("MergeBuckets", "$.plan.buckets", {
+            "$.part.index", named)
+        merge = self._map(MAP_STATES[1], "$.plan.buckets", {
             **work, "bucket.$": "$$.Map.Item.Value"}, "MergeBucket", "merge-bucket",
-            {"bucket.$": "$.bucket"}, failed)
+            {"bucket.$": "$.bucket"}, "$.bucket", named)
         cut = self._task("GlobalCut", "global-cut", work, "$.cut", catch=failed)
-        count = self._map("CountBuckets", "$.plan.buckets", {
+        count = self._map(MAP_STATES[2], "$.plan.buckets", {
             **work, "bucket.$": "$$.Map.Item.Value", "cut.$": "$.cut"}, "CountBucket",
-            "count-bucket", {"bucket.$": "$.bucket", "cut.$": "$.cut"}, failed)
+            "count-bucket", {"bucket.$": "$.bucket", "cut.$": "$.cut"}, "$.bucket", named)
         train = self._task("TrainOnSample", "train-sample", {
             **work, "execution_start.$": "$.execution_start",
             "data_uri.$": "$.plan.data_uri", "cut.$": "$.cut"}, "$.train", catch=failed)
         return partition.next(merge).next(cut).next(count).next(train)
 
     def _map(self, state_id: str, items_path: str, item: dict[str, Any], task_id: str,
-             function_key: str, payload: dict[str, Any], failed: sfn.IChainable
-             ) -> sfn.DistributedMap:
-        """A Distributed Map whose items each run one step function; results are discarded
-        (each item writes its own to the work area, under keys of its item alone, so a retried
-        item overwrites what its first try wrote). No failed item is tolerated: a part that is
-        no call log is refused inside its worker, by name; a worker that fails again would
-        otherwise leave the model trained on less data than the run says."""
+             function_key: str, payload: dict[str, Any], item_id: str,
+             failed: sfn.IChainable) -> sfn.DistributedMap:
+        """A Distributed Map whose items each run one step function.
+
+        Its results are not kept, and not gathered either: Step Functions holds the gathered
+        child outputs to the 256 KB state limit whatever the ResultPath, so each child ends in
+        a constant output of a few bytes (each item writes what it made to the work area,
+        under keys of its item alone, so a retried item overwrites what its first try wrote).
+
+        No failed item is tolerated: a part that is no call log is refused inside its worker,
+        by name; a worker that fails again would otherwise leave the model trained on less
+        data than the run says. Step Functions reports only that the tolerated failure
+        threshold was exceeded, so a failed child first writes its item and error to
+        work/<execution>/failures/<Map>/ (with the state machine's own S3 call: the worker
+        may have been killed) for NameFailedItem to read."""
         mapped = sfn.DistributedMap(
             self, state_id, items_path=items_path, item_selector=item,
             max_concurrency=self._scale_out_concurrency, result_path=sfn.JsonPath.DISCARD)
         worker = self._task(task_id, function_key, {
             "execution_name.$": "$.execution_name", "work_prefix.$": "$.work_prefix",
-            **payload}, "$.result")
+            **payload}, sfn.JsonPath.DISCARD)
         worker.add_retry(errors=WORKER_MEMORY_ERRORS, interval=cdk.Duration.seconds(1),
                          max_attempts=1)
-        mapped.item_processor(worker)
+        done = sfn.Pass(self, f"{task_id}Done", result=sfn.Result.from_number(MAP_ITEM_OUTPUT))
+        # <work prefix>failures/<Map>/<item>.json: the child's input and its error.
+        key = (f"States.Format('{{}}{FAILURES_DIR}{state_id}/{{}}.json', $.work_prefix, "
+               f"{item_id})")
+        record = tasks.CallAwsService(
+            self, f"{task_id}RecordFailure", service="s3", action="putObject",
+            iam_action="s3:PutObject", iam_resources=[self._bucket.arn_for_objects(
+                f"{WORK_PREFIX}*/{FAILURES_DIR}{state_id}/*")],
+            parameters={"Bucket": self._bucket.bucket_name, "Key.$": key,
+                        "Body.$": "States.JsonToString($)",
+                        "ContentType": "application/json"},
+            result_path=sfn.JsonPath.DISCARD)
+        item_failed = sfn.Fail(self, f"{task_id}Failed", error_path="$.failure.Error",
+                               cause_path="$.failure.Cause")
+        worker.add_catch(record, errors=["States.ALL"], result_path="$.failure")
+        record.add_catch(item_failed, errors=["States.ALL"], result_path="$.record_error")
+        mapped.item_processor(worker.next(done))
+        record.next(item_failed)
         mapped.add_catch(failed, errors=["States.ALL"], result_path="$.error")
         return mapped
 
@@ -410,10 +450,14 @@ class RetrainingStateMachine(Construct):
             "X-Ray, which support no resource-level scoping; '<function>:*' is CDK's Lambda "
             "grant for the step functions' versions and aliases, only this pipeline's functions; "
             "'endpoint-config/<prefix>-*' is the versioned endpoint configs (named per model "
-            "version) that the direct restore may put back when the Rollback function fails.",
+            "version) that the direct restore may put back when the Rollback function fails; "
+            "'work/*/failures/<Map>/*' is where a Distributed Map's failed item records itself "
+            "(the run's work prefix is made per execution).",
             "AwsSolutions-IAM5[Resource::*]",
             *[wildcard(self, f"{fn.function_arn}:*") for fn in self._functions.values()],
-            wildcard(self, self._endpoint[2]))
+            wildcard(self, self._endpoint[2]),
+            *[wildcard(self, self._bucket.arn_for_objects(
+                f"{WORK_PREFIX}*/{FAILURES_DIR}{state}/*")) for state in MAP_STATES])
 
     def _task(self, state_id: str, function_key: str, payload: dict[str, Any],
               result_path: str, catch: sfn.IChainable | None = None,

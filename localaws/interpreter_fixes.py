@@ -18,6 +18,8 @@ def apply() -> None:
     _lambda_service_errors()
     _tolerated_failures()
     _gathered_map_results()
+    _reused_clients()
+    _parsed_paths_once()
 
 
 def _iso_start_time() -> None:
@@ -210,3 +212,61 @@ def _gathered_map_results() -> None:
     map_state._eval_body = state_body
     cls._map_run = map_run
     cls._calltime_gathered_results = True
+
+
+_CLIENT_MODULES = (
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service."
+    "state_task_service_aws_sdk",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service."
+    "state_task_service_sns",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval."
+    "resource_eval_s3",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval."
+    "resource_eval_s3",
+)
+
+
+def _reused_clients() -> None:
+    import importlib
+    import threading
+
+    import boto3
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    if getattr(boto_client, "_calltime_reused", False):
+        return
+    original = boto_client.boto_client_for
+    made: dict[tuple[str, str], tuple[object, object]] = {}
+    lock = threading.Lock()
+
+    def boto_client_for(region: str, service: str, state_credentials=None):
+        # Made on the default session: a new runtime (a new session, its own handlers) makes
+        # its own clients.
+        with lock:
+            session, client = made.get((region, service), (None, None))
+            if session is not boto3.DEFAULT_SESSION or client is None:
+                client = original(region=region, service=service,
+                                  state_credentials=state_credentials)
+                made[(region, service)] = (boto3.DEFAULT_SESSION, client)
+            return client
+
+    for name in _CLIENT_MODULES:
+        module = importlib.import_module(name)
+        if hasattr(module, "boto_client_for"):
+            module.boto_client_for = boto_client_for
+    boto_client.boto_client_for = boto_client_for
+    boto_client._calltime_reused = True
+
+
+def _parsed_paths_once() -> None:
+    import functools
+
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    for module in (json_path, result_path):
+        if not getattr(module, "_calltime_parsed_once", False):
+            # A parsed path is an expression tree that find/update only read.
+            module.parse = functools.lru_cache(maxsize=4096)(module.parse)
+            module._calltime_parsed_once = True

@@ -67,6 +67,22 @@ def steps(definition: str, history: list[dict[str, Any]]) -> list[StepRow]:
     return rows
 
 
+def run_error(history: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The error the run recorded in `$.error` (a failed map item's, named), as the last state
+    left it; None when no step failed."""
+    for event in reversed(history):
+        if not event["type"].endswith("StateExited"):
+            continue
+        try:
+            output = json.loads(event["stateExitedEventDetails"].get("output") or "{}")
+        except json.JSONDecodeError:
+            continue
+        error = output.get("error") if isinstance(output, dict) else None
+        if isinstance(error, dict):
+            return error if error.get("Error") else None
+    return None
+
+
 def _when(value: Any) -> str:
     import datetime as dt
 
@@ -123,6 +139,9 @@ def show(account: Account, name: str) -> str:
              f"{summary['started']}, {summary['duration']}"]
     if execution.get("error"):
         lines.append(f"  error: {execution['error']}: {short(execution.get('cause', ''), 300)}")
+    if recorded := run_error(history):  # the failed step's error, as the run recorded it
+        lines.append(f"  failed step's error: {recorded['Error']}: "
+                     f"{short(cause({'cause': recorded.get('Cause', '')}), 600)}")
     rows = [r for r in steps(definition, history)
             if r.kind in SHOWN or r.name.startswith("Outcome")]
     lines.append(table([{"step": r.name, "status": r.status,

@@ -47,6 +47,14 @@ def work_prefix(execution_name: str) -> str:
     return f"{WORK_PREFIX}{execution_name}/"
 
 
+# <work prefix>failures/<Map state>/<item>.json: what a Distributed Map's failed child wrote of
+# its input and its error (the state machine writes it; NameFailedItem reads it).
+FAILURES_DIR = "failures/"
+# What every Distributed Map child returns: the Map gathers it, a few bytes an item, whatever
+# the item count (Step Functions holds the gathered outputs to 256 KB even when discarded).
+MAP_ITEM_OUTPUT = 0
+
+
 class TrainingPath(StrEnum):
     """Which way PlanTraining sends a run: one function, or the Distributed Map."""
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 
 class SettingsError(ValueError):
     """A setting (deployment or function environment) is missing or invalid; names it."""
@@ -38,3 +40,16 @@ class HealthCheckFailed(Exception):
 
 class RollbackFailed(Exception):
     """The endpoint could not be restored; the message says where it was left."""
+
+
+def said(cause: object) -> str:
+    """What an error said: a Lambda error's cause is its error payload as JSON, whose
+    errorMessage is the message; any other cause is the message itself."""
+    text = "" if cause is None else str(cause)
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(payload, dict) and payload.get("errorMessage"):
+        return str(payload["errorMessage"])
+    return text

@@ -10,10 +10,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from pipeline_lambdas.contract import HISTORY_FILE, HISTORY_PAGE, Outcome, history_key
+from pipeline_lambdas.errors import said
 from training import history_page
 
 CONFLICT_RETRIES = 5  # concurrent writers (runs are serialized by the lock; this is a fence)
 CONFLICTS = ("PreconditionFailed", "ConditionalRequestConflict")
+ERROR_DETAIL_CHARS = 500
 
 
 def run_record(outcome: str, details: dict[str, Any], execution_name: str,
@@ -30,7 +32,9 @@ def run_record(outcome: str, details: dict[str, Any], execution_name: str,
             "recommendation": train.get("recommendation"), "gate": gate.get("decision") or None,
             "gate_reason": gate.get("reason") or None,
             "endpoint_config": deploy.get("endpoint_config_name") or None,
-            "error": error.get("Error") or None}
+            "error": error.get("Error") or None,
+            # What it said (a failed map item: which one), as the notification says it.
+            "error_detail": said(error.get("Cause"))[:ERROR_DETAIL_CHARS] or None}
 
 
 def record_run(s3: Any, bucket: str, models_prefix: str, stack: str,

@@ -42,6 +42,14 @@ def _number(value: Any, fmt: str) -> str:
     return "-" if value is None else fmt.format(value)
 
 
+def _error(record: dict[str, Any]) -> str:
+    """The error's name, then what it said (a failed map item: which one and why)."""
+    name, detail = record.get("error") or "", record.get("error_detail") or ""
+    if not detail:
+        return html.escape(name)
+    return f"<b>{html.escape(name)}</b>: {html.escape(detail)}"
+
+
 def render(records: list[dict[str, Any]], stack: str) -> str:
     """`records`: oldest first, as run_history keeps them."""
     rows = []
@@ -61,7 +69,7 @@ def render(records: list[dict[str, Any]], stack: str) -> str:
             f"<td>{html.escape(r.get('recommendation') or '-')}</td>"
             f"<td title=\"{html.escape(r.get('gate_reason') or '')}\">"
             f"{html.escape(r.get('gate') or '-')}</td>"
-            f"<td>{html.escape(r.get('error') or '')}</td></tr>")
+            f"<td>{_error(r)}</td></tr>")
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>calltime {html.escape(stack)}: every version</title><style>
 body{{font-family:system-ui,sans-serif;margin:2rem;color:#222}}

@@ -73,11 +73,13 @@ class RunPath(StrEnum):
     DEPLOY = "deploy"  # force_deploy: a new model deploys
     BROKEN = "broken"  # force_deploy of a model that fails its health check: rolled back
     SCALE_OUT = "scale-out"  # the keep run through the Distributed Map
+    ITEM_FAILS = "item-fails"  # the scale-out run whose merge items fail: the item is named
 
 
 NORMAL_END = {RunPath.KEEP: EndState.KEPT_CURRENT_MODEL, RunPath.DEPLOY: EndState.DEPLOYED,
               RunPath.BROKEN: EndState.ROLLED_BACK,
-              RunPath.SCALE_OUT: EndState.KEPT_CURRENT_MODEL}
+              RunPath.SCALE_OUT: EndState.KEPT_CURRENT_MODEL,
+              RunPath.ITEM_FAILS: EndState.PIPELINE_FAILED}
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,8 @@ STEPS = (
     Step("CountBucket", "count-bucket", RunPath.SCALE_OUT, EndState.PIPELINE_FAILED,
          in_map=True),
     Step("TrainOnSample", "train-sample", RunPath.SCALE_OUT, EndState.PIPELINE_FAILED),
+    Step("NameFailedItem", "name-failed-item", RunPath.ITEM_FAILS, EndState.PIPELINE_FAILED,
+         "name_error"),
 )
 STEP = {s.state: s for s in STEPS}
 
@@ -234,11 +238,21 @@ class FaultAccount:
         if artifact is not None:
             self.aws.register_lambda(package, with_artifact_fault(resolve(real), artifact))
         try:
-            with self._scale_out(path is RunPath.SCALE_OUT):
+            with self._scale_out(path in (RunPath.SCALE_OUT, RunPath.ITEM_FAILS)), \
+                    self._items_fail(path is RunPath.ITEM_FAILS):
                 return self.aws.run_execution(self.arn, run_input, timeout=600,
                                               name=f"{name}-{time.time_ns()}"[:80])
         finally:
             self.aws.register_lambda(package, real)
+
+    @contextlib.contextmanager
+    def _items_fail(self, on: bool) -> Iterator[None]:
+        """Every merge item raises, so the run reaches NameFailedItem."""
+        if not on:
+            yield
+            return
+        with self._function(self.functions["merge-bucket"], f"{HANDLERS}:raise_error"):
+            yield
 
     @contextlib.contextmanager
     def _scale_out(self, on: bool) -> Iterator[None]:
@@ -443,10 +457,14 @@ def _check_fault_seen(cell: Cell, result: ExecutionResult,
     if fault.transient:
         return []
     recorded = result.state_value(step.error_slot)
-    if step.in_map:  # the item's error is in its child execution; the map names the threshold
-        expected = "States.ExceedToleratedFailureThreshold"
-        return [] if recorded.get("Error") == expected else [
-            f"${step.error_slot} is {recorded}, expected {expected}"]
+    if step.in_map:  # the map names only the threshold; NameFailedItem names the item
+        item = "part " if step.function == "partition" else "bucket "
+        cause = recorded.get("Cause", "")
+        said = "not authorized" in cause if fault.key == "denied" else \
+            recorded.get("Error") == fault.error
+        return [] if said and item in cause else [
+            f"${step.error_slot} is {recorded}, expected the failed {item.strip()} named "
+            f"with its error"]
     if fault.key == "denied":  # the service's own name for it: AccessDenied, AuthorizationError
         if "not authorized" not in recorded.get("Cause", ""):
             return [f"${step.error_slot} names no denied call: {recorded}"]

@@ -479,3 +479,70 @@ def test_account_wide_names_differ_between_regions(synthesized, tmp_path_factory
     assert here["AWS::CloudWatch::Dashboard"] == {f"calltime-dev-{region}"}
     for kind in here:
         assert not here[kind] & there[kind], kind
+
+
+def test_every_distributed_maps_gathered_results_fit_the_state_whatever_its_item_count(
+        synthesized) -> None:
+    """Step Functions gathers every child execution's output into a Distributed Map's result
+    and holds it to the 256 KB state limit even when the Map discards it (ResultPath null;
+    aws/aws-cdk#24799), unless a ResultWriter exports it. So each child must end in a constant
+    of a few bytes: the plan that lists the items fits the state (PlanTraining's limit), at
+    least two bytes an item, and gathers no more than its own size again."""
+    import json
+
+    from pipeline_lambdas.plan_training import PLAN_LIMIT_BYTES
+
+    _, _, template = synthesized
+    maps = {n: s for n, s in _definition(template)["States"].items()
+            if s["Type"] == "Map" and s["ItemProcessor"]["ProcessorConfig"]["Mode"] ==
+            "DISTRIBUTED"}
+    assert set(maps) == {"PartitionParts", "MergeBuckets", "CountBuckets"}
+    for name, state in maps.items():
+        if "ResultWriter" in state:
+            continue
+        children = state["ItemProcessor"]["States"]
+        ends = [s for s in children.values() if s.get("End") and s["Type"] != "Fail"]
+        assert ends, name
+        for end in ends:  # a constant output: a Pass of a Result, nothing kept of the input
+            assert end["Type"] == "Pass" and "Result" in end, (name, end)
+            assert not {"ResultPath", "OutputPath", "Parameters"} & set(end), (name, end)
+        output = max(len(json.dumps(end["Result"])) for end in ends)
+        most_items = PLAN_LIMIT_BYTES // 2
+        assert most_items * (output + 1) + 2 < 256 * 1024, name
+
+
+def test_a_failed_map_item_records_itself_for_name_failed_item(synthesized) -> None:
+    """A child whose worker fails (after its memory retry) writes its input and error where
+    NameFailedItem reads, then fails with the worker's own error; every Map's failure goes
+    through NameFailedItem, whose own failure keeps the Map's error."""
+    _, _, template = synthesized
+    states = _definition(template)["States"]
+    for name in ("PartitionParts", "MergeBuckets", "CountBuckets"):
+        children = states[name]["ItemProcessor"]["States"]
+        worker = children[states[name]["ItemProcessor"]["StartAt"]]
+        assert [r["ErrorEquals"] for r in worker["Retry"]][-1] == ["Runtime.OutOfMemory",
+                                                                  "Lambda.Unknown"]
+        (catch,) = worker["Catch"]
+        record = children[catch["Next"]]
+        assert record["Resource"].endswith(":states:::aws-sdk:s3:putObject")
+        assert record["Parameters"]["Key.$"].startswith(
+            f"States.Format('{{}}failures/{name}/{{}}.json', $.work_prefix, ")
+        assert record["Parameters"]["Body.$"] == "States.JsonToString($)"
+        failed = children[record["Next"]]
+        assert failed == {"Type": "Fail", "ErrorPath": "$.failure.Error",
+                          "CausePath": "$.failure.Cause"}
+        assert record["Catch"][0]["Next"] == record["Next"]
+        assert states[name]["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",
+                                          "Next": "NameFailedItem"}]
+    named = states["NameFailedItem"]
+    assert named["ResultPath"] == "$.error" and named["Next"] == "OutcomeFailed"
+    assert named["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.name_error",
+                               "Next": "OutcomeFailed"}]
+    # The state machine's role may write those records and nothing else of the work area.
+    writes = [s for s in _statements(template, "PipelineStateMachineRoleDefaultPolicy")
+              if "s3:PutObject" in _actions(s)]
+    written = sorted(_text(r) for s in writes for r in (
+        s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]))
+    assert [w.split(">", 1)[1] for w in written] == sorted(
+        f"/work/*/failures/{n}/*" for n in ("PartitionParts", "MergeBuckets", "CountBuckets"))
+    assert all(w.startswith("<StorageModels") for w in written)
