@@ -192,7 +192,9 @@ class PipelineFunctions(Construct):
         allow("train", ["s3:ListBucket"], [bucket.bucket_arn],
               {"StringLike": {"s3:prefix": [data]}})
         allow("train", ["s3:GetObject"], [objects(data), objects(artifacts)])
-        allow("train", ["s3:PutObject"], [objects(staging)])
+        # Its outputs go up by upload_file, whose failed multipart upload is aborted: without
+        # s3:AbortMultipartUpload, AccessDenied would stand in for the failure's real cause.
+        allow("train", ["s3:PutObject", "s3:AbortMultipartUpload"], [objects(staging)])
         allow("train", ["sagemaker:DescribeEndpoint"], [endpoint])
         allow("train", ["sagemaker:DescribeEndpointConfig"], [configs])
         allow("train", ["sagemaker:DescribeModel"], [models])
@@ -213,7 +215,7 @@ class PipelineFunctions(Construct):
         allow("global-cut", ["s3:GetObject"], [objects(work)])
         allow("train-sample", ["s3:GetObject", "s3:DeleteObject"], [objects(work)])
         allow("train-sample", ["s3:GetObject"], [objects(artifacts)])
-        allow("train-sample", ["s3:PutObject"], [objects(staging)])
+        allow("train-sample", ["s3:PutObject", "s3:AbortMultipartUpload"], [objects(staging)])
         allow("train-sample", ["sagemaker:DescribeEndpoint"], [endpoint])
         allow("train-sample", ["sagemaker:DescribeEndpointConfig"], [configs])
         allow("train-sample", ["sagemaker:DescribeModel"], [models])
@@ -233,6 +235,9 @@ class PipelineFunctions(Construct):
                                "sagemaker:AddTags"], [models])
         allow("create-model", ["sagemaker:CreateEndpointConfig",
                                "sagemaker:DescribeEndpointConfig", "sagemaker:AddTags"], [configs])
+        # What the endpoint serves before the run touches it: the rollback target, and a
+        # deploy_version that is already live refused.
+        allow("create-model", ["sagemaker:DescribeEndpoint"], [endpoint])
         allow("create-model", ["iam:PassRole"], [hosting.execution_role.role_arn],
               {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}})
         for step in ("deploy", "rollback"):

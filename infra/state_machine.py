@@ -73,7 +73,7 @@ PLACEHOLDERS: dict[str, Any] = {
     "lock": {"etag": ""},  # the lock's ETag once AcquireLock took it; "" = this run never did
     "train": {"model_version": ""},
     "gate": {"decision": ""},
-    "model": {"endpoint_config_name": ""},
+    "model": {"endpoint_config_name": "", "live_endpoint_config_name": ""},
     "deploy": {"previous_endpoint_config_name": "", "deploy_started_at": ""},
     "check": {"next_attempt": 1},
     "error": {"Error": "", "Cause": ""},
@@ -312,6 +312,7 @@ class RetrainingStateMachine(Construct):
                                     "$.cleanup")
         rollback = self._task("Rollback", "rollback", {
             "previous_endpoint_config_name.$": "$.deploy.previous_endpoint_config_name",
+            "endpoint_config_at_start.$": "$.model.live_endpoint_config_name",
             "endpoint_config_name.$": "$.model.endpoint_config_name",
             "poll_seconds.$": "$.run.rollback_poll_seconds"}, "$.rollback",
             catch=self._restore_directly(finish, after_rollback), catch_path="$.rollback_error")
@@ -378,9 +379,16 @@ class RetrainingStateMachine(Construct):
             "memory_size_mb.$": "$.run.memory_size_mb",
             "max_concurrency.$": "$.run.max_concurrency"}, "$.model",
             catch=finish[Outcome.FAILED])
-        deploy = self._task("Deploy", "deploy",
-                            {"endpoint_config_name.$": "$.model.endpoint_config_name"},
-                            "$.deploy", catch=rollback)
+        # The rollback target is known before the endpoint is touched: what it served when
+        # CreateModelAndConfig looked (Deploy may fail before it says, or find on a retry that
+        # its first attempt's update is already done).
+        target = sfn.Pass(self, "RecordRollbackTarget", parameters={
+            "previous_endpoint_config_name.$": "$.model.live_endpoint_config_name",
+            "deploy_started_at": ""}, result_path="$.deploy")
+        deploy = self._task("Deploy", "deploy", {
+            "endpoint_config_name.$": "$.model.endpoint_config_name",
+            "endpoint_config_at_start.$": "$.model.live_endpoint_config_name"},
+            "$.deploy", catch=rollback)
         wait = sfn.Wait(self, "WaitForEndpoint",
                         time=sfn.WaitTime.seconds_path("$.run.poll_seconds"))
         check = self._task("CheckEndpoint", "check-endpoint", {
@@ -404,7 +412,7 @@ class RetrainingStateMachine(Construct):
         status.when(sfn.Condition.string_equals("$.check.state",
                                             DeploymentState.IN_PROGRESS.value), wait)
         status.otherwise(not_in_service)
-        create.next(deploy)
+        create.next(target).next(deploy)
         deploy.next(wait)
         wait.next(check)
         check.next(status)

@@ -26,7 +26,9 @@ from pipeline_lambdas.time_budget import Budget
 class DeployResult:
     endpoint_name: str
     endpoint_config_name: str
-    previous_endpoint_config_name: str | None  # the rollback target; None on first deployment
+    # The rollback target: "" when nothing served before this run (a first deployment). The
+    # state machine's own restore compares it with "" (its placeholders cannot be null).
+    previous_endpoint_config_name: str
     action: str  # "created", "updated", or on a retry "already-deploying"/"already-deployed"
 
     def to_dict(self) -> dict[str, Any]:
@@ -63,14 +65,16 @@ def _wait_deleted(sagemaker, endpoint_name: str, timeout: float = 300.0,
     return None
 
 
-def deploy(sagemaker, endpoint_name: str, config_name: str,
-           budget: Budget | None = None) -> DeployResult:
+def deploy(sagemaker, endpoint_name: str, config_name: str, budget: Budget | None = None,
+           config_at_start: str = "") -> DeployResult:
     """Create the endpoint if missing, else update it to config_name. Waiting for a Failed
     endpoint's deletion ends within `budget` (the invocation's time left).
 
-    A retry after a first attempt whose call went through (its response lost) finds the
-    endpoint already deploying config_name (PendingDeploymentSummary) or serving it, and does
-    not call again; the rollback target is still the config serving before this deployment.
+    `config_at_start` is what the endpoint served before this run touched it
+    (CreateModelAndConfig read it). A retry after a first attempt whose call went through (its
+    response lost) finds the endpoint already deploying config_name (PendingDeploymentSummary)
+    or serving it, and does not call again; the rollback target is still the config serving
+    before this deployment, which only `config_at_start` still knows once the update is done.
     """
     current = describe(sagemaker, endpoint_name)
     if current is not None and current["EndpointStatus"] == "Failed":
@@ -80,16 +84,17 @@ def deploy(sagemaker, endpoint_name: str, config_name: str,
                                 (budget or Budget.unlimited()).cap(300.0))
     if current is None:
         sagemaker.create_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name)
-        return DeployResult(endpoint_name, config_name, None, "created")
-    status, live_config = current["EndpointStatus"], current.get("EndpointConfigName")
+        return DeployResult(endpoint_name, config_name, "", "created")
+    status, live_config = current["EndpointStatus"], current.get("EndpointConfigName") or ""
     pending = current.get("PendingDeploymentSummary", {}).get("EndpointConfigName")
     if pending == config_name:
-        previous = None if status == "Creating" else live_config
-        return DeployResult(endpoint_name, config_name, previous, "already-deploying")
+        previous = config_at_start if status == "Creating" else live_config
+        return DeployResult(endpoint_name, config_name, previous or config_at_start,
+                            "already-deploying")
     if live_config == config_name and status == "InService":
-        return DeployResult(endpoint_name, config_name, None, "already-deployed")
+        return DeployResult(endpoint_name, config_name, config_at_start, "already-deployed")
     sagemaker.update_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name)
-    return DeployResult(endpoint_name, config_name, live_config, "updated")
+    return DeployResult(endpoint_name, config_name, live_config or config_at_start, "updated")
 
 
 def check(sagemaker, endpoint_name: str, deployed_config: str) -> CheckResult:
@@ -118,7 +123,8 @@ def check(sagemaker, endpoint_name: str, deployed_config: str) -> CheckResult:
 def deploy_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = PipelineSettings.from_env()
     result = deploy(client("sagemaker"), settings.endpoint_name,
-                    read_field(event, "endpoint_config_name", str), Budget.of(context))
+                    read_field(event, "endpoint_config_name", str), Budget.of(context),
+                    read_field(event, "endpoint_config_at_start", str, ""))
     return {**result.to_dict(), "deploy_started_at": dt.datetime.now(dt.UTC).isoformat()}
 
 

@@ -1,4 +1,9 @@
-"""Step 4 core: a versioned SageMaker Model and serverless EndpointConfig, idempotently."""
+"""Step 4 core: a versioned SageMaker Model and serverless EndpointConfig, idempotently; and what
+the endpoint serves before this run touches it (the rollback target, whatever happens later).
+
+A run asked to deploy the version the endpoint already serves is refused here
+(`VersionAlreadyLive`), before the endpoint is touched: Deploy would find nothing to do, and a
+rollback after a failed health check would have nothing to go back to."""
 
 from __future__ import annotations
 
@@ -10,7 +15,8 @@ from botocore.exceptions import ClientError
 from inference_code.artifact_layout import CODE_DIR, ENTRY_POINT
 from pipeline_lambdas.clients import client
 from pipeline_lambdas.contract import VARIANT_NAME, check_serverless
-from pipeline_lambdas.errors import ServerlessNotAvailable
+from pipeline_lambdas.deployment import describe
+from pipeline_lambdas.errors import ServerlessNotAvailable, VersionAlreadyLive
 from pipeline_lambdas.events import read_field
 from pipeline_lambdas.observability import step_handler
 from pipeline_lambdas.serverless_regions import region_warning
@@ -26,6 +32,9 @@ class ModelAndConfig:
     memory_size_mb: int
     max_concurrency: int
     created: bool  # False when a retry found both already there
+    # The config the endpoint serves before this run touches it ("" when there is no endpoint,
+    # or a Failed one): Deploy and Rollback never leave the endpoint worse than that.
+    live_endpoint_config_name: str
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -50,6 +59,10 @@ def create_model_and_config(sagemaker, settings: PipelineSettings, version: str,
     concurrency = max_concurrency if max_concurrency is not None else settings.max_concurrency
     check_serverless(memory, concurrency, "memory_size_mb", "max_concurrency")
     name = settings.versioned_name(version)
+    live = live_config(sagemaker, settings.endpoint_name)
+    if live == name:
+        raise VersionAlreadyLive(f"{version} is already live on {settings.endpoint_name} "
+                                 f"(endpoint config {name}): nothing to deploy")
     tag_list = [{"Key": k, "Value": v} for k, v in {
         "project": settings.project_name, "environment": settings.environment,
         "model-version": version, **(tags or {})}.items()]
@@ -84,7 +97,16 @@ def create_model_and_config(sagemaker, settings: PipelineSettings, version: str,
         serverless = existing["ProductionVariants"][0].get("ServerlessConfig", {})
         memory, concurrency = serverless.get("MemorySizeInMB", memory), serverless.get(
             "MaxConcurrency", concurrency)
-    return ModelAndConfig(name, name, memory, concurrency, created)
+    return ModelAndConfig(name, name, memory, concurrency, created, live)
+
+
+def live_config(sagemaker, endpoint_name: str) -> str:
+    """The config the endpoint serves now: "" without an endpoint or with a Failed one (which
+    serves nothing). An update in progress still serves its current config."""
+    current = describe(sagemaker, endpoint_name)
+    if current is None or current["EndpointStatus"] == "Failed":
+        return ""
+    return current.get("EndpointConfigName") or ""
 
 
 @step_handler

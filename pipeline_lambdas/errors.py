@@ -26,6 +26,10 @@ class VersionNotFound(Exception):
     """The model version asked for (`deploy_version`) was never published."""
 
 
+class VersionAlreadyLive(Exception):
+    """The model version asked for is the one the endpoint serves: nothing to deploy."""
+
+
 class ArtifactExists(Exception):
     """A different artifact already exists under this version; versions are never overwritten."""
 

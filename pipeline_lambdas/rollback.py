@@ -2,9 +2,11 @@
 
 With a previous config: wait out any deployment still in progress, update back to the previous
 config unless SageMaker already kept it, wait for InService ON that config, and re-run the
-health invocation on the restored model. Without one (a failed first deployment): delete the
-endpoint so nothing half-deployed is left serving. Anything else raises `RollbackFailed`, which
-says what state the endpoint was left in.
+health invocation on the restored model. The previous config is Deploy's, else the one the
+endpoint served when the run started (CreateModelAndConfig read it before anything was touched):
+an endpoint that served before this run is never deleted. Without either (a failed first
+deployment): delete the endpoint so nothing half-deployed is left serving. Anything else raises
+`RollbackFailed`, which says what state the endpoint was left in.
 """
 
 from __future__ import annotations
@@ -53,13 +55,15 @@ def _wait_settled(sagemaker, endpoint: str, timeout: float, poll: float,
 def rollback(sagemaker, runtime, endpoint_name: str, previous_config: str | None,
              max_latency_ms: float, timeout: float = 720.0, poll: float = 15.0,
              sleep: Callable[[float], None] = time.sleep,
-             deployed_config: str | None = None, budget: Budget | None = None) -> RollbackResult:
+             deployed_config: str | None = None, budget: Budget | None = None,
+             config_at_start: str | None = None) -> RollbackResult:
     """`deployed_config`, when given, is this run's config: without a previous config the
     endpoint is deleted only if it is that config's (a failed first deployment), never an
     endpoint this run did not create. Every wait ends within `budget` (the invocation's time
     left), so a slow endpoint ends in RollbackFailed saying where it was left, not in a killed
     function that reports nothing."""
     budget = budget or Budget.unlimited()
+    previous_config = previous_config or config_at_start or None
     # The waits leave the health check (a cold start of the restored config) its full time.
     waits = Budget(budget.deadline - HEALTH_CHECK_SECONDS)
     current = _wait_settled(sagemaker, endpoint_name, waits.cap(timeout), poll, sleep)
@@ -104,7 +108,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                           settings.endpoint_name, previous, settings.health_max_latency_ms,
                           poll=read_field(event, "poll_seconds", (int, float), 15.0),
                           deployed_config=read_field(event, "endpoint_config_name", str,
-                                                     None) or None, budget=Budget.of(context))
+                                                     None) or None, budget=Budget.of(context),
+                          config_at_start=read_field(event, "endpoint_config_at_start", str,
+                                                     "") or None)
     except RollbackFailed:
         metrics.add_metric(name=PipelineMetric.ROLLBACK_FAILED, unit=MetricUnit.Count, value=1)
         raise

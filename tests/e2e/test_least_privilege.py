@@ -158,3 +158,32 @@ def test_the_schedule_may_start_this_state_machine_only(synthesized) -> None:
                                          f"{machine}-other")) is Decision.IMPLICIT_DENY
     assert stack.policies.decide(Request(session, "states:StopExecution", machine)) \
         is Decision.IMPLICIT_DENY
+
+
+def test_a_failed_multipart_upload_fails_with_its_own_cause_not_access_denied(
+        synthesized, tmp_path) -> None:
+    """TrainOnSample writes the run's rejects by multipart upload and aborts it when a part
+    fails; the abort needs s3:AbortMultipartUpload, else AccessDenied hides the real cause
+    (here: a rejects file that is not UTF-8). Train's upload_file aborts the same way."""
+    from pipeline_lambdas.work_area import concatenate_csv
+
+    template, stack_name, region = synthesized
+    with LocalAWS(region=region, work_dir=tmp_path / "work") as aws:
+        local, _ = aws.deploy_stack(template, stack_name, QUIET)
+        bucket = local.environment["MODELS_BUCKET"]
+        roles = {f.name.removeprefix("calltime-local-"): f.role_arn
+                 for f in local.functions.values()}
+        s3 = boto3.client("s3")
+        s3.put_object(Bucket=bucket, Key="work/run/rejects/part=00000-0000.csv",
+                      Body=b"source_row,reject_reason\n1,\xff\xfe\n")
+        with acting_as(role_session(roles["train-sample"], "train-sample")), \
+                pytest.raises(UnicodeDecodeError):
+            concatenate_csv(s3, bucket, ["work/run/rejects/part=00000-0000.csv"],
+                            "staging/v1/rejects.csv", ["source_row", "reject_reason"])
+        assert "Uploads" not in s3.list_multipart_uploads(Bucket=bucket)  # aborted
+        for role in ("train", "train-sample"):
+            principal = role_session(roles[role], role)
+            asked = Request(principal, "s3:AbortMultipartUpload",
+                            f"arn:aws:s3:::{bucket}/staging/v1/rejects.csv",
+                            {"aws:SecureTransport": "true"})
+            assert local.policies.decide(asked) is Decision.ALLOWED, role

@@ -196,6 +196,37 @@ def test_an_unpublished_deploy_version_stops_before_the_endpoint_is_touched(acco
     assert account.endpoint()["EndpointConfigName"] == config
 
 
+def test_deploying_the_live_version_is_refused_before_the_endpoint_is_touched(account) -> None:
+    """An execution asked for the version already live (from the console or a script: only
+    `calltime deploy` refuses it itself) stops at CreateModelAndConfig. Had it gone on, Deploy
+    would find nothing to do and no previous config, and a failed health check (here every
+    canary fails) would have Rollback delete the live endpoint."""
+    from operations.versions import live_version
+    from pipeline_lambdas.errors import HealthCheckFailed
+
+    config, answer = account.live()
+    version = live_version(boto3.client("sagemaker"), ENDPOINT, "models/optimal-call-time")
+    health = next(f for f in account.aws.lambdas.handlers if f.endswith("-health-check"))
+    real = account.aws.lambdas.handlers[health]
+
+    def failing(event, context):
+        raise HealthCheckFailed("canary answered 500")
+
+    account.aws.register_lambda(health, failing)
+    try:
+        result = account.aws.run_execution(account.arn, {"deploy_version": version,
+                                                         "poll_seconds": 1}, timeout=120)
+    finally:
+        account.aws.register_lambda(health, real)
+    error = result.state_value("error")
+    assert (result.error, error["Error"]) == ("PipelineFailed", "VersionAlreadyLive"), error
+    assert f"{version} is already live on {ENDPOINT}" in error["Cause"]
+    assert not {"Deploy", "HealthCheck", "Rollback"} & set(result.exited_states())
+    endpoint = account.endpoint()
+    assert (endpoint["EndpointStatus"], endpoint["EndpointConfigName"]) == ("InService", config)
+    assert account.ask() == answer
+
+
 def test_broken_model_is_rolled_back_and_the_previous_model_answers(account) -> None:
     config, answer = account.live()
     result = account.run("broken-model")

@@ -198,6 +198,16 @@ def test_state_machine_wiring(synthesized) -> None:
     # A failed Rollback function: Step Functions puts the previous config back itself (no
     # Lambda), unless there is none; any failure of that is RollbackFailed.
     assert tasks["Rollback"]["Catch"][0]["Next"] == "CanRestoreDirectly"
+    # The rollback target is what served when CreateModelAndConfig looked, recorded before
+    # Deploy touches the endpoint; Deploy and Rollback fall back to it.
+    assert states["CreateModelAndConfig"]["Next"] == "RecordRollbackTarget"
+    assert states["RecordRollbackTarget"] == {
+        "Type": "Pass", "ResultPath": "$.deploy", "Next": "Deploy", "Parameters": {
+            "previous_endpoint_config_name.$": "$.model.live_endpoint_config_name",
+            "deploy_started_at": ""}}
+    for name in ("Deploy", "Rollback"):
+        assert tasks[name]["Parameters"]["endpoint_config_at_start.$"] == \
+            "$.model.live_endpoint_config_name", name
     assert states["CanRestoreDirectly"]["Choices"][0] == {
         "Variable": "$.deploy.previous_endpoint_config_name", "StringEquals": "",
         "Next": "OutcomeRollbackFailed"}

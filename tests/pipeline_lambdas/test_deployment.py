@@ -45,7 +45,10 @@ def test_first_deploy_then_update_and_idempotent_retry(aws, settings) -> None:
     sm = boto3.client("sagemaker")
     v1 = create_model_and_config(sm, settings, "v1", artifact_uri("good"))
     created = deploy(sm, settings.endpoint_name, v1.endpoint_config_name)
-    assert (created.action, created.previous_endpoint_config_name) == ("created", None)
+    # No previous config is "", the value the state machine's direct restore tests (a null
+    # would go on to restore "no config").
+    assert (created.action, created.previous_endpoint_config_name) == ("created", "")
+    assert created.to_dict()["previous_endpoint_config_name"] == ""
     retry = deploy(sm, settings.endpoint_name, v1.endpoint_config_name)  # still Creating
     assert retry.action == "already-deploying"
     result, _ = settle(sm, settings.endpoint_name, v1.endpoint_config_name)
@@ -62,6 +65,37 @@ def test_first_deploy_then_update_and_idempotent_retry(aws, settings) -> None:
     assert DeploymentState.IN_PROGRESS in seen
     assert result.state is DeploymentState.IN_SERVICE
     assert result.endpoint_config_name == v2.endpoint_config_name
+
+
+def test_a_retry_that_finds_its_update_done_still_knows_the_rollback_target(aws,
+                                                                          settings) -> None:
+    """Deploy's first attempt updated the endpoint and its answer was lost; by the retry the
+    update is done. What served before is then known only from the run's start."""
+    sm = boto3.client("sagemaker")
+    v1 = create_model_and_config(sm, settings, "v1", artifact_uri("good"))
+    deploy(sm, settings.endpoint_name, v1.endpoint_config_name)
+    settle(sm, settings.endpoint_name, v1.endpoint_config_name)
+    v2 = create_model_and_config(sm, settings, "v2", artifact_uri("good"))
+    assert v2.live_endpoint_config_name == v1.endpoint_config_name
+    deploy(sm, settings.endpoint_name, v2.endpoint_config_name)
+    settle(sm, settings.endpoint_name, v2.endpoint_config_name)
+    retry = deploy(sm, settings.endpoint_name, v2.endpoint_config_name,
+                   config_at_start=v2.live_endpoint_config_name)
+    assert (retry.action, retry.previous_endpoint_config_name) == (
+        "already-deployed", v1.endpoint_config_name)
+
+
+def test_the_live_version_is_refused_before_anything_is_made(aws, settings) -> None:
+    from pipeline_lambdas.errors import VersionAlreadyLive
+
+    sm = boto3.client("sagemaker")
+    v1 = create_model_and_config(sm, settings, "v1", artifact_uri("good"))
+    assert v1.live_endpoint_config_name == ""  # no endpoint yet
+    deploy(sm, settings.endpoint_name, v1.endpoint_config_name)
+    settle(sm, settings.endpoint_name, v1.endpoint_config_name)
+    with pytest.raises(VersionAlreadyLive, match=f"v1 is already live on "
+                                                 f"{settings.endpoint_name}"):
+        create_model_and_config(sm, settings, "v1", artifact_uri("good"))
 
 
 @pytest.mark.slow  # its local accounts come by name (getfixturevalue), unseen by conftest
@@ -102,7 +136,7 @@ def test_a_failed_endpoint_is_replaced_by_the_next_deployment(aws, settings) -> 
         DeploymentState.FAILED
     good = create_model_and_config(sm, settings, "good", artifact_uri("good"))
     result = deploy(sm, settings.endpoint_name, good.endpoint_config_name)
-    assert (result.action, result.previous_endpoint_config_name) == ("created", None)
+    assert (result.action, result.previous_endpoint_config_name) == ("created", "")
     assert settle(sm, settings.endpoint_name, good.endpoint_config_name)[0].state is \
         DeploymentState.IN_SERVICE
 

@@ -28,7 +28,7 @@ class _SageMaker:
     def describe_model(self, **_: object) -> None:
         raise _refused("DescribeModel")
 
-    describe_endpoint_config = describe_model
+    describe_endpoint_config = describe_endpoint = describe_model
 
     def create_model(self, **_: object) -> None:
         pass

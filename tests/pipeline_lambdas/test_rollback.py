@@ -95,6 +95,25 @@ def test_without_a_rollback_target_an_endpoint_this_run_did_not_create_is_kept(
         "InService", live.endpoint_config_name)
 
 
+def test_an_endpoint_that_served_when_the_run_started_is_never_deleted(aws, settings) -> None:
+    """Deploy found the endpoint already on this run's config and recorded no previous one (a
+    retry whose update was done; before VersionAlreadyLive, a deploy_version of the live
+    version): the health check failed. What served at the run's start is the target, and
+    Rollback keeps it serving; it does not delete the endpoint."""
+    sm, runtime = boto3.client("sagemaker"), boto3.client("sagemaker-runtime")
+    live = create_model_and_config(sm, settings, "live", artifact_uri("good"))
+    deploy(sm, settings.endpoint_name, live.endpoint_config_name)
+    settle(sm, settings.endpoint_name, live.endpoint_config_name)
+    result = rollback(sm, runtime, settings.endpoint_name, None, 5000, poll=0.05,
+                      deployed_config=live.endpoint_config_name,
+                      config_at_start=live.endpoint_config_name)
+    assert (result.action, result.endpoint_config_name) == ("kept-previous",
+                                                            live.endpoint_config_name)
+    endpoint = sm.describe_endpoint(EndpointName=settings.endpoint_name)
+    assert (endpoint["EndpointStatus"], endpoint["EndpointConfigName"]) == (
+        "InService", live.endpoint_config_name)
+
+
 class _StuckEndpoint:
     """DescribeEndpoint that never leaves Updating."""
 
