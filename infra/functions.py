@@ -226,10 +226,6 @@ class PipelineFunctions(Construct):
         allow("name-failed-item", ["s3:GetObject"], [objects(failures)])
         allow("package", ["s3:GetObject"], [objects(staging), objects(artifacts)])
         allow("package", ["s3:PutObject"], [objects(artifacts)])
-        # deploy_version: a version that was never published is told apart from one the role
-        # may not read (S3 answers 403, not 404, for a missing key to who may not list it).
-        allow("package", ["s3:ListBucket"], [bucket.bucket_arn],
-              {"StringLike": {"s3:prefix": [artifacts]}})
         allow("quality-gate", ["s3:GetObject"], [objects(artifacts)])
         allow("create-model", ["sagemaker:CreateModel", "sagemaker:DescribeModel",
                                "sagemaker:AddTags"], [models])
@@ -255,13 +251,12 @@ class PipelineFunctions(Construct):
         allow("cleanup", ["ssm:PutParameter"], [self.live_model_parameter_arn])
         # The once-only marker: claimed before Publish, deleted if Publish fails.
         allow("notify", ["s3:PutObject", "s3:DeleteObject"], [objects(notifications)])
-        # The stack's run history (read, then written conditionally) and its page.
+        # The stack's run history (read, then written conditionally) and its page. A history
+        # not written yet reads as AccessDenied (S3's answer to a role that may not list the
+        # bucket): a ListBucket grant would not change that unless unconditioned, which would
+        # let Notify list every key of the bucket.
         allow("notify", ["s3:GetObject", "s3:PutObject"],
               [objects(c.history_key(c.HISTORY_FILE)), objects(c.history_key(c.HISTORY_PAGE))])
-        # ...and may learn that the history does not exist yet (S3 answers 403, not 404, for a
-        # missing key to a caller that may not list it).
-        allow("notify", ["s3:ListBucket"], [bucket.bucket_arn],
-              {"StringEquals": {"s3:prefix": [c.history_key(c.HISTORY_FILE)]}})
 
         xray = ("Resource::* is X-Ray's PutTraceSegments/PutTelemetryRecords (active tracing), "
                 "which support no resource-level scoping")

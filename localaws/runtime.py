@@ -302,13 +302,15 @@ class LocalAWS:
     def _missing_key_without_list(self, http_response: Any, parsed: dict[str, Any],
                                   context: dict[str, Any], **_: Any) -> None:
         """S3 answers 403, not 404, for a missing key when the caller may not list the bucket
-        under that key (it would otherwise learn what does not exist)."""
+        (it would otherwise learn what does not exist). S3 decides s3:ListBucket on the request
+        it has, a GetObject or HeadObject: that carries no `s3:prefix` (the key is not a listing
+        prefix), so a ListBucket grant conditioned on s3:prefix does not make it a 404."""
         principal = current()
         if principal is None or self.policies is None or http_response.status_code != 404:
             return
         params = context.get(_PARAMS_KEY, {})
         listing = Request(principal, "s3:ListBucket", f"arn:aws:s3:::{params.get('Bucket')}",
-                          {"s3:prefix": params.get("Key", ""), "aws:SecureTransport": "true"})
+                          {"aws:SecureTransport": "true"})
         if self.policies.decide(listing) is Decision.ALLOWED:
             return
         head = "Code" in parsed.get("Error", {}) and parsed["Error"]["Code"] == "404"

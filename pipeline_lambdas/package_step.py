@@ -69,8 +69,11 @@ def find_published(s3, settings: PipelineSettings, version: str) -> PackageOutpu
     try:
         head = s3.head_object(Bucket=bucket, Key=prefix + ARTIFACT_FILE)
     except ClientError as err:
-        if err.response["Error"]["Code"] not in ("404", "NoSuchKey"):
-            raise  # 403: the role may not read it (it may list the prefix: a missing key is 404)
+        # 403 is how S3 says "no such key" to a role that may read it but not list the bucket
+        # (this one: a ListBucket grant conditioned on s3:prefix would not apply, a HeadObject
+        # carries no prefix).
+        if err.response["Error"]["Code"] not in ("404", "NoSuchKey", "403", "AccessDenied"):
+            raise
         raise VersionNotFound(f"no published model version {version!r}: s3://{bucket}/{prefix}"
                               f"{ARTIFACT_FILE} does not exist (`calltime versions list` shows "
                               "the published ones)") from err

@@ -16,6 +16,7 @@ from training import history_page
 CONFLICT_RETRIES = 5  # concurrent writers (runs are serialized by the lock; this is a fence)
 CONFLICTS = ("PreconditionFailed", "ConditionalRequestConflict")
 ERROR_DETAIL_CHARS = 500
+ABSENT = ("NoSuchKey", "404", "AccessDenied", "403")
 
 
 def run_record(outcome: str, details: dict[str, Any], execution_name: str,
@@ -45,18 +46,26 @@ def record_run(s3: Any, bucket: str, models_prefix: str, stack: str,
         return -1
     key = history_key(HISTORY_FILE, models_prefix)
     for _ in range(CONFLICT_RETRIES):
+        denied: ClientError | None = None
         try:
             found = s3.get_object(Bucket=bucket, Key=key)
             records, condition = json.loads(found["Body"].read()), {"IfMatch": found["ETag"]}
         except ClientError as err:
-            if err.response["Error"]["Code"] not in ("NoSuchKey", "404"):
+            # AccessDenied is how S3 says "no such key" to a role that may read the key but not
+            # list the bucket (Notify's); a history that exists but cannot be read fails the
+            # conditional write below instead of being replaced.
+            if err.response["Error"]["Code"] not in ABSENT:
                 raise
-            records, condition = [], {"IfNoneMatch": "*"}
+            records, condition, denied = [], {"IfNoneMatch": "*"}, err
         records = [r for r in records if r["execution"] != record["execution"]] + [record]
         try:
             s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(records, indent=1).encode(),
                           ContentType="application/json", **condition)
         except ClientError as err:
+            if err.response["Error"]["Code"] in CONFLICTS and denied is not None and \
+                    denied.response["Error"]["Code"] in ("AccessDenied", "403"):
+                raise RuntimeError(f"s3://{bucket}/{key} exists but this role may not read "
+                                   f"it: {denied}") from err
             if err.response["Error"]["Code"] in CONFLICTS:
                 continue
             raise

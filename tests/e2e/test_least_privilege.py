@@ -88,8 +88,9 @@ STEPS = ("AcquireLock", "Train", "Package", "QualityGate", "CreateModelAndConfig
 
 def test_a_missing_key_reads_as_access_denied_without_list_bucket(synthesized,
                                                                    tmp_path) -> None:
-    """S3 answers 403 for a key that does not exist when the caller may not list it: the lock
-    roles (Get/Put on the lock only) see AccessDenied, Train (ListBucket on data/) NoSuchKey."""
+    """S3 answers 403 for a key that does not exist when the caller may not list the bucket:
+    the lock roles (Get/Put on the lock only) see AccessDenied, and so does Train, whose
+    ListBucket is conditioned on s3:prefix: a GetObject's request carries no prefix."""
     template, stack_name, region = synthesized
     with LocalAWS(region=region, work_dir=tmp_path / "work") as aws:
         local, _ = aws.deploy_stack(template, stack_name, QUIET)
@@ -105,7 +106,7 @@ def test_a_missing_key_reads_as_access_denied_without_list_bucket(synthesized,
             s3.get_object(Bucket=bucket, Key="data/calls/none.csv")
     assert lock.value.response["Error"]["Code"] == "AccessDenied"
     assert lock.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
-    assert data.value.response["Error"]["Code"] == "NoSuchKey"
+    assert data.value.response["Error"]["Code"] == "AccessDenied"
 
 
 def test_every_alarm_may_publish_to_its_topic_and_nothing_else_may(synthesized) -> None:
@@ -187,3 +188,31 @@ def test_a_failed_multipart_upload_fails_with_its_own_cause_not_access_denied(
                             f"arn:aws:s3:::{bucket}/staging/v1/rejects.csv",
                             {"aws:SecureTransport": "true"})
             assert local.policies.decide(asked) is Decision.ALLOWED, role
+
+
+def test_what_does_not_exist_yet_is_told_apart_under_the_roles_as_synthesized(
+        synthesized, tmp_path) -> None:
+    """S3 answers a missing key 403 to these roles (they may not list the bucket): Notify's
+    first history write still creates the history, and Package still says an unpublished
+    deploy_version was never published, by name."""
+    from pipeline_lambdas.errors import VersionNotFound
+    from pipeline_lambdas.notify import add_to_history
+    from pipeline_lambdas.package_step import find_published
+    from pipeline_lambdas.settings import PipelineSettings
+
+    template, stack_name, region = synthesized
+    with LocalAWS(region=region, work_dir=tmp_path / "work") as aws:
+        local, _ = aws.deploy_stack(template, stack_name, QUIET)
+        settings = PipelineSettings.from_env(local.environment)
+        roles = {f.name.removeprefix("calltime-local-"): f.role_arn
+                 for f in local.functions.values()}
+        s3 = boto3.client("s3")
+        details = {"train": {"model_version": "20261206T030000Z-aaaaaa"},
+                   "error": {"Error": "", "Cause": ""}}
+        with acting_as(role_session(roles["notify"], "notify")):
+            assert add_to_history(s3, settings, "deployed", details, "run-1") == "1 runs"
+        assert s3.get_object(Bucket=settings.models_bucket,
+                             Key="models/optimal-call-time/history.html")["Body"].read()
+        with acting_as(role_session(roles["package"], "package")), \
+                pytest.raises(VersionNotFound, match="no published model version"):
+            find_published(s3, settings, "20990101T000000Z-nope")
