@@ -117,7 +117,10 @@ class Monitoring(Construct):
                 f"MaxConcurrency ({settings.max_concurrency}): requests beyond it are throttled"),
             "cold-start": alarm(
                 "cold-start", setup, a.cold_start_ms * 1000,
-                f"A cold start (ModelSetupTime) took longer than {a.cold_start_ms:g} ms"),
+                f"A cold start (ModelSetupTime) took longer than {a.cold_start_ms:g} ms: "
+                "10-15 s is normal, and SageMaker fails a container whose model download and "
+                "/ping take longer than its 3-minute setup limit (a grown model or code/, a "
+                "slow pip install): act before cold starts fail"),
             "pipeline-failed": alarm(
                 "pipeline-failed", failed_runs, 1,
                 "A retraining run failed, timed out or was aborted (a rolled-back run fails "

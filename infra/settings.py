@@ -29,12 +29,18 @@ _SCHEDULE = re.compile(r"(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|da
 _IMAGE = re.compile(r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[\w./-]+:[\w.-]+")
 
 
+SAGEMAKER_SETUP_LIMIT_MS = 180_000  # model download + /ping, or the container fails
+
+
 @dataclass(frozen=True)
 class AlarmThresholds:
     model_latency_ms: float = 1000.0  # p90 ModelLatency over 5 minutes
     error_rate_percent: float = 5.0  # (4XX + 5XX) / Invocations over 5 minutes
     concurrency_utilization: float = 0.9  # of MaxConcurrency: throttling is next
-    cold_start_ms: float = 10000.0  # ModelSetupTime, maximum over 5 minutes
+    # ModelSetupTime, the maximum over 5 minutes. A serverless cold start of 10-15 s is normal;
+    # SageMaker fails a container whose model download and /ping take 3 minutes. 60 s is four
+    # times normal (a model or code/ that grew, a slow pip install) with time left to act.
+    cold_start_ms: float = 60000.0
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,10 @@ def _alarms(values: Mapping[str, Any]) -> AlarmThresholds:
     if thresholds.concurrency_utilization > 1:
         raise SettingsError(f"alarms.concurrency_utilization={thresholds.concurrency_utilization}"
                             ": a fraction of MaxConcurrency, must be <= 1")
+    if thresholds.cold_start_ms >= SAGEMAKER_SETUP_LIMIT_MS:
+        raise SettingsError(f"alarms.cold_start_ms={thresholds.cold_start_ms:g}: SageMaker fails "
+                            f"a cold start at {SAGEMAKER_SETUP_LIMIT_MS:,} ms, so the alarm "
+                            "would never fire in time; use less")
     return thresholds
 
 

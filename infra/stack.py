@@ -16,6 +16,33 @@ from infra.storage import ModelStorage
 from pipeline_lambdas.contract import DEFAULT_CALLS_PREFIX
 from pipeline_lambdas.serverless_regions import region_warning
 
+# New AWS accounts start with reduced Lambda quotas, which AWS raises with use (Lambda quotas:
+# "New AWS accounts have reduced concurrency and memory quotas").
+NEW_ACCOUNT_LAMBDA_MEMORY_MB = 3008
+NEW_ACCOUNT_CONCURRENT_EXECUTIONS = 10
+CONCURRENT_EXECUTIONS_QUOTA = "L-B99A9384"  # Service Quotas: AWS Lambda, Concurrent executions
+
+
+def lambda_quota_warnings(settings: DeploySettings) -> list[tuple[str, str]]:
+    """What a new account's Lambda quotas would refuse or slow, naming what to raise."""
+    found = []
+    if settings.training_memory_mb > NEW_ACCOUNT_LAMBDA_MEMORY_MB:
+        found.append(("calltime:lambda-memory-quota", (
+            f"training_memory_mb={settings.training_memory_mb}: new AWS accounts allow Lambda "
+            f"functions at most {NEW_ACCOUNT_LAMBDA_MEMORY_MB:,} MB until AWS raises it, and "
+            "cdk deploy then fails to create the training functions. Check the account's "
+            "Lambda quotas in Service Quotas (request an increase, or ask AWS Support), or "
+            f"deploy with -c training_memory_mb={NEW_ACCOUNT_LAMBDA_MEMORY_MB} (larger logs "
+            "then take the scale-out path sooner)")))
+    if settings.scale_out_concurrency > NEW_ACCOUNT_CONCURRENT_EXECUTIONS:
+        found.append(("calltime:lambda-concurrency-quota", (
+            f"scale_out_concurrency={settings.scale_out_concurrency}: new AWS accounts allow "
+            f"{NEW_ACCOUNT_CONCURRENT_EXECUTIONS} concurrent executions of all their Lambda "
+            "functions, so the Distributed Maps are throttled (retried, much slower). Raise "
+            f"'Concurrent executions' ({CONCURRENT_EXECUTIONS_QUOTA}) in Service Quotas, or "
+            f"deploy with -c scale_out_concurrency={NEW_ACCOUNT_CONCURRENT_EXECUTIONS}")))
+    return found
+
 
 class CalltimeStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, settings: DeploySettings,
@@ -26,6 +53,8 @@ class CalltimeStack(cdk.Stack):
         self.settings = settings
         if not cdk.Token.is_unresolved(self.region) and (hint := region_warning(self.region)):
             cdk.Annotations.of(self).add_warning_v2("calltime:serverless-region", hint)
+        for warning_id, hint in lambda_quota_warnings(settings):
+            cdk.Annotations.of(self).add_warning_v2(warning_id, hint)
         image = self._container_image(settings)
         self.storage = ModelStorage(self, "Storage", settings)
         self.hosting = ModelHosting(self, "Hosting", settings, self.storage, image)

@@ -30,6 +30,7 @@ from pipeline_lambdas.errors import SettingsError
     ({"alarms": {"model_latency_ms": 0}}, "alarms.model_latency_ms=0"),
     ({"alarms": {"latency": 5}}, "unknown alarm setting(s): latency"),
     ({"alarms": {"concurrency_utilization": 1.5}}, "alarms.concurrency_utilization"),
+    ({"alarms": {"cold_start_ms": 180000}}, "alarms.cold_start_ms=180000: SageMaker fails"),
     ({"log_retention_days": 10}, "log_retention_days=10"),
     ({"scale_out_rows": -1}, "scale_out_rows=-1"),
     ({"scale_out_buckets": 0}, "scale_out_buckets=0"),

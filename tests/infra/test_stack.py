@@ -300,7 +300,7 @@ def test_alarms_thresholds_and_actions(synthesized) -> None:
     assert _alarm(template, "concurrency")["Threshold"] == 0.9
     assert _alarm(template, "concurrency")["MetricName"] == \
         "ServerlessConcurrentExecutionsUtilization"
-    assert _alarm(template, "cold-start")["Threshold"] == 10_000_000
+    assert _alarm(template, "cold-start")["Threshold"] == 60_000_000
     assert _alarm(template, "pipeline-failed")["Threshold"] == 1
     for name, metric in (("rollback", "Rollbacks"), ("rollback-failed", "RollbackFailed")):
         alarm = _alarm(template, name)
@@ -556,3 +556,38 @@ def test_a_failed_map_item_records_itself_for_name_failed_item(synthesized) -> N
     assert [w.split(">", 1)[1] for w in written] == sorted(
         f"/work/*/failures/{n}/*" for n in ("PartitionParts", "MergeBuckets", "CountBuckets"))
     assert all(w.startswith("<StorageModels") for w in written)
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_cold_start_alarm_fires_on_what_an_operator_must_act_on_not_on_normal_ones(
+        tmp_path_factory, env) -> None:
+    """A serverless cold start of 10-15 s is normal (AWS; the README); SageMaker gives model
+    download and /ping 3 minutes before the container fails. The alarm must stay quiet on a
+    normal cold start and fire with time left before that limit."""
+    _, template = synth(tmp_path_factory, env=env)
+    alarm = _alarm(template, "cold-start").copy() if env == "dev" else next(
+        a["Properties"] for a in _resources(template, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["AlarmName"].endswith("-cold-start"))
+    assert alarm["MetricName"] == "ModelSetupTime" and alarm["Statistic"] == "Maximum"
+    normal, limit = 15 * 1_000_000, 180 * 1_000_000  # microseconds, as the metric
+    assert normal < alarm["Threshold"] <= limit / 2
+    assert "3-minute" in alarm["AlarmDescription"]  # the reason is next to the threshold
+
+
+def _quota_warnings(stack) -> list[str]:
+    return [w.entry.data for w in Annotations.from_stack(stack).find_warning(
+        "*", Match.string_like_regexp("new AWS accounts"))]
+
+
+def test_synth_warns_of_the_lambda_quotas_a_new_account_starts_with(synthesized,
+                                                                    tmp_path_factory) -> None:
+    """A new account's Lambda allows 3,008 MB a function and 10 concurrent executions (AWS
+    raises them with use): the 4,096 MB training functions fail to deploy there, and a map
+    concurrency of 100 is throttled. Synth says so, naming what to raise."""
+    _, stack, _ = synthesized
+    (memory,) = [w for w in _quota_warnings(stack) if "3,008 MB" in w]
+    assert "training_memory_mb=4096" in memory and "Service Quotas" in memory
+    (concurrency,) = [w for w in _quota_warnings(stack) if "concurrent executions" in w]
+    assert "scale_out_concurrency=100" in concurrency and "L-B99A9384" in concurrency
+    within, _ = synth(tmp_path_factory, training_memory_mb=3008, scale_out_concurrency=10)
+    assert _quota_warnings(within) == []
