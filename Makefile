@@ -20,7 +20,7 @@ CONTACTS ?= 5000
 SCENARIO ?= deploy
 CDK_ENV ?= dev
 
-.PHONY: venv test test-clients test-fast faults lint pipeline train synth diff deploy costs bench bench-quick bench-quality bench-load bench-scale lock clean
+.PHONY: venv test test-clients test-fast faults lint pipeline train synth diff deploy costs bench bench-quick bench-quality bench-load bench-scale bench-storage bench-workers lock clean
 
 venv: $(STAMP)
 
@@ -140,6 +140,17 @@ SIZES ?= 1M 4M
 bench-scale: venv
 	$(BIN)/python -m benchmarks.scale --sizes "$(SIZES)"
 	$(BIN)/python -m benchmarks.scale_model
+
+# What a run leaves in the models bucket, by class of key, measured on a 1M-row scale-out run
+# and projected to a billion rows (README "What a run leaves in the bucket"). About 4 minutes.
+ROWS ?= 1M
+bench-storage: venv
+	$(BIN)/python -m benchmarks.storage --rows $(ROWS)
+
+# The scale-out workers at the sizes training/footprint.py gives them at the least allowed memory
+# (1,024 MB), each under its limit as on AWS; fails if one reaches it. About 2 minutes.
+bench-workers: venv
+	$(BIN)/python -m benchmarks.worker_memory
 
 # Re-pin every dependency to what resolves today (review the diff before committing).
 lock:

@@ -113,6 +113,7 @@ class PipelineFunctions(Construct):
             c.SCALE_OUT_ROWS_ENV: str(settings.scale_out_rows
                                       or footprint.rows_that_fit(settings.training_memory_mb)),
             c.SCALE_OUT_BUCKETS_ENV: str(settings.scale_out_buckets),
+            c.TRAINING_MEMORY_MB_ENV: str(settings.training_memory_mb),
             "POWERTOOLS_SERVICE_NAME": f"{settings.prefix}-pipeline",
             "POWERTOOLS_METRICS_NAMESPACE": settings.project_name,
             "POWERTOOLS_LOG_LEVEL": "INFO",

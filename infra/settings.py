@@ -21,6 +21,7 @@ from aws_cdk import aws_logs as logs
 
 from pipeline_lambdas import contract as c
 from pipeline_lambdas.errors import SettingsError
+from training import footprint
 
 ENVIRONMENTS_DIR = Path(__file__).resolve().parent / "environments"
 _BUCKET = re.compile(r"(?!xn--)(?!.*-s3alias$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -62,7 +63,7 @@ class DeploySettings:
     health_max_latency_ms: float = c.DEFAULT_HEALTH_MAX_LATENCY_MS
     alarms: AlarmThresholds = field(default_factory=AlarmThresholds)
     notification_email: str | None = None
-    training_memory_mb: int = 4096
+    training_memory_mb: int = c.DEFAULT_TRAINING_MEMORY_MB
     training_timeout_minutes: int = 15
     log_retention_days: int = 90
     scale_out_rows: int = 0  # 0: what training_memory_mb holds (training/footprint.py)
@@ -111,7 +112,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
 }
 # (setting, lowest, highest, what takes that range)
 _RANGES = (
-    ("training_memory_mb", 512, 10240, "Lambda takes"),
+    ("training_memory_mb", 128, 10240, "Lambda takes"),
     ("training_timeout_minutes", 1, 15, "Lambda takes"),
     ("scale_out_rows", 0, 10**12, "0 (what training_memory_mb holds) or rows,"),
     ("scale_out_buckets", 1, 10_000, "Distributed Map items:"),
@@ -213,6 +214,13 @@ def _validate(s: DeploySettings) -> None:
         value = getattr(s, name)
         if not low <= value <= high:
             raise SettingsError(f"{name}={value}: {what} {low}..{high}")
+    if s.training_memory_mb < (floor := footprint.minimum_memory_mb()):
+        raise SettingsError(
+            f"training_memory_mb={s.training_memory_mb}: below {floor} MB, TrainOnSample cannot "
+            f"hold the archetype counts ({footprint.COUNTS_RESERVE_MB} MB) and a sample of "
+            f"{footprint.MIN_SAMPLE_ROWS:,} rows beside them, so a log too large for one "
+            f"function would train on too few rows or none (training/footprint.py); use "
+            f"{floor} or more")
     if s.log_retention_days not in RETENTION_DAYS:
         raise SettingsError(f"log_retention_days={s.log_retention_days}: CloudWatch Logs takes "
                             f"{', '.join(map(str, RETENTION_DAYS))}")

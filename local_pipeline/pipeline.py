@@ -368,7 +368,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", default=STACK_ENV, help="settings file infra/environments/<env>")
     parser.add_argument("-c", "--context", type=context_pair, action="append", default=[],
                         metavar="KEY=VALUE", help="a setting over the env's file, as `cdk synth "
-                        "-c` takes it (e.g. -c training_memory_mb=512); repeatable")
+                        "-c` takes it (e.g. -c training_memory_mb=2048); repeatable")
     parser.add_argument("--contacts", type=positive(int), default=5000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--timeout", type=positive(float), default=1800.0)

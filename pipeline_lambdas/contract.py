@@ -32,6 +32,9 @@ LIVE_MODEL_PARAMETER_ENV = "LIVE_MODEL_PARAMETER"
 SCALE_OUT_ROWS_ENV = "SCALE_OUT_ROWS"  # logs of more rows train through the Distributed Map
 SCALE_OUT_BUCKETS_ENV = "SCALE_OUT_BUCKETS"  # contact buckets of a scale-out run
 DEFAULT_SCALE_OUT_BUCKETS = 64
+# The training functions' memory (the workers'): the plan sizes buckets and parts to it.
+TRAINING_MEMORY_MB_ENV = "TRAINING_MEMORY_MB"
+DEFAULT_TRAINING_MEMORY_MB = 4096
 
 # --- S3 keys in the models bucket (the stack scopes each function's grants to these) ----------
 MODELS_PREFIX = "models/optimal-call-time"  # <prefix>/<version>/model.tar.gz and its reports

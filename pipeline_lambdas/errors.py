@@ -18,6 +18,10 @@ class LogTooLarge(Exception):
     """The call log has more rows than the training function's memory can train on."""
 
 
+class PartTooLarge(Exception):
+    """A call log's part is larger than a partition worker's memory holds; says how large."""
+
+
 class DeploymentInProgress(Exception):
     """Another execution holds the endpoint lock: this run is refused, nothing is touched."""
 

@@ -10,20 +10,30 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from pipeline_lambdas import contract as c
 from pipeline_lambdas import work_area as w
 from pipeline_lambdas.clients import client
+from pipeline_lambdas.errors import PartTooLarge
 from pipeline_lambdas.events import read_field
+from pipeline_lambdas.log_parts import split_uri
 from pipeline_lambdas.observability import step_handler
 from pipeline_lambdas.settings import PipelineSettings
-from pipeline_lambdas.train_step import split_uri
-from training import scale_out
+from training import footprint, scale_out
 from training.call_log import InvalidCallLog
 
 
 def partition_part(s3, settings: PipelineSettings, uri: str, index: int, work: str,
-                   buckets: int, slice_rows: int = scale_out.SLICE_ROWS) -> dict[str, Any]:
+                   buckets: int, memory_mb: int = c.DEFAULT_TRAINING_MEMORY_MB,
+                   slice_rows: int | None = None) -> dict[str, Any]:
+    """`memory_mb`, the function's, sizes its slices to what it holds beside the part (unless
+    `slice_rows` says)."""
     bucket, key = split_uri(uri)
     data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    slice_rows = slice_rows or footprint.slice_rows(memory_mb, uri, len(data))
+    if not slice_rows:  # PlanTraining refuses such a part first
+        raise PartTooLarge(f"{uri} is {len(data) / 2**20:,.0f} MB: a partition worker of "
+                           f"{memory_mb} MB holds parts up to "
+                           f"{footprint.largest_part_mb(memory_mb, uri):,} MB")
     target = settings.models_bucket
     written: list[str] = []
     slices: list[scale_out.PartitionedPart] = []
@@ -57,4 +67,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return partition_part(client("s3"), PipelineSettings.from_env(),
                           read_field(part, "uri", str), read_field(part, "index", int),
                           read_field(event, "work_prefix", str),
-                          read_field(event, "bucket_count", int))
+                          read_field(event, "bucket_count", int),
+                          int(getattr(context, "memory_limit_in_mb", 0) or
+                              c.DEFAULT_TRAINING_MEMORY_MB))

@@ -19,9 +19,10 @@ import pyarrow.parquet as pq
 from pipeline_lambdas.clients import client
 from pipeline_lambdas.contract import TrainingPath, work_prefix
 from pipeline_lambdas.events import read_field
+from pipeline_lambdas.log_parts import list_parts, split_uri
 from pipeline_lambdas.observability import step_handler
 from pipeline_lambdas.settings import PipelineSettings
-from pipeline_lambdas.train_step import list_parts, split_uri
+from training import footprint
 from training.call_log import InvalidCallLog
 from training.scale_out import bucket_count
 
@@ -56,7 +57,11 @@ def plan(s3, settings: PipelineSettings, data_uri: str, execution_name: str) -> 
     parts = list_parts(s3, data_uri)
     rows = sum(estimate_rows(s3, uri, size) for uri, size in parts)
     scale_out = rows > settings.scale_out_rows
-    buckets = bucket_count(rows, settings.scale_out_buckets) if scale_out else 0
+    memory = settings.training_memory_mb
+    if scale_out:
+        check_part_sizes(parts, memory)
+    buckets = bucket_count(rows, settings.scale_out_buckets,
+                           footprint.bucket_rows(memory)) if scale_out else 0
     planned = {
         "path": (TrainingPath.SCALE_OUT if scale_out else TrainingPath.SINGLE).value,
         "data_uri": data_uri, "files": len(parts), "bytes": sum(size for _, size in parts),
@@ -69,6 +74,18 @@ def plan(s3, settings: PipelineSettings, data_uri: str, execution_name: str) -> 
     }
     check_size(planned)
     return planned
+
+
+def check_part_sizes(parts: list[tuple[str, int]], memory_mb: int) -> None:
+    """Refuse, by name, a part too large for a partition worker to hold (its function would be
+    killed for memory), saying how large a part may be."""
+    for uri, size in parts:
+        largest = footprint.largest_part_mb(memory_mb, uri)
+        if size > largest * 2**20:
+            raise InvalidCallLog(
+                f"{uri} is {size / 2**20:,.0f} MB: a partition worker of training_memory_mb="
+                f"{memory_mb} holds {footprint.part_format(uri)} parts up to {largest:,} MB; "
+                f"split the log into smaller parts (or raise training_memory_mb)")
 
 
 def check_size(planned: dict[str, Any]) -> None:

@@ -29,6 +29,7 @@ class PipelineSettings:
     live_model_parameter: str = ""  # SSM parameter the pipeline keeps naming the live model
     scale_out_rows: int = 0  # 0: what the train function's memory holds (training/footprint)
     scale_out_buckets: int = c.DEFAULT_SCALE_OUT_BUCKETS
+    training_memory_mb: int = c.DEFAULT_TRAINING_MEMORY_MB  # the scale-out workers' memory
 
     @property
     def default_data_uri(self) -> str:
@@ -79,6 +80,7 @@ class PipelineSettings:
             **number("versions_to_keep", c.VERSIONS_TO_KEEP_ENV, int),
             **number("scale_out_rows", c.SCALE_OUT_ROWS_ENV, int),
             **number("scale_out_buckets", c.SCALE_OUT_BUCKETS_ENV, int),
+            **number("training_memory_mb", c.TRAINING_MEMORY_MB_ENV, int),
         )
         c.check_name(c.PROJECT_NAME_ENV, settings.project_name)
         c.check_name(c.ENVIRONMENT_ENV, settings.environment)

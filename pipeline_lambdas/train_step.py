@@ -12,13 +12,13 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from pipeline_lambdas.clients import client
 from pipeline_lambdas.contract import PipelineMetric, staging_prefix
 from pipeline_lambdas.errors import LogTooLarge
 from pipeline_lambdas.events import model_version, read_field
 from pipeline_lambdas.live_model import fetch, live_artifact_uri
+from pipeline_lambdas.log_parts import list_parts, split_uri
 from pipeline_lambdas.observability import MetricUnit, metrics, step_handler
 from pipeline_lambdas.settings import PipelineSettings
 from training import footprint
@@ -27,7 +27,6 @@ from training.outputs import OUTPUT_FILES, REJECTS_FILE
 from training.report import recommendation_summary
 from training.train import TrainResult, TrainSettings, train
 
-LOG_SUFFIXES = (".csv", ".parquet")
 TRAINING_LIMITS_DOC = "README.md#how-much-a-training-run-holds"
 
 
@@ -72,27 +71,6 @@ class TrainOutput:
             live_model_version=metrics.get("live_model_on_holdout", {}).get("model_version"),
             staging_uri=f"s3://{settings.models_bucket}/{prefix}",
             rejects_uri=f"s3://{settings.models_bucket}/{prefix}{REJECTS_FILE}")
-
-
-def split_uri(uri: str) -> tuple[str, str]:
-    parsed = urlparse(uri)
-    if parsed.scheme != "s3" or not parsed.netloc:
-        raise InvalidCallLog(f"data_uri {uri!r} is not an s3://bucket/key-or-prefix URI")
-    return parsed.netloc, parsed.path.lstrip("/")
-
-
-def list_parts(s3, uri: str) -> list[tuple[str, int]]:
-    """(s3 uri, size) of the object at uri or of every CSV/Parquet object under it, by key."""
-    bucket, key = split_uri(uri)
-    if key.lower().endswith(LOG_SUFFIXES):
-        size = s3.head_object(Bucket=bucket, Key=key)["ContentLength"]
-        return [(uri, size)]
-    found = [(obj["Key"], obj["Size"]) for page in s3.get_paginator("list_objects_v2").paginate(
-        Bucket=bucket, Prefix=key) for obj in page.get("Contents", [])
-        if obj["Key"].lower().endswith(LOG_SUFFIXES)]
-    if not found:
-        raise InvalidCallLog(f"no .csv or .parquet objects under {uri}")
-    return [(f"s3://{bucket}/{k}", size) for k, size in sorted(found)]
 
 
 def read_call_log(s3, uri: str) -> list[tuple[str, bytes]]:

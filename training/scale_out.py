@@ -31,15 +31,18 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from inference_code.archetypes import N_CELLS
 from inference_code.features import FeatureParams
-from training import call_log, dataset, streamed_quantile
+from training import call_log, dataset, footprint, streamed_quantile
 from training.outputs import REJECTS_FILE
-from training.train import GlobalParams, TrainResult, TrainSettings, fit_and_package
+
+if TYPE_CHECKING:  # the workers import no model code (scikit-learn: about 100 MB each)
+    from training.train import GlobalParams, TrainResult, TrainSettings
 
 _SAMPLE_KEY = "calltime-sample1"  # 16 bytes: a hash independent of the bucket's
 
@@ -52,19 +55,20 @@ def bucket_of(contact_ids: Iterable[str] | np.ndarray, buckets: int) -> np.ndarr
     return (pd.util.hash_array(ids, categorize=False) % np.uint64(buckets)).astype(np.int64)
 
 
-# A merge or count worker holds one bucket: about a million rows (measured: 683 MB at 500,000
-# rows for CountBucket, the larger of the two), however large the log.
+# A merge or count worker holds one bucket: at most a million rows, fewer where its memory holds
+# fewer (training/footprint.bucket_rows), however large the log.
 BUCKET_ROWS = 1_000_000
 
 
-def bucket_count(rows: int, minimum: int) -> int:
+def bucket_count(rows: int, minimum: int, bucket_rows: int = BUCKET_ROWS) -> int:
     """The buckets of a log of about `rows` rows: the setting's minimum, more when a bucket
-    would exceed BUCKET_ROWS."""
-    return max(minimum, -(-rows // BUCKET_ROWS))
+    would exceed `bucket_rows`."""
+    return max(minimum, -(-rows // max(1, bucket_rows)))
 
 
-# A partition worker holds this many of its part's rows at a time (about 1.4 KB each while they
-# are validated), so no part is too large for it: a 3-million-row export part is six slices.
+# A partition worker holds at most this many of its part's rows at a time (fewer where its
+# memory holds fewer: training/footprint.slice_rows), so no part is too large for it by rows: a
+# 3-million-row export part is six slices.
 SLICE_ROWS = 500_000
 
 
@@ -189,6 +193,8 @@ def fit_global(counts: list[ContactCounts], start: FeatureParams | None = None,
 def global_params(cut: float, before: list[ContactCounts], every: list[ContactCounts]
                   ) -> GlobalParams:
     """The run's global parameters from every bucket's counts before the cut and overall."""
+    from training.train import GlobalParams
+
     before_cut = fit_global(before)
     return GlobalParams(cut=cut, before_cut=before_cut,
                         folds=tuple(fit_global(before, before_cut, without_fold=f)
@@ -266,20 +272,6 @@ def with_sample(data: dict[str, object], fraction: float, rows: int) -> dict[str
                                                           "rows": rows}}
 
 
-# The archetypes are fitted on at most this many contacts' weekly cell counts (1.5 KB each, twice:
-# before the cut and overall, and the EM's responsibilities): a population-level fit of a few
-# thousand numbers, which a whole-contact sample of this size pins down (K is chosen on 20,000).
-MAX_ARCHETYPE_CONTACTS = 100_000
-# TrainOnSample holds those counts (calls and answers, before the cut and overall: four float64
-# arrays of contacts x cells) and the EM's work arrays beside the sample it trains on.
-COUNTS_RESERVE_MB = round(MAX_ARCHETYPE_CONTACTS * N_CELLS * 8 * 4 * 1.3 / 2**20)
-
-
-def sample_memory_mb(memory_mb: int) -> int:
-    """What TrainOnSample's training may use of its function's memory: all but the counts."""
-    return max(0, memory_mb - COUNTS_RESERVE_MB)
-
-
 def sample_fraction(count: int, cap: int) -> float:
     """The share of contacts to keep so about `cap` of `count` (rows or contacts) remain."""
     return 1.0 if count <= cap else cap / count
@@ -289,6 +281,8 @@ def train_scaled(parts: list[tuple[str, bytes]], out_dir: Path,
                  settings: TrainSettings | None = None, buckets: int = 8,
                  fraction: float = 1.0, version: str | None = None) -> TrainResult:
     """Every step of the distributed path, in this process, on (name, bytes) parts."""
+    from training.train import TrainSettings, fit_and_package
+
     settings = settings or TrainSettings()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -306,7 +300,7 @@ def train_scaled(parts: list[tuple[str, bytes]], out_dir: Path,
                     settings.min_valid_rows, f"{len(parts)} call-log files")
     cut = streamed_quantile.quantile_of_arrays([sorted_epochs(v) for v in valid],
                                                1 - settings.evaluation.test_fraction)
-    counts_fraction = sample_fraction(int(data["contacts"]), MAX_ARCHETYPE_CONTACTS)
+    counts_fraction = sample_fraction(int(data["contacts"]), footprint.MAX_ARCHETYPE_CONTACTS)
     params = global_params(cut, [contact_counts(v, cut, counts_fraction) for v in valid],
                            [contact_counts(v, np.inf, counts_fraction) for v in valid])
     rows = pd.concat([sampled(v, fraction) for v in valid], ignore_index=True)

@@ -435,20 +435,23 @@ def test_make_pipeline_twice_updates_and_invoke_reaches_the_endpoint(tmp_path) -
 
 def test_make_pipeline_takes_settings_and_a_log_too_large_for_the_function_is_named(
         tmp_path) -> None:
-    """`make pipeline CDK_ARGS="-c training_memory_mb=512 -c scale_out_rows=1000000"`: the
+    """`make pipeline CDK_ARGS="-c training_memory_mb=1024 -c scale_out_rows=1000000"`: the
     local run uses the function's memory from the template, so the train function (kept on the
-    single-function path by the threshold) refuses a log it could not hold, by name."""
+    single-function path by the threshold) refuses a log it could not hold, by name; a memory
+    below the measured floor is refused at synth, naming it."""
     command = [sys.executable, "-m", "calltime", "local", "pipeline", "--out", str(tmp_path),
-               "--contacts", "1000", "-c", "scale_out_rows=1000000",
-               "-c", "training_memory_mb=512"]
+               "--contacts", "4000", "-c", "scale_out_rows=1000000",
+               "-c", "training_memory_mb=1024"]
     env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
            COLD_START_ENV: "1"}  # the 3 s cold start is shown in-process above
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
     assert "FAILED at PipelineFailed" in done.stdout
     error = next(line for line in done.stdout.splitlines() if line.startswith("error:"))
-    assert "LogTooLarge" in error and "512 MB" in error and "training_memory_mb" in error
+    assert "LogTooLarge" in error and "1024 MB" in error and "training_memory_mb" in error
     assert "endpoint:       calltime-local-optimal-call-time (does not exist)" in done.stdout
-    bad = subprocess.run([*command[:-2], "-c", "training_memory_mb=lots"], capture_output=True,
-                         text=True, env=env, timeout=120)
-    assert bad.returncode == 2 and "training_memory_mb" in bad.stderr
+    for value, said in (("lots", "training_memory_mb"),
+                        ("512", "training_memory_mb=512: below 1024 MB")):
+        bad = subprocess.run([*command[:-2], "-c", f"training_memory_mb={value}"],
+                             capture_output=True, text=True, env=env, timeout=120)
+        assert bad.returncode == 2 and said in bad.stderr, bad.stderr[-2000:]

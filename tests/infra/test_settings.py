@@ -31,6 +31,8 @@ from pipeline_lambdas.errors import SettingsError
     ({"alarms": {"latency": 5}}, "unknown alarm setting(s): latency"),
     ({"alarms": {"concurrency_utilization": 1.5}}, "alarms.concurrency_utilization"),
     ({"alarms": {"cold_start_ms": 180000}}, "alarms.cold_start_ms=180000: SageMaker fails"),
+    ({"training_memory_mb": 512}, "training_memory_mb=512: below 1024 MB, TrainOnSample"),
+    ({"training_memory_mb": 10241}, "training_memory_mb=10241: Lambda takes 128..10240"),
     ({"log_retention_days": 10}, "log_retention_days=10"),
     ({"scale_out_rows": -1}, "scale_out_rows=-1"),
     ({"scale_out_buckets": 0}, "scale_out_buckets=0"),

@@ -69,11 +69,7 @@ def test_models_bucket_is_private_encrypted_versioned_logged(synthesized) -> Non
                                            "RestrictPublicBuckets": True},
         "LoggingConfiguration": {"DestinationBucketName": Match.any_value(),
                                  "LogFilePrefix": "models-bucket/"},
-        "LifecycleConfiguration": {"Rules": Match.array_with([Match.object_like({
-            "NoncurrentVersionExpiration": {"NoncurrentDays": 90,
-                                            "NewerNoncurrentVersions": 3},
-            "Status": "Enabled"})])},
-    })
+    })  # its lifecycle: tests/infra/test_storage_lifecycle.py
     # SSL only, on both buckets.
     for policy in _resources(template, "AWS::S3::BucketPolicy").values():
         statements = policy["Properties"]["PolicyDocument"]["Statement"]

@@ -89,7 +89,7 @@ def test_first_run_concurrent_run_and_rollback(pipeline_env, trained) -> None:
                                             "max_concurrency": 20})
     deployed = step(deployment.deploy_handler,
                     {"endpoint_config_name": config["endpoint_config_name"]})
-    assert deployed["previous_endpoint_config_name"] is None
+    assert deployed["previous_endpoint_config_name"] == ""  # none: the first deployment
     # The Wait/Check loop is bounded: a check past max_attempts while in progress times out.
     bounded = step(deployment.check_handler, {
         "endpoint_config_name": config["endpoint_config_name"], "attempt": 3,

@@ -52,3 +52,25 @@ def test_a_part_broken_after_its_first_slices_is_refused_and_leaves_nothing(aws,
     assert w.keys(s3, BUCKET, WORK + "pieces/") == []  # the first slices' pieces are gone
     summary = w.get_json(s3, BUCKET, w.part_summary_key(WORK, 1))
     assert summary["refused"] == out["refused"] and summary["rows_read"] == 0
+
+
+def test_the_workers_memory_sizes_its_slices_and_a_part_it_cannot_hold_is_named(
+        aws, settings) -> None:
+    """With little memory beside its part, a worker validates fewer rows at a time (here
+    about 15,000 of 30,000); with none, it says how large a part it holds."""
+    import pytest
+
+    from pipeline_lambdas.errors import PartTooLarge
+    from training import footprint
+
+    s3 = boto3.client("s3")
+    uri = _put("data/calls/part-2.csv", _csv(30_000))
+    size = s3.head_object(Bucket=BUCKET, Key="data/calls/part-2.csv")["ContentLength"]
+    tight = 260  # MB: the worker's base and the part leave room for about 15,000 rows
+    rows = footprint.slice_rows(tight, uri, size)
+    assert footprint.MIN_SLICE_ROWS <= rows < 30_000
+    out = partition_part(s3, settings, uri, 2, WORK, buckets=3, memory_mb=tight)
+    assert out["rows_read"] == 30_000 and out["slices"] == -(-30_000 // rows) > 1
+    with pytest.raises(PartTooLarge, match=r"part-2\.csv is 1 MB: a partition worker of 220 "
+                                           r"MB holds parts up to 0 MB"):
+        partition_part(s3, settings, uri, 2, WORK, buckets=3, memory_mb=220)

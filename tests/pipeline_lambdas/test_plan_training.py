@@ -64,6 +64,7 @@ def test_a_bucket_never_outgrows_its_worker_however_large_the_log() -> None:
     assert bucket_count(4_000_000, 64) == 64  # the setting is a minimum
     assert bucket_count(100_000_000, 64) == 100
     assert bucket_count(1_000_000_001, 64) == 1_001  # about a million rows a bucket
+    assert bucket_count(100_000_000, 64, 500_000) == 200  # fewer where the memory holds fewer
     # A billion rows' plan (1,001 buckets, 400 parts) still fits the run's state.
     check_size({"data_uri": "s3://b/data/calls/", "files": 400,
                 "parts": [{"uri": f"s3://b/data/calls/part-{i:05d}.parquet", "index": i}
@@ -79,3 +80,25 @@ def test_a_log_of_too_many_parts_for_the_runs_state_is_refused_by_name() -> None
     with pytest.raises(InvalidCallLog, match=r"has 3000 parts.*fewer, larger parts"):
         check_size(planned)
     check_size({**planned, "files": 300, "parts": parts[:300]})  # a few hundred fit
+
+
+def test_the_plan_sizes_buckets_to_the_workers_memory_and_refuses_a_part_too_large_for_it(
+        aws, settings) -> None:
+    from training import footprint
+
+    s3 = boto3.client("s3")
+    uri = f"s3://{BUCKET}/data/calls/"
+    _put("data/calls/part-0.csv", _csv(2_000))
+    at_floor = replace(settings, scale_out_rows=1_000, scale_out_buckets=1,
+                       training_memory_mb=1024)
+    assert plan(s3, at_floor, uri, "run-1")["bucket_count"] == 1
+    largest = footprint.largest_part_mb(1024, "part-1.csv")
+    _put("data/calls/part-1.csv", b"contact_id,called_at,answered\n" +
+         b"c-1,2026-05-01T10:00:00Z,true\n" * (largest * 2**20 // 30 + 1000))
+    with pytest.raises(InvalidCallLog) as err:
+        plan(s3, at_floor, uri, "run-2")
+    message = str(err.value)
+    assert "part-1.csv is " in message and f"holds csv parts up to {largest:,} MB" in message
+    assert "training_memory_mb=1024" in message and "split the log" in message
+    assert "part-1" in plan(s3, replace(at_floor, training_memory_mb=4096), uri, "run-3")[
+        "parts"][1]["uri"]

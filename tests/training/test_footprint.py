@@ -37,3 +37,40 @@ def test_the_estimate_refuses_what_was_measured_not_to_fit_and_grows_with_the_lo
     sizes = [10_000 * k for k in range(1, 500)]
     peaks = [footprint.peak_mb(n) for n in sizes]
     assert peaks == sorted(peaks)
+
+
+def test_a_partition_worker_validates_what_its_memory_holds_beside_its_part() -> None:
+    """Slices shrink with less memory and with a larger part; a part the worker cannot hold at
+    all is 0 (PlanTraining refuses it first, naming the largest it would take)."""
+    assert footprint.slice_rows(4096, "p.parquet", 25 * 2**20) == footprint.MAX_SLICE_ROWS
+    small = footprint.slice_rows(1024, "p.parquet", 60 * 2**20)
+    assert footprint.MIN_SLICE_ROWS <= small < footprint.slice_rows(1024, "p.parquet", 10 * 2**20)
+    largest = footprint.largest_part_mb(1024, "p.parquet")
+    assert footprint.slice_rows(1024, "p.parquet", largest * 2**20) >= footprint.MIN_SLICE_ROWS
+    assert footprint.slice_rows(1024, "p.parquet", (largest + 5) * 2**20) == 0
+    assert footprint.largest_part_mb(1024, "p.csv") > largest  # CSV is held at fewer x its size
+    for memory in (1024, 2048, 10240):
+        for mb in (1, largest):
+            rows = footprint.slice_rows(memory, "p.parquet", mb * 2**20)
+            peak = footprint.WORKER_BASE_MB + footprint.PART_BYTES_FACTOR["parquet"] * mb + \
+                rows * footprint.PARTITION_ROW_KB / 1024
+            assert peak <= memory * footprint.HEADROOM
+
+
+def test_a_bucket_holds_what_its_workers_memory_holds_and_never_a_million_more() -> None:
+    assert footprint.bucket_rows(1024) < footprint.bucket_rows(2048) == footprint.MAX_BUCKET_ROWS
+    rows = footprint.bucket_rows(1024)
+    for per_row, fixed in ((footprint.COUNT_BUCKET_ROW_KB, footprint.COUNT_BUCKET_FIXED_MB),
+                           (footprint.MERGE_BUCKET_ROW_KB, footprint.MERGE_BUCKET_FIXED_MB)):
+        assert footprint.WORKER_BASE_MB + fixed + rows * per_row / 1024 <= 1024 * \
+            footprint.HEADROOM
+
+
+def test_the_least_training_memory_holds_a_meaningful_sample_and_less_would_not() -> None:
+    """Below the floor TrainOnSample cannot hold MIN_SAMPLE_ROWS beside the archetype counts:
+    a scale-out run would train on a handful of rows (at 512 MB: none)."""
+    floor = footprint.minimum_memory_mb()
+    assert floor == 1024
+    assert footprint.rows_that_fit(footprint.sample_memory_mb(floor)) >= \
+        footprint.MIN_SAMPLE_ROWS > footprint.rows_that_fit(footprint.sample_memory_mb(floor - 64))
+    assert footprint.rows_that_fit(footprint.sample_memory_mb(512)) == 0

@@ -111,8 +111,8 @@ def test_the_training_sample_leaves_room_for_the_archetype_counts() -> None:
     from inference_code.archetypes import N_CELLS
     from training import footprint
 
-    counts_mb = scale_out.MAX_ARCHETYPE_CONTACTS * N_CELLS * 8 * 4 / 2**20
+    counts_mb = footprint.MAX_ARCHETYPE_CONTACTS * N_CELLS * 8 * 4 / 2**20
     for memory_mb in (2048, 4096, 10240):
-        rows = footprint.rows_that_fit(scale_out.sample_memory_mb(memory_mb))
+        rows = footprint.rows_that_fit(footprint.sample_memory_mb(memory_mb))
         assert rows < footprint.rows_that_fit(memory_mb)
         assert footprint.peak_mb(rows) + counts_mb <= memory_mb * footprint.HEADROOM
