@@ -53,3 +53,21 @@ def test_a_key_written_once_and_deleted_is_kept_for_ever_under_newer_noncurrent_
     old = [{"Status": "Enabled", "NoncurrentVersionExpiration": {
         "NoncurrentDays": 90, "NewerNoncurrentVersions": 3}}]
     assert gone(old, "work/run-1/buckets/00000.parquet").deleted_by_run is None
+
+
+def test_the_readme_states_each_fate_as_the_rules_give_it() -> None:
+    """The README's table says, for each class, the days the rules give (STATED above)."""
+    from pathlib import Path
+
+    table = (Path(__file__).resolve().parents[2] / "README.md").read_text().split(
+        "### What a run leaves in the bucket", 1)[1].split("\n\n|", 1)[1].split("\n\n", 1)[0]
+    rows = {line.split("|")[1].strip(): line for line in table.splitlines()[2:]}
+    for keys, prefix in (("`work/<execution>/`", "work/"), ("`staging/<version>/`", "staging/"),
+                         ("`notifications/<execution>/<outcome>.json`", "notifications/")):
+        stated = STATED[prefix]
+        assert f"gone within {stated.left_behind} days" in rows[keys], keys
+    assert "gone within 2 days" in rows["`work/<execution>/`"]  # deleted by TrainOnSample
+    for keys in ("`models/optimal-call-time/<version>/`", "`locks/endpoint.lock`", "`data/`"):
+        assert "30 days" in rows[keys] and STATED[
+            next(p for p in STATED if p.startswith(keys.strip("`").split("<")[0].split(
+                ",")[0]))].noncurrent == 30, keys
