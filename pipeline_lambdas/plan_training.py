@@ -60,6 +60,10 @@ def plan(s3, settings: PipelineSettings, data_uri: str, execution_name: str) -> 
     memory = settings.training_memory_mb
     if scale_out:
         check_part_sizes(parts, memory)
+        if not footprint.bucket_rows(memory):
+            raise InvalidCallLog(f"training_memory_mb={memory}: a merge or count worker of "
+                                 "that memory holds no rows of a bucket; use more (synth "
+                                 f"refuses less than {footprint.minimum_memory_mb()} MB)")
     buckets = bucket_count(rows, settings.scale_out_buckets,
                            footprint.bucket_rows(memory)) if scale_out else 0
     planned = {

@@ -84,21 +84,21 @@ def test_a_log_of_too_many_parts_for_the_runs_state_is_refused_by_name() -> None
 
 def test_the_plan_sizes_buckets_to_the_workers_memory_and_refuses_a_part_too_large_for_it(
         aws, settings) -> None:
+    """Workers of 260 MB hold a CSV part of about a megabyte (their base takes the rest): a
+    2 MB part is refused by name, saying how large a part may be; with more memory it plans."""
     from training import footprint
 
     s3 = boto3.client("s3")
     uri = f"s3://{BUCKET}/data/calls/"
     _put("data/calls/part-0.csv", _csv(2_000))
-    at_floor = replace(settings, scale_out_rows=1_000, scale_out_buckets=1,
-                       training_memory_mb=1024)
-    assert plan(s3, at_floor, uri, "run-1")["bucket_count"] == 1
-    largest = footprint.largest_part_mb(1024, "part-1.csv")
-    _put("data/calls/part-1.csv", b"contact_id,called_at,answered\n" +
-         b"c-1,2026-05-01T10:00:00Z,true\n" * (largest * 2**20 // 30 + 1000))
+    tight = replace(settings, scale_out_rows=1_000, scale_out_buckets=1, training_memory_mb=260)
+    largest = footprint.largest_part_mb(260, "part-1.csv")
+    assert largest == 1
+    _put("data/calls/part-1.csv", _csv(60_000))  # about 2 MB
     with pytest.raises(InvalidCallLog) as err:
-        plan(s3, at_floor, uri, "run-2")
+        plan(s3, tight, uri, "run-2")
     message = str(err.value)
-    assert "part-1.csv is " in message and f"holds csv parts up to {largest:,} MB" in message
-    assert "training_memory_mb=1024" in message and "split the log" in message
-    assert "part-1" in plan(s3, replace(at_floor, training_memory_mb=4096), uri, "run-3")[
-        "parts"][1]["uri"]
+    assert "part-1.csv is 2 MB" in message and "holds csv parts up to 1 MB" in message
+    assert "training_memory_mb=260" in message and "split the log" in message
+    planned = plan(s3, replace(tight, training_memory_mb=1024), uri, "run-3")
+    assert planned["parts"][1]["uri"].endswith("part-1.csv") and planned["bucket_count"] == 1
