@@ -20,7 +20,7 @@ from pathlib import Path
 
 def _unlock(args: argparse.Namespace) -> int:
     from pipeline_lambdas.contract import LOCK_KEY
-    from pipeline_lambdas.errors import DeploymentInProgress
+    from pipeline_lambdas.errors import DeploymentInProgress, LockUnreadable
     from pipeline_lambdas.run_lock import unlock
 
     by = f"calltime unlock ({getpass.getuser()})"
@@ -38,7 +38,7 @@ def _unlock(args: argparse.Namespace) -> int:
                 bucket = deployed(args.stack, args.region).bucket
             message = unlock(session.client("s3"), session.client("stepfunctions"),
                              bucket, LOCK_KEY, by, args.force)
-    except DeploymentInProgress as err:
+    except (DeploymentInProgress, LockUnreadable) as err:
         print(f"calltime unlock: refused: {err}", file=sys.stderr)
         return 1
     print(message)

@@ -26,6 +26,10 @@ class DeploymentInProgress(Exception):
     """Another execution holds the endpoint lock: this run is refused, nothing is touched."""
 
 
+class LockUnreadable(Exception):
+    """The endpoint lock object is not one this pipeline wrote; says what to do."""
+
+
 class VersionNotFound(Exception):
     """The model version asked for (`deploy_version`) was never published."""
 

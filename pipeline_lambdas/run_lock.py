@@ -30,7 +30,7 @@ from botocore.exceptions import ClientError
 
 from pipeline_lambdas.clients import client
 from pipeline_lambdas.contract import RUN_TIMEOUT_SECONDS
-from pipeline_lambdas.errors import DeploymentInProgress
+from pipeline_lambdas.errors import DeploymentInProgress, LockUnreadable
 from pipeline_lambdas.events import read_field
 from pipeline_lambdas.observability import step_handler
 from pipeline_lambdas.run_input import validate_run_input
@@ -64,6 +64,37 @@ class Lock:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _holder(current: dict[str, Any], bucket: str, key: str) -> tuple[dict[str, Any], bytes]:
+    """The lock's content as this pipeline writes it, and its bytes; LockUnreadable, naming the
+    lock, what is wrong with it and what to do, for anything else (a lock held without the time
+    it was taken cannot be aged either)."""
+    raw = current["Body"].read()
+    try:
+        holder = json.loads(raw)
+        problem = None if isinstance(holder, dict) else "not a JSON object"
+    except ValueError:
+        holder, problem = None, "not JSON"
+    if problem is None:
+        owner = holder.get("owner")
+        if owner is not None and not isinstance(owner, str):
+            problem = f"its owner is {owner!r}, not an execution name"
+        elif owner is not None:
+            try:
+                taken = dt.datetime.fromisoformat(holder["acquired_at"])
+                if taken.tzinfo is None:
+                    raise ValueError("no time zone")
+            except (KeyError, TypeError, ValueError):
+                problem = (f"held by {owner} with no readable time it was taken "
+                           f"(acquired_at={holder.get('acquired_at')!r})")
+    if problem is not None:
+        raise LockUnreadable(
+            f"s3://{bucket}/{key} is not an endpoint lock this pipeline wrote ({problem}; it "
+            f"starts {raw[:40]!r}): no run can take it until it is cleared. If no run is "
+            "deploying, free it with `calltime unlock --force` (it keeps what it replaced in "
+            "its message)")
+    return holder, raw
 
 
 def _put(s3, bucket: str, key: str, body: dict[str, Any], conflict_retries: int = 0,
@@ -102,7 +133,7 @@ def acquire(s3, bucket: str, key: str, owner: str, ttl_seconds: int = RUN_TIMEOU
             if (etag := _put(s3, bucket, key, held, IfNoneMatch="*")) is not None:
                 return Lock(bucket, key, owner, etag)
             continue
-        holder = json.loads(current["Body"].read())
+        holder, _ = _holder(current, bucket, key)
         stale_owner = None
         if holder.get("owner") == owner:  # a retry of our own step: we already hold it
             return Lock(bucket, key, owner, current["ETag"])
@@ -117,7 +148,7 @@ def acquire(s3, bucket: str, key: str, owner: str, ttl_seconds: int = RUN_TIMEOU
         etag = _put(s3, bucket, key, held, IfMatch=current["ETag"])
         if etag is not None:
             return Lock(bucket, key, owner, etag, took_over=stale_owner)
-    current = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    current, _ = _holder(s3.get_object(Bucket=bucket, Key=key), bucket, key)
     raise DeploymentInProgress(f"the lock changed hands {attempts} times while this run "
                                f"({owner}) tried to take it; now held by {current.get('owner')}")
 
@@ -141,7 +172,17 @@ def unlock(s3, sfn, bucket: str, key: str, by: str, force: bool = False) -> str:
         if err.response["Error"]["Code"] in _ABSENT:
             return f"no lock at s3://{bucket}/{key}: nothing to release"
         raise
-    holder = json.loads(current["Body"].read())
+    try:
+        holder, _ = _holder(current, bucket, key)
+    except LockUnreadable as err:
+        if not force:
+            raise
+        released = {"owner": None, "released_by": by, "released_at": _now().isoformat(),
+                    "replaced_unreadable": str(err)}
+        if _put(s3, bucket, key, released, IfMatch=current["ETag"]) is None:
+            raise DeploymentInProgress("the lock changed while it was being replaced; run "
+                                       "again") from err
+        return f"replaced the unreadable lock with a free one: {err}"
     if holder.get("owner") is None:
         return f"the lock is free (released by {holder.get('released_by')})"
     running = owner_running(sfn, holder.get("execution_arn"))

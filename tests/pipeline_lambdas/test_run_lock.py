@@ -201,3 +201,36 @@ def test_unlock_refuses_while_the_owner_runs_and_frees_a_dead_owners_lock(aws,
     with pytest.raises(DeploymentInProgress, match="cannot be told"):
         unlock(s3, sfn, BUCKET, KEY, "operator")
     assert "released" in unlock(s3, sfn, BUCKET, KEY, "operator", force=True)
+
+
+@pytest.fixture
+def bare_s3():
+    """S3 alone (no model servers): the lock's own object."""
+    from moto import mock_aws
+
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+
+
+@pytest.mark.parametrize("content", [b"not json", b"[1, 2]", b'{"owner": 7}',
+                                     b'{"owner": "run-0", "acquired_at": "yesterday"}',
+                                     b'{"owner": "run-0"}', b"\xff\xfe"])
+def test_a_lock_that_cannot_be_read_is_named_and_unlock_force_always_clears_it(
+        bare_s3, content) -> None:
+    """A damaged lock object is no dead end: a run refuses by name and says what to do, a plain
+    unlock says the same, and `unlock --force` replaces it with a free lock."""
+    from pipeline_lambdas.errors import LockUnreadable
+
+    bare_s3.put_object(Bucket=BUCKET, Key=KEY, Body=content)
+    with pytest.raises(LockUnreadable) as refused:
+        acquire(bare_s3, BUCKET, KEY, "run-1")
+    message = str(refused.value)
+    assert f"s3://{BUCKET}/{KEY}" in message and "calltime unlock --force" in message
+    with pytest.raises(LockUnreadable, match="unlock --force"):
+        unlock(bare_s3, None, BUCKET, KEY, "operator")
+    said = unlock(bare_s3, None, BUCKET, KEY, "operator", force=True)
+    assert said.startswith("replaced the unreadable lock")
+    lock = acquire(bare_s3, BUCKET, KEY, "run-1")  # the next run takes it
+    assert lock.owner == "run-1" and lock.took_over is None
