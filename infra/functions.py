@@ -258,6 +258,9 @@ class PipelineFunctions(Construct):
         # let Notify list every key of the bucket.
         allow("notify", ["s3:GetObject", "s3:PutObject"],
               [objects(c.history_key(c.HISTORY_FILE)), objects(c.history_key(c.HISTORY_PAGE))])
+        # A history that cannot be read is kept aside under a dated name (run_history.py).
+        damaged = objects(c.history_key(c.DAMAGED_HISTORY_PATTERN))
+        allow("notify", ["s3:PutObject"], [damaged])
 
         xray = ("Resource::* is X-Ray's PutTraceSegments/PutTelemetryRecords (active tracing), "
                 "which support no resource-level scoping")
@@ -275,7 +278,9 @@ class PipelineFunctions(Construct):
                            "merge-bucket": [work], "global-cut": [work],
                            "count-bucket": [work], "train-sample": [work, artifacts, staging],
                            "name-failed-item": [failures],
-                           "quality-gate": [artifacts], "notify": [notifications]}.items():
+                           "quality-gate": [artifacts],
+                           "notify": [notifications,
+                                      c.history_key(c.DAMAGED_HISTORY_PATTERN)]}.items():
             acknowledge(self.roles[step].node.find_child("DefaultPolicy"), prefixes,
                         *[wildcard(self, objects(key)) for key in keys])
         for step, arns in {"train": [models, configs], "train-sample": [models, configs],

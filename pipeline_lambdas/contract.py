@@ -74,6 +74,7 @@ def version_prefix(version: str, models_prefix: str = MODELS_PREFIX) -> str:
 
 
 HISTORY_FILE, HISTORY_PAGE = "history.json", "history.html"  # beside the version folders
+DAMAGED_HISTORY_PATTERN = "history-damaged-*.json"  # a history that could not be read, kept
 
 
 def history_key(name: str, models_prefix: str = MODELS_PREFIX) -> str:

@@ -81,13 +81,15 @@ def add_to_history(s3, settings: PipelineSettings, outcome: str, details: dict[s
     output and logged, never in place of the notification."""
     record = run_history.run_record(outcome, details, execution_name, dt.datetime.now(dt.UTC))
     try:
-        runs = run_history.record_run(s3, settings.models_bucket, settings.models_prefix,
-                                      resource_prefix(settings.project_name,
-                                                      settings.environment), record)
+        recorded = run_history.record_run(s3, settings.models_bucket, settings.models_prefix,
+                                          resource_prefix(settings.project_name,
+                                                          settings.environment), record)
     except (ClientError, BotoCoreError, RuntimeError) as err:
         logger.warning("history not updated", extra={"error": str(err)})
         return f"not updated: {err}"
-    return "not a run that did anything" if runs < 0 else f"{runs} runs"
+    if recorded.damaged:
+        logger.warning("history was damaged", extra={"history": recorded.damaged})
+    return str(recorded)
 
 
 @step_handler

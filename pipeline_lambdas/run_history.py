@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from pipeline_lambdas.contract import HISTORY_FILE, HISTORY_PAGE, Outcome, history_key
+from pipeline_lambdas.contract import (
+    DAMAGED_HISTORY_PATTERN,
+    HISTORY_FILE,
+    HISTORY_PAGE,
+    Outcome,
+    history_key,
+)
 from pipeline_lambdas.errors import said
 from training import history_page
 
@@ -38,18 +45,57 @@ def run_record(outcome: str, details: dict[str, Any], execution_name: str,
             "error_detail": said(error.get("Cause"))[:ERROR_DETAIL_CHARS] or None}
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What adding a run to the history did."""
+
+    runs: int  # the runs in the history now; -1: a refused run, not recorded
+    damaged: str = ""  # a history that could not be read: where it was kept, and why
+
+    def __str__(self) -> str:
+        if self.runs < 0:
+            return "not a run that did anything"
+        return f"{self.runs} runs" + (f"; {self.damaged}" if self.damaged else "")
+
+
+def _records(raw: bytes) -> list[dict[str, Any]] | str:
+    """The history's run records, or what is wrong with it."""
+    try:
+        value = json.loads(raw)
+    except ValueError as err:  # UnicodeDecodeError is one
+        return f"not JSON: {err}"
+    if not isinstance(value, list) or not all(
+            isinstance(r, dict) and isinstance(r.get("execution"), str) for r in value):
+        return "not a list of run records"
+    return value
+
+
+def damaged_key(models_prefix: str, when: dt.datetime) -> str:
+    return history_key(DAMAGED_HISTORY_PATTERN.replace("*", f"{when:%Y%m%dT%H%M%S%fZ}"),
+                       models_prefix)
+
+
 def record_run(s3: Any, bucket: str, models_prefix: str, stack: str,
-               record: dict[str, Any]) -> int:
+               record: dict[str, Any]) -> Recorded:
     """Add (or, for a retried step, replace) the run's record, conditionally on the history
-    not having changed since it was read; rewrite the page. Returns the number of runs."""
+    not having changed since it was read; rewrite the page. A history that cannot be read is
+    kept aside under a dated name and a new one is started with this run."""
     if record["outcome"] == Outcome.REFUSED:  # nothing was done: not part of the history
-        return -1
+        return Recorded(-1)
     key = history_key(HISTORY_FILE, models_prefix)
     for _ in range(CONFLICT_RETRIES):
         denied: ClientError | None = None
+        damaged = ""
         try:
             found = s3.get_object(Bucket=bucket, Key=key)
-            records, condition = json.loads(found["Body"].read()), {"IfMatch": found["ETag"]}
+            raw, condition = found["Body"].read(), {"IfMatch": found["ETag"]}
+            records = _records(raw)
+            if isinstance(records, str):
+                aside = damaged_key(models_prefix, dt.datetime.now(dt.UTC))
+                s3.put_object(Bucket=bucket, Key=aside, Body=raw, IfNoneMatch="*")
+                damaged = (f"{HISTORY_FILE} was damaged ({records}): kept as "
+                           f"s3://{bucket}/{aside}; a new history starts with this run")
+                records = []
         except ClientError as err:
             # AccessDenied is how S3 says "no such key" to a role that may read the key but not
             # list the bucket (Notify's); a history that exists but cannot be read fails the
@@ -72,5 +118,5 @@ def record_run(s3: Any, bucket: str, models_prefix: str, stack: str,
         s3.put_object(Bucket=bucket, Key=history_key(HISTORY_PAGE, models_prefix),
                       Body=history_page.render(records, stack).encode(),
                       ContentType="text/html; charset=utf-8")
-        return len(records)
+        return Recorded(len(records), damaged)
     raise RuntimeError(f"s3://{bucket}/{key} kept changing while this run was added to it")

@@ -211,6 +211,11 @@ def test_what_does_not_exist_yet_is_told_apart_under_the_roles_as_synthesized(
                    "error": {"Error": "", "Cause": ""}}
         with acting_as(role_session(roles["notify"], "notify")):
             assert add_to_history(s3, settings, "deployed", details, "run-1") == "1 runs"
+        s3.put_object(Bucket=settings.models_bucket, Key="models/optimal-call-time/history.json",
+                      Body=b"{damaged")
+        with acting_as(role_session(roles["notify"], "notify")):  # kept aside, not denied
+            assert "history.json was damaged" in add_to_history(s3, settings, "deployed",
+                                                                details, "run-2")
         assert s3.get_object(Bucket=settings.models_bucket,
                              Key="models/optimal-call-time/history.html")["Body"].read()
         with acting_as(role_session(roles["package"], "package")), \
