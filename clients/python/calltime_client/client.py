@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import random as random_module
 import threading
 import time
@@ -23,7 +24,17 @@ from calltime_client.types import CallingWindow, Contact, Recommendation, SlotFe
 # leaves room for a cold start, throttling and a few retries.
 DEFAULT_DEADLINE_SECONDS = 60.0
 SAGEMAKER_INVOCATION_TIMEOUT = 60.0
+MAX_DEADLINE_SECONDS = 24 * 3600.0
 DEFAULT_LIMITS, DEFAULT_BACKOFF = Limits(), Backoff()
+
+
+def check_deadline(seconds: object) -> float:
+    """A deadline is a finite number of seconds, more than 0 and at most a day."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or \
+            not math.isfinite(seconds) or not 0 < seconds <= MAX_DEADLINE_SECONDS:
+        raise ValueError(f"deadline_seconds must be a number of seconds > 0 and at most "
+                         f"{MAX_DEADLINE_SECONDS:g}, got {seconds!r}")
+    return float(seconds)
 
 
 @dataclass
@@ -41,15 +52,15 @@ class ClientStats:
         return asdict(self)
 
 
-def _runtime_client(region: str | None, endpoint_url: str | None, concurrency: int) -> Any:
+def _runtime_client(region: str | None, endpoint_url: str | None, concurrency: int,
+                    read_timeout: float = SAGEMAKER_INVOCATION_TIMEOUT + 10) -> Any:
     import boto3
     from botocore.config import Config
 
     # total_max_attempts=1: retries are this client's alone (the SDK's own would multiply
     # them and ignore the deadline).
-    config = Config(retries={"total_max_attempts": 1}, connect_timeout=5,
-                    read_timeout=SAGEMAKER_INVOCATION_TIMEOUT + 10,
-                    max_pool_connections=max(10, concurrency))
+    config = Config(retries={"total_max_attempts": 1}, connect_timeout=min(5, read_timeout),
+                    read_timeout=read_timeout, max_pool_connections=max(10, concurrency))
     return boto3.session.Session().client("sagemaker-runtime", region_name=region,
                                           endpoint_url=endpoint_url, config=config)
 
@@ -65,17 +76,30 @@ class CampaignClient:
         flight at once. `deadline_seconds`: the default deadline of each call."""
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
-        if deadline_seconds <= 0:
-            raise ValueError(f"deadline_seconds must be > 0, got {deadline_seconds}")
-        self.endpoint_name = endpoint_name
-        self.runtime = runtime or _runtime_client(region, endpoint_url, concurrency)
-        self.concurrency, self.deadline_seconds = concurrency, deadline_seconds
+        self.endpoint_name, self.concurrency = endpoint_name, concurrency
+        self.deadline_seconds = check_deadline(deadline_seconds)
         self.limits, self.backoff, self._random = limits, backoff, random
         self.stats = ClientStats()
         self._stats_lock = threading.Lock()
         # `concurrency` bounds this client's requests in flight across all its calls (threads
-        # of a service share one client), as the endpoint's MaxConcurrency counts them.
+        # of a service share one client), as the endpoint's MaxConcurrency counts them. A
+        # request holds its slot until it is answered or its call's deadline passes.
         self._in_flight = threading.BoundedSemaphore(concurrency)
+        # Made here: one SDK client per read timeout, which follows each call's deadline (a
+        # silent endpoint's read ends with the call); given: used as it is.
+        self._given_runtime, self._where = runtime, (region, endpoint_url)
+        self._made: dict[int, Any] = {}
+        self.runtime = self._runtime_for(self.deadline_seconds)
+
+    def _runtime_for(self, seconds: float) -> Any:
+        if self._given_runtime is not None:
+            return self._given_runtime
+        read_timeout = min(math.ceil(seconds), int(SAGEMAKER_INVOCATION_TIMEOUT + 10))
+        with self._stats_lock:
+            if read_timeout not in self._made:
+                self._made[read_timeout] = _runtime_client(*self._where, self.concurrency,
+                                                           read_timeout)
+            return self._made[read_timeout]
 
     # --- the two formats -------------------------------------------------------------------
 
@@ -131,16 +155,16 @@ class CampaignClient:
 
     def _run(self, bodies: list[dict[str, Any]],
              deadline_seconds: float | None) -> list[dict[str, Any]]:
-        seconds = deadline_seconds if deadline_seconds is not None else self.deadline_seconds
-        if seconds <= 0:
-            raise ValueError(f"deadline_seconds must be > 0, got {seconds}")
+        seconds = check_deadline(deadline_seconds) if deadline_seconds is not None \
+            else self.deadline_seconds
         deadline = time.monotonic() + seconds
+        runtime = self._runtime_for(seconds)
         stop = threading.Event()
         progress = {"attempts": 0, "last_error": None}
         pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="calltime-client")
         try:
-            futures: list[Future] = [pool.submit(self._send, body, (deadline, seconds), stop,
-                                                 progress) for body in bodies]
+            futures: list[Future] = [pool.submit(self._send, runtime, body, (deadline, seconds),
+                                                 stop, progress) for body in bodies]
             done, pending = wait(futures, timeout=max(0.0, deadline - time.monotonic()),
                                  return_when=FIRST_EXCEPTION)
             for future in done:
@@ -151,12 +175,53 @@ class CampaignClient:
                 raise DeadlineExceeded(seconds, progress["attempts"], progress["last_error"])
             return [future.result() for future in futures]
         finally:
-            # Requests not yet sent are not sent. One in flight at the deadline is abandoned:
-            # its thread ends when the endpoint answers or the SDK's read timeout passes.
+            # Requests not yet sent are not sent; one waiting for its answer stops waiting at
+            # the deadline and gives its slot back (its SDK read ends by then too, in a daemon
+            # thread that never keeps the process alive).
             stop.set()
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def _send(self, body: dict[str, Any], deadline_of: tuple[float, float],
+    def _invoke(self, runtime: Any, payload: bytes, deadline: float,
+                stop: threading.Event) -> dict[str, Any]:
+        """One InvokeEndpoint in a slot of `concurrency`, waited for at most until `deadline`:
+        the slot is given back when the answer comes or the deadline passes, whichever is
+        first; the request itself goes on in a daemon thread until its read times out."""
+        if not self._in_flight.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise _Stopped
+        freed = threading.Lock()
+
+        def free() -> None:
+            if freed.acquire(blocking=False):
+                self._in_flight.release()
+
+        answered = threading.Event()
+        outcome: dict[str, Any] = {}
+
+        def call() -> None:
+            try:
+                response = runtime.invoke_endpoint(
+                    EndpointName=self.endpoint_name, Body=payload,
+                    ContentType="application/json", Accept="application/json")
+                outcome["answer"] = json.loads(response["Body"].read())
+            except BaseException as err:
+                outcome["error"] = err
+            finally:
+                free()
+                answered.set()
+
+        if stop.is_set():
+            free()
+            raise _Stopped
+        threading.Thread(target=call, name="calltime-client-request", daemon=True).start()
+        while not answered.wait(min(0.05, max(0.0, deadline - time.monotonic()))):
+            if stop.is_set() or time.monotonic() >= deadline:
+                free()
+                raise _Stopped
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["answer"]
+
+    def _send(self, runtime: Any, body: dict[str, Any], deadline_of: tuple[float, float],
               stop: threading.Event, progress: dict[str, Any]) -> dict[str, Any]:
         deadline, seconds = deadline_of
         payload = json.dumps(body, separators=(",", ":")).encode()
@@ -168,14 +233,11 @@ class CampaignClient:
                 self.stats.requests += 1
                 progress["attempts"] += 1
             try:
-                with self._in_flight:
-                    if stop.is_set():
-                        raise _Stopped
-                    response = self.runtime.invoke_endpoint(
-                        EndpointName=self.endpoint_name, Body=payload,
-                        ContentType="application/json", Accept="application/json")
-                    return json.loads(response["Body"].read())
+                return self._invoke(runtime, payload, deadline, stop)
             except _Stopped:
+                if time.monotonic() >= deadline and not stop.is_set():
+                    raise DeadlineExceeded(seconds, progress["attempts"],
+                                           progress["last_error"]) from None
                 raise
             except Exception as err:
                 if not is_retryable(err):
