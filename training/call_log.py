@@ -7,6 +7,7 @@ its 1-based row number in the source). A file that is not a call log at all is r
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import zoneinfo
@@ -70,6 +71,25 @@ def known_timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
+def check_header(columns: Iterable[object], name: str) -> None:
+    """Refuse columns whose names repeat once case and spacing are set aside: the contract
+    matches names case-insensitively, so `answered` and `ANSWERED` would be one column (and
+    pandas reads a repeated name as `answered.1`, silently)."""
+    seen: dict[str, str] = {}
+    for column in columns:
+        text = str(column)
+        key = text.strip().lower()
+        if key in seen:
+            raise InvalidCallLog(f"{name} has columns that repeat (names differ only in case or "
+                                 f"spacing): {seen[key]!r}, {text!r}; keep one")
+        seen[key] = text
+
+
+def _csv_header(text: str) -> list[str]:
+    first = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), skipinitialspace=True), [])
+    return first
+
+
 def read_raw(source: Path | bytes, name: str = "call log") -> pd.DataFrame:
     """Read a CSV or Parquet log as strings, refusing what is not one."""
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
@@ -79,9 +99,12 @@ def read_raw(source: Path | bytes, name: str = "call log") -> pd.DataFrame:
             frame = pd.read_parquet(io.BytesIO(data))
         except Exception as err:  # pyarrow raises several unrelated types for corrupt files
             raise InvalidCallLog(f"{name} is not a readable Parquet file: {err}") from err
+        check_header(frame.columns, name)
         return _as_text(frame)
+    text = _text(data, name)
+    check_header(_csv_header(text), name)
     try:
-        return pd.read_csv(io.StringIO(_text(data, name)), **_CSV_OPTIONS)
+        return pd.read_csv(io.StringIO(text), **_CSV_OPTIONS)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise InvalidCallLog(f"{name} is not a readable CSV: {err}") from err
 
@@ -93,7 +116,9 @@ def read_slices(data: bytes, name: str, rows: int) -> Iterator[pd.DataFrame]:
     _check_bytes(data, name)
     if data[:4] == b"PAR1":
         try:
-            batches = pq.ParquetFile(io.BytesIO(data)).iter_batches(batch_size=rows)
+            parquet = pq.ParquetFile(io.BytesIO(data))
+            check_header(parquet.schema_arrow.names, name)
+            batches = parquet.iter_batches(batch_size=rows)
             frames = (_as_text(pa.Table.from_batches([b]).to_pandas()) for b in batches)
             yield from _numbered(frames, name)
         except InvalidCallLog:
@@ -101,8 +126,10 @@ def read_slices(data: bytes, name: str, rows: int) -> Iterator[pd.DataFrame]:
         except Exception as err:  # pyarrow raises several unrelated types for corrupt files
             raise InvalidCallLog(f"{name} is not a readable Parquet file: {err}") from err
         return
+    text = _text(data, name)
+    check_header(_csv_header(text), name)
     try:
-        chunks = pd.read_csv(io.StringIO(_text(data, name)), chunksize=rows, **_CSV_OPTIONS)
+        chunks = pd.read_csv(io.StringIO(text), chunksize=rows, **_CSV_OPTIONS)
         yield from _numbered(chunks, name)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise InvalidCallLog(f"{name} is not a readable CSV: {err}") from err
@@ -238,15 +265,23 @@ def validate(raw: pd.DataFrame, default_timezone: str = DEFAULT_TIMEZONE,
                             ignored_columns=ignored)
 
 
+# The features are cross-fitted over contacts and the archetypes learned across them: fewer
+# contacts than this cannot make a model that says when *people* answer (one contact's log left
+# a cross-fitting fold empty and crashed the fit).
+MIN_CONTACTS = 10
+
+
 def check_trainable(result: ValidationResult, min_valid_rows: int,
                     name: str = "call log") -> None:
     """Refuse to train on what cannot make a model, naming the cause."""
     check_counts(len(result.valid), int(result.valid["answered"].sum()),
-                 result.rejected_by_reason, min_valid_rows, name)
+                 result.rejected_by_reason, min_valid_rows, name,
+                 contacts=int(result.valid["contact_id"].nunique()))
 
 
 def check_counts(valid: int, answered: int, rejected_by_reason: dict[str, int],
-                 min_valid_rows: int, name: str = "call log", note: str = "") -> None:
+                 min_valid_rows: int, name: str = "call log", note: str = "",
+                 contacts: int | None = None) -> None:
     """check_trainable on counts alone (the scale-out path holds no log whole); `note` is
     added to the too-few-rows message."""
     if valid < min_valid_rows:
@@ -259,6 +294,11 @@ def check_counts(valid: int, answered: int, rejected_by_reason: dict[str, int],
         raise InvalidCallLog(
             f"{name}: all {valid} valid rows have answered={value}; the model needs both "
             "answered and unanswered calls")
+    if contacts is not None and contacts < MIN_CONTACTS:
+        raise InvalidCallLog(
+            f"{name} has {valid} valid rows of only {contacts} contact(s); training needs at "
+            f"least {MIN_CONTACTS} contacts (it learns when people answer across contacts, and "
+            "cross-fits its features over them)")
 
 
 def load_parts(parts: list[tuple[str, bytes]],

@@ -263,7 +263,8 @@ def check_trainable(data: dict[str, object], answered: int, min_valid_rows: int,
     """call_log's trainability check on the totals, naming any refused parts."""
     refused = "; ".join(f"{p['name']}: {p['reason']}" for p in data.get("refused_parts", [])[:3])
     call_log.check_counts(int(data["rows_valid"]), answered, data["rejected_by_reason"],
-                          min_valid_rows, name, f"; refused parts: {refused}" if refused else "")
+                          min_valid_rows, name, f"; refused parts: {refused}" if refused else "",
+                          contacts=int(data["contacts"]) if "contacts" in data else None)
 
 
 def with_sample(data: dict[str, object], fraction: float, rows: int) -> dict[str, object]:

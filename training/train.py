@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from inference_code.artifact_layout import METADATA_FILE, MODEL_FILE
@@ -136,8 +137,15 @@ def train(calls: Path | bytes | list[tuple[str, bytes]], out_dir: Path,
             "first_call": validation.valid["called_at"].min().isoformat(),
             "last_call": validation.valid["called_at"].max().isoformat(),
             "contacts": int(validation.valid["contact_id"].nunique())}
-    return fit_and_package(validation.valid, data, out_dir, settings, truth, version,
-                           baseline_model_dir, started=started)
+    try:
+        return fit_and_package(validation.valid, data, out_dir, settings, truth, version,
+                               baseline_model_dir, started=started)
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as err:
+        # What validation cannot foresee of a log that still cannot make a model: refused by
+        # name, its rejects already written, never a traceback from inside the fit.
+        raise call_log.InvalidCallLog(
+            f"{label}: no model can be fitted on its {data['rows_valid']} valid rows of "
+            f"{data['contacts']} contacts ({type(err).__name__}: {err})") from err
 
 
 @dataclass(frozen=True)

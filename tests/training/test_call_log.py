@@ -106,6 +106,11 @@ def test_the_same_call_exported_twice_keeps_the_first() -> None:
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "contains binary data"),
     (b"contact_id,called_at,answered\n\xff\xfe,x,y\n", "is not UTF-8 text"),
     (b"PAR1 this is not really parquet PAR1", "is not a readable Parquet file"),
+    # Names that differ only in case, or repeat exactly (pandas would read 'answered.1').
+    (b"contact_id,called_at,answered,ANSWERED\nc-1,2026-05-03T07:15:00Z,true,false\n",
+     "columns that repeat (names differ only in case or spacing): 'answered', 'ANSWERED'"),
+    (b"contact_id,called_at,answered,answered\nc-1,2026-05-03T07:15:00Z,true,false\n",
+     "columns that repeat (names differ only in case or spacing): 'answered', 'answered'"),
 ])
 def test_refuses_what_is_not_a_call_log(data: bytes, message: str) -> None:
     with pytest.raises(InvalidCallLog) as err:
@@ -158,3 +163,27 @@ def test_column_names_are_matched_case_insensitively_and_every_spelling_of_answe
     assert [bool(answered[f"c-{i}"]) for i in range(len(words))] == \
         [w in call_log.TRUE_WORDS for w in words]
     assert {"t", "f", "y", "n"} <= call_log.TRUE_WORDS | call_log.FALSE_WORDS
+
+
+def test_repeated_columns_are_refused_in_parquet_and_in_slices_too() -> None:
+    buffer = io.BytesIO()
+    frame = pd.DataFrame([["c-1", "2026-05-03T07:15:00Z", "true", "x"]],
+                         columns=["contact_id", "called_at", "answered", "Contact_ID "])
+    frame.to_parquet(buffer, index=False)
+    for read in (lambda d: call_log.load(d, name="p.parquet"),
+                 lambda d: list(call_log.read_slices(d, "p.parquet", 100))):
+        with pytest.raises(InvalidCallLog, match="'contact_id', 'Contact_ID '"):
+            read(buffer.getvalue())
+    csv = b"contact_id,called_at,answered,Answered\nc-1,2026-05-03T07:15:00Z,true,true\n"
+    with pytest.raises(InvalidCallLog, match="repeat"):
+        list(call_log.read_slices(csv, "c.csv", 100))
+
+
+def test_refuses_a_log_of_too_few_contacts_to_learn_from() -> None:
+    """One contact's calls cannot be cross-fitted over contacts (a fold would be empty) nor
+    say when people answer: refused by name, before the fit crashes."""
+    rows = [f"only-one,2026-05-{1 + i // 24:02d}T{i % 24:02d}:00:00Z,{'true' if i % 3 else 'false'}"
+            f",1,x,Asia/Jerusalem," for i in range(600)]
+    result = call_log.load(_csv(rows))
+    with pytest.raises(InvalidCallLog, match=r"only 1 contact\(s\); training needs at least"):
+        call_log.check_trainable(result, min_valid_rows=500, name="log")

@@ -204,3 +204,26 @@ def test_the_live_model_is_scored_only_on_calls_it_never_saw(demo_log, tmp_path)
     assert judged["basis"].startswith("its own holdout ROC AUC")
     assert judged["roc_auc"] == pytest.approx(
         json.loads(live.metrics_path.read_text())["classification"]["roc_auc"])
+
+
+def test_a_log_no_model_can_be_fitted_on_is_refused_by_name_with_its_rejects_kept(
+        tmp_path, monkeypatch) -> None:
+    """Whatever validation cannot foresee (here the forest's fit refusing the data) ends in
+    InvalidCallLog naming the log and the cause, never a traceback from inside the fit; the
+    rejects are written first."""
+    from training import model
+    from training.call_log import InvalidCallLog
+    from training.simulate import SimulationConfig, write
+
+    calls, _ = write(SimulationConfig(n_contacts=40, seed=2), tmp_path / "data")
+    text = calls.read_text().splitlines()
+    (tmp_path / "calls.csv").write_text("\n".join([*text, "c-x,not a time,true"]) + "\n")
+
+    def cannot_fit(*args, **kwargs):
+        raise ValueError("window shape cannot be larger than input array shape")
+
+    monkeypatch.setattr(model, "fit", cannot_fit)
+    with pytest.raises(InvalidCallLog, match=r"calls.csv: no model can be fitted on its \d+ "
+                                             r"valid rows of 40 contacts \(ValueError: window"):
+        train(tmp_path / "calls.csv", tmp_path / "out", name="calls.csv")
+    assert "c-x,not a time,true" in (tmp_path / "out" / "rejects.csv").read_text()
