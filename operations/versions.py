@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from operations.account import Account, add_target, chosen
 from operations.runs import table
+from pipeline_lambdas.contract import HISTORY_FILE, Outcome, history_key
 from pipeline_lambdas.live_model import live_model
 from training.outputs import METADATA_FILE, METRICS_FILE
 from training.report import recommendation_summary
@@ -29,6 +30,7 @@ class Version:
     roc_auc: float | None
     quality: str  # capture against ground truth, or the replay estimate
     live: bool
+    rolled_back: str = ""  # the runs that deployed it and rolled it back, and why
 
 
 def published(s3: Any, bucket: str, prefix: str) -> list[str]:
@@ -50,15 +52,34 @@ def live_version(sagemaker: Any, endpoint: str | None, prefix: str) -> str | Non
         else None
 
 
-def _json(s3: Any, bucket: str, key: str) -> dict[str, Any]:
+def _json(s3: Any, bucket: str, key: str) -> Any:
+    """The JSON at key; {} when it is missing or not JSON (a damaged file is not an error of
+    the listing)."""
     try:
         return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-    except ClientError:
+    except (ClientError, ValueError):
         return {}
+
+
+def rollbacks(s3: Any, bucket: str, prefix: str) -> dict[str, str]:
+    """Version -> "rolled back by <run> (<error>)" from the stack's run history (Notify's):
+    every run that deployed the version and had to put the previous one back."""
+    records = _json(s3, bucket, history_key(HISTORY_FILE, prefix))
+    marks: dict[str, list[str]] = {}
+    for record in records if isinstance(records, list) else []:
+        if isinstance(record, dict) and record.get("outcome") in (
+                Outcome.ROLLED_BACK, Outcome.ROLLBACK_FAILED) and record.get("model_version"):
+            why = f" ({record['error']})" if record.get("error") else ""
+            verb = "rolled back" if record["outcome"] == Outcome.ROLLED_BACK else \
+                "failed, its rollback too,"
+            marks.setdefault(record["model_version"], []).append(
+                f"{verb} by {record.get('execution')}{why}")
+    return {version: "; ".join(runs) for version, runs in marks.items()}
 
 
 def versions(account: Account) -> list[Version]:
     live = live_version(account.sagemaker, account.endpoint_name, account.models_prefix)
+    rolled_back = rollbacks(account.s3, account.bucket, account.models_prefix)
     found = []
     for version in published(account.s3, account.bucket, account.models_prefix):
         base = f"{account.models_prefix}/{version}/"
@@ -69,7 +90,7 @@ def versions(account: Account) -> list[Version]:
                              data.get("data", {}).get("rows_valid"),
                              data.get("data", {}).get("rows_rejected"), auc,
                              recommendation_summary(metrics.get("recommendation", {})),
-                             version == live))
+                             version == live, rolled_back.get(version, "")))
     return found
 
 
@@ -80,12 +101,14 @@ def render(account: Account, found: list[Version]) -> str:
              "rows": f"{v.rows_valid:,}" if v.rows_valid is not None else "-",
              "rejected": f"{v.rows_rejected:,}" if v.rows_rejected is not None else "-",
              "auc": f"{v.roc_auc:.4f}" if v.roc_auc is not None else "-",
-             "recommendations": v.quality} for v in found]
+             "recommendations": v.quality, "deployments": v.rolled_back} for v in found]
     live = next((v.version for v in found if v.live), None)
     footer = (f"* live on {account.endpoint_name} (DescribeEndpoint)" if live else
               f"no version is live on {account.endpoint_name or 'an endpoint'}")
-    return table(rows, ["", "version", "created", "rows", "rejected", "auc",
-                        "recommendations"]) + "\n" + footer
+    columns = ["", "version", "created", "rows", "rejected", "auc", "recommendations"]
+    if any(v.rolled_back for v in found):
+        columns.append("deployments")
+    return table(rows, columns) + "\n" + footer
 
 
 def _list(args: argparse.Namespace) -> int:
