@@ -15,7 +15,6 @@ and sibling shipped modules: it runs inside the serving container.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import math
 import time
@@ -27,6 +26,7 @@ import numpy as np
 
 from inference_code.features import DAY_NAMES, DEFAULT_TIMEZONE, N_FEATURES, LocalCall, localize
 from inference_code.ranking import DEFAULT_WINDOW, window_mask
+from inference_code.time_zones import iana_zones
 
 JSON = "application/json"
 CSV = "text/csv"
@@ -217,18 +217,14 @@ def _timestamp(value: Any, field: str) -> float:
     return instant.timestamp()
 
 
-@functools.lru_cache(maxsize=1)
-def _zone_names() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
 def _zone(value: Any, field: str) -> zoneinfo.ZoneInfo:
     if value is None:
         value = DEFAULT_TIMEZONE
     if not isinstance(value, str) or not value:
         raise RequestError(f"{field}: expected an IANA time zone name, got {shown(value)}")
-    # Only names of the zone database: "Asia" is a directory of it, "../x" a path.
-    if value not in _zone_names():
+    # Only names of the IANA list: "Asia" is a directory of the database, "../x" a path,
+    # "localtime" the host's own zone.
+    if value not in iana_zones():
         raise RequestError(f"{field}: unknown time zone {shown(value)}")
     try:
         return zoneinfo.ZoneInfo(value)

@@ -10,11 +10,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import zoneinfo
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from inference_code.features import DEFAULT_TIMEZONE
+from inference_code.time_zones import iana_zones
 
 REQUIRED_COLUMNS = ("contact_id", "called_at", "answered")
 OPTIONAL_COLUMNS = ("duration_seconds", "campaign_id", "timezone")
@@ -66,9 +65,9 @@ class ValidationResult:
                 "ignored_columns": self.ignored_columns}
 
 
-@lru_cache(maxsize=1)
 def known_timezones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    """The IANA list the artifact ships (inference_code/time_zones.py): the endpoint's own."""
+    return iana_zones()
 
 
 def check_header(columns: Iterable[object], name: str) -> None:

@@ -296,6 +296,12 @@ BAD_REQUESTS = [
     ("a 10,000-character time zone", _json({"contacts": [
         {"contact_id": "a", "timezone": "Z" * 10_000}]}), JSON, JSON, 400,
      "contacts[0].timezone: unknown time zone 'ZZZZ"),
+    # Names that resolve to the host's zone or to files outside the IANA list: a local time
+    # that would depend on the image.
+    *[(f"time zone {zone}", _json({"contacts": [{"contact_id": "a", "timezone": zone}]}), JSON,
+       JSON, 400, f"contacts[0].timezone: unknown time zone {zone!r}")
+      for zone in ("localtime", "Factory", "posixrules", "posix/Asia/Jerusalem",
+                   "right/UTC", "zone.tab")],
     *[(f"called_at {when}", _json({"contacts": [{"contact_id": "a", "history": [
         {"called_at": when, "answered": True}]}]}), JSON, JSON, 400,
        "contacts[0].history[0].called_at: ") for when in (

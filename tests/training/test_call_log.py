@@ -187,3 +187,14 @@ def test_refuses_a_log_of_too_few_contacts_to_learn_from() -> None:
     result = call_log.load(_csv(rows))
     with pytest.raises(InvalidCallLog, match=r"only 1 contact\(s\); training needs at least"):
         call_log.check_trainable(result, min_valid_rows=500, name="log")
+
+
+@pytest.mark.parametrize("zone", ["localtime", "Factory", "posixrules", "posix/Asia/Jerusalem"])
+def test_a_zone_outside_the_iana_list_is_rejected_not_read_from_the_host(zone: str) -> None:
+    """'localtime' is the host's zone and 'Factory' the database's placeholder: a local time
+    must not depend on the machine, so only the IANA list the artifact ships counts."""
+    rows = [*GOOD, f"c-9,2026-05-03T07:15:00Z,true,1,x,{zone},"]
+    result = call_log.load(_csv(rows))
+    assert result.rejected_by_reason["unknown_timezone"] == 1
+    with pytest.raises(InvalidCallLog, match="is not an IANA time zone"):
+        call_log.load(_csv(GOOD), default_timezone=zone)
