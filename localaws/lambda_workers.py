@@ -13,6 +13,11 @@ execution environment. While a handler runs, the parent watches it as Lambda doe
   the function's role (`localaws.authorization`) against the local account (moto, the local
   SageMaker) and sends the answer back; the handler sees ordinary boto3 responses and errors.
 
+A worker dies with the runtime that made it, however the runtime ends (`kill -9` included): it
+watches that process (a pidfd) and exits the moment it is gone, even mid-handler, so nothing
+keeps running with no one enforcing its memory or timeout; the forkserver, whose last client
+is then gone, exits too.
+
 Each invocation gets the function's environment variables from the template. A worker's
 stdout/stderr (the function's logs) go to `<log_dir>/<function>.log`, with a REPORT line per
 invocation like CloudWatch's.
@@ -25,6 +30,7 @@ import io
 import json
 import multiprocessing
 import os
+import select
 import threading
 import time
 import traceback
@@ -122,8 +128,29 @@ def _install_forwarding() -> None:
     handlers.BUILTIN_HANDLERS.append(("before-call", _forward, handlers.REGISTER_FIRST))
 
 
-def _worker_main(connection: Connection, log_path: str) -> None:
+def _die_with(pid: int) -> None:
+    """Exit this process the moment process `pid` (the runtime) is gone."""
+
+    def watch() -> None:
+        try:
+            descriptor = os.pidfd_open(pid)
+        except (AttributeError, OSError):  # no pidfds here: look twice a second
+            while True:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.5)
+        else:
+            select.select([descriptor], [], [])  # readable once the process has exited
+        os._exit(70)
+
+    threading.Thread(target=watch, name="die-with-runtime", daemon=True).start()
+
+
+def _worker_main(connection: Connection, log_path: str, runtime_pid: int) -> None:
     global _parent
+    _die_with(runtime_pid)
     _parent = connection
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(log, 1)
@@ -178,7 +205,8 @@ class Worker:
         self.log_path = log_dir / f"{function}.log"
         parent, child = _context.Pipe()
         self.connection = parent
-        self.process = _context.Process(target=_worker_main, args=(child, str(self.log_path)),
+        self.process = _context.Process(target=_worker_main,
+                                        args=(child, str(self.log_path), os.getpid()),
                                         name=f"lambda:{function}", daemon=True)
         self.process.start()
         child.close()

@@ -168,6 +168,16 @@ def saved_region(directory: Path) -> str:
     return json.loads(path.read_text())["region"]
 
 
+def stopped(description: dict[str, Any], definition: str,
+            history: list[dict[str, Any]]) -> dict[str, Any]:
+    """A run whose process was stopped (Ctrl-C, SIGTERM) as `runs list` shows it: ABORTED, as
+    one whose process was killed outright shows (operations/account.py)."""
+    return {"execution": {**description, "status": "ABORTED",
+                          "stopDate": dt.datetime.now(dt.UTC),
+                          "error": "the local runtime's process was stopped"},
+            "definition": definition, "history": history, "pid": None}
+
+
 class LocalAWS:
     """Context manager: `with LocalAWS() as aws: ...` (stops every server it started)."""
 
@@ -409,6 +419,10 @@ class LocalAWS:
             "definition"] if live else ""
         seen = 0
         deadline = time.monotonic() + timeout
+        description: dict[str, Any] = {"executionArn": arn, "name": name, "status": "RUNNING",
+                                       "startDate": dt.datetime.now(dt.UTC),
+                                       "stateMachineArn": state_machine_arn}
+        events: list[dict[str, Any]] = []
         try:
             while True:
                 description = sfn.describe_execution(executionArn=arn)
@@ -427,8 +441,8 @@ class LocalAWS:
                                        cause=f"no result within {timeout} s")
                 time.sleep(0.05)
         except BaseException:
-            if live:  # the run cannot go on without this process: not left "RUNNING"
-                live.unlink(missing_ok=True)
+            if live:  # the run cannot go on without this process: it stopped (Ctrl-C, SIGTERM)
+                _write_live(live, stopped(description, definition, events))
             raise
         output = description.get("output")
         return ExecutionResult(arn, description["status"],
@@ -470,7 +484,7 @@ class LocalAWS:
         state = {"region": self.region, "buckets": buckets, "parameters": parameters,
                  "sagemaker": snapshot.snapshot(self.sagemaker)}
         _write_atomically(directory / "state.json", json.dumps(state, indent=2, default=str))
-        self._save_executions(directory / EXECUTIONS_FILE)
+        self._save_executions(directory / EXECUTIONS_FILE, directory / RUNNING_DIR)
         for live in (directory / RUNNING_DIR).glob("*.json"):  # saved above: no longer live
             if json.loads(live.read_text())["execution"]["status"] != "RUNNING":
                 live.unlink(missing_ok=True)
@@ -491,13 +505,21 @@ class LocalAWS:
                         executionArn=execution["executionArn"], maxResults=1000)["events"]})
         return found
 
-    def _save_executions(self, path: Path) -> None:
+    def _save_executions(self, path: Path, running: Path | None = None) -> None:
         """Executions outlive the process that ran them, as in Step Functions (90 days there):
-        this process's are added to those saved before, by ARN."""
+        this process's are added to those saved before, by ARN, and so are runs of earlier
+        processes that were stopped while they ran (their running/ files, ABORTED)."""
         saved = {e["execution"]["executionArn"]: e for e in json.loads(path.read_text())} \
             if path.is_file() else {}
         for record in json.loads(json.dumps(self.executions(), default=_timestamp)):
             saved[record["execution"]["executionArn"]] = record
+        for live in sorted(running.glob("*.json")) if running else []:
+            record = json.loads(live.read_text())
+            arn = record["execution"]["executionArn"]
+            # A run stopped mid-way is still RUNNING in this process's interpreter: its stop wins.
+            if record["execution"]["status"] != "RUNNING" and \
+                    saved.get(arn, record)["execution"]["status"] in ("RUNNING", "ABORTED"):
+                saved[arn] = record
         records = sorted(saved.values(), key=lambda e: e["execution"]["startDate"])
         _write_atomically(path, json.dumps(records, indent=1))
 

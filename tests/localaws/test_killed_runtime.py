@@ -83,3 +83,64 @@ def test_a_killed_runtime_leaves_no_server_and_no_work_directory(artifacts, tmp_
             assert not work.exists()
     finally:
         holder.kill()
+
+
+WORKER_HOLDER = """
+import sys, threading, time
+from localaws.runtime import LocalAWS
+from localaws.lambdas import FunctionConfig
+import boto3, json
+
+with LocalAWS() as aws:
+    aws.register_lambda("busy", "tests.support.faults:hang_and_tell",
+                        FunctionConfig(memory_mb=1024, timeout_seconds=600))
+    threading.Thread(target=lambda: boto3.client("lambda").invoke(
+        FunctionName="busy", Payload=json.dumps({"tell": sys.argv[1]}).encode()),
+        daemon=True).start()
+    time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+def test_a_lambda_worker_dies_with_its_runtime_however_the_runtime_dies(tmp_path, how) -> None:
+    """`kill -9` of `make pipeline` mid-training must not leave the training worker running
+    with nothing enforcing its memory or timeout, nor the forkserver that made it."""
+    tell = tmp_path / "worker.pid"
+    holder = subprocess.Popen([sys.executable, "-c", WORKER_HOLDER, str(tell)], cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while not (tell.exists() and tell.read_text().endswith("\n")):
+            assert time.monotonic() < deadline and holder.poll() is None, "no worker started"
+            time.sleep(0.05)
+        worker, forkserver = (int(p) for p in tell.read_text().split())
+        assert _alive(worker) and _alive(forkserver)
+        os.kill(holder.pid, how)
+        holder.wait(timeout=30)
+        assert _gone([worker], within=10), "the worker outlived its runtime"
+        assert _gone([forkserver], within=10), "the forkserver outlived its runtime"
+    finally:
+        holder.kill()
+        for pid in (locals().get("worker"), locals().get("forkserver")):
+            if pid and _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_a_synth_killed_outright_leaves_no_jsii_directory_behind(tmp_path) -> None:
+    """jsii unpacks its Node runtime into a new temporary directory per process unless
+    JSII_RUNTIME names one: the project names one in the virtual environment, so a `kill -9`
+    mid-synth leaves nothing in /tmp."""
+    scratch_tmp = tmp_path / "tmp"
+    scratch_tmp.mkdir()
+    script = ("import infra.app, aws_cdk, sys\n"  # the kernel runs once aws_cdk is imported
+              "print('ready', flush=True)\nimport time\ntime.sleep(60)\n")
+    env = {**os.environ, "TMPDIR": str(scratch_tmp)}
+    env.pop("JSII_RUNTIME", None)
+    holder = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        holder.kill()
+        holder.wait(timeout=30)
+    finally:
+        holder.kill()
+    assert not list(scratch_tmp.rglob("jsii-runtime.js"))

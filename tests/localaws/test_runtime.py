@@ -230,3 +230,33 @@ def test_a_distributed_map_fails_when_an_item_fails(tmp_path) -> None:
         result = aws.run_execution(arn, {"items": [1, 2, 3]})
         assert (result.status, result.error) == ("FAILED", "MapFailed")
         assert result.cause == "States.ExceedToleratedFailureThreshold"
+
+
+def test_a_run_stopped_mid_way_shows_as_stopped_and_is_saved_with_the_account(tmp_path) -> None:
+    """Ctrl-C or SIGTERM during a run: `runs list` shows it ABORTED (as a run whose process
+    was killed outright shows), and the next save keeps it among the account's executions."""
+    import json
+
+    from localaws.runtime import EXECUTIONS_FILE, RUNNING_DIR
+    from operations.account import SavedRuns
+
+    definition = {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 30,
+                                                         "End": True}}}
+    state = tmp_path / "state"
+    with LocalAWS(work_dir=tmp_path / "work") as aws:
+        arn = aws.deploy_state_machine("stopping", definition)
+
+        def interrupt(event: dict) -> None:
+            if event["type"] == "WaitStateEntered":
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            aws.run_execution(arn, {}, name="stopped-run", on_event=interrupt,
+                              live_dir=state / RUNNING_DIR)
+        (shown,) = SavedRuns(state).newest(5)
+        assert (shown["name"], shown["status"]) == ("stopped-run", "ABORTED")
+        aws.save_state(state)
+    saved = json.loads((state / EXECUTIONS_FILE).read_text())
+    stopped = [r for r in saved if r["execution"]["name"] == "stopped-run"]
+    assert [r["execution"]["status"] for r in stopped] == ["ABORTED"]
+    assert not list((state / RUNNING_DIR).glob("*.json"))

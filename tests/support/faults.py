@@ -69,3 +69,12 @@ def inject(template: dict[str, Any], handler: str, fault: str, marker: str) -> N
                 and r["Properties"].get("ImageConfig", {}).get("Command") == [handler]]
     props["ImageConfig"]["Command"] = [f"{__name__}.{fault}"]
     props["Environment"]["Variables"].update({WRAPS_ENV: handler, MARKER_ENV: marker})
+
+
+def hang_and_tell(event: dict[str, Any], context: Any) -> Any:
+    """Write this worker's pid and its parent's (the forkserver) to event["tell"], then keep a
+    core busy, as a training step does (the kill must not wait for the handler to return)."""
+    with open(event["tell"], "w") as told:
+        told.write(f"{os.getpid()} {os.getppid()}\n")
+    while True:
+        sum(range(100_000))
