@@ -89,12 +89,14 @@ def unwind_on_sigterm() -> None:
 def main(argv: list[str] | None = None) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from localaws.account_files import DamagedAccount
+
     unwind_on_sigterm()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except (OSError, urllib.error.URLError, tarfile.TarError, json.JSONDecodeError,
-            ClientError, BotoCoreError) as err:
+            ClientError, BotoCoreError, DamagedAccount) as err:
         # A missing file, an unreachable server, a broken artifact, no AWS credentials: say
         # which, no traceback.
         reason = getattr(err, "reason", None) or err

@@ -27,6 +27,7 @@ from typing import Any
 import boto3
 
 from local_pipeline.scenarios import SCENARIOS, with_artifact_fault
+from localaws import account_files
 from localaws.account_lock import AccountInUse, exclusive
 from localaws.lambdas import resolve
 from localaws.progress import Progress, cause, short
@@ -117,8 +118,10 @@ def run(args: argparse.Namespace) -> int:
     state_dir = out / "local-aws"
     try:
         with exclusive(state_dir):
+            # A damaged file is named now, not found when the run saves after training.
+            account_files.check(state_dir)
             return _run_on_account(args, out, state_dir)
-    except AccountInUse as err:
+    except (AccountInUse, account_files.DamagedAccount) as err:
         print(f"calltime local pipeline: {err}", file=sys.stderr)
         return 2
 

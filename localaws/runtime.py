@@ -29,7 +29,7 @@ import boto3
 from botocore.awsrequest import AWSResponse
 from botocore.response import StreamingBody
 
-from localaws import interpreter_fixes, scratch
+from localaws import account_files, interpreter_fixes, scratch
 from localaws.authorization import (
     STEP_FUNCTIONS_ACCESS_KEY,
     Policies,
@@ -49,8 +49,9 @@ from localaws.template import load as load_template
 ACCOUNT = "123456789012"
 SCRATCH_PREFIX = "calltime-local-"  # a runtime's work directory (localaws/scratch.py)
 _PARAMS_KEY = "calltime_local_params"
-EXECUTIONS_FILE = "executions.json"  # a saved account's executions, with their histories
-RUNNING_DIR = "running"  # <state>/running/<execution>.json: a run under way, as it stands
+# A saved account's executions with their histories; <state>/running/<execution>.json: a run
+# under way, as it stands (localaws/account_files.py checks both).
+EXECUTIONS_FILE, RUNNING_DIR = account_files.EXECUTIONS_FILE, account_files.RUNNING_DIR
 
 
 @dataclass
@@ -162,10 +163,10 @@ def _write_live(path: Path, record: dict[str, Any]) -> None:
 def saved_region(directory: Path) -> str:
     """The region of a saved local account; FileNotFoundError, saying what makes one, if there
     is none."""
-    path = Path(directory) / "state.json"
-    if not path.is_file():
+    state = account_files.check_state(Path(directory))
+    if state is None:
         raise FileNotFoundError(f"no local account in {directory} (run `make pipeline` first)")
-    return json.loads(path.read_text())["region"]
+    return state["region"]
 
 
 def stopped(description: dict[str, Any], definition: str,
@@ -509,12 +510,14 @@ class LocalAWS:
         """Executions outlive the process that ran them, as in Step Functions (90 days there):
         this process's are added to those saved before, by ARN, and so are runs of earlier
         processes that were stopped while they ran (their running/ files, ABORTED)."""
-        saved = {e["execution"]["executionArn"]: e for e in json.loads(path.read_text())} \
-            if path.is_file() else {}
+        saved = {e["execution"]["executionArn"]: e
+                 for e in account_files.check_executions(path.parent)}
         for record in json.loads(json.dumps(self.executions(), default=_timestamp)):
             saved[record["execution"]["executionArn"]] = record
         for live in sorted(running.glob("*.json")) if running else []:
-            record = json.loads(live.read_text())
+            record = account_files.running_record(live)
+            if record is None:
+                continue
             arn = record["execution"]["executionArn"]
             # A run stopped mid-way is still RUNNING in this process's interpreter: its stop wins.
             if record["execution"]["status"] != "RUNNING" and \
@@ -525,10 +528,9 @@ class LocalAWS:
 
     def load_state(self, directory: Path) -> bool:
         """Restore what `save_state` wrote; False when there is nothing to restore."""
-        path = directory / "state.json"
-        if not path.is_file():
+        state = account_files.check_state(directory)
+        if state is None:
             return False
-        state = json.loads(path.read_text())
         s3 = boto3.client("s3")
         for bucket, keys in state["buckets"].items():
             kwargs: dict[str, Any] = {"Bucket": bucket}

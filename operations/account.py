@@ -5,7 +5,6 @@ and view of the runs, so every command is one piece of code for both."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from localaws import account_files
 from pipeline_lambdas.contract import LOCK_KEY, MODELS_PREFIX
 
 DEFAULT_STACK = "calltime-dev"
@@ -118,15 +118,13 @@ class SavedRuns:
         return self._read[1]
 
     def _read_records(self) -> dict[str, dict[str, Any]]:
-        from localaws.runtime import EXECUTIONS_FILE, RUNNING_DIR
+        from localaws.runtime import RUNNING_DIR
 
-        path = self.state / EXECUTIONS_FILE
         found = {r["execution"]["executionArn"]: r
-                 for r in (json.loads(path.read_text()) if path.is_file() else [])}
+                 for r in account_files.check_executions(self.state)}
         for live in sorted((self.state / RUNNING_DIR).glob("*.json")):
-            try:
-                record = json.loads(live.read_text())
-            except (OSError, json.JSONDecodeError):  # saved (and removed) as it was read
+            record = account_files.running_record(live)
+            if record is None:  # saved (and removed) as it was read
                 continue
             if record["execution"]["status"] == "RUNNING" and not _alive(record.get("pid")):
                 record["execution"] = {**record["execution"], "status": "ABORTED",
@@ -195,7 +193,7 @@ def local(state: Path, services: bool = True) -> Iterator[Account]:
         yield Account(label, SavedRuns(state))
         return
     logging.getLogger("moto").setLevel(logging.CRITICAL)
-    saved = json.loads((state / "state.json").read_text())
+    saved = account_files.check_state(state) or {}
     bucket = next((name for name, keys in saved["buckets"].items()
                    if any(k.startswith((MODELS_PREFIX, LOCK_KEY)) for k in keys)), None)
     if bucket is None:
@@ -217,7 +215,7 @@ def chosen(args: argparse.Namespace, services: bool = True) -> Iterator[Account]
                 yield account
         else:
             yield deployed(args.stack, args.region)
-    except NotFound as err:
+    except (NotFound, account_files.DamagedAccount) as err:
         print(f"calltime: {err}", file=sys.stderr)
         raise SystemExit(2) from None
 

@@ -207,5 +207,8 @@ def add_show(parser: argparse.ArgumentParser) -> None:
 def add_watch(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("execution", nargs="?", help="default: the running run, else the newest")
     add_target(parser)
-    parser.add_argument("--poll", type=float, default=2.0, help="seconds between looks")
+    from training.commands import positive
+
+    parser.add_argument("--poll", type=positive(float), default=2.0,
+                        help="seconds between looks (more than 0)")
     parser.set_defaults(func=_watch)

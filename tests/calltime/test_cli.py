@@ -54,8 +54,9 @@ def test_user_errors_are_one_line(argv, message, tmp_path, capsys) -> None:
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["generate", "--out", "x", "--contacts", "0"],
-     "argument --contacts: '0' must be greater than 0"),
-    (["local", "pipeline", "--contacts", "-5"], "argument --contacts: '-5' must be greater than 0"),
+     "argument --contacts: '0' must be a number greater than 0"),
+    (["local", "pipeline", "--contacts", "-5"],
+     "argument --contacts: '-5' must be a number greater than 0"),
     (["local", "pipeline", "--data", "/nonexistent/calls.csv"],
      "argument --data: '/nonexistent/calls.csv': no such file"),
     (["local", "pipeline", "--scenario", "broken"], "argument --scenario: invalid choice"),
@@ -63,7 +64,7 @@ def test_user_errors_are_one_line(argv, message, tmp_path, capsys) -> None:
      "argument --max-concurrency: '500': serverless MaxConcurrency is one of 1..200"),
     (["local", "endpoint", "--model", "m.tar.gz", "--memory-mb", "1000"],
      "argument --memory-mb: '1000': serverless MemorySizeInMB is one of 1024, 2048"),
-    (["runs", "list", "--limit", "-1"], "argument --limit: '-1' must be greater than 0"),
+    (["runs", "list", "--limit", "-1"], "argument --limit: '-1' must be a number greater than 0"),
 ])
 def test_bad_arguments_are_refused_before_anything_runs(argv, message, capsys) -> None:
     with pytest.raises(SystemExit) as exit_info:
