@@ -153,11 +153,21 @@ def _numbered(frames: Iterable[pd.DataFrame], name: str) -> Iterator[pd.DataFram
         raise InvalidCallLog(f"{name} has a header but no rows")
 
 
+# What binary data most often is, and what to do about it.
+_KNOWN_BINARY = ((b"\x1f\x8b", "is gzip-compressed: decompress it (gunzip) and upload the CSV"),
+                 (b"PK\x03\x04", "is a zip archive (or an Excel workbook): upload the CSV or "
+                                 "Parquet file it holds"),
+                 (b"\xff\xfe", "is UTF-16 text: export the call log as UTF-8 CSV"),
+                 (b"\xfe\xff", "is UTF-16 text: export the call log as UTF-8 CSV"))
+
+
 def _check_bytes(data: bytes, name: str) -> None:
     if not data.strip():
         raise InvalidCallLog(f"{name} is empty: no header and no rows")
     if data[:4] != b"PAR1" and b"\x00" in data[:65536]:
-        raise InvalidCallLog(f"{name} is not a CSV or Parquet call log: it contains binary data")
+        said = next((what for magic, what in _KNOWN_BINARY if data.startswith(magic)),
+                    "contains binary data: upload the call log as UTF-8 CSV or Parquet")
+        raise InvalidCallLog(f"{name} is not a CSV or Parquet call log: it {said}")
 
 
 def _text(data: bytes, name: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -198,3 +199,15 @@ def test_a_zone_outside_the_iana_list_is_rejected_not_read_from_the_host(zone: s
     assert result.rejected_by_reason["unknown_timezone"] == 1
     with pytest.raises(InvalidCallLog, match="is not an IANA time zone"):
         call_log.load(_csv(GOOD), default_timezone=zone)
+
+
+@pytest.mark.parametrize(("data", "said"), [
+    (b"\x1f\x8b\x08\x00" + bytes(64), "is gzip-compressed: decompress it (gunzip)"),
+    ("contact_id,called_at,answered\n".encode("utf-16"), "is UTF-16 text: export the call "
+                                                          "log as UTF-8 CSV"),
+    (b"PK\x03\x04" + bytes(64), "is a zip archive"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00", "contains binary data: upload the call log as UTF-8"),
+])
+def test_a_binary_upload_says_what_it_is_and_what_to_do(data: bytes, said: str) -> None:
+    with pytest.raises(InvalidCallLog, match=re.escape(said)):
+        call_log.load(data, name="calls.csv")
