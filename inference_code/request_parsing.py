@@ -162,7 +162,7 @@ def _feature_rows(rows: Any, field: str) -> list[list[float]]:
     if not any(isinstance(value, list) for value in rows):
         return [_feature_row(rows, field)]
     if len(rows) > MAX_FEATURE_ROWS:
-        raise RequestError(f"{field}: {len(rows)} rows exceed the limit of {MAX_FEATURE_ROWS}")
+        raise RequestError(f"{field}: {len(rows):,} rows exceed the limit of {MAX_FEATURE_ROWS:,}")
     return [_feature_row(row, f"{field}[{i}]") for i, row in enumerate(rows)]
 
 
@@ -260,8 +260,8 @@ def _parse_slots(payload: dict[str, Any]) -> SlotsRequest:
     if not isinstance(contacts, list) or not contacts:
         raise RequestError("contacts: expected a non-empty list")
     if len(contacts) > MAX_CONTACTS:
-        raise RequestError(f"contacts: {len(contacts)} contacts exceed the limit of {MAX_CONTACTS}"
-                          " per request")
+        raise RequestError(f"contacts: {len(contacts):,} contacts exceed the limit of"
+                           f" {MAX_CONTACTS:,} per request")
     top_k = payload.get("top_k", 3)
     if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
         raise RequestError(f"top_k: expected an integer 1..{MAX_TOP_K}, got {shown(top_k)}")
@@ -287,8 +287,8 @@ def _contact(value: Any, field: str) -> ContactRequest:
     if not isinstance(history, list):
         raise RequestError(f"{field}.history: expected a list of calls")
     if len(history) > MAX_HISTORY:
-        raise RequestError(f"{field}.history: {len(history)} calls exceed the limit of "
-                          f"{MAX_HISTORY} per contact")
+        raise RequestError(f"{field}.history: {len(history):,} calls exceed the limit of "
+                          f"{MAX_HISTORY:,} per contact")
     calls = []
     for j, call in enumerate(history):
         where = f"{field}.history[{j}]"

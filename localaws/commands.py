@@ -109,6 +109,15 @@ def _invoke_local_endpoint(args: argparse.Namespace, body: bytes) -> int:
     return 0
 
 
+def _json(path: str, text: str, what: str) -> object:
+    """A file's JSON; JSONDecodeError naming the file and what it should hold."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise json.JSONDecodeError(f"{path} is not JSON ({what}): {err.msg}", err.doc,
+                                   err.pos) from err
+
+
 def _run(args: argparse.Namespace) -> int:
     from localaws.progress import Progress
     from localaws.runtime import LocalAWS
@@ -116,7 +125,9 @@ def _run(args: argparse.Namespace) -> int:
     # moto's interpreter logs every failed state with its parse tree; the lines above say it.
     logging.getLogger("moto").setLevel(logging.CRITICAL)
     definition = Path(args.definition).read_text()
-    lambdas = json.loads(Path(args.lambdas).read_text()) if args.lambdas else {}
+    _json(args.definition, definition, "an ASL state machine definition")
+    lambdas = _json(args.lambdas, Path(args.lambdas).read_text(), "a map of Lambda ARNs to "
+                    "handlers") if args.lambdas else {}
     execution_input = json.loads(args.input)
     with LocalAWS(region=args.region,
                   silent_update_failures=args.silent_update_failures) as aws:

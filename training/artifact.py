@@ -128,6 +128,9 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 def extract(tar_path: Path, model_dir: Path) -> Path:
     """Unpack an artifact as the container does into model_dir (like /opt/ml/model)."""
     model_dir.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(tar_path, "r:gz") as tar:
-        tar.extractall(model_dir, filter="data")
+    try:
+        with tarfile.open(tar_path, "r:gz") as tar:
+            tar.extractall(model_dir, filter="data")
+    except tarfile.ReadError as err:
+        raise tarfile.ReadError(f"{tar_path} is not a model.tar.gz ({err})") from err
     return model_dir

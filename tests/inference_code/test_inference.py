@@ -285,7 +285,7 @@ BAD_REQUESTS = [
      JSON, JSON, 400, "contacts: 101 contacts exceed the limit of 100"),
     ("too much history", _json({"contacts": [{"contact_id": "a", "history": [
         {"called_at": "2026-06-07T16:05:00Z", "answered": True}] * 1001}]}), JSON, JSON, 400,
-     "contacts[0].history: 1001 calls exceed the limit of 1000"),
+     "contacts[0].history: 1,001 calls exceed the limit of 1,000"),
     # Hostile input (issue 13): each a 400 naming the field, never a 500, never echoed whole.
     ("nested 100,000 deep", b"[" * 100_000, JSON, JSON, 400, "body: JSON nested too deeply"),
     ("a 5,000-digit integer", b'{"features": [[1, 10, ' + b"9" * 5000 + b"]]}", JSON, JSON,
@@ -308,6 +308,17 @@ BAD_REQUESTS = [
         "9999-12-31T23:00:00Z", "9999-12-31T23:00:00-05:00", "0001-01-01T00:00+05:00")],
     *[(f"as_of {when}", _json(_slots_request(as_of=when)), JSON, JSON, 400, "as_of: ")
       for when in ("9999-12-31T23:00:00Z", "0001-01-01T00:00+05:00")],
+    # The README's bounds: call times and as_of lie in 2000-01-01 .. 2100-01-01.
+    *[(f"called_at {when} (just outside)", _json({"contacts": [{"contact_id": "a", "history": [
+        {"called_at": when, "answered": True}]}]}), JSON, JSON, 400,
+       f"contacts[0].history[0].called_at: '{when}' is outside 2000-01-01 .. 2100-01-01")
+      for when in ("1999-12-31T23:59:59Z", "2100-01-01T00:00:00Z")],
+    *[(f"as_of {when} (just outside)", _json(_slots_request(as_of=when)), JSON, JSON, 400,
+       f"as_of: '{when}' is outside 2000-01-01 .. 2100-01-01")
+      for when in ("1999-12-31T23:59:59Z", "2100-01-01T00:00:00Z")],
+    ("10,001 feature rows (the README's limit is 10,000)", _json(
+        {"features": [[1, 10, 0.5]] * 10_001}), JSON, JSON, 400,
+     "features: 10,001 rows exceed the limit of 10,000"),
     ("a body over the serverless 4 MB", _json({"features": [[1, 10, 0.5]] * 300_000}), JSON,
      JSON, 413, "exceed the serverless endpoint's limit of 4,194,304"),
     ("more history in all than 4 MB holds", _json({"contacts": [
@@ -337,6 +348,28 @@ def test_bad_input_is_a_client_error_naming_the_field(client: Client, body: byte
     assert message in error["message"]
     assert "Traceback" not in got_body
     assert len(error["message"]) < 300  # what a client sent is cut, not echoed (nor logged)
+
+
+def test_an_error_quotes_at_most_40_characters_of_what_was_sent(client: Client) -> None:
+    """The README: error messages quote at most 40 characters of what was sent."""
+    sent = "Z" * 10_000
+    _, body, _ = client(_json({"contacts": [{"contact_id": "a", "timezone": sent}]}), JSON, JSON)
+    message = json.loads(body)["message"]
+    quoted = message.split("unknown time zone ", 1)[1]
+    assert quoted.startswith("'" + "Z" * 39) and "Z" * 41 not in quoted
+    assert quoted.endswith("(10,002 characters)")  # the repr's length, said, not shown
+
+
+def test_the_edges_the_readme_states_are_answered(client: Client) -> None:
+    """10,000 feature rows are answered; call times and as_of at 2000-01-01 and just before
+    2100-01-01 are accepted (just outside: tests above)."""
+    status, body, _ = client(_json({"features": [[1, 10, 0.5]] * 10_000}), JSON, JSON)
+    assert status == 200 and len(json.loads(body)["predictions"]) == 10_000
+    for when in ("2000-01-01T00:00:00Z", "2099-12-31T23:59:59Z"):
+        status, body, _ = client(_json(_slots_request(as_of=when, contacts=[
+            {"contact_id": "a", "history": [{"called_at": when, "answered": True}]}])),
+            JSON, JSON)
+        assert status == 200, body
 
 
 def test_a_list_of_accepted_types_gets_the_one_served(client: Client) -> None:
