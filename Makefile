@@ -160,5 +160,5 @@ lock:
 	/tmp/calltime-lock/bin/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
 
 clean:
-	rm -rf $(VENV) .venv-serving $(OUT) .pytest_cache .ruff_cache *.egg-info infra/cdk.out infra/node_modules \
+	rm -rf $(VENV) .venv-serving .cache $(OUT) .pytest_cache .ruff_cache *.egg-info infra/cdk.out infra/node_modules \
 		$(CLIENT_TS)/node_modules $(CLIENT_TS)/dist

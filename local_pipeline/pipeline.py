@@ -27,6 +27,7 @@ from typing import Any
 import boto3
 
 from local_pipeline.scenarios import SCENARIOS, with_artifact_fault
+from local_pipeline.templates import synthesized
 from localaws import account_files
 from localaws.account_lock import AccountInUse, exclusive
 from localaws.lambdas import resolve
@@ -55,13 +56,9 @@ LOCAL_ENVIRONMENT = {"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVE
 def synthesize(out: Path, env: str = STACK_ENV, context: dict[str, str] | None = None
                ) -> tuple[dict[str, Any], str, str]:
     """(template, stack name, region) of the CDK app for `env` and any more context (as
-    `cdk synth -c key=value` takes it), written to out/cdk.out."""
-    from infra.app import build_app
-
-    app, stack = build_app({"env": env, **(context or {})}, outdir=str(out / "cdk.out"))
-    assembly = app.synth()
-    template = assembly.get_stack_by_name(stack.stack_name).template
-    return template, stack.stack_name, stack.settings.region or "us-east-1"
+    `cdk synth -c key=value` takes it), written to out/cdk.out (kept once synthesized:
+    local_pipeline/templates.py)."""
+    return synthesized(out, env, context)
 
 
 # Larger demos are written as Parquet parts of about this many contacts' calls, as a campaign
