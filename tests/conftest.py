@@ -3,16 +3,21 @@ per test session, and a local AWS account with that model's artifacts in a model
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from inference_code.artifact_layout import ARTIFACT_FILE, METADATA_FILE
 from localaws.runtime import LocalAWS
 from pipeline_lambdas.settings import PipelineSettings
+from tests.support import cache
 from tests.support.local_account import BUCKET, IMAGE, ROLE, artifacts_from, put_artifacts
 from tests.support.local_endpoint import local_endpoint
+from training.outputs import METRICS_FILE, REJECTS_FILE, REPORT_FILE
 from training.simulate import SimulationConfig, write
 from training.train import TrainResult, TrainSettings, train
 
@@ -22,26 +27,65 @@ SLOW_FIXTURES = {"trained", "artifacts", "aws", "silent_aws", "account", "machin
                  "runtime_api", "busy_runtime_api"}
 
 
+# Modules whose tests take the longest in all (measured: `make test` prints each test's time):
+# run first, so that under pytest-xdist the longest group is not the last one started.
+FIRST = ("tests/e2e/test_pipeline.py", "tests/e2e/test_billion_row_shape.py",
+         "tests/e2e/test_scale_out.py", "tests/faults/test_faults.py",
+         "tests/e2e/test_least_privilege.py")
+
+
+def _module_scoped(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    return info is not None and any(
+        definition.scope in ("module", "package", "class")
+        for definitions in info.name2fixturedefs.values() for definition in definitions)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every end-to-end test, and every test on a trained model or a local account, is slow
-    (`make test-fast` leaves them out; `make test` runs all)."""
+    (`make test-fast` leaves them out; `make test` runs all). Under pytest-xdist
+    (`--dist loadgroup`), the tests that share a module's state (a module-scoped local
+    account, model, template) run together on one worker, in order; the others go wherever a
+    worker is free."""
     for item in items:
         if "/tests/e2e/" in str(item.path) or SLOW_FIXTURES & set(
                 getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+        if _module_scoped(item):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    rank = {path: i for i, path in enumerate(FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(FIRST)))
+
+
+DEMO = SimulationConfig(n_contacts=1200, seed=11)
+TRAINED_VERSION = "20260601T000000Z-test01"
 
 
 @pytest.fixture(scope="session")
-def demo_log(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(calls.csv, truth.csv.gz) for 1,200 contacts, about 48,000 calls."""
-    return write(SimulationConfig(n_contacts=1200, seed=11), tmp_path_factory.mktemp("data"))
+def demo_log() -> tuple[Path, Path]:
+    """(calls.csv, truth.csv.gz) for 1,200 contacts, about 48,000 calls (made once, shared by
+    every test process: tests/support/cache.py)."""
+    made = cache.made_once("demo-log", cache.source_key(["training"], repr(DEMO)),
+                           lambda directory: write(DEMO, directory))
+    return made / "calls.csv", made / "truth.csv.gz"
 
 
 @pytest.fixture(scope="session")
-def trained(demo_log: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> TrainResult:
+def trained(demo_log: tuple[Path, Path]) -> TrainResult:
+    """The model trained on the demo log with the default settings, made once and shared."""
     calls, truth = demo_log
-    return train(calls, tmp_path_factory.mktemp("model"), TrainSettings(),
-                 truth=pd.read_csv(truth), version="20260601T000000Z-test01")
+
+    def make(directory: Path) -> None:
+        train(calls, directory, TrainSettings(), truth=pd.read_csv(truth),
+              version=TRAINED_VERSION)
+
+    made = cache.made_once("trained", cache.source_key(
+        ["training", "inference_code"],
+        f"{TRAINED_VERSION} {hashlib.sha256(calls.read_bytes()).hexdigest()}"), make)
+    return TrainResult(TRAINED_VERSION, made / ARTIFACT_FILE, made / METRICS_FILE,
+                       made / REPORT_FILE, made / REJECTS_FILE,
+                       json.loads((made / METADATA_FILE).read_text()), 0.0)
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from localaws.iam import Decision, Principal, Request, evaluate, statements
 from localaws.runtime import ACCOUNT, LocalAWS
 from localaws.template import Resolver, load
 from pipeline_lambdas.contract import LOCK_KEY, EndState
+from tests.support.stacks import local_stack
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 QUIET = {"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING"}
@@ -25,11 +26,8 @@ QUIET = {"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING
 
 @pytest.fixture(scope="module")
 def synthesized(tmp_path_factory) -> tuple[dict[str, Any], str, str]:
-    from infra.app import build_app
-
-    app, stack = build_app({"env": "local"}, outdir=str(tmp_path_factory.mktemp("cdk.out")))
-    template = app.synth().get_stack_by_name(stack.stack_name).template
-    return template, stack.stack_name, stack.settings.region
+    stack = local_stack(tmp_path_factory.mktemp("cdk"))
+    return stack.template, stack.stack_name, stack.settings.region
 
 
 def _without(template: dict[str, Any], step: str, action: str) -> dict[str, Any]:

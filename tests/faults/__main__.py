@@ -1,6 +1,8 @@
 """`make faults`: run the fault matrix (tests/faults/matrix.py) on one local account, print the
 table (step x fault -> how the run ended, and whether every check held) and each red cell's
-problems; write the table and the results to <out>/faults/.
+problems; write the table and the results to <out>/faults/, and the results of every cell run
+into tests/faults/last_run.json (committed: the README's table shows them, and a test checks
+that it shows them as recorded).
 
     python -m tests.faults [--out out] [--cells Train-memory,Deploy-throttled,...]
 
@@ -30,6 +32,7 @@ from tests.faults.matrix import (
 )
 
 CONTACTS = 400  # a small log: each cell trains on it once
+LAST_RUN = Path(__file__).resolve().parent / "last_run.json"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,12 +55,30 @@ def main(argv: list[str] | None = None) -> int:
     results = run_all(out, cells)
     (out / "table.md").write_text(table(results) + "\n")
     (out / "results.json").write_text(json_results(results) + "\n")
+    record_last_run(results)
     print("\n" + table(results))
     red = [r for r in results.values() if not r.green]
     for result in red:
         print(f"\n❌ {result.cell.name} ({result.end}):\n  - " + "\n  - ".join(result.problems))
     print(f"\n{len(results) - len(red)}/{len(results)} cells green; table and results in {out}")
     return 1 if red else 0
+
+
+def record_last_run(results: dict[str, CellResult]) -> None:
+    """Each cell's last result, kept with the repository (earlier ones of cells not run
+    now stay), with when and on which commit it was run."""
+    import datetime as dt
+    import json
+    import subprocess
+
+    saved = json.loads(LAST_RUN.read_text()) if LAST_RUN.is_file() else {}
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+    for name, result in results.items():
+        saved[name] = {"end": result.end, "problems": result.problems,
+                       "seconds": result.seconds, "run": f"{when} at {commit}"}
+    LAST_RUN.write_text(json.dumps(dict(sorted(saved.items())), indent=1) + "\n")
 
 
 def run_all(out: Path, cells: list) -> dict[str, CellResult]:

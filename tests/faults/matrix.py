@@ -388,7 +388,18 @@ def _group(pid: int) -> int | None:
 
 
 def scratch_entries() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("calltime-*")}
+    """This process's temporary directories (scratch.py's, by their owner file): another test
+    process's, running beside it under pytest-xdist, are not this cell's leftovers."""
+    mine = str(os.getpid())
+    found = set()
+    for path in Path(tempfile.gettempdir()).glob("calltime-*"):
+        try:
+            owner = (path / "owner.pid").read_text().strip()
+        except OSError:
+            owner = mine  # not scratch.py's: counted, as before
+        if owner == mine:
+            found.add(path.name)
+    return found
 
 
 # --- one cell --------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -31,3 +32,21 @@ def definition(template: dict[str, Any]) -> dict[str, Any]:
     # CDK writes the quotes around a token, or the token inside a longer string ("arn:" + Ref
     # AWS::Partition + ":states:::..."): either way the bare word keeps the JSON valid.
     return json.loads("".join(p if isinstance(p, str) else "ARN" for p in parts))
+
+
+@dataclass(frozen=True)
+class LocalStack:
+    """The `env=local` stack as a local run stands it up: its template (synthesized once for
+    these sources and settings, local_pipeline/templates.py), name and settings."""
+
+    template: dict[str, Any]
+    stack_name: str
+    settings: Any
+
+
+def local_stack(out, **context) -> LocalStack:
+    from infra.settings import load
+    from local_pipeline.templates import synthesized
+
+    template, stack_name, _ = synthesized(out, "local", context)
+    return LocalStack(template, stack_name, load({"env": "local", **context}))
