@@ -18,13 +18,17 @@ from localaws.commands import MODEL_DIR_PREFIX
 @pytest.mark.parametrize(("argv", "message"), [
     (["train", "--calls", "/nonexistent/calls.csv", "--out", "{tmp}/out"],
      "calltime train: error: [Errno 2] No such file or directory: '/nonexistent/calls.csv'"),
-    (["serve", "--model", "{tmp}/not-a-tarball.tar.gz"], "calltime serve: error:"),
+    (["serve", "--model", "{tmp}/not-a-tarball.tar.gz"],
+     "calltime serve: error: {tmp}/not-a-tarball.tar.gz is not a model.tar.gz (not a gzip "
+     "file)"),
     (["serve", "--model", "{tmp}/not-a-tarball.tar.gz", "--port", "99999"],
      "calltime serve: error: argument --port: '99999': a port is 0 (any free one) to 65535"),
     (["invoke", "--url", "http://127.0.0.1:{closed_port}", "--body", "{{}}"],
      f"calltime invoke: error: [Errno {errno.ECONNREFUSED}] "
      f"{os.strerror(errno.ECONNREFUSED)}"),
-    (["local", "run", "--definition", "{tmp}/broken.json"], "calltime local: error:"),
+    (["local", "run", "--definition", "{tmp}/broken.json"],
+     "calltime local: error: {tmp}/broken.json is not JSON (an ASL state machine definition): "
+     "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
     (["invoke", "--endpoint", "calltime-local-optimal-call-time", "--local-state",
       "{tmp}/nothing-here", "--body", "{{}}"],
      "calltime invoke: error: no local account in {tmp}/nothing-here (run `make pipeline` first)"),

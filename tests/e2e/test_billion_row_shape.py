@@ -13,6 +13,7 @@ from local_pipeline.pipeline import LOCAL_INPUT
 from localaws.runtime import LocalAWS
 from pipeline_lambdas.contract import EndState
 from tests.support import scale_shape
+from tests.support.stacks import local_stack
 from training.simulate import SimulationConfig, write
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -21,13 +22,10 @@ QUIET = {"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING
 
 @pytest.fixture(scope="module")
 def billion(tmp_path_factory):
-    from infra.app import build_app
-
     out = tmp_path_factory.mktemp("billion")
     calls, _ = write(SimulationConfig(n_contacts=300, seed=5), out / "data")
-    app, stack = build_app({"env": "local", "scale_out_concurrency": 100},
-                           outdir=str(out / "cdk.out"))
-    template = app.synth().get_stack_by_name(stack.stack_name).template
+    stack = local_stack(out, scale_out_concurrency=100)
+    template = stack.template
     with LocalAWS(region=stack.settings.region, work_dir=out / "work",
                   cold_start_delay=0.0) as aws:
         _, arn = aws.deploy_stack(template, stack.stack_name, QUIET)
@@ -52,12 +50,9 @@ def test_the_billion_row_plan_goes_through_the_three_maps_and_deploys(billion) -
 @pytest.fixture(scope="module")
 def out_of_memory(tmp_path_factory):
     """Six parts; part 3's worker outgrows its function's 1024 MB on both tries."""
-    from infra.app import build_app
-
     out = tmp_path_factory.mktemp("oom")
-    app, stack = build_app({"env": "local", "training_memory_mb": 1024},
-                           outdir=str(out / "cdk.out"))
-    template = app.synth().get_stack_by_name(stack.stack_name).template
+    stack = local_stack(out, training_memory_mb=1024)
+    template = stack.template
     with LocalAWS(region=stack.settings.region, work_dir=out / "work") as aws:
         local, arn = aws.deploy_stack(template, stack.stack_name, QUIET)
         prefix = stack.settings.prefix

@@ -17,6 +17,7 @@ from localaws.runtime import LocalAWS
 from pipeline_lambdas.contract import EndState, TrainingPath
 from tests.support import faults
 from tests.support.logs import log_in_parts
+from tests.support.stacks import local_stack
 from training.train import train
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -33,13 +34,10 @@ def parts(demo_log) -> list[tuple[str, bytes]]:
 
 @pytest.fixture(scope="module")
 def scaled(parts, tmp_path_factory):
-    from infra.app import build_app
-
     out = tmp_path_factory.mktemp("scale-out")
-    app, stack = build_app({"env": "local", "scale_out_rows": 1000,
-                            "scale_out_buckets": BUCKETS, "scale_out_concurrency": 2},
-                           outdir=str(out / "cdk.out"))
-    template = app.synth().get_stack_by_name(stack.stack_name).template
+    stack = local_stack(out, scale_out_rows=1000, scale_out_buckets=BUCKETS,
+                        scale_out_concurrency=2)
+    template = stack.template
     # The first partition worker runs out of memory after writing its outputs: retried.
     faults.inject(template, "pipeline_lambdas.partition_step.handler", "out_of_memory_once",
                   str(out / "oom-marker"))
@@ -54,14 +52,20 @@ def scaled(parts, tmp_path_factory):
         metadata = json.loads(s3.get_object(
             Bucket=bucket, Key=f"models/optimal-call-time/{version}/metadata.json")["Body"].read())
         leftovers = s3.list_objects_v2(Bucket=bucket, Prefix="work/").get("KeyCount", 0)
+        # The bucket is versioned: every write of the work area is still there as a version.
+        versions: dict[str, list[str]] = {}
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket,
+                                                                      Prefix="work/"):
+            for version in page.get("Versions", []):
+                versions.setdefault(version["Key"], []).append(version["ETag"])
         rejects = s3.get_object(Bucket=bucket, Key=f"models/optimal-call-time/{version}/"
                                 "rejects.csv")["Body"].read()
         metadata["rejects.csv"] = pd.read_csv(io.BytesIO(rejects), dtype=str)
-        yield result, metadata, leftovers, list(aws.lambdas.invocations)
+        yield result, metadata, leftovers, list(aws.lambdas.invocations), versions
 
 
 def test_a_large_log_deploys_through_the_distributed_maps(scaled) -> None:
-    result, _, leftovers, invocations = scaled
+    result, _, leftovers, invocations, _ = scaled
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     assert result.final_state == EndState.DEPLOYED
     plan = result.state_value("plan")
@@ -80,25 +84,32 @@ def test_a_large_log_deploys_through_the_distributed_maps(scaled) -> None:
 
 def test_a_worker_out_of_memory_on_its_first_try_is_retried_and_its_rewrite_is_harmless(
         scaled) -> None:
-    result, _, _, invocations = scaled
+    result, _, _, invocations, versions = scaled
     (killed,) = [i for i in invocations if i["error"] is not None]
     assert killed["function"].endswith("-partition")
     assert killed["error_type"] == "Runtime.OutOfMemory"
     assert killed["max_memory_mb"] >= killed["memory_mb"]
     assert [i["function"] for i in invocations].count(killed["function"]) == 5  # 4 parts + 1
     assert result.final_state == EndState.DEPLOYED
-    # Its part was written twice (before the kill, then by the retry) and counted once: the
-    # counts match the single-function path's (test_it_trains_the_model_one_function_would_have).
+    # Its part was written twice, before the kill and by the retry, under the same keys with
+    # the same bytes (each key's versions: one ETag, twice); every other part's once. So it is
+    # counted once: the counts match the single-function path's
+    # (test_it_trains_the_model_one_function_would_have).
+    pieces = {key: etags for key, etags in versions.items() if "/pieces/" in key}
+    twice = {key for key, etags in pieces.items() if len(etags) == 2}
+    assert twice and all(len(set(pieces[key])) == 1 for key in twice)
+    assert len({key.rsplit("part=", 1)[1].split("-")[0] for key in twice}) == 1  # one part
+    assert all(len(etags) == 1 for key, etags in pieces.items() if key not in twice)
 
 
 def test_the_bad_part_is_refused_by_name_and_the_rest_trains(scaled) -> None:
-    _, metadata, _, _ = scaled
+    _, metadata, _, _, _ = scaled
     (refused,) = metadata["data"]["refused_parts"]
     assert refused["name"].endswith("part-9.csv") and "binary" in refused["reason"]
 
 
 def test_it_trains_the_model_one_function_would_have(scaled, parts, tmp_path) -> None:
-    _, metadata, _, _ = scaled
+    _, metadata, _, _, _ = scaled
     one = train(parts, tmp_path, version="v-one").metadata
     assert metadata["feature_params"] == one["feature_params"]
     for key in ("rows_valid", "rows_rejected", "rejected_by_reason", "contacts", "first_call",

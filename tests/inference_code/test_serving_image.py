@@ -58,21 +58,28 @@ def test_an_image_the_sdk_lists_is_taken_only_once_what_it_ships_is_recorded() -
 def serving_environment(image: images.ServingImage) -> Path:
     """.venv-serving: the image's Python series and exactly its numpy (and pytest), made with
     the project's uv; rebuilt when the image's pins change."""
+    from filelock import FileLock
+
     stamp = SERVING_ENV / f".made-{image.python}-{image.numpy}"
     python = SERVING_ENV / "bin" / "python"
-    if not stamp.exists():
-        # The image's Python series from this machine (the project's own is 3.12, as the
-        # image's), never one uv would download.
-        assert f"{sys.version_info.major}.{sys.version_info.minor}" == image.python, (
-            f"the serving image runs Python {image.python}; make test runs on "
-            f"{sys.version_info.major}.{sys.version_info.minor}")
-        uv = str(BIN / "uv")
-        subprocess.run([uv, "venv", "--quiet", "--clear", "--no-python-downloads", "--python",
-                        sys._base_executable, str(SERVING_ENV)], check=True)
-        subprocess.run([uv, "pip", "install", "--quiet", "--python", str(python),
-                        f"numpy=={image.numpy}"], check=True)
-        stamp.touch()
+    with FileLock(f"{SERVING_ENV}.lock"):  # pytest-xdist workers make it once
+        if not stamp.exists():
+            _make_serving_environment(image)
     return python
+
+
+def _make_serving_environment(image: images.ServingImage) -> None:
+    # The image's Python series from this machine (the project's own is 3.12, as the image's),
+    # never one uv would download.
+    assert f"{sys.version_info.major}.{sys.version_info.minor}" == image.python, (
+        f"the serving image runs Python {image.python}; make test runs on "
+        f"{sys.version_info.major}.{sys.version_info.minor}")
+    uv = str(BIN / "uv")
+    subprocess.run([uv, "venv", "--quiet", "--clear", "--no-python-downloads", "--python",
+                    sys._base_executable, str(SERVING_ENV)], check=True)
+    subprocess.run([uv, "pip", "install", "--quiet", "--python",
+                    str(SERVING_ENV / "bin" / "python"), f"numpy=={image.numpy}"], check=True)
+    (SERVING_ENV / f".made-{image.python}-{image.numpy}").touch()
 
 
 REQUESTS = [

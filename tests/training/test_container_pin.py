@@ -1,4 +1,6 @@
-"""Training uses the scikit-learn of the serving container the deployment uses by default."""
+"""Training uses the scikit-learn of the serving container the deployment uses, which is the
+one the README says is chosen (its table of serving images): expected values come from there,
+not from the code that chooses."""
 
 from __future__ import annotations
 
@@ -15,26 +17,31 @@ from infra import images
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def newest_inference_version() -> str:
-    return images.newest_version()
+def readme_chosen() -> str:
+    """The serving image the README's table marks `(chosen)`, e.g. '1.9-0'."""
+    found = re.search(r"^\| `([\d.\-a-z]+)` \(chosen\) \|", (ROOT / "README.md").read_text(),
+                      re.MULTILINE)
+    assert found, "README: the serving image table marks no image (chosen)"
+    return found.group(1)
 
 
-def container_sklearn(version: str) -> str:
-    return images.sklearn_version(version)
+def test_the_deployment_chooses_the_image_the_readme_says() -> None:
+    assert images.newest_version() == readme_chosen()
 
 
-def test_training_sklearn_equals_the_newest_serving_container() -> None:
-    newest = newest_inference_version()
-    assert sklearn.__version__ == container_sklearn(newest)
+def test_training_sklearn_equals_the_chosen_serving_container() -> None:
+    version = readme_chosen().split("-py")[0].replace("-", ".")  # 1.9-0 -> 1.9.0
+    assert sklearn.__version__ == version
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert f"scikit-learn=={container_sklearn(newest)}" in pyproject["project"]["dependencies"]
-    constraints = (ROOT / "constraints.txt").read_text().splitlines()
-    assert f"scikit-learn=={container_sklearn(newest)}" in constraints
+    assert f"scikit-learn=={version}" in pyproject["project"]["dependencies"]
+    assert f"scikit-learn=={version}" in (ROOT / "constraints.txt").read_text().splitlines()
 
 
 @pytest.mark.parametrize("region", ["il-central-1", "us-east-1", "eu-west-1"])
 def test_image_resolves_for_region(region: str) -> None:
-    uri = image_uris.retrieve(framework="sklearn", region=region,
-                              version=newest_inference_version(), image_scope="inference")
+    chosen = readme_chosen()
+    uri = image_uris.retrieve(framework="sklearn", region=region, version=chosen,
+                              image_scope="inference")
     assert re.fullmatch(rf"\d+\.dkr\.ecr\.{region}\.amazonaws\.com/sagemaker-scikit-learn:"
-                        rf"{re.escape(newest_inference_version())}-cpu-py3", uri)
+                        rf"{re.escape(chosen)}-cpu-py3", uri)
+    assert images.image_uri(region) == uri  # what the stack puts in the model
