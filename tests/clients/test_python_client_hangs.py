@@ -1,6 +1,8 @@
-"""A call's deadline bounds everything it holds: a request that hangs releases its concurrency
-slot at the deadline, its read does not outlive it, and the process exits when the caller is
-done, however long the endpoint stays silent."""
+"""What the Python client promises, against endpoints that misbehave on purpose (a real HTTP
+server speaking SageMaker Runtime's wire protocol): a call's deadline bounds everything it holds
+(a request that hangs releases its concurrency slot at the deadline, its read does not outlive
+it, the process exits when the caller is done); one `as_of` on every batch and retry; the SDK's
+own retries off; one concurrency limit shared by every call of a client."""
 
 from __future__ import annotations
 
@@ -95,3 +97,116 @@ def test_a_deadline_that_is_no_number_of_seconds_is_refused_by_name(deadline) ->
     client = CampaignClient("e", region="us-east-1", runtime=object())
     with pytest.raises(ValueError, match="deadline_seconds"):
         client.answer_probabilities([SlotFeatures(1, 19, 0.4)], deadline_seconds=deadline)
+
+
+class _Scripted(BaseHTTPRequestHandler):
+    """InvokeEndpoint answered by script: the first `throttle` requests are throttled, `fail`
+    answers 503 to every request, `cold` answers ModelNotReadyException (429) to every request,
+    as during a cold start that does not end; each answer waits `delay` seconds. Keeps every
+    body and the most requests it held at once."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        server = self.server
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        with server.lock:
+            server.bodies.append(body)
+            server.in_flight += 1
+            server.most = max(server.most, server.in_flight)
+            throttled = len(server.bodies) <= server.throttle
+        time.sleep(server.delay)
+        with server.lock:
+            server.in_flight -= 1
+        if server.fail or server.cold or throttled:
+            code, status = ("ServiceUnavailable", 503) if server.fail else \
+                ("ModelNotReadyException", 429) if server.cold else ("ThrottlingException", 400)
+            answer = json.dumps({"message": code}).encode()
+            self.send_response(status)
+            self.send_header("x-amzn-ErrorType", code)
+        else:
+            rows = len(body.get("features", [])) or 0
+            answer = json.dumps({"predictions": [0.5] * rows} if rows else {
+                "recommendations": [{"contact_id": c["contact_id"], "slots": []}
+                                    for c in body["contacts"]]}).encode()
+            self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def scripted(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Scripted)
+    server.daemon_threads = True
+    server.lock, server.bodies, server.in_flight, server.most = threading.Lock(), [], 0, 0
+    server.throttle, server.fail, server.cold, server.delay = 0, False, False, 0.0
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield server
+    server.shutdown()
+
+
+def _backoff_now():
+    from calltime_client import Backoff
+
+    return Backoff(base=0.01, cap=0.05)
+
+
+def test_one_as_of_goes_with_every_batch_and_every_retry_when_none_is_given(scripted) -> None:
+    from calltime_client import Call, Contact, Limits
+
+    scripted.throttle = 1  # the first request is throttled and sent again
+    client = CampaignClient("e", region="us-east-1", endpoint_url=scripted.url,
+                            limits=Limits(contacts=100), backoff=_backoff_now())
+    contacts = [Contact(f"c-{i}", history=[Call("2026-06-01T10:00:00Z", True, 3.0)])
+                for i in range(150)]
+    client.recommend(contacts)
+    assert len(scripted.bodies) == 3 and client.stats.retries == 1  # 2 batches, 1 retry
+    stamps = {body["as_of"] for body in scripted.bodies}
+    assert len(stamps) == 1  # fixed once for the call
+
+
+def test_the_sdks_own_retries_are_off_so_each_attempt_is_counted_once(scripted) -> None:
+    scripted.fail = True  # 503 every time: the client retries until its deadline
+    client = CampaignClient("e", region="us-east-1", endpoint_url=scripted.url,
+                            deadline_seconds=1, backoff=_backoff_now())
+    with pytest.raises(DeadlineExceeded):
+        client.answer_probabilities([SlotFeatures(1, 19, 0.4)])
+    assert len(scripted.bodies) == client.stats.requests > 1  # not 3-5 times as many
+
+
+def test_one_concurrency_limit_is_shared_by_every_call_of_a_client(scripted) -> None:
+    scripted.delay = 0.2
+    client = CampaignClient("e", region="us-east-1", endpoint_url=scripted.url,
+                            concurrency=2)
+    rows = [SlotFeatures(1, 19, 0.4)]
+    calls = [threading.Thread(target=client.answer_probabilities, args=(rows,))
+             for _ in range(6)]
+    for call in calls:
+        call.start()
+    for call in calls:
+        call.join()
+    assert len(scripted.bodies) == 6 and scripted.most <= 2  # a per-call limit would let 6 in
+
+
+def test_a_deadline_shorter_than_a_cold_start_ends_the_call_at_the_deadline(scripted) -> None:
+    """A cold start is waited out (test_python_client.py), but not past the call's deadline:
+    against one that never ends, the call stops retrying at its deadline and names the last
+    answer. (The bound is loose on purpose: the endpoint would answer never.)"""
+    scripted.cold = True
+    client = CampaignClient("e", region="us-east-1", endpoint_url=scripted.url,
+                            backoff=_backoff_now())
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceeded) as err:
+        client.answer_probabilities([SlotFeatures(1, 19, 0.4)], deadline_seconds=2)
+    assert time.monotonic() - started < 30
+    assert "2 s deadline" in str(err.value) and client.stats.not_ready >= 1
+    assert "ModelNotReadyException" in str(err.value.last_error)
+    assert len(scripted.bodies) == client.stats.requests > 1

@@ -3,17 +3,17 @@ rollback that a status-only waiter would report as success."""
 
 from __future__ import annotations
 
-import time
-
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from pipeline_lambdas import deployment, time_budget
 from pipeline_lambdas.contract import DeploymentState
 from pipeline_lambdas.deployment import check, deploy
 from pipeline_lambdas.endpoint_config import create_model_and_config
 from pipeline_lambdas.errors import SettingsError
 from pipeline_lambdas.time_budget import Budget
+from tests.support.clock import FakeClock
 from tests.support.local_account import artifact_uri, settle
 
 
@@ -159,9 +159,11 @@ class _FailedThenDeleting:
                           "UpdateEndpoint")
 
 
-def test_waiting_for_a_deletion_ends_within_the_invocations_time() -> None:
-    """The 60 s deploy function used to wait up to 300 s for a Failed endpoint's deletion."""
-    started = time.monotonic()
+def test_waiting_for_a_deletion_ends_within_the_invocations_time(monkeypatch) -> None:
+    """The 60 s deploy function used to wait up to 300 s for a Failed endpoint's deletion: the
+    wait ends once the budget is spent (by the clock the code reads: at most one 2 s poll
+    after it)."""
+    clock = FakeClock().install(monkeypatch, deployment, time_budget)
     with pytest.raises(ClientError, match="in status Deleting"):
-        deploy(_FailedThenDeleting(), "ep", "v2", Budget(time.monotonic() + 0.5))
-    assert time.monotonic() - started < 3
+        deploy(_FailedThenDeleting(), "ep", "v2", Budget(clock.now + 5))
+    assert 5 <= clock.elapsed <= 5 + 2

@@ -7,6 +7,7 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from localaws.runtime import LocalAWS
+from pipeline_lambdas import health
 from pipeline_lambdas.deployment import deploy
 from pipeline_lambdas.endpoint_config import create_model_and_config
 from pipeline_lambdas.errors import HealthCheckFailed
@@ -17,6 +18,7 @@ from pipeline_lambdas.health import (
     health_check,
     warm_up,
 )
+from tests.support.clock import FakeClock
 from tests.support.local_account import (
     artifact_uri,
     put_artifacts,
@@ -137,6 +139,19 @@ def test_warm_up_gives_up_within_its_budget_naming_the_last_answer() -> None:
     with pytest.raises(HealthCheckFailed, match=r"within 10 s of warming up.*ModelNotReady"):
         warm_up(runtime, "ep", budget_seconds=10, sleep=lambda _: None)
     assert runtime.calls < 6
+
+
+def test_warm_up_waits_three_minutes_by_default_as_sagemakers_setup_limit(monkeypatch) -> None:
+    """README: the health check warms the endpoint "for up to 3 minutes" (SageMaker's setup
+    limit for model download and /ping), retrying what a setting-up endpoint answers."""
+    clock = FakeClock().install(monkeypatch, health)
+    runtime = _Runtime(*[("ModelNotReadyException", 429)] * 100)
+    with pytest.raises(HealthCheckFailed, match=r"within 180 s of warming up"):
+        warm_up(runtime, "ep", sleep=clock.sleep)
+    assert 170 <= clock.elapsed <= 180 and max(clock.slept) == 10.0
+    runtime = _Runtime(*[("ServiceUnavailable", 503)] * 20)  # answers at 175 s: waited out
+    clock = FakeClock().install(monkeypatch, health)
+    assert warm_up(runtime, "ep", sleep=clock.sleep) == clock.elapsed == 175.0
 
 
 def test_a_canary_that_times_out_in_the_container_fails_the_health_check() -> None:

@@ -4,18 +4,20 @@ the endpoint then answers with the previous model's answers."""
 from __future__ import annotations
 
 import json
-import time
 
 import boto3
 import pytest
 
+from pipeline_lambdas import rollback as rollback_module
+from pipeline_lambdas import time_budget
 from pipeline_lambdas.contract import DeploymentState
 from pipeline_lambdas.deployment import deploy
 from pipeline_lambdas.endpoint_config import create_model_and_config
 from pipeline_lambdas.errors import HealthCheckFailed, RollbackFailed
-from pipeline_lambdas.health import health_check
+from pipeline_lambdas.health import HEALTH_CHECK_SECONDS, health_check
 from pipeline_lambdas.rollback import rollback
 from pipeline_lambdas.time_budget import Budget
+from tests.support.clock import FakeClock
 from tests.support.local_account import artifact_uri, settle, upload_lying_artifact
 
 PROBE = json.dumps({"features": [[1, 19, 0.4], [4, 10, 0.2]]})
@@ -121,11 +123,16 @@ class _StuckEndpoint:
         return {"EndpointStatus": "Updating", "EndpointConfigName": "v1"}
 
 
-def test_every_wait_ends_within_the_invocations_time() -> None:
+def test_every_wait_ends_within_the_invocations_time(monkeypatch) -> None:
     """A 15-minute function used to wait up to 720 s twice plus a health check: killed, it
     reported nothing. Now the wait ends before the budget and says where it left things."""
-    started = time.monotonic()
+    clock = FakeClock().install(monkeypatch, rollback_module, time_budget)
     with pytest.raises(RollbackFailed, match="still Updating after 0 s; left on v1"):
-        rollback(_StuckEndpoint(), None, "ep", "v0", 3000, poll=0.05,
-                 budget=Budget(time.monotonic() + 0.3))
-    assert time.monotonic() - started < 2
+        rollback(_StuckEndpoint(), None, "ep", "v0", 3000, poll=0.05, sleep=clock.sleep,
+                 budget=Budget(clock.now + 0.3))
+    assert clock.slept == []  # 0.3 s leave nothing once the health check's time is kept
+    clock = FakeClock().install(monkeypatch, rollback_module, time_budget)
+    with pytest.raises(RollbackFailed, match="still Updating after 60 s; left on v1"):
+        rollback(_StuckEndpoint(), None, "ep", "v0", 3000, poll=15, sleep=clock.sleep,
+                 budget=Budget(clock.now + HEALTH_CHECK_SECONDS + 60))
+    assert clock.elapsed == 60 and clock.slept == [15, 15, 15, 15]  # not the 720 s timeout
