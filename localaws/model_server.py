@@ -168,6 +168,9 @@ def run(model_dir: Path, host: str, port: int, workers: int, threads: int,
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", threads)
             self.cfg.set("timeout", timeout)
+            # Stopped (a retired server: its endpoint was updated or deleted), requests still
+            # in flight get 2 s, not gunicorn's 30 (the caller waiting on them has been told).
+            self.cfg.set("graceful_timeout", 2)
             self.cfg.set("backlog", 2048)
             self.cfg.set("accesslog", None)
             self.cfg.set("loglevel", "warning")

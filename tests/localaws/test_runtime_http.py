@@ -3,6 +3,7 @@ service's wire protocol and error shapes, which the SDKs turn into their typed e
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -12,7 +13,7 @@ import urllib.request
 import pytest
 
 from tests.support.api_shapes import check_output
-from tests.support.local_endpoint import runtime_client
+from tests.support.local_endpoint import local_endpoint, runtime_client
 
 ENDPOINT = "calltime-local"
 
@@ -68,8 +69,10 @@ def test_an_unsigned_request_is_refused(runtime_api) -> None:
 def _concurrently(client, count: int) -> list[tuple[str, int]]:
     """`count` requests at once; each one's outcome: ("ok", 200) or (error code, status)."""
     outcomes: list[tuple[str, int]] = []
+    together = threading.Barrier(count)
 
     def one() -> None:
+        together.wait()
         try:
             response = _invoke(client, json.dumps({"features": [1, 19, 0.4]}))
             outcomes.append(("ok", response["ResponseMetadata"]["HTTPStatusCode"]))
@@ -85,18 +88,38 @@ def _concurrently(client, count: int) -> list[tuple[str, int]]:
     return outcomes
 
 
-def test_beyond_max_concurrency_is_throttled_and_a_cold_start_is_not_ready(
-        busy_runtime_api) -> None:
-    client = runtime_client(busy_runtime_api["url"])
-    deadline = time.monotonic() + 20  # warm (another test may have left a cold start going)
-    while _concurrently(client, 1) != [("ok", 200)] and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(0.3)  # whatever else was in flight has ended (idle stays under 1 s)
-    outcomes = _concurrently(client, 6)  # MaxConcurrency 2, 0.4 s each
-    assert 1 <= outcomes.count(("ok", 200)) <= 2, outcomes
-    assert ("ThrottlingException", 400) in outcomes, outcomes
-    time.sleep(1.3)  # idle past 1 s: scaled to zero
+@pytest.fixture
+def endpoint_with(trained, tmp_path):
+    """Start a `calltime local endpoint` of the session's model with these flags, for this
+    test alone (no state left by another test)."""
+    with contextlib.ExitStack() as started:
+        def start(*flags: str) -> dict:
+            return started.enter_context(local_endpoint(trained.artifact, *flags,
+                                                        log=tmp_path / "endpoint.log"))
+        yield start
+
+
+def test_beyond_max_concurrency_is_throttled(endpoint_with) -> None:
+    """MaxConcurrency 2 and 2 s per invocation (long beside the time 6 threads take to start on
+    a loaded machine): of 6 requests at once, 2 are served and the rest throttled."""
+    api = endpoint_with("--max-concurrency", "2", "--latency", "2", "--cold-start-delay", "0")
+    client = runtime_client(api["url"])
+    assert _concurrently(client, 1) == [("ok", 200)]  # warm: no cold start below
+    outcomes = _concurrently(client, 6)
+    assert outcomes.count(("ok", 200)) == 2, outcomes
+    assert outcomes.count(("ThrottlingException", 400)) == 4, outcomes
+
+
+def test_a_cold_start_is_not_ready_for_others_while_the_first_waits_it_out(
+        endpoint_with) -> None:
+    """Scaled to zero after 1 s idle; a 2 s cold start: the request that starts it waits it out,
+    another meanwhile is told ModelNotReadyException."""
+    api = endpoint_with("--idle-seconds", "1", "--cold-start-delay", "2",
+                        "--not-ready-while-cold")
+    client = runtime_client(api["url"])
+    assert _concurrently(client, 1) == [("ok", 200)]  # the first cold start, waited out
+    time.sleep(1.5)  # idle for more than 1 s (at least this long): scaled to zero
     started = time.monotonic()
     outcomes = _concurrently(client, 2)
     assert sorted(outcomes) == [("ModelNotReadyException", 429), ("ok", 200)], outcomes
-    assert time.monotonic() - started > 1.0  # the one that came first waited the cold start
+    assert time.monotonic() - started > 2.0  # the one that came first waited the cold start

@@ -279,7 +279,7 @@ def test_an_invocation_past_the_timeout_is_a_model_error(aws, artifacts) -> None
     """SageMaker gives the container 60 s (here 1 s) to answer, then the caller gets a
     ModelError, 'Received server error (0)', not a hang or a 503 to retry."""
     boto3.client("s3").put_object(Bucket="calltime-models", Key="models/slow/model.tar.gz",
-                                  Body=slow_artifact(3.0)(artifacts["good"]))
+                                  Body=slow_artifact(20.0)(artifacts["good"]))
     aws.sagemaker.invocation_timeout = 1.0
     create_config("c1", "slow")
     boto3.client("sagemaker").create_endpoint(EndpointName="ep", EndpointConfigName="c1")
@@ -288,7 +288,9 @@ def test_an_invocation_past_the_timeout_is_a_model_error(aws, artifacts) -> None
     started = time.monotonic()
     with pytest.raises(runtime.exceptions.ModelError) as err:
         runtime.invoke_endpoint(EndpointName="ep", ContentType="application/json", Body=FEATURES)
-    assert time.monotonic() - started < 2.9  # cut at the timeout, not when the model answered
+    # Cut at the timeout (1 s), not when the model answers (20 s): the bound between them is
+    # loose on purpose, a loaded machine stretches the 1 s.
+    assert time.monotonic() - started < 12
     assert err.value.response["OriginalStatusCode"] == 0
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 424
     assert "Received server error (0) from primary" in str(err.value)
