@@ -42,14 +42,18 @@ $(CLIENT_TS)/node_modules/.installed: $(CLIENT_TS)/package.json $(CLIENT_TS)/pac
 	cd $(CLIENT_TS) && npm ci --no-audit --no-fund --silent
 	@touch $@
 
+# The TypeScript tests serve the model pytest's tests serve (trained once, .cache/tests/).
+NPM_TEST = cd $(CLIENT_TS) && CALLTIME_BIN=$(abspath $(BIN))/calltime \
+	CALLTIME_TEST_MODEL=$$(cd $(CURDIR) && $(BIN)/python -m tests.support.trained) npm test --silent
+
 test: venv $(CLIENT_TS)/node_modules/.installed
 	$(BIN)/ruff check .
 	$(BIN)/pytest
-	cd $(CLIENT_TS) && CALLTIME_BIN=$(abspath $(BIN))/calltime npm test --silent
+	$(NPM_TEST)
 
 test-clients: venv $(CLIENT_TS)/node_modules/.installed
 	$(BIN)/pytest -q tests/clients tests/localaws/test_runtime_http.py
-	cd $(CLIENT_TS) && CALLTIME_BIN=$(abspath $(BIN))/calltime npm test --silent
+	$(NPM_TEST)
 
 # The edit-test loop, under a minute: everything but the tests marked slow (end to end, the
 # fault matrix, tests on a trained model or a local account with model servers).

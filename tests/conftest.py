@@ -3,23 +3,17 @@ per test session, and a local AWS account with that model's artifacts in a model
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
-from inference_code.artifact_layout import ARTIFACT_FILE, METADATA_FILE
 from localaws.runtime import LocalAWS
 from pipeline_lambdas.settings import PipelineSettings
-from tests.support import cache
+from tests.support import trained as trained_models
 from tests.support.local_account import BUCKET, IMAGE, ROLE, artifacts_from, put_artifacts
 from tests.support.local_endpoint import local_endpoint
-from training.outputs import METRICS_FILE, REJECTS_FILE, REPORT_FILE
-from training.simulate import SimulationConfig, write
-from training.train import TrainResult, TrainSettings, train
+from training.train import TrainResult
 
 # Fixtures that train a model or stand up a local account with model servers: a test that
 # uses one takes seconds, not milliseconds.
@@ -58,34 +52,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(FIRST)))
 
 
-DEMO = SimulationConfig(n_contacts=1200, seed=11)
-TRAINED_VERSION = "20260601T000000Z-test01"
-
-
 @pytest.fixture(scope="session")
 def demo_log() -> tuple[Path, Path]:
     """(calls.csv, truth.csv.gz) for 1,200 contacts, about 48,000 calls (made once, shared by
-    every test process: tests/support/cache.py)."""
-    made = cache.made_once("demo-log", cache.source_key(["training"], repr(DEMO)),
-                           lambda directory: write(DEMO, directory))
-    return made / "calls.csv", made / "truth.csv.gz"
+    every test process: tests/support/trained.py)."""
+    return trained_models.demo_log()
 
 
 @pytest.fixture(scope="session")
-def trained(demo_log: tuple[Path, Path]) -> TrainResult:
+def trained() -> TrainResult:
     """The model trained on the demo log with the default settings, made once and shared."""
-    calls, truth = demo_log
-
-    def make(directory: Path) -> None:
-        train(calls, directory, TrainSettings(), truth=pd.read_csv(truth),
-              version=TRAINED_VERSION)
-
-    made = cache.made_once("trained", cache.source_key(
-        ["training", "inference_code"],
-        f"{TRAINED_VERSION} {hashlib.sha256(calls.read_bytes()).hexdigest()}"), make)
-    return TrainResult(TRAINED_VERSION, made / ARTIFACT_FILE, made / METRICS_FILE,
-                       made / REPORT_FILE, made / REJECTS_FILE,
-                       json.loads((made / METADATA_FILE).read_text()), 0.0)
+    return trained_models.trained_model()
 
 
 @pytest.fixture(scope="session")

@@ -37,8 +37,17 @@ export function calltimeBin(): string {
 
 const tempDirs: string[] = [];
 
+let made: Promise<string> | undefined;
+
+/** The model every test serves: CALLTIME_TEST_MODEL (`make test` passes pytest's, trained
+ * once), else one trained here, once per run. */
+export function testModel(): Promise<string> {
+  made ??= trainedModel();
+  return made;
+}
+
 /** CALLTIME_TEST_MODEL, or a model generated and trained for this run (about 5 s). */
-export async function testModel(): Promise<string> {
+async function trainedModel(): Promise<string> {
   const given = process.env["CALLTIME_TEST_MODEL"];
   if (given) {
     if (!existsSync(given)) throw new Error(`CALLTIME_TEST_MODEL=${given}: no such file`);

@@ -1,0 +1,158 @@
+/** What the client promises, against an endpoint that misbehaves on purpose: a small HTTP
+ * server in this process speaking SageMaker Runtime's wire protocol (`POST
+ * /endpoints/{name}/invocations`, errors as `x-amzn-ErrorType`), which keeps every body it was
+ * sent and the most requests it held at once. No model, no Python. */
+
+import assert = require("node:assert/strict");
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, beforeEach, describe, test } from "node:test";
+
+import { CampaignClient, DeadlineExceededError, EndpointResponseError } from "../src/index";
+import { LOCAL_CREDENTIALS } from "./support";
+
+interface Script {
+  /** The first this many requests are answered ThrottlingException. */
+  throttle: number;
+  /** Every request answered 503 ServiceUnavailable. */
+  fail: boolean;
+  /** Milliseconds each answer waits. */
+  delayMs: number;
+  /** A 200 body to send instead of the right one. */
+  body?: string;
+}
+
+const bodies: Array<Record<string, unknown>> = [];
+let script: Script = { throttle: 0, fail: false, delayMs: 0 };
+let inFlight = 0;
+let most = 0;
+let aborted = 0;
+let server: Server;
+let url = "";
+
+function answer(request: IncomingMessage, response: ServerResponse): void {
+  let text = "";
+  request.on("data", (chunk) => { text += chunk; });
+  request.on("end", () => {
+    const body = JSON.parse(text) as Record<string, unknown>;
+    bodies.push(body);
+    inFlight++;
+    most = Math.max(most, inFlight);
+    const throttled = bodies.length <= script.throttle;
+    let done = false;
+    response.on("close", () => { if (!done) aborted++; });
+    setTimeout(() => {
+      inFlight--;
+      if (script.fail || throttled) {
+        const code = script.fail ? "ServiceUnavailable" : "ThrottlingException";
+        response.writeHead(script.fail ? 503 : 400, { "x-amzn-ErrorType": code,
+          "Content-Type": "application/json" });
+        response.end(JSON.stringify({ message: code }));
+      } else {
+        const rows = (body["features"] as unknown[] | undefined)?.length ?? 0;
+        const contacts = (body["contacts"] as Array<{ contact_id: string }> | undefined) ?? [];
+        response.writeHead(200, { "Content-Type": "application/json" });
+        response.end(script.body ?? JSON.stringify(rows ? { predictions: Array(rows).fill(0.5) }
+          : { recommendations: contacts.map((c) => ({ contact_id: c.contact_id, slots: [] })) }));
+      }
+      done = true;
+    }, script.delayMs).unref(); // an answer still waiting keeps no test process alive
+  });
+}
+
+const clients: CampaignClient[] = [];
+function clientFor(options: Partial<ConstructorParameters<typeof CampaignClient>[0]> = {}) {
+  const client = new CampaignClient({ endpointName: "e", region: "us-east-1", endpoint: url,
+    credentials: LOCAL_CREDENTIALS, baseDelayMs: 5, maxDelayMs: 20, ...options });
+  clients.push(client);
+  return client;
+}
+
+const row = { dayOfWeek: 1, hourOfDay: 19, previousAnswerRate: 0.4 } as const;
+const contact = (i: number, calls = 1) => ({ contactId: `c-${i}`, history: Array.from(
+  { length: calls }, () => ({ calledAt: "2026-06-01T10:00:00Z", answered: true })) });
+
+describe("against a scripted endpoint", () => {
+  before(async () => {
+    server = createServer(answer);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    for (const client of clients) client.destroy();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  beforeEach(() => {
+    bodies.length = 0;
+    script = { throttle: 0, fail: false, delayMs: 0 };
+    most = 0;
+    aborted = 0;
+  });
+
+  test("one as_of goes with every batch and every retry when none is given", async () => {
+    script.throttle = 1; // the first request is throttled and sent again
+    const client = clientFor({ maxContactsPerRequest: 100 });
+    await client.recommend(Array.from({ length: 150 }, (_, i) => contact(i)));
+    assert.equal(bodies.length, 3); // two batches, one sent twice
+    assert.equal(client.stats.retries, 1);
+    assert.equal(new Set(bodies.map((b) => b["as_of"])).size, 1);
+  });
+
+  test("each request holds at most maxCallsPerRequest history calls", async () => {
+    const client = clientFor({ maxCallsPerRequest: 150 });
+    const contacts = Array.from({ length: 250 }, (_, i) => contact(i, i % 4));
+    const recs = await client.recommend(contacts, { asOf: "2026-06-10T00:00:00Z" });
+    assert.deepEqual(recs.map((r) => r.contactId), contacts.map((c) => c.contactId));
+    const calls = bodies.map((b) => (b["contacts"] as Array<{ history: unknown[] }>)
+      .reduce((sum, c) => sum + c.history.length, 0));
+    assert.ok(Math.max(...calls) <= 150, `calls per request: ${calls.join(", ")}`);
+    const sent = contacts.reduce((sum, c) => sum + c.history.length, 0);
+    assert.ok(sent > 2 * 150); // more than two requests' worth: the limit splits them
+    assert.equal(calls.reduce((a, b) => a + b, 0), sent); // every call sent, once
+    assert.ok(bodies.every((b) => (b["contacts"] as unknown[]).length <= 100));
+  });
+
+  test("the SDK's own retries are off: every attempt is one request", async () => {
+    script.fail = true;
+    const client = clientFor({ deadlineMs: 500 });
+    await assert.rejects(client.answerProbabilities([row]), DeadlineExceededError);
+    assert.ok(client.stats.requests > 1);
+    assert.equal(bodies.length, client.stats.requests); // not 3 SDK attempts for each
+  });
+
+  test("one concurrency limit is shared by every call of a client", async () => {
+    script.delayMs = 100;
+    const client = clientFor({ concurrency: 2 });
+    await Promise.all(Array.from({ length: 6 }, () => client.answerProbabilities([row])));
+    assert.equal(bodies.length, 6);
+    assert.ok(most <= 2, `${most} requests at once`); // a per-call limit would let 6 in
+  });
+
+  test("the caller's signal aborts the call, its request in flight too", async () => {
+    script.delayMs = 60_000; // an answer that would come long after any bound below
+    const client = clientFor();
+    const controller = new AbortController();
+    const started = performance.now();
+    const call = client.answerProbabilities([row], { signal: controller.signal });
+    while (bodies.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    controller.abort(new Error("the campaign stopped")); // its request is in flight
+    await assert.rejects(call, /the campaign stopped/);
+    assert.ok(performance.now() - started < 30_000); // not when the answer would have come
+    while (aborted === 0 && performance.now() - started < 30_000) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal(aborted, 1); // the connection was closed, not left waiting
+  });
+
+  test("a 200 whose body is not the documented shape is an EndpointResponseError", async () => {
+    script.body = JSON.stringify({ predictions: [] }); // no probability for the row sent
+    await assert.rejects(clientFor().answerProbabilities([row]), (err: unknown) => {
+      assert.ok(err instanceof EndpointResponseError, String(err));
+      assert.equal(err.batch.firstIndex, 0);
+      return true;
+    });
+    script.body = "not json";
+    await assert.rejects(clientFor().answerProbabilities([row]), EndpointResponseError);
+  });
+});
