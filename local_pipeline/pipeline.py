@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -202,11 +202,13 @@ def deploy_published(state_dir: Path, version: str, timeout: float = 1800.0) -> 
 
 
 def execute(aws: LocalAWS, arn: str, definition: str, bucket: str, calls: Path, out: Path,
-            scenario: str, timeout: float = 1800.0) -> ExecutionResult:
-    """Prepare the scenario's data (and artifact fault), run its execution(s), print progress.
-    With several runs, the result is the run that took the lock."""
+            scenario: str, timeout: float = 1800.0, run_input: dict[str, Any] | None = None,
+            on_event: Callable[[dict[str, Any]], None] | None = None) -> ExecutionResult:
+    """Prepare the scenario's data (and artifact fault), run its execution(s), print progress
+    (and pass each event to `on_event`). `run_input` adds run-input fields (memory_size_mb,
+    ...). With several runs, the result is the run that took the lock."""
     plan = SCENARIOS[scenario]
-    execution_input: dict[str, Any] = dict(LOCAL_INPUT)
+    execution_input: dict[str, Any] = {**LOCAL_INPUT, **(run_input or {})}
     if plan.force_deploy:
         execution_input["force_deploy"] = True
     if plan.make_log is not None and calls.is_dir():
@@ -228,8 +230,15 @@ def execute(aws: LocalAWS, arn: str, definition: str, bucket: str, calls: Path, 
     try:
         if plan.runs > 1:
             return _concurrent(aws, arn, definition, execution_input, stamp, plan.runs)
+        progress = Progress(definition)
+
+        def shown(event: dict[str, Any]) -> None:
+            progress(event)
+            if on_event is not None:
+                on_event(event)
+
         return aws.run_execution(arn, execution_input, name=f"local-{scenario}-{stamp}",
-                                 on_event=Progress(definition), timeout=timeout,
+                                 on_event=shown, timeout=timeout,
                                  live_dir=out / "local-aws" / RUNNING_DIR)
     finally:
         aws.register_lambda(package, real)

@@ -22,11 +22,13 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local_pipeline.pipeline import execute
+from local_pipeline.scenarios import SCENARIOS
 from localaws.runtime import LocalAWS
 from localaws.sagemaker.api import COLD_START_ENV
 from pipeline_lambdas.contract import EndState
 from pipeline_lambdas.errors import RollbackFailed
 from pipeline_lambdas.health import CANARY_SLOTS
+from tests.support.stacks import local_stack
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 ENDPOINT = "calltime-local-optimal-call-time"
@@ -39,9 +41,19 @@ class Account:
         self.aws, self.arn, self.definition = aws, arn, definition
         self.bucket, self.calls, self.out = bucket, calls, out
 
-    def run(self, scenario: str, timeout: float = 600, calls: Path | None = None):
+    def run(self, scenario: str, timeout: float = 600, calls: Path | None = None, **kwargs):
         return execute(self.aws, self.arn, self.definition, self.bucket, calls or self.calls,
-                       self.out, scenario, timeout=timeout)
+                       self.out, scenario, timeout=timeout, **kwargs)
+
+    def without_endpoint(self) -> None:
+        """No endpoint, as before the first deployment (whatever ran before in this module)."""
+        sagemaker = boto3.client("sagemaker")
+        try:
+            sagemaker.delete_endpoint(EndpointName=ENDPOINT)
+        except ClientError:
+            return
+        sagemaker.get_waiter("endpoint_deleted").wait(
+            EndpointName=ENDPOINT, WaiterConfig={"Delay": 0.2, "MaxAttempts": 300})
 
     def live(self) -> tuple[str, dict]:
         """The endpoint's config and its answer to the canary, deploying first when there is no
@@ -87,12 +99,8 @@ class Account:
 @pytest.fixture(scope="module")
 def account(demo_log, tmp_path_factory):
     out = tmp_path_factory.mktemp("pipeline")
-    # Non-default serverless settings, to see them reach the endpoint config the run creates.
-    from infra.app import build_app
-
-    app, stack = build_app({"env": "local", "memory_size_mb": 2048, "max_concurrency": 50},
-                           outdir=str(out / "cdk.out"))
-    template = app.synth().get_stack_by_name(stack.stack_name).template
+    stack = local_stack(out)  # the template every local run and test uses
+    template = stack.template
     with LocalAWS(region=stack.settings.region, work_dir=out / "work") as aws:
         local, arn = aws.deploy_stack(template, stack.stack_name, QUIET)
         yield Account(aws, arn, local.definition, local.environment["MODELS_BUCKET"],
@@ -100,7 +108,11 @@ def account(demo_log, tmp_path_factory):
 
 
 def test_first_deployment_creates_the_endpoint(account) -> None:
-    result = account.run("deploy")
+    account.without_endpoint()
+    # Non-default serverless settings (run-input fields), to see them reach the endpoint
+    # config the run creates; forced, as a model may be live from an earlier test.
+    result = account.run("deploy", run_input={"memory_size_mb": 2048, "max_concurrency": 50,
+                                              "force_deploy": True})
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     assert result.exited_states()[-1] == "Deployed" and result.output["outcome"] == "deployed"
     assert result.state_value("deploy")["action"] == "created"
@@ -230,6 +242,7 @@ def test_deploying_the_live_version_is_refused_before_the_endpoint_is_touched(ac
 def test_broken_model_is_rolled_back_and_the_previous_model_answers(account) -> None:
     config, answer = account.live()
     result = account.run("broken-model")
+    assert result.final_state in SCENARIOS["broken-model"].expected_ends  # make pipeline exits 0
     assert result.status == "FAILED" and result.error == "RolledBack"
     assert "HealthCheckFailed" in json.dumps(result.state_value("error"))
     assert result.state_value("rollback")["action"] == "restored"
@@ -245,6 +258,7 @@ def test_worse_model_is_kept_out_by_the_gate(account) -> None:
     config, _ = account.live()
     models = len(boto3.client("sagemaker").list_models()["Models"])
     result = account.run("worse-model")
+    assert result.final_state in SCENARIOS["worse-model"].expected_ends  # make pipeline exits 0
     assert result.status == "SUCCEEDED" and result.exited_states()[-1] == "KeptCurrentModel"
     assert result.output["outcome"] == "kept-current-model"
     gate = result.state_value("gate")
@@ -261,6 +275,7 @@ def test_bad_data_stops_before_the_endpoint_is_touched(account) -> None:
     config, _ = account.live()
     modified = account.endpoint()["LastModifiedTime"]
     result = account.run("bad-data")
+    assert result.final_state in SCENARIOS["bad-data"].expected_ends  # make pipeline exits 0
     assert result.status == "FAILED" and result.error == "PipelineFailed"
     error = result.state_value("error")
     assert error["Error"] == "InvalidCallLog" and "answered" in error["Cause"]
@@ -318,7 +333,16 @@ def test_a_stopped_run_leaves_no_lock_the_next_run_waits_for(account) -> None:
     """A run stopped mid-way (StopExecution, the state machine's timeout, a killed local run)
     never reaches ReleaseLock; the next run sees its owner is not running and takes the lock
     at once, not after hours."""
-    stopped = account.run("deploy", timeout=3.0)  # stopped while it trains
+    sfn = boto3.client("stepfunctions")
+
+    def stop_in_train(event: dict) -> None:  # stopped while it trains, the lock taken
+        if event["type"] == "TaskStateEntered" and \
+                event["stateEnteredEventDetails"]["name"] == "Train":
+            for running in sfn.list_executions(stateMachineArn=account.arn,
+                                               statusFilter="RUNNING")["executions"]:
+                sfn.stop_execution(executionArn=running["executionArn"])
+
+    stopped = account.run("deploy", on_event=stop_in_train)
     assert stopped.status == "ABORTED" and "ReleaseLock" not in stopped.exited_states()
     name = stopped.arn.rsplit(":", 1)[-1]
     lock = json.loads(boto3.client("s3").get_object(
