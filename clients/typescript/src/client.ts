@@ -135,7 +135,7 @@ export class CampaignClient {
     if (!options.endpointName) throw new TypeError("CampaignClient: endpointName is required");
     this.endpointName = options.endpointName;
     this.concurrency = positiveInteger("concurrency", options.concurrency ?? DEFAULTS.concurrency);
-    this.deadlineMs = positive("deadlineMs", options.deadlineMs ?? DEFAULTS.deadlineMs);
+    this.deadlineMs = deadline(options.deadlineMs ?? DEFAULTS.deadlineMs);
     this.maxRowsPerRequest = positiveInteger("maxRowsPerRequest",
       options.maxRowsPerRequest ?? ENDPOINT_LIMITS.rowsPerRequest);
     this.maxContactsPerRequest = positiveInteger("maxContactsPerRequest",
@@ -244,7 +244,7 @@ export class CampaignClient {
   private async run<T>(batches: readonly Batch[], body: (batch: Batch) => string,
     parse: (json: unknown, batch: Batch) => T[] | string, options: CallOptions): Promise<T[]> {
     if (batches.length === 0) return [];
-    const deadlineMs = positive("deadlineMs", options.deadlineMs ?? this.deadlineMs);
+    const deadlineMs = deadline(options.deadlineMs ?? this.deadlineMs);
     const controller = new AbortController();
     // Each worker listens on the call's signal at most 3 times at once (the SDK's request, the
     // wait for its answer, a backoff sleep or a wait for a permit).
@@ -439,6 +439,18 @@ function emptyStats(): ClientStats {
 function positive(name: string, value: number): number {
   if (!(typeof value === "number" && value > 0 && Number.isFinite(value))) {
     throw new RangeError(`CampaignClient: ${name} must be a positive number, got ${value}`);
+  }
+  return value;
+}
+
+const DAY_MS = 86_400_000;
+
+/** A deadline is a finite number of milliseconds, more than 0 and at most a day (a timer of
+ * more than 2^31 - 1 ms would fire at once). */
+function deadline(value: number): number {
+  positive("deadlineMs", value);
+  if (value > DAY_MS) {
+    throw new RangeError(`CampaignClient: deadlineMs must be at most a day (${DAY_MS} ms), got ${value}`);
   }
   return value;
 }

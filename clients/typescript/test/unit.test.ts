@@ -102,6 +102,8 @@ describe("backoff and retry classification", () => {
       [Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }), "connection"],
       [named("TimeoutError"), "connection"],
       [new ModelError({ ...metadata(424), OriginalStatusCode: 400 }), "client"],
+      // The container answered: the same body gets the same answer, its 5xx too.
+      [new ModelError({ ...metadata(424), OriginalStatusCode: 500 }), "client"],
       [new ValidationError(metadata(400)), "client"],
       [new TypeError("a bug"), "other"],
     ];
@@ -146,8 +148,22 @@ describe("refused before sending", () => {
 
   test("bad options are refused at construction", () => {
     assert.throws(() => new CampaignClient({ endpointName: "e", concurrency: 0 }), RangeError);
-    assert.throws(() => new CampaignClient({ endpointName: "e", deadlineMs: -1 }), RangeError);
+    for (const deadlineMs of [-1, 0, Infinity, NaN, 86_400_001, 1e12]) {
+      assert.throws(() => new CampaignClient({ endpointName: "e", deadlineMs }),
+        /deadlineMs must be/, String(deadlineMs));
+    }
+    new CampaignClient({ endpointName: "e", deadlineMs: 86_400_000 }).destroy(); // a day
     assert.throws(() => new CampaignClient({ endpointName: "" }), TypeError);
+  });
+
+  test("a call's own deadline is checked as the client's is, before anything is sent", async () => {
+    const c = client();
+    for (const deadlineMs of [0, Infinity, NaN, 86_400_001]) {
+      await assert.rejects(c.answerProbabilities([{ dayOfWeek: 1, hourOfDay: 9,
+        previousAnswerRate: 0.5 }], { deadlineMs }), /deadlineMs must be/, String(deadlineMs));
+    }
+    assert.equal(c.stats.requests, 0);
+    c.destroy();
   });
 });
 
@@ -174,7 +190,8 @@ describe("connection errors", () => {
       });
       const stats = c.stats;
       assert.ok(stats.connectionErrors >= 2 && stats.retries >= 1, JSON.stringify(stats));
-      assert.equal(stats.connectionErrors, stats.requests); // every attempt, none answered
+      // every attempt a connection error, but one the deadline may have cut in flight
+      assert.equal(stats.connectionErrors + stats.abortedAtDeadline, stats.requests);
       assert.equal(stats.deadlinesExceeded, 1);
     } finally {
       c.destroy();
