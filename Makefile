@@ -20,7 +20,7 @@ CONTACTS ?= 5000
 SCENARIO ?= deploy
 CDK_ENV ?= dev
 
-.PHONY: venv test test-clients test-fast faults lint pipeline train synth diff deploy costs bench bench-quick bench-quality bench-load bench-scale bench-storage bench-workers lock clean
+.PHONY: venv test test-clients test-races test-fast faults lint pipeline train synth diff deploy costs bench bench-quick bench-quality bench-load bench-scale bench-storage bench-workers lock clean
 
 venv: $(STAMP)
 
@@ -54,6 +54,24 @@ test: venv $(CLIENT_TS)/node_modules/.installed
 test-clients: venv $(CLIENT_TS)/node_modules/.installed
 	$(BIN)/pytest -q tests/clients tests/localaws/test_runtime_http.py
 	$(NPM_TEST)
+
+# The tests that once raced the wall clock or each other (issue 25), COUNT times each in random
+# order (pytest-randomly, pytest-repeat; the TypeScript files shuffled, their tests in order:
+# Node 20's runner cannot shuffle). Run it while something else loads the machine, e.g. a
+# `make test` in another clone. About 20 minutes.
+COUNT ?= 10
+RACES := tests/clients tests/localaws/test_lambda_workers.py tests/localaws/test_sagemaker.py \
+	tests/localaws/test_runtime_http.py tests/pipeline_lambdas/test_deployment.py \
+	tests/pipeline_lambdas/test_rollback.py tests/pipeline_lambdas/test_health.py
+RACES_E2E := first_deployment or stopped_run or rerun_on_the_live or second_deployment
+test-races: venv $(CLIENT_TS)/node_modules/.installed
+	$(BIN)/pytest -q -p randomly -p repeat --count $(COUNT) $(RACES)
+	$(BIN)/pytest -q -p randomly -p repeat --count $(COUNT) tests/e2e/test_pipeline.py \
+		-k "$(RACES_E2E)"
+	cd $(CLIENT_TS) && npm run build --silent && export CALLTIME_BIN=$(abspath $(BIN))/calltime \
+		CALLTIME_TEST_MODEL=$$(cd $(CURDIR) && $(BIN)/python -m tests.support.trained) && \
+		for i in $$(seq $(COUNT)); do node --test --test-reporter=dot $$(ls dist/test/*.test.js \
+			| shuf) || exit 1; echo "typescript run $$i: no failure"; done
 
 # The edit-test loop, under a minute: everything but the tests marked slow (end to end, the
 # fault matrix, tests on a trained model or a local account with model servers).

@@ -74,12 +74,14 @@ def test_what_is_retried() -> None:
 
     for retried in (error("ThrottlingException", 400), error("ModelNotReadyException", 429),
                     error("ServiceUnavailable", 503), error("InternalFailure", 500),
+                    error("SomethingNew", 502), error("SomethingNew", 429),  # any 5xx or 429
                     EndpointConnectionError(endpoint_url="http://x")):
         assert is_retryable(retried), retried
     for refused in (error("ModelError", 424, OriginalStatusCode=400),
                     error("ModelError", 424, OriginalStatusCode=415),
                     error("ModelError", 424, OriginalStatusCode=500),
                     error("ValidationError", 400), error("AccessDeniedException", 400),
+                    error("SomethingNew", 404),
                     ValueError("not an AWS error")):
         assert not is_retryable(refused), refused
     waits = [Backoff(base=0.1, cap=1.0).delay(n, lambda: 1.0) for n in range(6)]
@@ -183,3 +185,42 @@ def test_a_client_error_is_never_retried_and_says_what_the_endpoint_said(runtime
     assert missing.value.code == "ValidationError" and "no-such-endpoint" in \
         missing.value.message
     assert unknown.stats.retries == 0
+
+
+def test_both_clients_limits_are_the_endpoints() -> None:
+    """The limits each client splits by are the ones the endpoint enforces (a client with a
+    larger one sends requests the endpoint refuses; a smaller one, more requests than needed)."""
+    import re
+    from pathlib import Path
+
+    from inference_code import request_parsing as endpoint
+
+    enforced = {"rowsPerRequest": endpoint.MAX_FEATURE_ROWS,
+                "contactsPerRequest": endpoint.MAX_CONTACTS,
+                "historyPerContact": endpoint.MAX_HISTORY, "callsPerRequest": endpoint.MAX_CALLS}
+    source = (Path(__file__).resolve().parents[2] / "clients/typescript/src/client.ts").read_text()
+    block = source[source.index("export const ENDPOINT_LIMITS"):]
+    typescript = {name: int(value.replace("_", "")) for name, value in
+                  re.findall(r"(\w+): ([\d_]+),", block[:block.index("} as const")])}
+    assert typescript == enforced
+    limits = Limits()
+    assert (limits.rows, limits.contacts, limits.calls_per_contact, limits.calls) == tuple(
+        enforced.values())
+
+
+def test_the_readme_names_each_clients_stats_as_they_are() -> None:
+    import dataclasses
+    import re
+    from pathlib import Path
+
+    from calltime_client.client import ClientStats
+
+    root = Path(__file__).resolve().parents[2]
+    readme = root.joinpath("README.md").read_text()
+    said = readme[readme.index("- `client.stats`: in Python"):].split(".\n", 1)[0]
+    python, typescript = said.split("in TypeScript")
+    assert re.findall(r"`(\w+)`", python) == [f.name for f in dataclasses.fields(ClientStats)]
+    types = root.joinpath("clients/typescript/src/types.ts").read_text()
+    interface = types[types.index("export interface ClientStats"):]
+    fields = re.findall(r"^  (\w+): number;", interface[:interface.index("\n}")], re.M)
+    assert re.findall(r"`(\w+)`", typescript) == fields

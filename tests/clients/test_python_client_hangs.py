@@ -177,9 +177,35 @@ def test_the_sdks_own_retries_are_off_so_each_attempt_is_counted_once(scripted) 
     scripted.fail = True  # 503 every time: the client retries until its deadline
     client = CampaignClient("e", region="us-east-1", endpoint_url=scripted.url,
                             deadline_seconds=1, backoff=_backoff_now())
-    with pytest.raises(DeadlineExceeded):
+    with pytest.raises(DeadlineExceeded, match=r"after \d+ attempt"):
         client.answer_probabilities([SlotFeatures(1, 19, 0.4)])
     assert len(scripted.bodies) == client.stats.requests > 1  # not 3-5 times as many
+    assert client.stats.unavailable == client.stats.requests  # each 503 counted as such
+
+
+def test_the_defaults_are_the_readmes(scripted) -> None:
+    """README: concurrency 4 and a 60 s deadline by default; per request at most 100 contacts
+    and 30,000 history calls, as the endpoint enforces."""
+    from calltime_client import Call, Contact, Limits
+
+    from inference_code.request_parsing import MAX_CALLS, MAX_CONTACTS
+
+    client = CampaignClient("e", region="us-east-1", endpoint_url=scripted.url)
+    assert client.deadline_seconds == 60
+    calls = [Call("2026-06-01T10:00:00Z", True, 3.0)] * 1_000
+    client.recommend([Contact(f"c-{i}") for i in range(250)])  # 100 + 100 + 50
+    assert sorted(len(b["contacts"]) for b in scripted.bodies) == [50, 100, 100]  # concurrent
+    scripted.bodies.clear()
+    client.recommend([Contact(f"c-{i}", history=calls) for i in range(31)])  # 31,000 calls
+    assert sorted(sum(len(c["history"]) for c in b["contacts"]) for b in scripted.bodies) == [
+        1_000, 30_000]
+    assert (Limits().contacts, Limits().calls) == (MAX_CONTACTS, MAX_CALLS) == (100, 30_000)
+    scripted.bodies.clear()
+    scripted.delay = 0.3
+    rows = [SlotFeatures(1, 19, 0.4)] * 12
+    CampaignClient("e", region="us-east-1", endpoint_url=scripted.url,
+                   limits=Limits(rows=1)).answer_probabilities(rows)  # 12 requests
+    assert len(scripted.bodies) == 12 and scripted.most == 4
 
 
 def test_one_concurrency_limit_is_shared_by_every_call_of_a_client(scripted) -> None:

@@ -51,7 +51,9 @@ def test_the_billion_row_plan_goes_through_the_three_maps_and_deploys(billion) -
 def out_of_memory(tmp_path_factory):
     """Six parts; part 3's worker outgrows its function's 1024 MB on both tries."""
     out = tmp_path_factory.mktemp("oom")
-    stack = local_stack(out, training_memory_mb=1024)
+    # The settings of test_pipeline's `make pipeline CDK_ARGS=...` test, as `-c` gives them
+    # (strings): one synthesized template for both.
+    stack = local_stack(out, scale_out_rows="1000000", training_memory_mb="1024")
     template = stack.template
     with LocalAWS(region=stack.settings.region, work_dir=out / "work") as aws:
         local, arn = aws.deploy_stack(template, stack.stack_name, QUIET)

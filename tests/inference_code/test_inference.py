@@ -27,6 +27,7 @@ JSON, CSV = "application/json", "text/csv"
 WINDOW = {"sunday": [9, 21], "monday": [9, 21], "tuesday": [9, 21], "wednesday": [9, 21],
           "thursday": [9, 21], "friday": [9, 14]}
 AS_OF = "2026-06-08T06:00:00Z"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 Client = Callable[[bytes, str, str], tuple[int, str, str]]
 
@@ -192,6 +193,24 @@ def test_defaults_cold_contact_and_no_window(client: Client) -> None:
     offered = {(s["day"], s["hour"]) for s in json.loads(every)["recommendations"][0]["slots"]}
     assert offered == {(day, hour) for day, (start, end) in DEFAULT_WINDOW.items()
                        for hour in range(start, end)}
+    # ... which is the README's, as it words it (not the constant compared with itself)
+    assert "(Sunday-Thursday 09-21, Friday 09-14, no Saturday)" in README.read_text()
+    stated = {day: (9, 21) for day in ("sunday", "monday", "tuesday", "wednesday", "thursday")}
+    assert offered == {(day, hour) for day, (start, end) in {**stated, "friday": (9, 14)}.items()
+                       for hour in range(start, end)}
+
+
+def test_a_contact_without_a_time_zone_is_read_in_jerusalem(client: Client) -> None:
+    """README: `timezone` may be omitted (`Asia/Jerusalem`)."""
+    history = [{"called_at": f"2026-05-{d:02d}T16:30:00Z", "answered": True}
+               for d in range(3, 28) if d % 7 not in (1, 2)]
+
+    def slots(**zone: str) -> list:
+        request = {"contacts": [{"contact_id": "a", "history": history, **zone}],
+                   "as_of": AS_OF, "top_k": 10}
+        return json.loads(client(_json(request), JSON, JSON)[1])["recommendations"][0]["slots"]
+
+    assert slots() == slots(timezone="Asia/Jerusalem") != slots(timezone="America/New_York")
 
 
 def test_history_is_read_in_the_contacts_local_time(client: Client) -> None:
@@ -365,6 +384,13 @@ def test_the_edges_the_readme_states_are_answered(client: Client) -> None:
     2100-01-01 are accepted (just outside: tests above)."""
     status, body, _ = client(_json({"features": [[1, 10, 0.5]] * 10_000}), JSON, JSON)
     assert status == 200 and len(json.loads(body)["predictions"]) == 10_000
+    # 100 contacts; 1,000 history calls for one contact; 30,000 in all (30 x 1,000)
+    calls = [{"called_at": "2026-05-04T10:00:00Z", "answered": False}] * 1_000
+    for contacts in ([{"contact_id": f"c{i}"} for i in range(100)],
+                     [{"contact_id": f"c{i}", "history": calls} for i in range(30)]):
+        status, body, _ = client(_json({"contacts": contacts, "as_of": AS_OF}), JSON, JSON)
+        assert status == 200 and len(json.loads(body)["recommendations"]) == len(contacts), \
+            body[:300]
     for when in ("2000-01-01T00:00:00Z", "2099-12-31T23:59:59Z"):
         status, body, _ = client(_json(_slots_request(as_of=when, contacts=[
             {"contact_id": "a", "history": [{"called_at": when, "answered": True}]}])),

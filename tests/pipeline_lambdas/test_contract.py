@@ -50,6 +50,20 @@ def test_run_refused_is_the_lock_errors_name() -> None:
     assert c.RUN_REFUSED_ERROR == DeploymentInProgress.__name__ == "DeploymentInProgress"
 
 
+def test_model_versions_sort_as_their_runs_started_and_a_retry_gets_the_same_one() -> None:
+    """README: `model_version` is the start time + a hash of the execution name: sortable, the
+    same on retries (an event that already carries one keeps it)."""
+    starts = ["2026-01-04T03:00:00Z", "2026-01-04T03:00:01.5+00:00", "2026-01-04T06:59:59+03:00",
+              "2026-02-01T00:00:00Z", "2026-12-31T23:59:59Z"]
+    versions = [model_version({"execution_name": f"run-{9 - i}", "execution_start": start})
+                for i, start in enumerate(starts)]
+    assert versions == sorted(versions) and len(set(versions)) == len(versions)
+    again = {"execution_name": "run-9", "execution_start": starts[0]}
+    assert model_version(dict(again)) == versions[0]  # a retry of the same execution
+    assert model_version({**again, "execution_name": "run-other"}) != versions[0]
+    assert model_version({**again, "model_version": versions[3]}) == versions[3]
+
+
 def test_the_longest_accepted_names_still_make_valid_sagemaker_names() -> None:
     """The synth-time length check is tied to the versions the pipeline really makes."""
     version = model_version({"execution_name": "run", "execution_start": "2026-12-31T23:59:59Z"})

@@ -46,6 +46,31 @@ def test_every_outcome_is_published_once_however_often_notify_runs(topic) -> Non
     assert sorted(m["outcome"] for m in received()) == sorted(o.value for o in Outcome)
 
 
+def test_every_outcome_links_to_the_endpoint_the_execution_and_the_report(topic) -> None:
+    """README: each outcome is published with links to the endpoint, the execution and the
+    report (a run that trained no version has no report to link)."""
+    settings, received = topic
+    sns, s3 = boto3.client("sns"), boto3.client("s3")
+    arn = "arn:aws:states:il-central-1:111122223333:execution:calltime-dev-retraining:run-7"
+    for outcome in Outcome:
+        notify(sns, s3, settings, outcome.value, {"model_version": "v7"}, f"run-{outcome}",
+               "il-central-1", execution_arn=arn)
+    notify(sns, s3, settings, "failed", {}, "run-untrained", "il-central-1",
+           execution_arn=arn)
+    messages = received()
+    assert len(messages) == len(Outcome) + 1
+    for message in messages:
+        links = message["links"]
+        assert links["endpoint"].startswith("https://il-central-1.console.aws.amazon.com/")
+        assert links["endpoint"].endswith(f"#/endpoints/{settings.endpoint_name}")
+        assert links["execution"].endswith(f"/executions/details/{arn}")
+        if message.get("model_version") == "v7":
+            assert links["report"] == f"s3://{settings.models_bucket}/" \
+                f"{settings.models_prefix.rstrip('/')}/v7/report.html"
+        else:
+            assert "report" not in links
+
+
 def test_a_failed_publish_is_sent_by_the_next_try(topic) -> None:
     settings, _ = topic
     sns, s3 = boto3.client("sns"), boto3.client("s3")

@@ -170,6 +170,28 @@ def test_cli_refuses_with_the_cause(tmp_path, capsys) -> None:
     assert not (tmp_path / "out" / "rejects.csv").exists()
 
 
+def _log(rows: int, answered: str) -> str:
+    return "contact_id,called_at,answered\n" + "c-1,nope,true\n" * 3 + "".join(
+        f"c-{i % 50},2026-05-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z,"
+        f"{answered if answered != 'both' else ('true' if i % 3 else 'false')}\n"
+        for i in range(rows))
+
+
+@pytest.mark.parametrize(("rows", "answered", "said"), [
+    # README: fewer than `--min-valid-rows` (500) valid rows, by default
+    (499, "both", "only 499 valid rows after validation; training needs at least 500"),
+    (600, "true", "all 600 valid rows have answered=true"),
+])
+def test_too_few_rows_or_one_class_is_refused_with_every_reject_kept(
+        tmp_path, capsys, rows: int, answered: str, said: str) -> None:
+    calls = tmp_path / "calls.csv"
+    calls.write_text(_log(rows, answered))
+    assert main(["train", "--calls", str(calls), "--out", str(tmp_path / "out")]) == 2
+    assert said in capsys.readouterr().err
+    rejects = pd.read_csv(tmp_path / "out" / "rejects.csv")
+    assert rejects["reject_reason"].tolist() == ["unparseable_timestamp"] * 3
+
+
 def test_rejects_are_written_even_when_training_refuses(tmp_path) -> None:
     calls = tmp_path / "calls.csv"
     calls.write_text("contact_id,called_at,answered\n" + "c-1,nope,true\n" * 3

@@ -8,7 +8,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { after, before, beforeEach, describe, test } from "node:test";
 
-import { CampaignClient, DeadlineExceededError, EndpointResponseError } from "../src/index";
+import { CampaignClient, DeadlineExceededError, DEFAULTS, EndpointResponseError }
+  from "../src/index";
 import { LOCAL_CREDENTIALS } from "./support";
 
 interface Script {
@@ -112,6 +113,30 @@ describe("against a scripted endpoint", () => {
     assert.equal(calls.reduce((a, b) => a + b, 0), sent); // every call sent, once
     assert.ok(bodies.every((b) => (b["contacts"] as unknown[]).length <= 100));
   });
+
+  test("the defaults are the README's: concurrency 4, 60 s, 100 contacts, 30,000 calls",
+    async () => {
+      assert.equal(DEFAULTS.deadlineMs, 60_000);
+      const client = new CampaignClient({ endpointName: "e", region: "us-east-1", endpoint: url,
+        credentials: LOCAL_CREDENTIALS });
+      clients.push(client);
+      await client.recommend(Array.from({ length: 250 }, (_, i) => contact(i, 0)));
+      assert.deepEqual(bodies.map((b) => (b["contacts"] as unknown[]).length).sort(),
+        [100, 100, 50].sort());
+      bodies.length = 0;
+      await client.recommend(Array.from({ length: 31 }, (_, i) => contact(i, 1_000)));
+      const calls = bodies.map((b) => (b["contacts"] as Array<{ history: unknown[] }>)
+        .reduce((sum, c) => sum + c.history.length, 0));
+      assert.deepEqual(calls.sort((a, b) => a - b), [1_000, 30_000]);
+      bodies.length = 0;
+      script.delayMs = 300;
+      const rows = new CampaignClient({ endpointName: "e", region: "us-east-1", endpoint: url,
+        credentials: LOCAL_CREDENTIALS, maxRowsPerRequest: 1 });
+      clients.push(rows);
+      await rows.answerProbabilities(Array.from({ length: 12 }, () => row)); // 12 requests
+      assert.equal(bodies.length, 12);
+      assert.equal(most, 4);
+    });
 
   test("the SDK's own retries are off: every attempt is one request", async () => {
     script.fail = true;

@@ -54,7 +54,7 @@ async function trainedModel(): Promise<string> {
     return given;
   }
   const bin = calltimeBin();
-  const dir = mkdtempSync(join(tmpdir(), "calltime-campaign-client-"));
+  const dir = mkdtempSync(join(tmpdir(), "campaign-client-test-"));
   tempDirs.push(dir);
   await run(bin, ["generate", "--out", join(dir, "data"), "--contacts", "300", "--seed", "3"],
     { timeout: 120_000 });
