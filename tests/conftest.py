@@ -40,13 +40,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every end-to-end test, and every test on a trained model or a local account, is slow
     (`make test-fast` leaves them out; `make test` runs all). Under pytest-xdist
     (`--dist loadgroup`), the tests that share a module's state (a module-scoped local
-    account, model, template) run together on one worker, in order; the others go wherever a
-    worker is free."""
+    account, model, template) run together on one worker, in order, unless the module says
+    `SPREAD_OVER_WORKERS = True` (each test sets up what it needs from the module's fixture,
+    which each worker then makes once); the others go wherever a worker is free."""
     for item in items:
         if "/tests/e2e/" in str(item.path) or SLOW_FIXTURES & set(
                 getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
-        if _module_scoped(item):
+        if _module_scoped(item) and not getattr(item.module, "SPREAD_OVER_WORKERS", False):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
     rank = {path: i for i, path in enumerate(FIRST)}
     items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(FIRST)))

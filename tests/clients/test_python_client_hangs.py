@@ -180,7 +180,8 @@ def test_the_sdks_own_retries_are_off_so_each_attempt_is_counted_once(scripted) 
     with pytest.raises(DeadlineExceeded, match=r"after \d+ attempt"):
         client.answer_probabilities([SlotFeatures(1, 19, 0.4)])
     assert len(scripted.bodies) == client.stats.requests > 1  # not 3-5 times as many
-    assert client.stats.unavailable == client.stats.requests  # each 503 counted as such
+    # each 503 counted as such (the last request may be cut by the deadline before its answer)
+    assert client.stats.requests - 1 <= client.stats.unavailable <= client.stats.requests
 
 
 def test_the_defaults_are_the_readmes(scripted) -> None:

@@ -32,6 +32,9 @@ from tests.support.stacks import local_stack
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 ENDPOINT = "calltime-local-optimal-call-time"
+# Each test sets up the endpoint and lock it needs (Account.live, without_endpoint): under
+# pytest-xdist the tests go to any worker, each worker standing up the account once.
+SPREAD_OVER_WORKERS = True
 QUIET = {"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING"}
 
 
@@ -142,7 +145,10 @@ def test_first_deployment_creates_the_endpoint(account) -> None:
 
 
 def test_a_rerun_on_the_live_models_own_data_keeps_it(account) -> None:
-    before, _ = account.live()
+    # The live model trained on this log, whatever another test deployed before.
+    live = account.run("deploy", run_input={"force_deploy": True})
+    assert live.final_state == EndState.DEPLOYED, (live.error, live.cause)
+    before = account.endpoint()["EndpointConfigName"]
     result = account.run("deploy")
     assert result.final_state == EndState.KEPT_CURRENT_MODEL, (result.error, result.cause)
     assert "trained on exactly this data" in result.state_value("gate")["reason"]
@@ -151,7 +157,8 @@ def test_a_rerun_on_the_live_models_own_data_keeps_it(account) -> None:
 
 def test_second_deployment_updates_the_endpoint(account) -> None:
     before, _ = account.live()
-    result = account.run("deploy", calls=account.newer_log())
+    # Forced: the newer log's model may be live already (this test run again).
+    result = account.run("deploy", calls=account.newer_log(), run_input={"force_deploy": True})
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     deploy = result.state_value("deploy")
     assert deploy["action"] == "updated"
@@ -307,8 +314,9 @@ def test_an_empty_input_is_complete(account) -> None:
     entered = next(json.loads(e["stateEnteredEventDetails"]["input"]) for e in result.events
                    if e["type"] == "TaskStateEntered"
                    and e["stateEnteredEventDetails"]["name"] == "AcquireLock")
-    assert entered["run"] == {"data_uri": "", "force_deploy": False, "memory_size_mb": 2048,
-                              "max_concurrency": 50, "poll_seconds": 30, "max_checks": 60,
+    # (the settings' sizes reach these defaults: tests/infra/test_documented_defaults.py)
+    assert entered["run"] == {"data_uri": "", "force_deploy": False, "memory_size_mb": 1024,
+                              "max_concurrency": 200, "poll_seconds": 30, "max_checks": 60,
                               "rollback_poll_seconds": 15, "deploy_version": ""}
 
 

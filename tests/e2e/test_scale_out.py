@@ -56,8 +56,8 @@ def scaled(parts, tmp_path_factory):
         versions: dict[str, list[str]] = {}
         for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket,
                                                                       Prefix="work/"):
-            for version in page.get("Versions", []):
-                versions.setdefault(version["Key"], []).append(version["ETag"])
+            for stored in page.get("Versions", []):
+                versions.setdefault(stored["Key"], []).append(stored["ETag"])
         rejects = s3.get_object(Bucket=bucket, Key=f"models/optimal-call-time/{version}/"
                                 "rejects.csv")["Body"].read()
         metadata["rejects.csv"] = pd.read_csv(io.BytesIO(rejects), dtype=str)

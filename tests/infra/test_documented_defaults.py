@@ -62,9 +62,11 @@ def test_every_default_the_settings_table_states_is_the_settings_default() -> No
 
 @pytest.fixture(scope="module")
 def default_template(tmp_path_factory):
-    """The dev stack with every setting at its default, and one with an e-mail to notify."""
+    """The dev stack with every setting at its default, and one with an e-mail to notify and
+    other serverless sizes."""
     return synth(tmp_path_factory)[1].to_json(), synth(
-        tmp_path_factory, notification_email="ops@example.com")[1].to_json()
+        tmp_path_factory, notification_email="ops@example.com", memory_size_mb=2048,
+        max_concurrency=50)[1].to_json()
 
 
 def _resources(template: dict, kind: str) -> list[dict]:
@@ -95,6 +97,20 @@ def _states(machine: dict):
                       *state.get("Branches", [])):
             if inner:
                 yield from _states(inner)
+
+
+def _defaults_of_a_run(template: dict) -> list[dict]:
+    """What the state machine merges under an execution's input (`{}` from the console)."""
+    return [state["Parameters"]["defaults"] for state in _states(definition(template))
+            if "defaults" in state.get("Parameters", {})]
+
+
+def test_a_run_started_with_nothing_gets_the_settings_serverless_sizes(default_template) -> None:
+    template, other = default_template
+    assert [(d["memory_size_mb"], d["max_concurrency"]) for d in _defaults_of_a_run(template)] \
+        == [(1024, 200)]
+    assert [(d["memory_size_mb"], d["max_concurrency"]) for d in _defaults_of_a_run(other)] \
+        == [(2048, 50)]
 
 
 def test_the_bucket_outlives_the_stack_and_the_email_is_subscribed(default_template) -> None:
