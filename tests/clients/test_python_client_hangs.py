@@ -6,6 +6,7 @@ own retries off; one concurrency limit shared by every call of a client."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -169,8 +170,10 @@ def test_one_as_of_goes_with_every_batch_and_every_retry_when_none_is_given(scri
                 for i in range(150)]
     client.recommend(contacts)
     assert len(scripted.bodies) == 3 and client.stats.retries == 1  # 2 batches, 1 retry
-    stamps = {body["as_of"] for body in scripted.bodies}
-    assert len(stamps) == 1  # fixed once for the call
+    stamps = {body.get("as_of") for body in scripted.bodies}
+    assert len(stamps) == 1 and None not in stamps  # fixed once for the call, and sent
+    sent = dt.datetime.fromisoformat(stamps.pop())
+    assert abs((dt.datetime.now(dt.UTC) - sent).total_seconds()) < 3600  # now, by default
 
 
 def test_the_sdks_own_retries_are_off_so_each_attempt_is_counted_once(scripted) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -190,6 +191,11 @@ def test_too_few_rows_or_one_class_is_refused_with_every_reject_kept(
     assert said in capsys.readouterr().err
     rejects = pd.read_csv(tmp_path / "out" / "rejects.csv")
     assert rejects["reject_reason"].tolist() == ["unparseable_timestamp"] * 3
+    # The train step's path (TrainSettings' defaults, no CLI): the same refusal
+    from training.call_log import InvalidCallLog
+
+    with pytest.raises(InvalidCallLog, match=re.escape(said)):
+        train(calls, tmp_path / "api")
 
 
 def test_rejects_are_written_even_when_training_refuses(tmp_path) -> None:
