@@ -31,10 +31,20 @@ let aborted = 0;
 let server: Server;
 let url = "";
 
+// Each test's clients call an endpoint of its own name: a request an earlier test abandoned
+// (aborted at its deadline) that arrives late is answered but not counted as this test's.
+let endpointName = "e-0";
+
 function answer(request: IncomingMessage, response: ServerResponse): void {
   let text = "";
+  const current = request.url === `/endpoints/${endpointName}/invocations`;
   request.on("data", (chunk) => { text += chunk; });
   request.on("end", () => {
+    if (!current) { // a straggler from an earlier test: answered at once, not counted
+      response.writeHead(404, { "x-amzn-ErrorType": "ValidationError" });
+      response.end("{}");
+      return;
+    }
     const body = JSON.parse(text) as Record<string, unknown>;
     bodies.push(body);
     inFlight++;
@@ -63,7 +73,7 @@ function answer(request: IncomingMessage, response: ServerResponse): void {
 
 const clients: CampaignClient[] = [];
 function clientFor(options: Partial<ConstructorParameters<typeof CampaignClient>[0]> = {}) {
-  const client = new CampaignClient({ endpointName: "e", region: "us-east-1", endpoint: url,
+  const client = new CampaignClient({ endpointName, region: "us-east-1", endpoint: url,
     credentials: LOCAL_CREDENTIALS, baseDelayMs: 5, maxDelayMs: 20, ...options });
   clients.push(client);
   return client;
@@ -85,6 +95,7 @@ describe("against a scripted endpoint", () => {
     await new Promise((resolve) => server.close(resolve));
   });
   beforeEach(() => {
+    endpointName = `e-${Number(endpointName.slice(2)) + 1}`;
     bodies.length = 0;
     script = { throttle: 0, fail: false, delayMs: 0 };
     most = 0;
@@ -117,7 +128,7 @@ describe("against a scripted endpoint", () => {
   test("the defaults are the README's: concurrency 4, 60 s, 100 contacts, 30,000 calls",
     async () => {
       assert.equal(DEFAULTS.deadlineMs, 60_000);
-      const client = new CampaignClient({ endpointName: "e", region: "us-east-1", endpoint: url,
+      const client = new CampaignClient({ endpointName, region: "us-east-1", endpoint: url,
         credentials: LOCAL_CREDENTIALS });
       clients.push(client);
       await client.recommend(Array.from({ length: 250 }, (_, i) => contact(i, 0)));
@@ -130,7 +141,7 @@ describe("against a scripted endpoint", () => {
       assert.deepEqual(calls.sort((a, b) => a - b), [1_000, 30_000]);
       bodies.length = 0;
       script.delayMs = 300;
-      const rows = new CampaignClient({ endpointName: "e", region: "us-east-1", endpoint: url,
+      const rows = new CampaignClient({ endpointName, region: "us-east-1", endpoint: url,
         credentials: LOCAL_CREDENTIALS, maxRowsPerRequest: 1 });
       clients.push(rows);
       await rows.answerProbabilities(Array.from({ length: 12 }, () => row)); // 12 requests
@@ -143,7 +154,9 @@ describe("against a scripted endpoint", () => {
     const client = clientFor({ deadlineMs: 500 });
     await assert.rejects(client.answerProbabilities([row]), DeadlineExceededError);
     assert.ok(client.stats.requests > 1);
-    assert.equal(bodies.length, client.stats.requests); // not 3 SDK attempts for each
+    // not 3 SDK attempts for each (the last one may be aborted before its body arrived)
+    assert.ok(bodies.length <= client.stats.requests, `${bodies.length} bodies`);
+    assert.ok(bodies.length >= client.stats.requests - 1, `${bodies.length} bodies`);
   });
 
   test("one concurrency limit is shared by every call of a client", async () => {
