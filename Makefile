@@ -46,9 +46,12 @@ $(CLIENT_TS)/node_modules/.installed: $(CLIENT_TS)/package.json $(CLIENT_TS)/pac
 NPM_TEST = cd $(CLIENT_TS) && CALLTIME_BIN=$(abspath $(BIN))/calltime \
 	CALLTIME_TEST_MODEL=$$(cd $(CURDIR) && $(BIN)/python -m tests.support.trained) npm test --silent
 
+# TEST_WORKERS=2 runs pytest on two workers (pytest-xdist, tests that share a module's state
+# kept together): on these 2 cores it is no faster, the suite being CPU-bound (issue 25).
+TEST_WORKERS ?= 1
 test: venv $(CLIENT_TS)/node_modules/.installed
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest $(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup)
 	$(NPM_TEST)
 
 test-clients: venv $(CLIENT_TS)/node_modules/.installed
@@ -73,8 +76,9 @@ test-races: venv $(CLIENT_TS)/node_modules/.installed
 		for i in $$(seq $(COUNT)); do node --test --test-reporter=dot $$(ls dist/test/*.test.js \
 			| shuf) || exit 1; echo "typescript run $$i: no failure"; done
 
-# The edit-test loop, under a minute: everything but the tests marked slow (end to end, the
-# fault matrix, tests on a trained model or a local account with model servers).
+# The edit-test loop, under 30 s and offline: everything but the tests marked slow (end to end,
+# the fault matrix, tests on a trained model, a local account, a synthesized stack or other
+# processes: tests/conftest.py).
 test-fast: venv
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -m "not slow"

@@ -21,6 +21,20 @@ SLOW_FIXTURES = {"trained", "artifacts", "aws", "silent_aws", "account", "machin
                  "runtime_api", "busy_runtime_api"}
 
 
+# Modules whose tests each take a second or more (measured: `pytest -m "not slow" --durations=0`):
+# they synthesize the CDK app, start processes and servers, or train. Slow, so that
+# `make test-fast` stays under 30 s; `make test` runs them.
+SLOW_MODULES = {
+    "tests/infra/test_stack.py", "tests/infra/test_compliance.py",
+    "tests/infra/test_documented_defaults.py",  # synth
+    "tests/clients/test_python_client_hangs.py", "tests/localaws/test_runtime_http_hostile.py",
+    "tests/localaws/test_runtime.py", "tests/localaws/test_killed_runtime.py",
+    "tests/localaws/test_account_files.py", "tests/localaws/test_lambda_workers.py",  # processes
+    "tests/training/test_scale_out.py", "tests/training/test_simulate.py",
+    "tests/training/test_archetypes.py",  # generate and train
+}
+
+
 # Modules whose tests take the longest in all (measured: `make test` prints each test's time):
 # run first, so that under pytest-xdist the longest group is not the last one started.
 FIRST = ("tests/e2e/test_pipeline.py", "tests/e2e/test_billion_row_shape.py",
@@ -44,8 +58,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     `SPREAD_OVER_WORKERS = True` (each test sets up what it needs from the module's fixture,
     which each worker then makes once); the others go wherever a worker is free."""
     for item in items:
-        if "/tests/e2e/" in str(item.path) or SLOW_FIXTURES & set(
-                getattr(item, "fixturenames", ())):
+        if "/tests/e2e/" in str(item.path) or item.nodeid.split("::")[0] in SLOW_MODULES \
+                or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
         if _module_scoped(item) and not getattr(item.module, "SPREAD_OVER_WORKERS", False):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
