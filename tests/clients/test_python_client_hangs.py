@@ -182,7 +182,8 @@ def test_the_sdks_own_retries_are_off_so_each_attempt_is_counted_once(scripted) 
                             deadline_seconds=1, backoff=_backoff_now())
     with pytest.raises(DeadlineExceeded, match=r"after \d+ attempt"):
         client.answer_probabilities([SlotFeatures(1, 19, 0.4)])
-    assert len(scripted.bodies) == client.stats.requests > 1  # not 3-5 times as many
+    # not 3-5 times as many (the last may be cut at the deadline before its body arrived)
+    assert client.stats.requests - 1 <= len(scripted.bodies) <= client.stats.requests > 1
     # each 503 counted as such (the last request may be cut by the deadline before its answer)
     assert client.stats.requests - 1 <= client.stats.unavailable <= client.stats.requests
 
@@ -239,4 +240,4 @@ def test_a_deadline_shorter_than_a_cold_start_ends_the_call_at_the_deadline(scri
     assert time.monotonic() - started < 30
     assert "2 s deadline" in str(err.value) and client.stats.not_ready >= 1
     assert "ModelNotReadyException" in str(err.value.last_error)
-    assert len(scripted.bodies) == client.stats.requests > 1
+    assert client.stats.requests - 1 <= len(scripted.bodies) <= client.stats.requests > 1
