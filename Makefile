@@ -68,13 +68,15 @@ RACES := tests/clients tests/localaws/test_lambda_workers.py tests/localaws/test
 	tests/pipeline_lambdas/test_rollback.py tests/pipeline_lambdas/test_health.py
 RACES_E2E := first_deployment or stopped_run or rerun_on_the_live or second_deployment
 test-races: venv $(CLIENT_TS)/node_modules/.installed
-	$(BIN)/pytest -q -p randomly -p repeat --count $(COUNT) $(RACES)
+	@fail=0; \
+	$(BIN)/pytest -q -p randomly -p repeat --count $(COUNT) $(RACES) || fail=1; \
 	$(BIN)/pytest -q -p randomly -p repeat --count $(COUNT) tests/e2e/test_pipeline.py \
-		-k "$(RACES_E2E)"
+		-k "$(RACES_E2E)" || fail=1; \
 	cd $(CLIENT_TS) && npm run build --silent && export CALLTIME_BIN=$(abspath $(BIN))/calltime \
 		CALLTIME_TEST_MODEL=$$(cd $(CURDIR) && $(BIN)/python -m tests.support.trained) && \
 		for i in $$(seq $(COUNT)); do node --test --test-reporter=dot $$(ls dist/test/*.test.js \
-			| shuf) || exit 1; echo "typescript run $$i: no failure"; done
+			| shuf) && echo "typescript run $$i: no failure" || fail=1; done; \
+	exit $$fail
 
 # The edit-test loop, under 30 s and offline: everything but the tests marked slow (end to end,
 # the fault matrix, tests on a trained model, a local account, a synthesized stack or other
