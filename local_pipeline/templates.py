@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import tempfile
 from importlib import metadata
 from pathlib import Path
@@ -45,6 +46,22 @@ def key(env: str, context: dict[str, Any]) -> str:
     return digest.hexdigest()[:32]
 
 
+def _read(cached: Path) -> dict[str, Any] | None:
+    """A kept template, or None when there is none or it is damaged (truncated, not JSON, not
+    the shape written): synthesized again and replaced, with a line saying which file."""
+    if not cached.is_file():
+        return None
+    try:
+        found = json.loads(cached.read_text())
+        if isinstance(found, dict) and isinstance(found.get("template"), dict) and \
+                isinstance(found.get("stack_name"), str) and isinstance(found.get("region"), str):
+            return found
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        pass
+    print(f"{cached}: a damaged synthesized template; synthesizing again", file=sys.stderr)
+    return None
+
+
 def synthesized(out: Path, env: str, context: dict[str, Any] | None = None
                 ) -> tuple[dict[str, Any], str, str]:
     """(template, stack name, region) of the CDK app for `env` and `context`, from the cache
@@ -52,9 +69,8 @@ def synthesized(out: Path, env: str, context: dict[str, Any] | None = None
     out/cdk.out) and kept. The template is written to out/cdk.out either way."""
     context = dict(context or {})
     cached = cache_dir() / f"{key(env, context)}.json"
-    if cached.is_file():
-        found = json.loads(cached.read_text())
-    else:
+    found = _read(cached)
+    if found is None:
         from infra.app import build_app
 
         app, stack = build_app({"env": env, **context}, outdir=str(out / "cdk.out"))

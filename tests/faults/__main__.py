@@ -71,7 +71,13 @@ def record_last_run(results: dict[str, CellResult]) -> None:
     import json
     import subprocess
 
-    saved = json.loads(LAST_RUN.read_text()) if LAST_RUN.is_file() else {}
+    try:
+        saved = json.loads(LAST_RUN.read_text()) if LAST_RUN.is_file() else {}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        print(f"{LAST_RUN}: damaged ({err}); recording only this run's cells", file=sys.stderr)
+        saved = {}
+    if not isinstance(saved, dict):
+        saved = {}
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
