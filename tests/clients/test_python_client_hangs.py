@@ -48,16 +48,25 @@ class _FirstHangs(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def hanging_endpoint(monkeypatch: pytest.MonkeyPatch):
+def _serving(monkeypatch: pytest.MonkeyPatch, handler: type, **state) -> ThreadingHTTPServer:
+    """A local HTTP server answering with `handler` (its `state` as attributes), started, with
+    `url`; the SDK given credentials to sign with."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
-    _FirstHangs.seen = 0
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FirstHangs)
-    server.hung = threading.Event()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
+    for name, value in state.items():
+        setattr(server, name, value)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    return server
+
+
+@pytest.fixture
+def hanging_endpoint(monkeypatch: pytest.MonkeyPatch):
+    _FirstHangs.seen = 0
+    server = _serving(monkeypatch, _FirstHangs, hung=threading.Event())
+    yield server.url
     server.hung.set()
     server.shutdown()
 
@@ -142,14 +151,8 @@ class _Scripted(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def scripted(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Scripted)
-    server.daemon_threads = True
-    server.lock, server.bodies, server.in_flight, server.most = threading.Lock(), [], 0, 0
-    server.throttle, server.fail, server.cold, server.delay = 0, False, False, 0.0
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    server = _serving(monkeypatch, _Scripted, lock=threading.Lock(), bodies=[], in_flight=0,
+                      most=0, throttle=0, fail=False, cold=False, delay=0.0)
     yield server
     server.shutdown()
 
