@@ -72,10 +72,11 @@ test-races: venv $(CLIENT_TS)/node_modules/.installed
 	$(BIN)/pytest -q -p randomly -p repeat --count $(COUNT) $(RACES) || fail=1; \
 	$(BIN)/pytest -q -p randomly -p repeat --count $(COUNT) tests/e2e/test_pipeline.py \
 		-k "$(RACES_E2E)" || fail=1; \
-	cd $(CLIENT_TS) && npm run build --silent && export CALLTIME_BIN=$(abspath $(BIN))/calltime \
+	cd $(CLIENT_TS) && npm run build --silent && npm run build:test --silent && \
+		export CALLTIME_BIN=$(abspath $(BIN))/calltime \
 		CALLTIME_TEST_MODEL=$$(cd $(CURDIR) && $(BIN)/python -m tests.support.trained) && \
-		for i in $$(seq $(COUNT)); do node --test --test-reporter=dot $$(ls dist/test/*.test.js \
-			| shuf) && echo "typescript run $$i: no failure" || fail=1; done; \
+		for i in $$(seq $(COUNT)); do node --test --test-reporter=dot $$(ls build/test/*.test.js \
+			| grep -v package.test | shuf) && echo "typescript run $$i: no failure" || fail=1; done; \
 	exit $$fail
 
 # The edit-test loop, under 30 s and offline: everything but the tests marked slow (end to end,
@@ -86,7 +87,7 @@ test-fast: venv
 	$(BIN)/pytest -q -m "not slow"
 
 # The fault matrix: every fault AWS can produce at every step, injected into the synthesized
-# state machine's run on the local runtime; prints the table (README "When a step fails") and
+# state machine's run on the local runtime; prints the table (docs/local-runtime.md "When a step fails") and
 # each red cell's problems. CELLS=Train-memory,Deploy-throttled runs some. About 10 minutes.
 CELLS ?=
 faults: venv
@@ -170,7 +171,7 @@ bench-scale: venv
 	$(BIN)/python -m benchmarks.scale_model
 
 # What a run leaves in the models bucket, by class of key, measured on a 1M-row scale-out run
-# and projected to a billion rows (README "What a run leaves in the bucket"). About 4 minutes.
+# and projected to a billion rows (docs/operating.md "What a run leaves in the bucket"). About 4 minutes.
 ROWS ?= 1M
 bench-storage: venv
 	$(BIN)/python -m benchmarks.storage --rows $(ROWS)
@@ -189,4 +190,4 @@ lock:
 
 clean:
 	rm -rf $(VENV) .venv-serving .cache $(OUT) .pytest_cache .ruff_cache *.egg-info infra/cdk.out infra/node_modules \
-		$(CLIENT_TS)/node_modules $(CLIENT_TS)/dist
+		$(CLIENT_TS)/node_modules $(CLIENT_TS)/dist $(CLIENT_TS)/build

@@ -6,7 +6,7 @@
  * known exactly before it is built: envelope + the items' bytes + one comma between each two.
  */
 
-import { InputLimitError } from "./errors";
+import { InputLimitError } from "./errors.js";
 
 export interface BatchLimits {
   /** Most items (rows or contacts) in one request. */

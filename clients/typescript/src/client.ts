@@ -1,5 +1,6 @@
 import {
   InvokeEndpointCommand,
+  ModelError,
   SageMakerRuntimeClient,
   type InvokeEndpointCommandOutput,
   type SageMakerRuntimeClientConfig,
@@ -7,15 +8,17 @@ import {
 
 import { setMaxListeners } from "node:events";
 
-import { type Batch, buildBody, splitBatches, utf8Bytes } from "./batching";
+import { type Batch, buildBody, splitBatches, utf8Bytes } from "./batching.js";
 import {
   type BatchPosition,
   DeadlineExceededError,
+  type ResponseMetadata,
   EndpointRequestError,
   EndpointResponseError,
   InputLimitError,
-} from "./errors";
+} from "./errors.js";
 import {
+  AttemptTimedOut,
   backoffDelayMs,
   classifyFailure,
   type FailureKind,
@@ -24,7 +27,7 @@ import {
   Semaphore,
   sleep,
   untilAborted,
-} from "./retry";
+} from "./retry.js";
 import type {
   ClientStats,
   CallOptions,
@@ -32,9 +35,9 @@ import type {
   Recommendation,
   RecommendOptions,
   SlotFeatures,
-} from "./types";
+} from "./types.js";
 import { readPredictions, readRecommendations, recommendationsEnvelope, wireContact, wireRow }
-  from "./wire";
+  from "./wire.js";
 
 /** The endpoint's own limits (inference_code/request_parsing.py). */
 export const ENDPOINT_LIMITS = {
@@ -50,6 +53,7 @@ export const DEFAULTS = {
   concurrency: 4,
   /** Fits a serverless cold start (10-15 s) plus the retries of the requests queued behind it. */
   deadlineMs: 60_000,
+  attemptTimeoutMs: 30_000,
   /** 4 MB less 64 KiB: room for anything a proxy or a later field adds. */
   maxBodyBytes: ENDPOINT_LIMITS.bodyBytes - 64 * 1024,
   baseDelayMs: 100,
@@ -60,36 +64,42 @@ export interface CampaignClientOptions {
   /** The SageMaker endpoint's name. */
   endpointName: string;
   /** AWS region; default: the SDK's (AWS_REGION, set in Lambda). Ignored with `sagemakerClient`. */
-  region?: string;
+  region?: string | undefined;
   /** Endpoint URL override, e.g. the local endpoint's "http://127.0.0.1:37733". */
-  endpoint?: string;
+  endpoint?: string | undefined;
   /** Credentials; default: the SDK's provider chain (the Lambda's role). */
-  credentials?: SageMakerRuntimeClientConfig["credentials"];
+  credentials?: SageMakerRuntimeClientConfig["credentials"] | undefined;
   /**
    * A client to send with instead of one made here. Build it with `maxAttempts: 1`, or the
    * SDK's retries run inside each of this client's attempts (and past its deadline).
    */
-  sagemakerClient?: SageMakerRuntimeClient;
+  sagemakerClient?: SageMakerRuntimeClient | undefined;
   /** Most requests in flight at once from this client, all calls together. Default 4. */
-  concurrency?: number;
+  concurrency?: number | undefined;
   /** Time allowed for a whole call, batches and retries included. Default 60,000. */
-  deadlineMs?: number;
+  deadlineMs?: number | undefined;
+  /**
+   * Time allowed for one request (one attempt) before it is aborted and retried, so a stalled
+   * socket costs one attempt, not the whole deadline. Default 30,000: twice a normal serverless
+   * cold start, which holds the first request while the model loads.
+   */
+  attemptTimeoutMs?: number | undefined;
   /** Default 10,000 (the endpoint's limit). */
-  maxRowsPerRequest?: number;
+  maxRowsPerRequest?: number | undefined;
   /** Default 100 (the endpoint's limit). */
-  maxContactsPerRequest?: number;
+  maxContactsPerRequest?: number | undefined;
   /** Default 1,000 (the endpoint's limit); a contact with more is refused before sending. */
-  maxHistoryPerContact?: number;
+  maxHistoryPerContact?: number | undefined;
   /** History calls of all contacts in one request. Default 30,000 (the endpoint's limit). */
-  maxCallsPerRequest?: number;
+  maxCallsPerRequest?: number | undefined;
   /** Bytes of one request body (serialized JSON). Default 4 MB less 64 KiB. */
-  maxBodyBytes?: number;
+  maxBodyBytes?: number | undefined;
   /** Backoff: the first retry waits up to this long (full jitter). Default 100. */
-  baseDelayMs?: number;
+  baseDelayMs?: number | undefined;
   /** Backoff: no retry waits longer than this. Default 5,000. */
-  maxDelayMs?: number;
+  maxDelayMs?: number | undefined;
   /** Random numbers in [0, 1) for the jitter; default Math.random. */
-  random?: () => number;
+  random?: (() => number) | undefined;
 }
 
 /** Why a call's AbortController fired, besides the caller's own signal. */
@@ -120,6 +130,7 @@ export class CampaignClient {
   private readonly ownsSageMaker: boolean;
   private readonly concurrency: number;
   private readonly deadlineMs: number;
+  private readonly attemptTimeoutMs: number;
   private readonly maxRowsPerRequest: number;
   private readonly maxContactsPerRequest: number;
   private readonly maxHistoryPerContact: number;
@@ -136,6 +147,8 @@ export class CampaignClient {
     this.endpointName = options.endpointName;
     this.concurrency = positiveInteger("concurrency", options.concurrency ?? DEFAULTS.concurrency);
     this.deadlineMs = deadline(options.deadlineMs ?? DEFAULTS.deadlineMs);
+    this.attemptTimeoutMs = deadline(options.attemptTimeoutMs ?? DEFAULTS.attemptTimeoutMs,
+      "attemptTimeoutMs");
     this.maxRowsPerRequest = positiveInteger("maxRowsPerRequest",
       options.maxRowsPerRequest ?? ENDPOINT_LIMITS.rowsPerRequest);
     this.maxContactsPerRequest = positiveInteger("maxContactsPerRequest",
@@ -255,7 +268,7 @@ export class CampaignClient {
       attempts: 0, abortedInFlight: 0, batchesDone: 0, lastError: undefined,
     };
     const timer = setTimeout(() => controller.abort(new DeadlineReached()), deadlineMs);
-    const callerSignal = options.signal;
+    const callerSignal = options.abortSignal;
     const onCallerAbort = () => controller.abort(callerSignal?.reason);
     if (callerSignal?.aborted) onCallerAbort();
     else callerSignal?.addEventListener("abort", onCallerAbort, { once: true });
@@ -318,6 +331,13 @@ export class CampaignClient {
       }
       let output: InvokeEndpointCommandOutput | undefined;
       let failure: unknown;
+      // Each attempt has its own signal: the call's abort (deadline, a sibling's failure, the
+      // caller) ends it, and so does the attempt timeout, after which the request is retried.
+      const attempt = new AbortController();
+      const onCallAbort = () => attempt.abort(signal.reason);
+      signal.addEventListener("abort", onCallAbort, { once: true });
+      const timeoutMs = this.attemptTimeoutMs;
+      const timer = setTimeout(() => attempt.abort(new AttemptTimedOut(timeoutMs)), timeoutMs);
       try {
         ctx.attempts++;
         this.counters.requests++;
@@ -326,13 +346,15 @@ export class CampaignClient {
           ContentType: "application/json",
           Accept: "application/json",
           Body: body,
-        }), { abortSignal: signal });
+        }), { abortSignal: attempt.signal });
         // The SDK honours abortSignal while the request is in flight; untilAborted also covers
-        // the answer's body being read, so nothing is awaited past the deadline.
-        output = await untilAborted(sent, signal);
+        // the answer's body being read, so nothing is awaited past an abort.
+        output = await untilAborted(sent, attempt.signal);
       } catch (err) {
         failure = err;
       } finally {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", onCallAbort);
         release();
       }
       if (output !== undefined) {
@@ -374,11 +396,12 @@ export class CampaignClient {
       json = JSON.parse(new TextDecoder().decode(output.Body));
     } catch (err) {
       throw new EndpointResponseError(`${where} answered a body that is not JSON`, position,
-        { cause: err });
+        output.$metadata, { cause: err });
     }
     const parsed = parse(json, batch);
     if (typeof parsed === "string") {
-      throw new EndpointResponseError(`${where} answered an unexpected body: ${parsed}`, position);
+      throw new EndpointResponseError(`${where} answered an unexpected body: ${parsed}`, position,
+        output.$metadata);
     }
     return parsed;
   }
@@ -389,16 +412,18 @@ export class CampaignClient {
       case "notReady": this.counters.notReady++; break;
       case "server": this.counters.serverErrors++; break;
       case "connection": this.counters.connectionErrors++; break;
+      case "timeout": this.counters.attemptTimeouts++; break;
       case "client": this.counters.clientErrors++; break;
       case "other": break;
     }
   }
 
   private requestError(err: unknown, batch: BatchPosition): EndpointRequestError {
-    const e = err as Error & { OriginalStatusCode?: unknown; OriginalMessage?: unknown };
+    const e = err as Error & { OriginalStatusCode?: unknown; OriginalMessage?: unknown;
+      $metadata?: ResponseMetadata };
     const httpStatus = httpStatusOf(err);
     let status = httpStatus ?? 400;
-    if (e.name === "ModelError" && typeof e.OriginalStatusCode === "number" &&
+    if (err instanceof ModelError && typeof e.OriginalStatusCode === "number" &&
       e.OriginalStatusCode > 0) {
       status = e.OriginalStatusCode;
     }
@@ -424,6 +449,7 @@ export class CampaignClient {
       endpointName: this.endpointName,
       batch,
       inputIndex: named ? batch.firstIndex + Number(named[1]) : undefined,
+      $metadata: e.$metadata ?? {},
       cause: err,
     });
   }
@@ -432,7 +458,8 @@ export class CampaignClient {
 function emptyStats(): ClientStats {
   return {
     requests: 0, succeeded: 0, retries: 0, throttled: 0, notReady: 0, serverErrors: 0,
-    connectionErrors: 0, clientErrors: 0, abortedAtDeadline: 0, deadlinesExceeded: 0,
+    connectionErrors: 0, attemptTimeouts: 0, clientErrors: 0, abortedAtDeadline: 0,
+    deadlinesExceeded: 0,
   };
 }
 
@@ -447,10 +474,10 @@ const DAY_MS = 86_400_000;
 
 /** A deadline is a finite number of milliseconds, more than 0 and at most a day (a timer of
  * more than 2^31 - 1 ms would fire at once). */
-function deadline(value: number): number {
-  positive("deadlineMs", value);
+function deadline(value: number, name = "deadlineMs"): number {
+  positive(name, value);
   if (value > DAY_MS) {
-    throw new RangeError(`CampaignClient: deadlineMs must be at most a day (${DAY_MS} ms), got ${value}`);
+    throw new RangeError(`CampaignClient: ${name} must be at most a day (${DAY_MS} ms), got ${value}`);
   }
   return value;
 }

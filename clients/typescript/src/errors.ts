@@ -1,5 +1,10 @@
 /** Errors the client throws; all extend `CampaignClientError`. */
 
+import type { InvokeEndpointCommandOutput } from "@aws-sdk/client-sagemaker-runtime";
+
+/** The AWS SDK's metadata of an answer: `requestId` is what AWS Support asks for. */
+export type ResponseMetadata = InvokeEndpointCommandOutput["$metadata"];
+
 export class CampaignClientError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -41,6 +46,8 @@ export class EndpointRequestError extends CampaignClientError {
    * "contacts[3] ..." index the REQUEST; this is `batch.firstIndex` + that index).
    */
   readonly inputIndex: number | undefined;
+  /** The SDK's metadata of the refusal, as on the SDK's own errors (`$metadata.requestId`). */
+  readonly $metadata: ResponseMetadata;
 
   constructor(fields: {
     status: number;
@@ -51,11 +58,13 @@ export class EndpointRequestError extends CampaignClientError {
     endpointName: string;
     batch: BatchPosition;
     inputIndex: number | undefined;
+    $metadata: ResponseMetadata;
     cause: unknown;
   }) {
     const last = fields.batch.firstIndex + fields.batch.count - 1;
     const where = ` [the request carried input items ${fields.batch.firstIndex}..${last}` +
-      (fields.inputIndex === undefined ? "]" : `; the item named is input item ${fields.inputIndex}]`);
+      (fields.inputIndex === undefined ? "" : `; the item named is input item ${fields.inputIndex}`) +
+      (fields.$metadata.requestId === undefined ? "]" : `; request id ${fields.$metadata.requestId}]`);
     super(`calltime endpoint "${fields.endpointName}" refused the request ` +
       `(${fields.code}, status ${fields.status}): ${fields.endpointMessage}${where}`,
       { cause: fields.cause });
@@ -67,16 +76,22 @@ export class EndpointRequestError extends CampaignClientError {
     this.endpointName = fields.endpointName;
     this.batch = fields.batch;
     this.inputIndex = fields.inputIndex;
+    this.$metadata = fields.$metadata;
   }
 }
 
 /** The endpoint answered 200 with a body this client cannot use (not the documented shape). */
 export class EndpointResponseError extends CampaignClientError {
   readonly batch: BatchPosition;
+  /** The SDK's metadata of the answer (`$metadata.requestId`). */
+  readonly $metadata: ResponseMetadata;
 
-  constructor(message: string, batch: BatchPosition, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(message: string, batch: BatchPosition, $metadata: ResponseMetadata,
+    options?: { cause?: unknown }) {
+    super(message + ($metadata.requestId === undefined ? "" : ` (request id ${$metadata.requestId})`),
+      options);
     this.batch = batch;
+    this.$metadata = $metadata;
   }
 }
 

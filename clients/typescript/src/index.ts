@@ -1,18 +1,19 @@
-export { CampaignClient, DEFAULTS, ENDPOINT_LIMITS } from "./client";
-export type { CampaignClientOptions } from "./client";
+/**
+ * The calltime campaign client: answer probabilities and call-time recommendations from the
+ * calltime SageMaker Serverless endpoint, batched inside its limits and retried within one
+ * deadline per call. Everything exported here is the package's public API.
+ */
+export { CampaignClient, DEFAULTS, ENDPOINT_LIMITS } from "./client.js";
+export type { CampaignClientOptions } from "./client.js";
 export {
   CampaignClientError,
   DeadlineExceededError,
   EndpointRequestError,
   EndpointResponseError,
   InputLimitError,
-} from "./errors";
-export type { BatchPosition } from "./errors";
-export { splitBatches } from "./batching";
-export type { Batch, BatchLimits, SplitInput } from "./batching";
-export { backoffDelayMs, classifyFailure, isRetryable } from "./retry";
-export type { FailureKind } from "./retry";
-export { DAY_NAMES } from "./types";
+} from "./errors.js";
+export type { BatchPosition } from "./errors.js";
+export { DAY_NAMES } from "./types.js";
 export type {
   CallingWindow,
   CallOptions,
@@ -25,12 +26,4 @@ export type {
   RecommendOptions,
   Slot,
   SlotFeatures,
-} from "./types";
-export type {
-  RecommendationsRequestBody,
-  RecommendationsResponseBody,
-  SeedRequestBody,
-  SeedResponseBody,
-  WireCall,
-  WireContact,
-} from "./wire";
+} from "./types.js";

@@ -1,17 +1,31 @@
 /** Which failures are retried, how long to wait, and the small async tools the client uses. */
 
+import {
+  InternalDependencyException,
+  InternalFailure,
+  InternalStreamFailure,
+  ModelError,
+  ModelNotReadyException,
+  ServiceUnavailable,
+  ValidationError,
+} from "@aws-sdk/client-sagemaker-runtime";
+
 export type FailureKind =
   | "throttled" //    ThrottlingException: more in flight than the endpoint's MaxConcurrency
   | "notReady" //     ModelNotReadyException: a serverless cold start is in progress
   | "server" //       5xx: ServiceUnavailable, InternalFailure, InternalDependencyException, ...
-  | "connection" //   ECONNRESET, ECONNREFUSED, socket hang up, timeouts: no answer at all
+  | "connection" //   ECONNRESET, ECONNREFUSED, socket hang up: no answer at all
+  | "timeout" //      no answer within the attempt timeout (a stalled socket)
   | "client" //       4xx: ModelError, ValidationError, ... (never retried)
   | "other"; //       anything else (a bug, a body the SDK could not parse): not retried
 
-const THROTTLED = new Set(["ThrottlingException", "Throttling", "ThrottledException",
+// ThrottlingException is not a modeled error of SageMaker Runtime, so the SDK gives it no class
+// of its own: it is a SageMakerRuntimeServiceException named by the answer's error type, which the
+// SDK's own retry strategy recognizes by that name too (Smithy's THROTTLING_ERROR_CODES).
+const THROTTLING_CODES = new Set(["ThrottlingException", "Throttling", "ThrottledException",
   "TooManyRequestsException", "RequestLimitExceeded"]);
-const SERVER = new Set(["ServiceUnavailable", "ServiceUnavailableException", "InternalFailure",
-  "InternalDependencyException", "InternalStreamFailure", "InternalServerError"]);
+// What Node's sockets say when there was no answer at all (Smithy's NODEJS_TIMEOUT_ERROR_CODES
+// and their kin).
 const CONNECTION_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "ECONNABORTED", "EPIPE",
   "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENETDOWN", "EAI_AGAIN", "UND_ERR_SOCKET",
   "UND_ERR_CONNECT_TIMEOUT"]);
@@ -22,30 +36,50 @@ export function httpStatusOf(err: unknown): number | undefined {
   return typeof status === "number" ? status : undefined;
 }
 
+/**
+ * What a failed InvokeEndpoint means, by the SDK's error classes first, then what every SDK
+ * error carries (`$retryable`, `$fault`, the HTTP status), then Node's socket codes.
+ */
 export function classifyFailure(err: unknown): FailureKind {
   if (!(err instanceof Error)) return "other";
-  const name = err.name;
-  if (name === "ModelNotReadyException") return "notReady";
-  if (THROTTLED.has(name)) return "throttled";
-  if (SERVER.has(name)) return "server";
+  if (err instanceof ModelNotReadyException) return "notReady";
   // ModelError is HTTP 424 whatever the container said: the container answered; its 4xx is the
   // caller's to fix and its 5xx a model failure that the same body meets again.
-  if (name === "ModelError") return "client";
+  if (err instanceof ModelError || err instanceof ValidationError) return "client";
+  if (err instanceof ServiceUnavailable || err instanceof InternalFailure ||
+    err instanceof InternalDependencyException || err instanceof InternalStreamFailure) {
+    return "server";
+  }
+  const sdk = err as Error & { $retryable?: { throttling?: boolean }; $fault?: unknown };
+  if (sdk.$retryable?.throttling === true || THROTTLING_CODES.has(err.name)) return "throttled";
   const status = httpStatusOf(err);
-  if (status !== undefined && status >= 500) return "server";
   if (status === 429) return "throttled";
-  if (status !== undefined && status >= 400) return "client";
+  if ((status !== undefined && status >= 500) || (status === undefined && sdk.$fault === "server")) {
+    return "server";
+  }
+  if (sdk.$retryable !== undefined) return "server";
+  if ((status !== undefined && status >= 400) || sdk.$fault === "client") return "client";
   const code = (err as { code?: unknown }).code;
   if (typeof code === "string" && CONNECTION_CODES.has(code)) return "connection";
-  if (name === "TimeoutError" || name === "RequestTimeout" || /socket hang up/i.test(err.message)) {
+  if (err instanceof AttemptTimedOut) return "timeout";
+  if (err.name === "TimeoutError" ||
+    err.name === "RequestTimeout" || /socket hang up/i.test(err.message)) {
     return "connection";
   }
   return "other";
 }
 
+/** An attempt that got no answer within `attemptTimeoutMs` (a stalled socket): retried. */
+export class AttemptTimedOut extends Error {
+  constructor(timeoutMs: number) {
+    super(`no answer within the attempt timeout of ${timeoutMs} ms`);
+    this.name = "AttemptTimedOut";
+  }
+}
+
 export function isRetryable(kind: FailureKind): boolean {
   return kind === "throttled" || kind === "notReady" || kind === "server" ||
-    kind === "connection";
+    kind === "connection" || kind === "timeout";
 }
 
 /**

@@ -42,14 +42,14 @@ export interface CallRecord {
   /** When the call was placed: a Date or an ISO-8601 string WITH a UTC offset ("...Z"). */
   calledAt: Date | string;
   answered: boolean;
-  durationSeconds?: number;
+  durationSeconds?: number | undefined;
 }
 
 /** A contact to recommend call times for. */
 export interface Contact {
   contactId: string;
   /** IANA time zone name, e.g. "Asia/Jerusalem" (the endpoint's default when omitted). */
-  timezone?: string;
+  timezone?: string | undefined;
   /** Past calls, any order; may be empty. At most 1,000 per contact. */
   history: CallRecord[];
 }
@@ -78,21 +78,24 @@ export interface Recommendation {
 /** Options of one call of the client. */
 export interface CallOptions {
   /** Overrides the client's `deadlineMs` for this call. */
-  deadlineMs?: number;
-  /** Aborts the call (in-flight requests included); the call rejects with the signal's reason. */
-  signal?: AbortSignal;
+  deadlineMs?: number | undefined;
+  /**
+   * Aborts the call (in-flight requests included); the call rejects with the signal's reason.
+   * The AWS SDK's name for it (`client.send(command, { abortSignal })`).
+   */
+  abortSignal?: AbortSignal | undefined;
 }
 
 export interface RecommendOptions extends CallOptions {
   /** Default: the endpoint's window. */
-  callingWindow?: CallingWindow;
+  callingWindow?: CallingWindow | undefined;
   /** 1..168; default 3 (the endpoint's default). */
-  topK?: number;
+  topK?: number | undefined;
   /**
    * The instant slots are scored at (history after it is ignored). Default: the time of the
    * `recommend()` call, sent with every batch so all batches rank at the same instant.
    */
-  asOf?: Date | string;
+  asOf?: Date | string | undefined;
 }
 
 /** Counters since the client was made (or `resetStats()`); `client.stats` returns a copy. */
@@ -109,8 +112,10 @@ export interface ClientStats {
   notReady: number;
   /** 5xx answers: ServiceUnavailable, InternalFailure, ... */
   serverErrors: number;
-  /** Connection failures: ECONNRESET, ECONNREFUSED, socket hang up, timeouts. */
+  /** Connection failures: ECONNRESET, ECONNREFUSED, socket hang up. */
   connectionErrors: number;
+  /** Attempts that got no answer within `attemptTimeoutMs` (a stalled socket), then retried. */
+  attemptTimeouts: number;
   /** Requests refused for good (4xx: ModelError from the model, ValidationError, ...). */
   clientErrors: number;
   /** Requests cut off in flight because their call's deadline passed. */

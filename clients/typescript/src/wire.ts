@@ -9,7 +9,7 @@
  *                        "answer_probability"}]}]}
  */
 
-import type { CallingWindow, Contact, DayName, Recommendation, SlotFeatures } from "./types";
+import type { CallingWindow, Contact, DayName, Recommendation, SlotFeatures } from "./types.js";
 
 export interface WireCall {
   called_at: string;

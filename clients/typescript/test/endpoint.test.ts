@@ -23,7 +23,7 @@ import {
   DeadlineExceededError,
   EndpointRequestError,
   type SlotFeatures,
-} from "../src/index";
+} from "../src/index.js";
 import {
   cleanUp,
   delay,
@@ -32,7 +32,7 @@ import {
   prng,
   startEndpoint,
   testModel,
-} from "./support";
+} from "./support.js";
 
 function randomRows(count: number, seed: number): SlotFeatures[] {
   const random = prng(seed);

@@ -8,9 +8,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { after, before, beforeEach, describe, test } from "node:test";
 
-import { CampaignClient, DeadlineExceededError, DEFAULTS, EndpointResponseError }
-  from "../src/index";
-import { LOCAL_CREDENTIALS } from "./support";
+import { CampaignClient, DeadlineExceededError, DEFAULTS, EndpointRequestError,
+  EndpointResponseError } from "../src/index.js";
+import { LOCAL_CREDENTIALS } from "./support.js";
 
 interface Script {
   /** The first this many requests are answered ThrottlingException. */
@@ -21,6 +21,10 @@ interface Script {
   delayMs: number;
   /** A 200 body to send instead of the right one. */
   body?: string;
+  /** The first this many requests are never answered (a stalled socket). */
+  stall?: number;
+  /** Every request refused as the model's 400 (ModelError, HTTP 424), with this request id. */
+  refuseWithRequestId?: string;
 }
 
 const bodies: Array<Record<string, unknown>> = [];
@@ -47,11 +51,21 @@ function answer(request: IncomingMessage, response: ServerResponse): void {
     }
     const body = JSON.parse(text) as Record<string, unknown>;
     bodies.push(body);
+    let done = false;
+    response.on("close", () => { if (!done) aborted++; });
+    if (bodies.length <= (script.stall ?? 0)) return; // read, never answered
+    if (script.refuseWithRequestId !== undefined) {
+      done = true;
+      response.writeHead(424, { "x-amzn-ErrorType": "ModelError",
+        "x-amzn-RequestId": script.refuseWithRequestId, "Content-Type": "application/json" });
+      response.end(JSON.stringify({ Message: "Received client error (400) from primary",
+        OriginalStatusCode: 400, OriginalMessage: JSON.stringify({ error: "ClientError",
+          message: "features[0] (hour_of_day): expected an integer 0..23, got 25" }) }));
+      return;
+    }
     inFlight++;
     most = Math.max(most, inFlight);
     const throttled = bodies.length <= script.throttle;
-    let done = false;
-    response.on("close", () => { if (!done) aborted++; });
     setTimeout(() => {
       inFlight--;
       if (script.fail || throttled) {
@@ -172,7 +186,7 @@ describe("against a scripted endpoint", () => {
     const client = clientFor();
     const controller = new AbortController();
     const started = performance.now();
-    const call = client.answerProbabilities([row], { signal: controller.signal });
+    const call = client.answerProbabilities([row], { abortSignal: controller.signal });
     while (bodies.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
     controller.abort(new Error("the campaign stopped")); // its request is in flight
     await assert.rejects(call, /the campaign stopped/);
@@ -193,4 +207,40 @@ describe("against a scripted endpoint", () => {
     script.body = "not json";
     await assert.rejects(clientFor().answerProbabilities([row]), EndpointResponseError);
   });
+
+  test("a stalled socket costs one attempt: aborted at attemptTimeoutMs and sent again",
+    async () => {
+      script.stall = 1; // the first request is read and never answered
+      const client = clientFor({ attemptTimeoutMs: 300, deadlineMs: 20_000 });
+      const started = performance.now();
+      assert.deepEqual(await client.answerProbabilities([row]), [0.5]);
+      // answered by the second attempt, long before the deadline would have ended the call
+      assert.ok(performance.now() - started < 10_000);
+      assert.equal(bodies.length, 2);
+      const stats = client.stats;
+      assert.equal(stats.requests, 2);
+      assert.equal(stats.attemptTimeouts, 1);
+      assert.equal(stats.retries, 1);
+      assert.equal(stats.succeeded, 1);
+      while (aborted === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(aborted, 1); // the stalled request's connection was closed
+    });
+
+  test("a refusal keeps the SDK's $metadata (requestId) and the model's own status",
+    async () => {
+      script.refuseWithRequestId = "4f1c-req";
+      const client = clientFor();
+      await assert.rejects(client.answerProbabilities([row, row]), (err: unknown) => {
+        assert.ok(err instanceof EndpointRequestError, String(err));
+        assert.equal(err.$metadata.requestId, "4f1c-req");
+        assert.equal(err.$metadata.httpStatusCode, 424);
+        assert.equal(err.status, 400);
+        assert.equal(err.code, "ModelError");
+        assert.equal(err.inputIndex, 0);
+        assert.match(err.message, /request id 4f1c-req/);
+        return true;
+      });
+      assert.equal(client.stats.requests, 1); // a refusal is never retried
+      assert.equal(client.stats.clientErrors, 1);
+    });
 });

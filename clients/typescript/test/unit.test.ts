@@ -5,15 +5,9 @@ import assert = require("node:assert/strict");
 import { createServer } from "node:net";
 import { describe, test } from "node:test";
 
-import {
-  backoffDelayMs,
-  CampaignClient,
-  classifyFailure,
-  DeadlineExceededError,
-  InputLimitError,
-  isRetryable,
-  splitBatches,
-} from "../src/index";
+import { CampaignClient, DeadlineExceededError, InputLimitError } from "../src/index.js";
+import { splitBatches } from "../src/batching.js";
+import { backoffDelayMs, classifyFailure, isRetryable } from "../src/retry.js";
 import {
   InternalDependencyException,
   InternalFailure,
@@ -23,8 +17,8 @@ import {
   ServiceUnavailable,
   ValidationError,
 } from "@aws-sdk/client-sagemaker-runtime";
-import { buildBody, utf8Bytes } from "../src/batching";
-import { LOCAL_CREDENTIALS } from "./support";
+import { buildBody, utf8Bytes } from "../src/batching.js";
+import { LOCAL_CREDENTIALS } from "./support.js";
 
 describe("splitBatches", () => {
   const describeRow = (i: number) => `rows[${i}]`;
