@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from calltime_client import CampaignClient, DeadlineExceeded, SlotFeatures
+from calltime_client import CampaignClient, DeadlineExceeded, Limits, SlotFeatures
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,10 +84,23 @@ def test_a_hung_request_gives_its_slot_back_at_the_deadline(hanging_endpoint) ->
     assert _FirstHangs.seen == 2
 
 
+def test_a_request_that_never_got_a_slot_was_not_sent_and_is_not_counted(
+        hanging_endpoint) -> None:
+    """Two requests, one slot: the first hangs until the deadline, so the second never gets
+    the slot and is never sent; stats.requests and the error's attempts count what was sent."""
+    client = CampaignClient("e", region="us-east-1", endpoint_url=hanging_endpoint,
+                            concurrency=1, deadline_seconds=1, limits=Limits(rows=1))
+    with pytest.raises(DeadlineExceeded) as raised:
+        client.answer_probabilities([SlotFeatures(1, 19, 0.4), SlotFeatures(2, 9, 0.4)])
+    assert _FirstHangs.seen == 1  # what the endpoint received
+    assert client.stats.requests == 1
+    assert raised.value.attempts == 1
+
+
 def test_the_process_exits_when_the_caller_is_done_though_a_request_still_hangs(
         hanging_endpoint) -> None:
     script = ("import sys, time\n"
-              "from calltime_client import CampaignClient, DeadlineExceeded, SlotFeatures\n"
+              "from calltime_client import CampaignClient, DeadlineExceeded, Limits, SlotFeatures\n"
               f"c = CampaignClient('e', region='us-east-1', endpoint_url='{hanging_endpoint}',"
               " concurrency=1, deadline_seconds=1)\n"
               "try:\n    c.answer_probabilities([SlotFeatures(1, 19, 0.4)])\n"

@@ -41,7 +41,7 @@ def check_deadline(seconds: object) -> float:
 class ClientStats:
     """What the client did, summed over its calls (thread-safe through the client)."""
 
-    requests: int = 0  # InvokeEndpoint attempts, retries included
+    requests: int = 0  # InvokeEndpoint requests sent, retries included (never one not sent)
     retries: int = 0
     throttled: int = 0  # ThrottlingException: beyond the endpoint's MaxConcurrency
     not_ready: int = 0  # ModelNotReadyException: a cold start under way
@@ -181,11 +181,13 @@ class CampaignClient:
             stop.set()
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def _invoke(self, runtime: Any, payload: bytes, deadline: float,
-                stop: threading.Event) -> dict[str, Any]:
+    def _invoke(self, runtime: Any, payload: bytes, deadline: float, stop: threading.Event,
+                progress: dict[str, Any]) -> dict[str, Any]:
         """One InvokeEndpoint in a slot of `concurrency`, waited for at most until `deadline`:
         the slot is given back when the answer comes or the deadline passes, whichever is
-        first; the request itself goes on in a daemon thread until its read times out."""
+        first; the request itself goes on in a daemon thread until its read times out. It is
+        counted (`stats.requests`, the call's attempts) only once it is sent: a request that
+        never got a slot before the deadline, or whose call had already stopped, was not."""
         if not self._in_flight.acquire(timeout=max(0.0, deadline - time.monotonic())):
             raise _Stopped
         freed = threading.Lock()
@@ -209,9 +211,13 @@ class CampaignClient:
                 free()
                 answered.set()
 
-        if stop.is_set():
+        # A slot freed by a request given up at the deadline comes too late to be used.
+        if stop.is_set() or time.monotonic() >= deadline:
             free()
             raise _Stopped
+        with self._stats_lock:
+            self.stats.requests += 1
+            progress["attempts"] += 1
         threading.Thread(target=call, name="calltime-client-request", daemon=True).start()
         while not answered.wait(min(0.05, max(0.0, deadline - time.monotonic()))):
             if stop.is_set() or time.monotonic() >= deadline:
@@ -229,11 +235,8 @@ class CampaignClient:
         while True:
             if stop.is_set():
                 raise _Stopped
-            with self._stats_lock:
-                self.stats.requests += 1
-                progress["attempts"] += 1
             try:
-                return self._invoke(runtime, payload, deadline, stop)
+                return self._invoke(runtime, payload, deadline, stop, progress)
             except _Stopped:
                 if time.monotonic() >= deadline and not stop.is_set():
                     raise DeadlineExceeded(seconds, progress["attempts"],
