@@ -38,6 +38,9 @@ COMMANDS = (
     Command(("invoke",), "localaws.commands:add_invoke",
             "POST a request to a running model server, or to the local endpoint "
             "`make pipeline` deployed"),
+    Command(("status",), "operations.status:add_status",
+            "is the deployed system healthy: live version, endpoint, last runs, lock, schedule, "
+            "alarms, subscriptions, region (exit 1 when something needs a person)"),
     Command(("unlock",), "operations.unlock:add_unlock",
             "free the endpoint lock a dead run left (refused while its owner runs)"),
     Command(("runs", "list"), "operations.runs:add_list", "the newest runs, how each ended"),

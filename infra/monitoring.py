@@ -20,7 +20,7 @@ from constructs import Construct
 
 from infra.nag import acknowledge
 from infra.settings import DeploySettings
-from pipeline_lambdas.contract import VARIANT_NAME, PipelineMetric
+from pipeline_lambdas.contract import VARIANT_NAME, PipelineMetric, topic_name
 
 FIVE_MINUTES = cdk.Duration.minutes(5)
 
@@ -30,7 +30,7 @@ class Notifications(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, settings: DeploySettings) -> None:
         super().__init__(scope, construct_id)
-        self.topic = sns.Topic(self, "Topic", topic_name=f"{settings.prefix}-notifications",
+        self.topic = sns.Topic(self, "Topic", topic_name=topic_name(settings.prefix),
                                display_name=f"calltime {settings.environment}",
                                enforce_ssl=True)
         # enforce_ssl makes CDK write a topic policy, which replaces SNS's default one: without

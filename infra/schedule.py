@@ -16,6 +16,7 @@ from constructs import Construct
 
 from infra.nag import acknowledge
 from infra.settings import DeploySettings
+from pipeline_lambdas.contract import schedule_name
 
 SCHEDULE_INPUT = {}  # the production defaults; see infra/state_machine.py run_defaults
 
@@ -43,7 +44,7 @@ class RetrainingSchedule(Construct):
                                     resources=[self.dead_letters.queue_arn])])})
         self.schedule = scheduler.CfnSchedule(
             self, "Weekly",
-            name=f"{settings.prefix}-weekly-retraining",
+            name=schedule_name(settings.prefix),
             description="Retrain and redeploy the optimal-call-time model.",
             schedule_expression=settings.schedule_expression,
             schedule_expression_timezone=settings.schedule_time_zone,

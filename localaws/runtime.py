@@ -29,7 +29,7 @@ import boto3
 from botocore.awsrequest import AWSResponse
 from botocore.response import StreamingBody
 
-from localaws import account_files, interpreter_fixes, scratch
+from localaws import account_files, interpreter_fixes, monitoring_state, scratch
 from localaws.authorization import (
     STEP_FUNCTIONS_ACCESS_KEY,
     Policies,
@@ -486,7 +486,8 @@ class LocalAWS:
     # --- persistence ---------------------------------------------------------------------------
 
     def save_state(self, directory: Path) -> Path:
-        """S3 objects, SSM parameters and SageMaker resources, to restore in a later process."""
+        """S3 objects, SSM parameters, SageMaker resources, alarms, schedules and subscriptions,
+        to restore in a later process."""
         directory.mkdir(parents=True, exist_ok=True)
         buckets = _dump_s3(directory / "s3")
         ssm = boto3.client("ssm")
@@ -494,7 +495,8 @@ class LocalAWS:
                       for page in ssm.get_paginator("get_parameters_by_path").paginate(
                           Path="/", Recursive=True) for p in page["Parameters"]]
         state = {"region": self.region, "buckets": buckets, "parameters": parameters,
-                 "sagemaker": snapshot.snapshot(self.sagemaker)}
+                 "sagemaker": snapshot.snapshot(self.sagemaker),
+                 "monitoring": monitoring_state.snapshot()}
         _write_atomically(directory / "state.json", json.dumps(state, indent=2, default=str))
         self._save_executions(directory / EXECUTIONS_FILE, directory / RUNNING_DIR)
         for live in (directory / RUNNING_DIR).glob("*.json"):  # saved above: no longer live
@@ -555,6 +557,7 @@ class LocalAWS:
         for parameter in state["parameters"]:
             ssm.put_parameter(**parameter, Overwrite=True)
         snapshot.restore(self.sagemaker, state["sagemaker"])
+        monitoring_state.restore(state.get("monitoring", {}))  # absent in older saves
         return True
 
     def export(self, directory: Path) -> Path:

@@ -5,8 +5,9 @@ functions as in-process handlers (each function's handler import path is read fr
 `ImageConfig.Command` for container-image functions, `Handler` for zip functions) with their
 environment, memory, timeout and role, and the state machine from its `DefinitionString` and
 role. The roles' policies and the bucket and topic policies are read for the local IAM
-(`localaws.authorization`). Alarms, dashboards, log groups and schedules have no local behaviour
-and are listed as skipped. Intrinsics (Ref, GetAtt,
+(`localaws.authorization`). Alarms, schedules and topic subscriptions are created with their
+state only (`localaws.monitoring_state`: nothing evaluates or fires them); dashboards and log
+groups have no local behaviour and are listed as skipped. Intrinsics (Ref, GetAtt,
 Join, Sub, Select, Split, FindInMap and pseudo parameters) are resolved to local values.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 
 import boto3
 
+from localaws import monitoring_state
 from localaws.authorization import Policies, read_policies
 
 
@@ -191,7 +193,8 @@ def _handler(props: dict[str, Any], logical_id: str) -> str:
 
 # Resource types the local runtime stands up or reads (the rest are listed as skipped).
 _USED = ("AWS::S3::Bucket", "AWS::SNS::Topic", "AWS::IAM::Role", "AWS::IAM::Policy",
-         "AWS::IAM::ManagedPolicy", "AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy")
+         "AWS::IAM::ManagedPolicy", "AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy",
+         "AWS::CloudWatch::Alarm", "AWS::Scheduler::Schedule", "AWS::SNS::Subscription")
 
 
 def load(template: dict[str, Any], stack_name: str, region: str, account: str) -> SynthesizedStack:
@@ -232,7 +235,8 @@ def load(template: dict[str, Any], stack_name: str, region: str, account: str) -
 
 
 def create_resources(template: dict[str, Any], stack: SynthesizedStack) -> None:
-    """Create the buckets and topics in moto (idempotent); functions are registered by the
+    """Create the buckets and topics in moto, and the alarms, schedules and subscriptions
+    (idempotent); functions are registered by the
     runtime (`LocalAWS.deploy_stack`)."""
     s3, sns = boto3.client("s3"), boto3.client("sns")
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
@@ -247,3 +251,5 @@ def create_resources(template: dict[str, Any], stack: SynthesizedStack) -> None:
                                          VersioningConfiguration={"Status": "Enabled"})
         elif resource["Type"] == "AWS::SNS::Topic":
             sns.create_topic(Name=stack.physical[logical_id].rsplit(":", 1)[-1])
+    monitoring_state.create_from_template(template.get("Resources", {}),
+                                          Resolver(template, stack))

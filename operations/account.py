@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from localaws import account_files
-from pipeline_lambdas.contract import LOCK_KEY, MODELS_PREFIX
+from pipeline_lambdas.contract import (
+    ENDPOINT_SUFFIX,
+    LOCK_KEY,
+    MODELS_PREFIX,
+    TOPIC_SUFFIX,
+    schedule_name,
+)
 
 DEFAULT_STACK = "calltime-dev"
 
@@ -49,6 +55,18 @@ class Account:
     models_prefix: str = MODELS_PREFIX
     state_machine_arn: str | None = None
     sfn: Any = None
+    # What `calltime status` reads besides: the alarms (named <resource_prefix>-*), the
+    # schedule, the topic's subscriptions, the region.
+    resource_prefix: str = ""
+    cloudwatch: Any = None
+    scheduler: Any = None
+    sns: Any = None
+    topic_arn: str | None = None
+    region: str | None = None
+
+    @property
+    def schedule_name(self) -> str | None:
+        return schedule_name(self.resource_prefix) if self.resource_prefix else None
 
 
 def stack_outputs(cloudformation: Any, stack: str) -> dict[str, str]:
@@ -171,10 +189,15 @@ def deployed(stack: str, region: str | None) -> Account:
     outputs = stack_outputs(session.client("cloudformation"), stack)
     sfn = session.client("stepfunctions")
     machine = output(outputs, "state_machine_arn")
+    endpoint = output(outputs, "endpoint_name")
     return Account(f"stack {stack} ({session.region_name})", StepFunctionsRuns(sfn, machine),
                    session.client("s3"), session.client("sagemaker"),
-                   output(outputs, "models_bucket_name"), output(outputs, "endpoint_name"),
-                   state_machine_arn=machine, sfn=sfn)
+                   output(outputs, "models_bucket_name"), endpoint,
+                   state_machine_arn=machine, sfn=sfn,
+                   resource_prefix=endpoint.removesuffix(ENDPOINT_SUFFIX),
+                   cloudwatch=session.client("cloudwatch"),
+                   scheduler=session.client("scheduler"), sns=session.client("sns"),
+                   topic_arn=outputs.get("topicarn"), region=session.region_name)
 
 
 @contextmanager
@@ -193,7 +216,9 @@ def local(state: Path, services: bool = True) -> Iterator[Account]:
         yield Account(label, SavedRuns(state))
         return
     logging.getLogger("moto").setLevel(logging.CRITICAL)
-    saved = account_files.check_state(state) or {}
+    saved = account_files.check_state(state)
+    if saved is None:
+        raise NotFound(f"no local account in {state}: `make pipeline` makes one")
     bucket = next((name for name, keys in saved["buckets"].items()
                    if any(k.startswith((MODELS_PREFIX, LOCK_KEY)) for k in keys)), None)
     if bucket is None:
@@ -201,8 +226,16 @@ def local(state: Path, services: bool = True) -> Iterator[Account]:
     endpoints = [e["name"] for e in saved["sagemaker"]["endpoints"]]
     with LocalAWS(region=region) as aws:
         aws.load_state(state)
+        sns = boto3.client("sns")
+        topic = next((t["TopicArn"] for t in sns.list_topics()["Topics"]
+                      if t["TopicArn"].endswith(TOPIC_SUFFIX)), None)
+        prefix = topic.rsplit(":", 1)[-1].removesuffix(TOPIC_SUFFIX) if topic else ""
         yield Account(label, SavedRuns(state), boto3.client("s3"), boto3.client("sagemaker"),
-                      bucket, endpoints[0] if endpoints else None)
+                      bucket, endpoints[0] if endpoints else
+                      (f"{prefix}{ENDPOINT_SUFFIX}" if prefix else None),
+                      resource_prefix=prefix, cloudwatch=boto3.client("cloudwatch"),
+                      scheduler=boto3.client("scheduler"), sns=sns, topic_arn=topic,
+                      region=region)
 
 
 @contextmanager

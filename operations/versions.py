@@ -52,7 +52,7 @@ def live_version(sagemaker: Any, endpoint: str | None, prefix: str) -> str | Non
         else None
 
 
-def _json(s3: Any, bucket: str, key: str) -> Any:
+def read_json(s3: Any, bucket: str, key: str) -> Any:
     """The JSON at key; {} when it is missing or not JSON (a damaged file is not an error of
     the listing)."""
     try:
@@ -64,7 +64,7 @@ def _json(s3: Any, bucket: str, key: str) -> Any:
 def rollbacks(s3: Any, bucket: str, prefix: str) -> dict[str, str]:
     """Version -> "rolled back by <run> (<error>)" from the stack's run history (Notify's):
     every run that deployed the version and had to put the previous one back."""
-    records = _json(s3, bucket, history_key(HISTORY_FILE, prefix))
+    records = read_json(s3, bucket, history_key(HISTORY_FILE, prefix))
     marks: dict[str, list[str]] = {}
     for record in records if isinstance(records, list) else []:
         if isinstance(record, dict) and record.get("outcome") in (
@@ -83,8 +83,8 @@ def versions(account: Account) -> list[Version]:
     found = []
     for version in published(account.s3, account.bucket, account.models_prefix):
         base = f"{account.models_prefix}/{version}/"
-        metrics = _json(account.s3, account.bucket, base + METRICS_FILE)
-        data = _json(account.s3, account.bucket, base + METADATA_FILE)
+        metrics = read_json(account.s3, account.bucket, base + METRICS_FILE)
+        data = read_json(account.s3, account.bucket, base + METADATA_FILE)
         auc = metrics.get("classification", {}).get("roc_auc")
         found.append(Version(version, data.get("created_at", "-"),
                              data.get("data", {}).get("rows_valid"),

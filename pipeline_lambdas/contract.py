@@ -98,9 +98,23 @@ def resource_prefix(project_name: str, environment: str) -> str:
 VARIANT_NAME = "AllTraffic"  # the endpoint's one production variant (a metric dimension too)
 
 
+ENDPOINT_SUFFIX, TOPIC_SUFFIX, SCHEDULE_SUFFIX = (
+    "-optimal-call-time", "-notifications", "-weekly-retraining")
+
+
 def endpoint_name(project_name: str, environment: str) -> str:
     """Deterministic, so the stack can scope permissions to it before the first run."""
-    return f"{resource_prefix(project_name, environment)}-optimal-call-time"
+    return f"{resource_prefix(project_name, environment)}{ENDPOINT_SUFFIX}"
+
+
+def topic_name(prefix: str) -> str:
+    """The SNS topic of alarms and run outcomes (`calltime status` finds it by this)."""
+    return f"{prefix}{TOPIC_SUFFIX}"
+
+
+def schedule_name(prefix: str) -> str:
+    """The EventBridge Scheduler schedule that starts the weekly run."""
+    return f"{prefix}{SCHEDULE_SUFFIX}"
 
 
 def check_name(field: str, value: str) -> None:

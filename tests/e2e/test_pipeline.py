@@ -25,6 +25,9 @@ from local_pipeline.pipeline import execute
 from local_pipeline.scenarios import SCENARIOS
 from localaws.runtime import LocalAWS
 from localaws.sagemaker.api import COLD_START_ENV
+from operations.account import Account as Operated
+from operations.account import StepFunctionsRuns
+from operations.status import ATTENTION, Line, status
 from pipeline_lambdas.contract import EndState
 from pipeline_lambdas.errors import RollbackFailed
 from pipeline_lambdas.health import CANARY_SLOTS
@@ -36,6 +39,23 @@ ENDPOINT = "calltime-local-optimal-call-time"
 # pytest-xdist the tests go to any worker, each worker standing up the account once.
 SPREAD_OVER_WORKERS = True
 QUIET = {"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING"}
+
+
+class Shown:
+    """`calltime status`'s lines: by topic, and the runs' lines in order."""
+
+    def __init__(self, lines: list[Line]) -> None:
+        self.lines = lines
+        self.runs = [line for line in lines if line.topic in ("run", "last run")]
+
+    def __getitem__(self, topic: str) -> Line:
+        return next(line for line in self.lines if line.topic == topic)
+
+    def __contains__(self, topic: str) -> bool:
+        return any(line.topic == topic for line in self.lines)
+
+    def needing_a_person(self) -> list[str]:
+        return [line.text for line in self.lines if line.mark == ATTENTION]
 
 
 class Account:
@@ -92,6 +112,20 @@ class Account:
     def endpoint() -> dict:
         return boto3.client("sagemaker").describe_endpoint(EndpointName=ENDPOINT)
 
+    def status(self) -> Shown:
+        """`calltime status` on this account, as against a deployed stack (Step Functions'
+        API for the runs and the lock's owner)."""
+        sfn, sns = boto3.client("stepfunctions"), boto3.client("sns")
+        topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"]
+                     if t["TopicArn"].endswith(":calltime-local-notifications"))
+        operated = Operated("this test's account", StepFunctionsRuns(sfn, self.arn),
+                            boto3.client("s3"), boto3.client("sagemaker"), self.bucket, ENDPOINT,
+                            sfn=sfn, resource_prefix="calltime-local",
+                            cloudwatch=boto3.client("cloudwatch"),
+                            scheduler=boto3.client("scheduler"), sns=sns, topic_arn=topic,
+                            region=self.aws.region)
+        return Shown(status(operated))
+
     @staticmethod
     def ask() -> dict:
         response = boto3.client("sagemaker-runtime").invoke_endpoint(
@@ -112,6 +146,10 @@ def account(demo_log, tmp_path_factory):
 
 def test_first_deployment_creates_the_endpoint(account) -> None:
     account.without_endpoint()
+    before = account.status()  # never deployed: nothing serves, which needs a person
+    assert before["endpoint"].mark == ATTENTION
+    assert f"{ENDPOINT} does not exist" in before["endpoint"].text
+    assert "live version" not in before
     # Non-default serverless settings (run-input fields), to see them reach the endpoint
     # config the run creates; forced, as a model may be live from an earlier test.
     result = account.run("deploy", run_input={"memory_size_mb": 2048, "max_concurrency": 50,
@@ -164,6 +202,14 @@ def test_second_deployment_updates_the_endpoint(account) -> None:
     assert deploy["action"] == "updated"
     assert deploy["previous_endpoint_config_name"] == before
     assert account.endpoint()["EndpointConfigName"] == deploy["endpoint_config_name"] != before
+    # Healthy: nothing needs a person; the live version is the one this run deployed.
+    shown = account.status()
+    assert shown.needing_a_person() == []
+    version = result.state_value("train")["model_version"]
+    assert shown["live version"].text.startswith(f"{version} since ")
+    assert f"deployed by run {result.arn.rsplit(':', 1)[-1]}" in shown["live version"].text
+    assert shown["lock"].text == "free"
+    assert shown["alarms"].text == "none in ALARM (8 alarms)"
 
 
 def test_the_operator_commands_read_runs_through_the_step_functions_api(account) -> None:
@@ -259,6 +305,44 @@ def test_broken_model_is_rolled_back_and_the_previous_model_answers(account) -> 
     live = json.loads(boto3.client("ssm").get_parameter(
         Name="/calltime/local/live-model")["Parameter"]["Value"])
     assert live["endpoint_config_name"] == config
+    # `calltime status`: the last run rolled back (a person should look), and what is live.
+    shown = account.status()
+    last = shown.runs[0]
+    assert (last.topic, last.mark) == ("last run", ATTENTION)
+    assert "RolledBack" in last.text and result.arn.rsplit(":", 1)[-1] in last.text
+    assert shown["endpoint"].text.startswith(f"{ENDPOINT} InService on {config}")
+    assert shown["live version"].mark != ATTENTION
+
+
+def test_status_names_an_endpoint_rolling_back(account) -> None:
+    """An update SageMaker is undoing (RollingBack) with no run deploying needs a person; the
+    endpoint answers on its previous config meanwhile."""
+    config, _ = account.live()
+    sagemaker = boto3.client("sagemaker")
+    model = sagemaker.describe_model(ModelName=sagemaker.describe_endpoint_config(
+        EndpointConfigName=config)["ProductionVariants"][0]["ModelName"])
+    sagemaker.create_model(ModelName="status-missing-data", ExecutionRoleArn=model[
+        "ExecutionRoleArn"], PrimaryContainer={**model["PrimaryContainer"],
+        "ModelDataUrl": f"s3://{account.bucket}/models/none/model.tar.gz"})
+    sagemaker.create_endpoint_config(EndpointConfigName="status-missing-data", ProductionVariants=[
+        {"VariantName": "AllTraffic", "ModelName": "status-missing-data",
+         "ServerlessConfig": {"MemorySizeInMB": 1024, "MaxConcurrency": 5}}])
+    emulated = account.aws.sagemaker
+    pause, emulated.rollback_pause = emulated.rollback_pause, 5.0
+    try:
+        sagemaker.update_endpoint(EndpointName=ENDPOINT, EndpointConfigName="status-missing-data")
+        deadline = time.monotonic() + 60
+        while emulated.endpoints[ENDPOINT].status != "RollingBack":
+            assert time.monotonic() < deadline, emulated.endpoints[ENDPOINT].history
+            time.sleep(0.05)
+        shown = account.status()
+    finally:
+        emulated.rollback_pause = pause
+        sagemaker.get_waiter("endpoint_in_service").wait(
+            EndpointName=ENDPOINT, WaiterConfig={"Delay": 0.2, "MaxAttempts": 300})
+    assert shown["endpoint"].mark == ATTENTION
+    assert f"{ENDPOINT} RollingBack on {config}" in shown["endpoint"].text
+    assert "no run is deploying" in shown["endpoint"].text
 
 
 def test_worse_model_is_kept_out_by_the_gate(account) -> None:
@@ -343,9 +427,12 @@ def test_a_stopped_run_leaves_no_lock_the_next_run_waits_for(account) -> None:
     at once, not after hours."""
     sfn = boto3.client("stepfunctions")
 
+    during: list[Shown] = []
+
     def stop_in_train(event: dict) -> None:  # stopped while it trains, the lock taken
         if event["type"] == "TaskStateEntered" and \
                 event["stateEnteredEventDetails"]["name"] == "Train":
+            during.append(account.status())
             for running in sfn.list_executions(stateMachineArn=account.arn,
                                                statusFilter="RUNNING")["executions"]:
                 sfn.stop_execution(executionArn=running["executionArn"])
@@ -356,6 +443,13 @@ def test_a_stopped_run_leaves_no_lock_the_next_run_waits_for(account) -> None:
     lock = json.loads(boto3.client("s3").get_object(
         Bucket=account.bucket, Key="locks/endpoint.lock")["Body"].read())
     assert lock["owner"] == name and lock["execution_arn"] == stopped.arn
+    # `calltime status` while it ran: the lock held by that run, running; after the stop, held
+    # by a run no longer running, which the next run takes over.
+    assert during[0]["lock"].text.startswith(f"held by run {name} since ")
+    assert during[0]["lock"].text.endswith("(running)")
+    assert during[0].runs[0].text.startswith(name) and "running now" in during[0].runs[0].text
+    assert f"held by run {name}" in account.status()["lock"].text
+    assert "no longer running: the next run takes it over" in account.status()["lock"].text
     # The next run takes the lock at once (a run whose log is refused at Train: it needs no
     # more than the lock to show it).
     result = account.run("bad-data")
@@ -463,6 +557,13 @@ def test_make_pipeline_twice_updates_and_invoke_reaches_the_endpoint(tmp_path) -
     assert "HealthCheck" in steps and "OutcomeDeployed" in steps
     ended = calltime("runs", "watch")  # none running: the newest, to its end
     assert "-> HealthCheck" in ended and ended.rstrip().endswith("== Succeeded")
+    # `calltime status` on the saved account (exit 0, or calltime() fails): healthy, the first
+    # version live again since the deploy run, the stack's alarms and schedule restored with it.
+    shown = calltime("status")
+    assert shown.rstrip().endswith("healthy: nothing needs a person"), shown
+    assert f"live version   {first_version} since " in shown
+    assert f"deployed by run {runs[1].split()[0]}" in shown
+    assert "none in ALARM (8 alarms)" in shown and "calltime-local-weekly-retraining" in shown
 
 
 def test_make_pipeline_takes_settings_and_a_log_too_large_for_the_function_is_named(

@@ -1,0 +1,57 @@
+"""`calltime status`'s judgments that the end-to-end runs do not reach (tests/e2e/test_pipeline.py
+shows it on a local account never deployed, healthy, after a rollback, with the lock held and
+with the endpoint RollingBack): subscriptions waiting for confirmation, the region, a lock no
+run can take, an account that does not exist."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import boto3
+from moto import mock_aws
+
+from operations.status import ATTENTION, NOTE, OK, lock_line, region_line, subscriptions_line
+
+
+def test_an_unconfirmed_subscription_needs_a_person() -> None:
+    # ListSubscriptionsByTopic's shape: an e-mail not yet confirmed is "PendingConfirmation".
+    pending = subscriptions_line([
+        {"SubscriptionArn": "PendingConfirmation", "Protocol": "email",
+         "Endpoint": "ops@example.com"},
+        {"SubscriptionArn": "arn:aws:sns:il-central-1:1:t:abc", "Protocol": "email",
+         "Endpoint": "lead@example.com"}])
+    assert pending.mark == ATTENTION and "ops@example.com" in pending.text
+    assert "lead@example.com" not in pending.text
+    assert subscriptions_line([]).mark == NOTE  # no one told: worth knowing, a chosen setting
+    confirmed = subscriptions_line([{"SubscriptionArn": "arn:aws:sns:il-central-1:1:t:abc",
+                                     "Protocol": "email", "Endpoint": "lead@example.com"}])
+    assert confirmed.mark == OK
+
+
+def test_a_region_outside_the_serverless_list_needs_a_person_until_an_endpoint_serves() -> None:
+    assert region_line("us-east-1", False).mark == OK
+    assert region_line("il-central-1", False).mark == ATTENTION
+    assert "Regional Services List" in region_line("il-central-1", False).text
+    assert region_line("il-central-1", True).mark == OK  # it serves there: it is offered
+
+
+def test_a_lock_no_run_can_take_needs_a_person() -> None:
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="models")
+        account = SimpleNamespace(s3=s3, bucket="models", sfn=None, runs=None)
+        assert lock_line(account).text.startswith("free")  # never taken
+        s3.put_object(Bucket="models", Key="locks/endpoint.lock", Body=b"held by bob")
+        unreadable = lock_line(account)
+        assert unreadable.mark == ATTENTION and "calltime unlock --force" in unreadable.text
+
+
+def test_a_local_account_that_does_not_exist_is_named(tmp_path) -> None:
+    done = subprocess.run([sys.executable, "-m", "calltime", "status", "--local-state",
+                           str(tmp_path / "nothing")], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert f"no local account in {tmp_path / 'nothing'}" in done.stderr
+    assert "Traceback" not in done.stderr
