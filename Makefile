@@ -87,8 +87,9 @@ test-fast: venv
 	$(BIN)/pytest -q -m "not slow"
 
 # The fault matrix: every fault AWS can produce at every step, injected into the synthesized
-# state machine's run on the local runtime; prints the table (docs/local-runtime.md "When a step fails") and
-# each red cell's problems. CELLS=Train-memory,Deploy-throttled runs some. About 10 minutes.
+# state machine's run on the local runtime; prints the table (docs/local-runtime.md, "When a step
+# fails") and each red cell's problems. CELLS=Train-memory,Deploy-throttled runs some. About 20
+# minutes.
 CELLS ?=
 faults: venv
 	$(BIN)/python -m tests.faults --out $(OUT) $(if $(CELLS),--cells $(CELLS))
@@ -171,7 +172,8 @@ bench-scale: venv
 	$(BIN)/python -m benchmarks.scale_model
 
 # What a run leaves in the models bucket, by class of key, measured on a 1M-row scale-out run
-# and projected to a billion rows (docs/operating.md "What a run leaves in the bucket"). About 4 minutes.
+# and projected to a billion rows (docs/operating.md, "What a run leaves in the bucket"). About 4
+# minutes.
 ROWS ?= 1M
 bench-storage: venv
 	$(BIN)/python -m benchmarks.storage --rows $(ROWS)

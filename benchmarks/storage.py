@@ -1,7 +1,8 @@
 """What a run leaves in the models bucket, measured: a generated Parquet log trained through the
 Distributed Map path of the synthesized state machine on the local runtime, its work area
 measured just before TrainOnSample removes it, and every other class of key after the run; each
-class's bytes per valid row, projected to a billion rows. The README's storage table quotes it.
+class's bytes per valid row, projected to a billion rows. The storage table of docs/operating.md
+quotes it.
 
     make bench-storage                    # 1M rows (25,000 contacts), about 3 minutes here
     python -m benchmarks.storage --rows 4M

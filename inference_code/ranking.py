@@ -6,7 +6,7 @@ combines prior and evidence the same way at every slot, called or never called, 
 without telling evidence gets the population's best slots and one with evidence gets its own.
 (The gradient-boosted forest answers single-call rows; ranking slots with it compared slots the
 contact was called at with slots it never was on unlike features, and lost to the best global
-slot on contacts like the population: see the README's model section.)
+slot on contacts like the population: see docs/model.md.)
 
 Used by the endpoint (best-slot requests) and by evaluation, so the recommendation that is
 measured is the one that is served. Imports only numpy and sibling shipped modules.

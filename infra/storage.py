@@ -2,8 +2,8 @@
 
 The bucket is versioned, so a key's every version and every delete marker stays until a
 lifecycle rule removes it: each class of key a run writes has its fate here (`KEY_CLASSES`),
-the lifecycle rules are made from it, and the README shows it (tests read the synthesized rules
-with S3's documented semantics: tests/support/s3_lifecycle.py).
+the lifecycle rules are made from it, and docs/operating.md shows it (tests read the synthesized
+rules with S3's documented semantics: tests/support/s3_lifecycle.py).
 """
 
 from __future__ import annotations

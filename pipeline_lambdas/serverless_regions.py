@@ -15,7 +15,7 @@ SERVERLESS_INFERENCE_REGIONS = frozenset({
     "ap-southeast-2", "ca-central-1", "eu-central-1", "eu-west-1", "eu-west-2", "eu-west-3",
     "eu-south-1", "eu-north-1", "me-south-1", "sa-east-1",
 })
-README_SECTION = "README.md#deploying-to-aws"
+DEPLOYING_DOC = "docs/deploying.md"
 
 
 def region_warning(region: str) -> str | None:
@@ -24,4 +24,4 @@ def region_warning(region: str) -> str | None:
         return None
     return (f"SageMaker Serverless Inference is not in the documented regions for {region}: "
             "the first run may fail to create the serverless endpoint config. Confirm it in the "
-            f"AWS Regional Services List, or deploy to another region (see {README_SECTION}).")
+            f"AWS Regional Services List, or deploy to another region (see {DEPLOYING_DOC}).")

@@ -27,7 +27,7 @@ from training.outputs import OUTPUT_FILES, REJECTS_FILE
 from training.report import recommendation_summary
 from training.train import TrainResult, TrainSettings, train
 
-TRAINING_LIMITS_DOC = "README.md#how-much-a-training-run-holds"
+TRAINING_LIMITS_DOC = "docs/training-at-scale.md"
 
 
 @dataclass(frozen=True)

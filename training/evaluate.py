@@ -307,7 +307,7 @@ def _recommendation_metrics(ts: TrainingSet, estimator, seed_rf, cut: float,
     return result
 
 
-# Contacts by calls in the history their recommendation was made from (README, report).
+# Contacts by calls in the history their recommendation was made from (docs/model.md, report).
 DEPTH_BANDS = (("<=5", 0, 5), ("6-15", 6, 15), ("16-30", 16, 30), (">30", 31, 10**9))
 
 

@@ -1,7 +1,7 @@
 """Fit the answer-probability model and export it to the serving format (`inference_code.forest`).
 
 The estimator is scikit-learn's HistGradientBoostingClassifier: chosen by measurement against
-logistic regression and the seed's RandomForest (see `benchmarks/` and the README); it handles
+logistic regression and the seed's RandomForest (see `benchmarks/` and docs/model.md); it handles
 the NaN of "never answered yet" natively and exports to a few hundred KB of node arrays.
 """
 

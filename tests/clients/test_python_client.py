@@ -217,7 +217,7 @@ def test_the_readme_names_each_clients_stats_as_they_are() -> None:
     from calltime_client.client import ClientStats
 
     root = Path(__file__).resolve().parents[2]
-    readme = root.joinpath("README.md").read_text()
+    readme = root.joinpath("docs", "calling-the-endpoint.md").read_text()
     said = readme[readme.index("- `client.stats`: in Python"):].split(".\n", 1)[0]
     python, typescript = said.split("in TypeScript")
     assert re.findall(r"`(\w+)`", python) == [f.name for f in dataclasses.fields(ClientStats)]
@@ -225,3 +225,40 @@ def test_the_readme_names_each_clients_stats_as_they_are() -> None:
     interface = types[types.index("export interface ClientStats"):]
     fields = re.findall(r"^  (\w+): number;", interface[:interface.index("\n}")], re.M)
     assert re.findall(r"`(\w+)`", typescript) == fields
+
+
+def test_the_client_readmes_example_runs_against_the_endpoint(runtime_api) -> None:
+    """clients/python/README.md's example, run as written, against the local endpoint (only the
+    endpoint's name and where it is are changed)."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "clients/python/README.md").read_text()
+    example = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    made_for_aws = 'CampaignClient("calltime-prod-optimal-call-time", region="il-central-1")'
+    assert made_for_aws in example
+    scope: dict = {}
+    exec(example.replace(made_for_aws, f"CampaignClient({ENDPOINT!r}, "
+                         f"region={runtime_api['region']!r}, endpoint_url={runtime_api['url']!r})"),
+         scope)
+    assert len(scope["probabilities"]) == 1 and 0 <= scope["probabilities"][0] <= 1
+    slots = scope["recommendations"][0].slots
+    assert len(slots) == 3
+    assert all(s.day in ("sunday", "monday") and 9 <= s.hour < 21 for s in slots)
+
+
+def test_the_package_is_typed_and_bounds_its_dependencies() -> None:
+    """PEP 561's marker shipped as package data; every dependency with an upper bound (a boto3
+    2 must not install under it untested); a README and a LICENSE beside it."""
+    import tomllib
+    from pathlib import Path
+
+    import calltime_client
+
+    folder = Path(__file__).resolve().parents[2] / "clients/python"
+    project = tomllib.loads((folder / "pyproject.toml").read_text())
+    assert "py.typed" in project["tool"]["setuptools"]["package-data"]["calltime_client"]
+    assert (Path(calltime_client.__file__).parent / "py.typed").exists()
+    dependencies = project["project"]["dependencies"]
+    assert dependencies and all("<" in d for d in dependencies), dependencies
+    assert (folder / project["project"]["readme"]).exists()
+    assert "Apache License" in (folder / "LICENSE").read_text()

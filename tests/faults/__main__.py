@@ -1,8 +1,8 @@
 """`make faults`: run the fault matrix (tests/faults/matrix.py) on one local account, print the
 table (step x fault -> how the run ended, and whether every check held) and each red cell's
 problems; write the table and the results to <out>/faults/, and the results of every cell run
-into tests/faults/last_run.json (committed: the README's table shows them, and a test checks
-that it shows them as recorded).
+into tests/faults/last_run.json (committed: docs/local-runtime.md's table shows them, and a test
+checks that it shows them as recorded).
 
     python -m tests.faults [--out out] [--cells Train-memory,Deploy-throttled,...]
 

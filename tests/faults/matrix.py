@@ -520,8 +520,8 @@ def _mark(cell: Cell, results: dict[str, CellResult] | None) -> str:
 
 
 def table(results: dict[str, CellResult] | None = None) -> str:
-    """The README's table: step x fault -> the run's end (and, given results, whether the cell
-    held: ✅ every check passed, ❌ one failed, · not run)."""
+    """docs/local-runtime.md's table: step x fault -> the run's end (and, given results, whether
+    the cell held: ✅ every check passed, ❌ one failed, · not run)."""
     lines = ["| step | " + " | ".join(f.label for f in FAULTS) + " |",
              "|---|" + "---|" * len(FAULTS)]
     for step in STEPS:

@@ -1,6 +1,6 @@
 """The fault matrix (tests/faults/matrix.py): that it covers the state machine as synthesized, that
-the README shows it, and a run of a few of its cells, one per mechanism (the whole matrix is
-`make faults`, about ten minutes here).
+docs/local-runtime.md shows it, and a run of a few of its cells, one per mechanism (the whole
+matrix is `make faults`, about 20 minutes here).
 """
 
 from __future__ import annotations
@@ -80,11 +80,11 @@ def last_run() -> dict[str, CellResult]:
             for name, r in recorded.items() if name in cells}
 
 
-def test_the_readme_shows_the_matrix_as_make_faults_last_found_it() -> None:
-    """Each cell's mark in the README is its last recorded run's: ✅ every check held, ❌
+def test_the_docs_show_the_matrix_as_make_faults_last_found_it() -> None:
+    """Each cell's mark in docs/local-runtime.md is its last recorded run's: ✅ every check held, ❌
     one failed, · never run with the matrix as it is."""
     results = last_run()
-    assert table(results) in (ROOT / "README.md").read_text()
+    assert table(results) in (ROOT / "docs" / "local-runtime.md").read_text()
 
 
 def test_every_cell_of_the_matrix_has_been_run_and_held() -> None:

@@ -27,7 +27,7 @@ JSON, CSV = "application/json", "text/csv"
 WINDOW = {"sunday": [9, 21], "monday": [9, 21], "tuesday": [9, 21], "wednesday": [9, 21],
           "thursday": [9, 21], "friday": [9, 14]}
 AS_OF = "2026-06-08T06:00:00Z"
-README = Path(__file__).resolve().parents[2] / "README.md"
+CALLING_DOC = Path(__file__).resolve().parents[2] / "docs" / "calling-the-endpoint.md"
 
 Client = Callable[[bytes, str, str], tuple[int, str, str]]
 
@@ -193,15 +193,16 @@ def test_defaults_cold_contact_and_no_window(client: Client) -> None:
     offered = {(s["day"], s["hour"]) for s in json.loads(every)["recommendations"][0]["slots"]}
     assert offered == {(day, hour) for day, (start, end) in DEFAULT_WINDOW.items()
                        for hour in range(start, end)}
-    # ... which is the README's, as it words it (not the constant compared with itself)
-    assert "(Sunday-Thursday 09-21, Friday 09-14, no Saturday)" in README.read_text()
+    # ... which is the documented one, as docs/calling-the-endpoint.md words it (not the
+    # constant compared with itself)
+    assert "(Sunday-Thursday 09-21, Friday 09-14, no Saturday)" in CALLING_DOC.read_text()
     stated = {day: (9, 21) for day in ("sunday", "monday", "tuesday", "wednesday", "thursday")}
     assert offered == {(day, hour) for day, (start, end) in {**stated, "friday": (9, 14)}.items()
                        for hour in range(start, end)}
 
 
 def test_a_contact_without_a_time_zone_is_read_in_jerusalem(client: Client) -> None:
-    """README: `timezone` may be omitted (`Asia/Jerusalem`)."""
+    """docs/calling-the-endpoint.md: `timezone` may be omitted (`Asia/Jerusalem`)."""
     history = [{"called_at": f"2026-05-{d:02d}T16:30:00Z", "answered": True}
                for d in range(3, 28) if d % 7 not in (1, 2)]
 
@@ -327,7 +328,7 @@ BAD_REQUESTS = [
         "9999-12-31T23:00:00Z", "9999-12-31T23:00:00-05:00", "0001-01-01T00:00+05:00")],
     *[(f"as_of {when}", _json(_slots_request(as_of=when)), JSON, JSON, 400, "as_of: ")
       for when in ("9999-12-31T23:00:00Z", "0001-01-01T00:00+05:00")],
-    # The README's bounds: call times and as_of lie in 2000-01-01 .. 2100-01-01.
+    # The documented bounds: call times and as_of lie in 2000-01-01 .. 2100-01-01.
     *[(f"called_at {when} (just outside)", _json({"contacts": [{"contact_id": "a", "history": [
         {"called_at": when, "answered": True}]}]}), JSON, JSON, 400,
        f"contacts[0].history[0].called_at: '{when}' is outside 2000-01-01 .. 2100-01-01")
@@ -335,7 +336,7 @@ BAD_REQUESTS = [
     *[(f"as_of {when} (just outside)", _json(_slots_request(as_of=when)), JSON, JSON, 400,
        f"as_of: '{when}' is outside 2000-01-01 .. 2100-01-01")
       for when in ("1999-12-31T23:59:59Z", "2100-01-01T00:00:00Z")],
-    ("10,001 feature rows (the README's limit is 10,000)", _json(
+    ("10,001 feature rows (the documented limit is 10,000)", _json(
         {"features": [[1, 10, 0.5]] * 10_001}), JSON, JSON, 400,
      "features: 10,001 rows exceed the limit of 10,000"),
     ("a body over the serverless 4 MB", _json({"features": [[1, 10, 0.5]] * 300_000}), JSON,
@@ -370,7 +371,8 @@ def test_bad_input_is_a_client_error_naming_the_field(client: Client, body: byte
 
 
 def test_an_error_quotes_at_most_40_characters_of_what_was_sent(client: Client) -> None:
-    """The README: error messages quote at most 40 characters of what was sent."""
+    """docs/calling-the-endpoint.md: error messages quote at most 40 characters of what was
+    sent."""
     sent = "Z" * 10_000
     _, body, _ = client(_json({"contacts": [{"contact_id": "a", "timezone": sent}]}), JSON, JSON)
     message = json.loads(body)["message"]
@@ -379,7 +381,7 @@ def test_an_error_quotes_at_most_40_characters_of_what_was_sent(client: Client) 
     assert quoted.endswith("(10,002 characters)")  # the repr's length, said, not shown
 
 
-def test_the_edges_the_readme_states_are_answered(client: Client) -> None:
+def test_the_edges_the_docs_state_are_answered(client: Client) -> None:
     """10,000 feature rows are answered; call times and as_of at 2000-01-01 and just before
     2100-01-01 are accepted (just outside: tests above)."""
     status, body, _ = client(_json({"features": [[1, 10, 0.5]] * 10_000}), JSON, JSON)

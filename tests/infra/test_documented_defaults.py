@@ -1,7 +1,7 @@
-"""The README's settings table is what an unset setting gives: each default it states is read
-from the README and compared with the settings and with the template they synthesize (the
+"""docs/deploying.md's settings table is what an unset setting gives: each default it states
+is read from that page and compared with the settings and with the template they synthesize (the
 functions' environment, the log groups, the maps, the bucket), so a default changed in code
-and not in the README, or the other way round, fails here."""
+and not in the page, or the other way round, fails here."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ from infra.settings import build
 from tests.support.stacks import definition, synth
 from training import footprint
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+DEPLOYING = Path(__file__).resolve().parents[2] / "docs" / "deploying.md"
 
 
-def readme_defaults() -> dict[str, str]:
-    """{setting: default as the README writes it} for every row of the settings table that
+def documented_defaults() -> dict[str, str]:
+    """{setting: default as docs/deploying.md writes it} for every row of the settings table that
     names its settings in backticks and gives one default for each."""
     defaults: dict[str, str] = {}
-    for line in README.read_text().splitlines():
+    for line in DEPLOYING.read_text().splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if len(cells) != 3 or not cells[0].startswith("`"):
             continue
@@ -45,7 +45,7 @@ SIMPLE = ("memory_size_mb", "max_concurrency", "schedule_expression", "schedule_
 
 
 def test_every_default_the_settings_table_states_is_the_settings_default() -> None:
-    stated, settings = readme_defaults(), build({})
+    stated, settings = documented_defaults(), build({})
     assert set(SIMPLE) <= set(stated), sorted(set(SIMPLE) - set(stated))
     for name in SIMPLE:
         value = getattr(settings, name)
@@ -56,7 +56,7 @@ def test_every_default_the_settings_table_states_is_the_settings_default() -> No
     assert settings.scale_out_rows == 0  # 0: what training_memory_mb holds
     assert stated["notification_email"] == "none" and settings.notification_email is None
     alarms = dict(re.findall(r"`(\w+)` ([\d.]+)", next(
-        line for line in README.read_text().splitlines() if line.startswith("   | `alarms`"))))
+        line for line in DEPLOYING.read_text().splitlines() if line.startswith("   | `alarms`"))))
     assert {k: float(v) for k, v in alarms.items()} == vars(settings.alarms)
 
 

@@ -557,7 +557,7 @@ def test_a_failed_map_item_records_itself_for_name_failed_item(synthesized) -> N
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_the_cold_start_alarm_fires_on_what_an_operator_must_act_on_not_on_normal_ones(
         tmp_path_factory, env) -> None:
-    """A serverless cold start of 10-15 s is normal (AWS; the README); SageMaker gives model
+    """A serverless cold start of 10-15 s is normal (AWS; docs/operating.md); SageMaker gives model
     download and /ping 3 minutes before the container fails. The alarm must stay quiet on a
     normal cold start and fire with time left before that limit."""
     _, template = synth(tmp_path_factory, env=env)

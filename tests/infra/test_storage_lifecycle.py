@@ -1,6 +1,6 @@
 """The models bucket keeps nothing it was not meant to: every class of key a run writes leaves
-the (versioned) bucket as the README's storage table says, read from the synthesized lifecycle
-rules with S3's documented semantics (tests/support/s3_lifecycle.py)."""
+the (versioned) bucket as docs/operating.md's storage table says, read from the synthesized
+lifecycle rules with S3's documented semantics (tests/support/s3_lifecycle.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from infra.storage import KEY_CLASSES
 from tests.support.s3_lifecycle import Gone, current_expires, gone, rules_of
 
-# The README's table ("What a run leaves in the bucket"): days until nothing is left of a key,
-# after a run deleted it / when a run left it; days a replaced or deleted version of a kept key
+# docs/operating.md's table ("What a run leaves in the bucket"): days until nothing is left of a
+# key, after a run deleted it / when a run left it; days a replaced or deleted version of a kept key
 # remains; days an incomplete upload remains. None: kept for ever.
 STATED = {
     "work/": Gone(deleted_by_run=2, left_behind=9, noncurrent=1, uploads=1),
@@ -55,12 +55,12 @@ def test_a_key_written_once_and_deleted_is_kept_for_ever_under_newer_noncurrent_
     assert gone(old, "work/run-1/buckets/00000.parquet").deleted_by_run is None
 
 
-def test_the_readme_states_each_fate_as_the_rules_give_it() -> None:
-    """The README's table says, for each class, the days the rules give (STATED above)."""
+def test_the_docs_state_each_fate_as_the_rules_give_it() -> None:
+    """docs/operating.md's table says, for each class, the days the rules give (STATED above)."""
     from pathlib import Path
 
-    table = (Path(__file__).resolve().parents[2] / "README.md").read_text().split(
-        "### What a run leaves in the bucket", 1)[1].split("\n\n|", 1)[1].split("\n\n", 1)[0]
+    table = (Path(__file__).resolve().parents[2] / "docs" / "operating.md").read_text().split(
+        "## What a run leaves in the bucket", 1)[1].split("\n\n|", 1)[1].split("\n\n", 1)[0]
     rows = {line.split("|")[1].strip(): line for line in table.splitlines()[2:]}
     for keys, prefix in (("`work/<execution>/`", "work/"), ("`staging/<version>/`", "staging/"),
                          ("`notifications/<execution>/<outcome>.json`", "notifications/")):

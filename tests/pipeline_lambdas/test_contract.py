@@ -51,8 +51,8 @@ def test_run_refused_is_the_lock_errors_name() -> None:
 
 
 def test_model_versions_sort_as_their_runs_started_and_a_retry_gets_the_same_one() -> None:
-    """README: `model_version` is the start time + a hash of the execution name: sortable, the
-    same on retries (an event that already carries one keeps it)."""
+    """docs/developing.md: `model_version` is the start time + a hash of the execution name:
+    sortable, the same on retries (an event that already carries one keeps it)."""
     starts = ["2026-01-04T03:00:00Z", "2026-01-04T03:00:01.5+00:00", "2026-01-04T06:59:59+03:00",
               "2026-02-01T00:00:00Z", "2026-12-31T23:59:59Z"]
     versions = [model_version({"execution_name": f"run-{9 - i}", "execution_start": start})

@@ -142,8 +142,8 @@ def test_warm_up_gives_up_within_its_budget_naming_the_last_answer() -> None:
 
 
 def test_warm_up_waits_three_minutes_by_default_as_sagemakers_setup_limit(monkeypatch) -> None:
-    """README: the health check warms the endpoint "for up to 3 minutes" (SageMaker's setup
-    limit for model download and /ping), retrying what a setting-up endpoint answers."""
+    """docs/operating.md: the health check warms the endpoint "for up to 3 minutes" (SageMaker's
+    setup limit for model download and /ping), retrying what a setting-up endpoint answers."""
     clock = FakeClock().install(monkeypatch, health)
     runtime = _Runtime(*[("ModelNotReadyException", 429)] * 100)
     with pytest.raises(HealthCheckFailed, match=r"within 180 s of warming up"):

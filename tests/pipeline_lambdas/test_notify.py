@@ -47,8 +47,8 @@ def test_every_outcome_is_published_once_however_often_notify_runs(topic) -> Non
 
 
 def test_every_outcome_links_to_the_endpoint_the_execution_and_the_report(topic) -> None:
-    """README: each outcome is published with links to the endpoint, the execution and the
-    report (a run that trained no version has no report to link)."""
+    """docs/operating.md: each outcome is published with links to the endpoint, the execution
+    and the report (a run that trained no version has no report to link)."""
     settings, received = topic
     sns, s3 = boto3.client("sns"), boto3.client("s3")
     arn = "arn:aws:states:il-central-1:111122223333:execution:calltime-dev-retraining:run-7"

@@ -7,7 +7,7 @@ import math
 from localaws.lambdas import LambdaContext
 from pipeline_lambdas.time_budget import Budget
 
-# The README ("Timing"): every wait inside a step ends 15 s before the function's timeout.
+# docs/operating.md ("Timing"): every wait inside a step ends 15 s before the function's timeout.
 MARGIN_SECONDS = 15
 
 

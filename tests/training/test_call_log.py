@@ -49,7 +49,7 @@ def test_each_reason_is_counted_and_the_row_kept_with_its_source_row() -> None:
 
 @pytest.mark.parametrize("duration", ["long", "inf", "-inf", "nan", "1e999", "Infinity"])
 def test_a_duration_that_is_no_finite_number_is_a_bad_duration(duration: str) -> None:
-    """README: `bad_duration` when the value is not a finite number."""
+    """docs/call-log.md: `bad_duration` when the value is not a finite number."""
     result = call_log.load(_csv([*GOOD, f"c-3,2026-05-03T09:15:00Z,true,{duration},s,,"]))
     assert result.rejected_by_reason.get("bad_duration") == 1, result.rejected_by_reason
     assert len(result.valid) == len(GOOD)

@@ -179,7 +179,7 @@ def _log(rows: int, answered: str) -> str:
 
 
 @pytest.mark.parametrize(("rows", "answered", "said"), [
-    # README: fewer than `--min-valid-rows` (500) valid rows, by default
+    # docs/call-log.md: fewer than `--min-valid-rows` (500) valid rows, by default
     (499, "both", "only 499 valid rows after validation; training needs at least 500"),
     (600, "true", "all 600 valid rows have answered=true"),
 ])
