@@ -133,6 +133,11 @@ def run_lines(account: Account) -> tuple[list[Line], bool]:
 
 
 def lock_line(account: Account) -> Line:
+    if account.sfn is None:  # a local account: a run under way in another process holds it
+        holder = _local_holder(account)
+        if holder is not None:
+            return Line("lock", NOTE, f"held by run {holder} (running in another process; "
+                        "the account's S3 is saved when it ends)")
     try:
         raw = account.s3.get_object(Bucket=account.bucket, Key=LOCK_KEY)["Body"].read()
     except ClientError as err:
@@ -157,6 +162,21 @@ def lock_line(account: Account) -> Line:
     state = "no longer running" if running is False else "whether it runs cannot be told"
     return Line("lock", NOTE, f"held by run {owner} since {since}, {state}: the next run takes "
                 "it over (or calltime unlock)")
+
+
+def _local_holder(account: Account) -> str | None:
+    """The local run under way that has taken the lock and not released it: a local account's
+    S3 is saved when its run ends, so the saved lock does not show a run in progress; its
+    history does (AcquireLock left, ReleaseLock not yet)."""
+    for execution in account.runs.newest(RUNS_SHOWN):
+        if execution["status"] != "RUNNING":
+            continue
+        _, _, events = account.runs.history(execution["executionArn"])
+        left = {e["stateExitedEventDetails"]["name"] for e in events
+                if e["type"].endswith("StateExited")}
+        if "AcquireLock" in left and "ReleaseLock" not in left:
+            return execution["name"]
+    return None
 
 
 def _running_locally(account: Account, execution_arn: str | None) -> bool | None:

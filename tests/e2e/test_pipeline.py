@@ -507,6 +507,16 @@ def test_make_pipeline_twice_updates_and_invoke_reaches_the_endpoint(tmp_path) -
     while not list(live.glob("*.json")) and running.poll() is None \
             and time.monotonic() < deadline:
         time.sleep(0.2)
+    # `calltime status` from that other terminal: the lock held by the run under way (until
+    # it releases it, or ends).
+    held = ""
+    while running.poll() is None and "held by run" not in held:
+        held = subprocess.run([sys.executable, "-m", "calltime", "status", "--local-state",
+                               str(tmp_path / "local-aws")], capture_output=True, text=True,
+                              env=env, timeout=300).stdout
+    lock = next(line for line in held.splitlines() if line.split()[1:2] == ["lock"])
+    assert "held by run local-deploy-" in lock, held
+    assert "(running in another process" in held
     watched = subprocess.run([sys.executable, "-m", "calltime", "runs", "watch",
                               "--local-state", str(tmp_path / "local-aws"), "--poll", "0.5"],
                              capture_output=True, text=True, env=env, timeout=600)
