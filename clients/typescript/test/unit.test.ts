@@ -86,6 +86,11 @@ describe("backoff and retry classification", () => {
   test("which failures are retried", () => {
     const cases: Array<[Error, string]> = [
       [unmodeled("ThrottlingException", 400), "throttled"],
+      // The SDK's own marks, whatever the name: $retryable.throttling, $fault "server".
+      [Object.assign(unmodeled("SlowDownPlease", 400), { $retryable: { throttling: true } }),
+        "throttled"],
+      [new SageMakerRuntimeServiceException({ name: "Odd", $fault: "server", $metadata: {} }),
+        "server"],
       [new ModelNotReadyException(metadata(429)), "notReady"],
       [new ServiceUnavailable(metadata(503)), "server"],
       [new InternalFailure(metadata(500)), "server"],
