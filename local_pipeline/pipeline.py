@@ -3,8 +3,8 @@
     calltime local pipeline [--data calls.csv] [--scenario deploy|broken-model|...] [--out out]
 
 The state machine is the one in the synthesized template, unchanged; its Lambda ARNs run the
-handlers the template names. The local account (S3, SSM, SageMaker) is saved under
-`<out>/local-aws/` after each run and restored before the next, so a second run updates the
+handlers the template names. The local account (S3, SSM, SageMaker, alarms, schedule) is saved
+under `<out>/local-aws/` after each run and restored before the next, so a second run updates the
 endpoint the first one created, and `calltime invoke --endpoint ...` reaches it afterwards.
 """
 
@@ -320,7 +320,9 @@ def _finish(aws: LocalAWS, state_dir: Path, result: ExecutionResult, endpoint: s
               f"{endpoint} --local-state {state_dir} --file {request}")
     print(f"peak memory:    {peak_memory(aws.lambdas.invocations)}")
     print(f"function logs:  {out / 'logs'}/<function>.log")
-    print(f"local account:  {state_dir} (S3, SSM, SageMaker; `make clean` forgets it)")
+    print(f"local account:  {state_dir} (S3, SSM, SageMaker, alarms, schedule; `make clean` "
+          "forgets it)")
+    print(f"status:         .venv/bin/calltime status --local-state {state_dir}")
     # Exit 0 when the run ended as the scenario means to show (a rollback is a success here).
     return 0 if last in expected_ends else 1
 

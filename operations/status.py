@@ -115,12 +115,12 @@ def run_lines(account: Account) -> tuple[list[Line], bool]:
     for execution in newest:
         summary = run_summary({**execution, **account.runs.describe(execution["executionArn"])})
         outcome = summary["outcome"] or summary["status"].lower()
-        text = (f"{summary['name']}  {summary['status']}  {summary['started']}  "
-                f"{summary['run']}  {outcome}").rstrip()
+        text = f"{summary['name']}  {summary['status']}  {summary['started']}  {summary['run']}"
         if summary["status"] == "RUNNING":
             running = True
             lines.append(Line("run", NOTE, f"{text} (running now)"))
             continue
+        text += f"  {outcome}"
         mark = OK
         if not finished_seen:  # the last run that ended says how the system stands
             finished_seen = True
