@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import boto3
 from moto import mock_aws
 
+from operations.account import SavedRuns
 from operations.status import ATTENTION, NOTE, OK, lock_line, region_line, subscriptions_line
 
 
@@ -37,11 +38,12 @@ def test_a_region_outside_the_serverless_list_needs_a_person_until_an_endpoint_s
     assert region_line("il-central-1", True).mark == OK  # it serves there: it is offered
 
 
-def test_a_lock_no_run_can_take_needs_a_person() -> None:
+def test_a_lock_no_run_can_take_needs_a_person(tmp_path) -> None:
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket="models")
-        account = SimpleNamespace(s3=s3, bucket="models", sfn=None, runs=None)
+        # A local account with no run (none under way to hold the lock).
+        account = SimpleNamespace(s3=s3, bucket="models", sfn=None, runs=SavedRuns(tmp_path))
         assert lock_line(account).text.startswith("free")  # never taken
         s3.put_object(Bucket="models", Key="locks/endpoint.lock", Body=b"held by bob")
         unreadable = lock_line(account)
