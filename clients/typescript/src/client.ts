@@ -259,8 +259,9 @@ export class CampaignClient {
     if (batches.length === 0) return [];
     const deadlineMs = deadline(options.deadlineMs ?? this.deadlineMs);
     const controller = new AbortController();
-    // Each worker listens on the call's signal at most 3 times at once (the SDK's request, the
-    // wait for its answer, a backoff sleep or a wait for a permit).
+    // Each worker listens on the call's signal at most twice at once (its attempt's signal,
+    // which the SDK's request and the wait for its answer listen on, and a backoff sleep or a
+    // wait for a permit).
     setMaxListeners(4 * this.concurrency + 10, controller.signal);
     const started = now();
     const ctx: CallContext = {
@@ -341,6 +342,7 @@ export class CampaignClient {
       try {
         ctx.attempts++;
         this.counters.requests++;
+        if (retry > 1) this.counters.retries++; // counted as it is sent, never before
         const sent = this.sagemaker.send(new InvokeEndpointCommand({
           EndpointName: this.endpointName,
           ContentType: "application/json",
@@ -383,7 +385,6 @@ export class CampaignClient {
         ctx.controller.abort(new DeadlineReached());
         throw signal.reason;
       }
-      this.counters.retries++;
     }
   }
 

@@ -3,7 +3,6 @@
 import {
   InternalDependencyException,
   InternalFailure,
-  InternalStreamFailure,
   ModelError,
   ModelNotReadyException,
   ServiceUnavailable,
@@ -47,7 +46,7 @@ export function classifyFailure(err: unknown): FailureKind {
   // caller's to fix and its 5xx a model failure that the same body meets again.
   if (err instanceof ModelError || err instanceof ValidationError) return "client";
   if (err instanceof ServiceUnavailable || err instanceof InternalFailure ||
-    err instanceof InternalDependencyException || err instanceof InternalStreamFailure) {
+    err instanceof InternalDependencyException) {
     return "server";
   }
   const sdk = err as Error & { $retryable?: { throttling?: boolean }; $fault?: unknown };

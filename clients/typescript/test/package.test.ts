@@ -1,5 +1,6 @@
 /** The package as a campaign team gets it: `npm pack`, installed into a fresh project outside
- * this repository beside the AWS SDK that project brings itself (a peer dependency), type-checked
+ * this repository beside the AWS SDK that project brings itself (a peer dependency, here the
+ * oldest version its range allows), type-checked
  * under `strict` + `exactOptionalPropertyTypes` as ES module and as CommonJS, then run against a
  * local endpoint through both entry points. */
 
@@ -140,10 +141,15 @@ describe("the packed package in a project of its own", () => {
     writeFileSync(join(project, "tsconfig.json"), JSON.stringify(CONSUMER_TSCONFIG, null, 2));
     writeFileSync(join(project, "src", "lambda.ts"), ESM);
     writeFileSync(join(project, "src", "lambda-cjs.cts"), CJS);
-    // The versions this repository's lock already holds: the npm cache has them.
+    // The OLDEST SDK the peer range allows (the rest of the suite runs on the lock's newest):
+    // the classes the client tells failures apart by must exist there too.
+    const oldest = own.peerDependencies[SDK]!.replace(/^\^/, "");
     await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", tarball,
-      `${SDK}@${own.devDependencies[SDK]}`, `@types/node@${own.devDependencies["@types/node"]}`],
+      `${SDK}@${oldest}`, `@types/node@${own.devDependencies["@types/node"]}`],
       { cwd: project, timeout: 240_000 });
+    const installed = JSON.parse(readFileSync(join(project, "node_modules", ...SDK.split("/"),
+      "package.json"), "utf8")) as { version: string };
+    assert.equal(installed.version, oldest);
     assert.ok(!existsSync(join(project, "node_modules", "@calltime", "campaign-client",
       "node_modules")), "the package brought a dependency of its own (a second SDK)");
 
