@@ -172,7 +172,12 @@ class CampaignClient:
                 if error is not None and not isinstance(error, _Stopped):
                     raise error
             if pending:
-                raise DeadlineExceeded(seconds, progress["attempts"], progress["last_error"])
+                # Stopped and read under the lock a request is counted under: no request is
+                # sent (or counted) after the attempts the error names.
+                with self._stats_lock:
+                    stop.set()
+                    attempts = progress["attempts"]
+                raise DeadlineExceeded(seconds, attempts, progress["last_error"])
             return [future.result() for future in futures]
         finally:
             # Requests not yet sent are not sent; one waiting for its answer stops waiting at
@@ -182,7 +187,7 @@ class CampaignClient:
             pool.shutdown(wait=False, cancel_futures=True)
 
     def _invoke(self, runtime: Any, payload: bytes, deadline: float, stop: threading.Event,
-                progress: dict[str, Any]) -> dict[str, Any]:
+                progress: dict[str, Any], retry: bool) -> dict[str, Any]:
         """One InvokeEndpoint in a slot of `concurrency`, waited for at most until `deadline`:
         the slot is given back when the answer comes or the deadline passes, whichever is
         first; the request itself goes on in a daemon thread until its read times out. It is
@@ -211,12 +216,14 @@ class CampaignClient:
                 free()
                 answered.set()
 
-        # A slot freed by a request given up at the deadline comes too late to be used.
-        if stop.is_set() or time.monotonic() >= deadline:
-            free()
-            raise _Stopped
+        # A slot freed by a request given up at the deadline comes too late to be used; the
+        # check and the count are one step under the lock the call's end reads them under.
         with self._stats_lock:
+            if stop.is_set() or time.monotonic() >= deadline:
+                free()
+                raise _Stopped
             self.stats.requests += 1
+            self.stats.retries += int(retry)  # a retry counted as it is sent, never before
             progress["attempts"] += 1
         threading.Thread(target=call, name="calltime-client-request", daemon=True).start()
         while not answered.wait(min(0.05, max(0.0, deadline - time.monotonic()))):
@@ -236,7 +243,7 @@ class CampaignClient:
             if stop.is_set():
                 raise _Stopped
             try:
-                return self._invoke(runtime, payload, deadline, stop, progress)
+                return self._invoke(runtime, payload, deadline, stop, progress, attempt > 0)
             except _Stopped:
                 if time.monotonic() >= deadline and not stop.is_set():
                     raise DeadlineExceeded(seconds, progress["attempts"],
@@ -258,7 +265,6 @@ class CampaignClient:
             if time.monotonic() >= deadline:
                 raise DeadlineExceeded(seconds, progress["attempts"], progress["last_error"])
             attempt += 1
-            self._count(retries=1)
 
 
 class _Stopped(Exception):
