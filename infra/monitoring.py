@@ -20,7 +20,7 @@ from constructs import Construct
 
 from infra.nag import acknowledge
 from infra.settings import DeploySettings
-from pipeline_lambdas.contract import VARIANT_NAME, PipelineMetric, topic_name
+from pipeline_lambdas.contract import ALARM_IDS, VARIANT_NAME, PipelineMetric, topic_name
 
 FIVE_MINUTES = cdk.Duration.minutes(5)
 
@@ -136,6 +136,9 @@ class Monitoring(Construct):
                 "The schedule could not start a retraining run: the dead-letter queue "
                 f"{schedule_dead_letters.queue_name} holds the error"),
         }
+
+        if tuple(self.alarms) != ALARM_IDS:  # `calltime status` reads them by these names
+            raise ValueError(f"alarms {tuple(self.alarms)} are not contract.ALARM_IDS")
 
         # Dashboard names are account-wide: the region keeps two regions' stacks apart.
         region = cdk.Stack.of(self).region

@@ -42,11 +42,14 @@ def _put_alarm(definition: dict[str, Any]) -> None:
 
 
 def _create_schedule(definition: dict[str, Any]) -> None:
+    """Created, or updated to the definition when it exists (a setting changed since)."""
+    scheduler = boto3.client("scheduler")
     try:
-        boto3.client("scheduler").create_schedule(**definition)
+        scheduler.create_schedule(**definition)
     except ClientError as err:
         if err.response["Error"]["Code"] != "ConflictException":
             raise
+        scheduler.update_schedule(**definition)
 
 
 def snapshot() -> dict[str, list[dict[str, Any]]]:

@@ -2,7 +2,8 @@
 day-of-week year)` in the schedule's time zone, `rate(...)`, `at(...)`. The Scheduler API does
 not say; `calltime status` shows it.
 
-Cron fields as the Scheduler guide defines them: day-of-week 1-7 is SUN-SAT, one of
+Cron fields as the Scheduler guide defines them (and its daylight-saving rule: a time the clocks
+skip is not run, a time they repeat is run once): day-of-week 1-7 is SUN-SAT, one of
 day-of-month and day-of-week is `?`; `*`, lists, ranges, `/` increments and names (JAN, SUN)
 are read. `L`, `W` and `#` are not (None: the status says to look in the console).
 """
@@ -69,15 +70,21 @@ def next_run(expression: str, time_zone: str | None, now: dt.datetime) -> dt.dat
     minutes, hours = _values(fields[0], 0, 59), _values(fields[1], 0, 23)
     days, months = _values(fields[2], 1, 31), _values(fields[3], 1, 12, _MONTHS)
     weekdays, years = _values(fields[4], 1, 7, _DAYS), _values(fields[5], 1970, 2199)
-    local = now.astimezone(zone)
-    day = local.date()
+    instant = now.astimezone(dt.UTC)
+    day = now.astimezone(zone).date()
     for _ in range(366 * 5):
         if day.year in years and day.month in months and day.day in days and \
                 (day.isoweekday() % 7) + 1 in weekdays:
             for hour in sorted(hours):
                 for minute in sorted(minutes):
                     when = dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
-                    if when > local:
+                    utc = when.astimezone(dt.UTC)
+                    # A time the clocks skip (spring forward) does not run; a time they repeat
+                    # (fall back) runs once, at its first occurrence (fold 0). Compared as
+                    # instants: wall times of one zone are not ordered across a repeat.
+                    if utc.astimezone(zone).replace(tzinfo=None) != when.replace(tzinfo=None):
+                        continue
+                    if utc > instant:
                         return when
         day += dt.timedelta(days=1)
     return None

@@ -25,6 +25,7 @@ from operations.runs import run_summary
 from operations.schedule_times import Unsupported, next_run
 from operations.versions import live_version, read_json
 from pipeline_lambdas.contract import (
+    ALARM_IDS,
     HISTORY_FILE,
     IN_PROGRESS_STATUSES,
     LOCK_KEY,
@@ -70,6 +71,9 @@ def endpoint_lines(account: Account, run_running: bool) -> list[Line]:
     sagemaker, endpoint_name = account.sagemaker, account.endpoint_name
     endpoint = describe(sagemaker, endpoint_name) if endpoint_name else None
     if endpoint is None:
+        if run_running:
+            return [Line("endpoint", NOTE, f"{endpoint_name} does not exist yet: the run under "
+                         "way creates it")]
         return [Line("endpoint", ATTENTION, f"{endpoint_name or 'the endpoint'} does not exist: "
                      "nothing serves; the first run creates it (start the state machine)")]
     status, config = endpoint["EndpointStatus"], endpoint["EndpointConfigName"]
@@ -91,13 +95,17 @@ def endpoint_lines(account: Account, run_running: bool) -> list[Line]:
                                                    f"{since_text}"))
         lines.append(Line("endpoint", OK, f"{endpoint_name} InService on {config} ({sized})"))
     elif status in IN_PROGRESS_STATUSES:
-        why = {"RollingBack": "an update failed and SageMaker is putting the previous config "
-                              "back",
-               "SystemUpdating": "SageMaker is maintaining it"}.get(status, "a deployment")
-        mark = NOTE if run_running and status != "RollingBack" else ATTENTION
         held = "a run is deploying" if run_running else "no run is deploying"
-        lines.append(Line("endpoint", mark, f"{endpoint_name} {status} on {config}: {why} "
-                          f"({held}); it still answers on the config it had"))
+        what = {"Creating": (f"being created ({held}); nothing answers until it is InService",
+                             not run_running),
+                "Updating": (f"being updated ({held}); it answers on the config it had",
+                             not run_running),
+                "RollingBack": ("an update failed and SageMaker is putting the previous config "
+                                f"back ({held}); it answers on the config it had", True),
+                "SystemUpdating": ("SageMaker is maintaining it; it answers meanwhile", False)}
+        text, needs = what.get(status, (f"{status} ({held})", True))
+        lines.append(Line("endpoint", ATTENTION if needs else NOTE,
+                          f"{endpoint_name} {status} on {config}: {text}"))
     else:
         reason = endpoint.get("FailureReason") or "no FailureReason given"
         lines.append(Line("endpoint", ATTENTION, f"{endpoint_name} {status} on {config}: "
@@ -121,14 +129,19 @@ def run_lines(account: Account) -> tuple[list[Line], bool]:
             lines.append(Line("run", NOTE, f"{text} (running now)"))
             continue
         text += f"  {outcome}"
-        mark = OK
-        if not finished_seen:  # the last run that ended says how the system stands
-            finished_seen = True
-            if outcome in NEEDS_A_PERSON or summary["status"] in ("TIMED_OUT", "ABORTED"):
-                mark = ATTENTION
-                text += f": {NEEDS_A_PERSON.get(outcome, 'it did not end on its own')}; " \
-                        f"calltime runs show {summary['name']}"
-        lines.append(Line("last run" if mark == ATTENTION else "run", mark, text))
+        failed = summary["status"] != "SUCCEEDED" and outcome not in (
+            Outcome.REFUSED, EndState.RUN_REFUSED)
+        if finished_seen:  # an older run: how it ended is history, not today's state
+            lines.append(Line("run", NOTE if failed else OK, text))
+            continue
+        finished_seen = True  # the last run that ended says how the system stands
+        if failed:
+            why = NEEDS_A_PERSON.get(outcome, "it did not end in an outcome of its own (see the "
+                                     "runbook by its error)")
+            lines.append(Line("last run", ATTENTION, f"{text}: {why}; calltime runs show "
+                              f"{summary['name']}"))
+        else:
+            lines.append(Line("run", OK, text))
     return lines, running
 
 
@@ -141,8 +154,13 @@ def lock_line(account: Account) -> Line:
     try:
         raw = account.s3.get_object(Bucket=account.bucket, Key=LOCK_KEY)["Body"].read()
     except ClientError as err:
-        if err.response["Error"]["Code"] in ("NoSuchKey", "AccessDenied", "404"):
+        code = err.response["Error"]["Code"]
+        if code in ("NoSuchKey", "404"):
             return Line("lock", OK, "free (no run has taken it yet)")
+        if code == "AccessDenied":  # S3's answer for a key that is not there, too, without
+            return Line("lock", NOTE, f"s3://{account.bucket}/{LOCK_KEY} cannot be read with "
+                        "these credentials (AccessDenied: no s3:GetObject, or no such key and "
+                        "no s3:ListBucket)")
         raise
     try:
         holder = json.loads(raw)
@@ -172,9 +190,14 @@ def _local_holder(account: Account) -> str | None:
         if execution["status"] != "RUNNING":
             continue
         _, _, events = account.runs.history(execution["executionArn"])
-        left = {e["stateExitedEventDetails"]["name"] for e in events
-                if e["type"].endswith("StateExited")}
-        if "AcquireLock" in left and "ReleaseLock" not in left:
+        exits = {e["stateExitedEventDetails"]["name"]: e["stateExitedEventDetails"]
+                 for e in events if e["type"].endswith("StateExited")}
+        if "AcquireLock" not in exits or "ReleaseLock" in exits:
+            continue
+        out = json.loads(exits["AcquireLock"].get("output") or "{}")
+        taken = isinstance(out.get("lock"), dict) and out["lock"].get("etag")
+        refused = isinstance(out.get("error"), dict) and out["error"].get("Error")
+        if taken and not refused:
             return execution["name"]
     return None
 
@@ -203,9 +226,17 @@ def schedule_line(account: Account, now: dt.datetime) -> Line:
     if schedule.get("State") != "ENABLED":
         return Line("schedule", NOTE, f"{account.schedule_name} DISABLED ({expression}): runs "
                     "only when started by hand (setting schedule_enabled)")
+    end = schedule.get("EndDate")
     try:
         upcoming = next_run(expression, zone, now)
-        nxt = upcoming.strftime("%Y-%m-%d %H:%M %Z") if upcoming else "as its rate counts"
+        if expression.startswith("rate("):
+            nxt = "every " + expression[5:-1] + " from its start"
+        elif upcoming is None or (isinstance(end, dt.datetime) and upcoming > end):
+            return Line("schedule", ATTENTION, f"{account.schedule_name} enabled, {expression}: "
+                        "it will not run again (no time left in its expression or before its "
+                        "EndDate)")
+        else:
+            nxt = upcoming.strftime("%Y-%m-%d %H:%M %Z")
     except Unsupported as err:
         nxt = f"see the console ({err})"
     return Line("schedule", OK, f"{account.schedule_name} enabled, {expression} {zone or 'UTC'}"
@@ -215,18 +246,20 @@ def schedule_line(account: Account, now: dt.datetime) -> Line:
 def alarm_line(account: Account) -> Line:
     if account.cloudwatch is None:
         return Line("alarms", NOTE, "not known here")
-    prefix = f"{account.resource_prefix}-"
-    # Every alarm of the stack, its state read here: moto answers a DescribeAlarms given both
-    # AlarmNamePrefix and StateValue by the prefix alone (AWS applies both).
+    names = [f"{account.resource_prefix}-{alarm_id}" for alarm_id in ALARM_IDS]
+    # The stack's alarms by their names (a prefix would match another environment's, e.g.
+    # calltime-dev- and calltime-dev-eu-).
     alarms = [a for page in account.cloudwatch.get_paginator("describe_alarms").paginate(
-        AlarmNamePrefix=prefix) for a in page["MetricAlarms"]]
+        AlarmNames=names) for a in page["MetricAlarms"]]
     firing = [a["AlarmName"] for a in alarms if a["StateValue"] == "ALARM"]
     if firing:
         return Line("alarms", ATTENTION, "in ALARM: " + ", ".join(firing) +
                     " (docs/operating.md, Runbook, by name)")
     total = len(alarms)
-    if total == 0:
-        return Line("alarms", ATTENTION, f"no alarms named {prefix}*: is this calltime's stack?")
+    if total < len(names):
+        missing = sorted(set(names) - {a["AlarmName"] for a in alarms})
+        return Line("alarms", ATTENTION, f"missing: {', '.join(missing)} (deleted by hand, or "
+                    "not calltime's stack?)")
     return Line("alarms", OK, f"none in ALARM ({total} alarms)")
 
 
@@ -265,13 +298,28 @@ def region_line(region: str | None, endpoint_in_service: bool) -> Line:
                 "(docs/deploying.md)")
 
 
+def _read(topic: str, make, *args) -> Line | list[Line]:
+    """One topic's line(s); a call AWS refuses becomes that topic's line, not the command's end
+    (an operator's role may lack one permission: docs/operating.md lists them)."""
+    try:
+        return make(*args)
+    except ClientError as err:
+        error = err.response.get("Error", {})
+        return Line(topic, ATTENTION, f"could not be read: {error.get('Code')}: "
+                    f"{error.get('Message', '')}"[:300])
+
+
 def status(account: Account, now: dt.datetime | None = None) -> list[Line]:
     now = now or dt.datetime.now(dt.UTC)
-    runs, running = run_lines(account)
-    endpoint = endpoint_lines(account, running)
+    runs = _read("last runs", run_lines, account)
+    runs, running = (runs, False) if isinstance(runs, Line) else runs
+    endpoint = _read("endpoint", endpoint_lines, account, running)
+    endpoint = [endpoint] if isinstance(endpoint, Line) else endpoint
+    runs = [runs] if isinstance(runs, Line) else runs
     in_service = any(line.topic == "live version" for line in endpoint)
-    return [*endpoint, *runs, lock_line(account), schedule_line(account, now),
-            alarm_line(account), subscription_line(account),
+    return [*endpoint, *runs, _read("lock", lock_line, account),
+            _read("schedule", schedule_line, account, now), _read("alarms", alarm_line, account),
+            _read("notifications", subscription_line, account),
             region_line(account.region, in_service)]
 
 

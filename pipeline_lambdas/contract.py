@@ -98,6 +98,10 @@ def resource_prefix(project_name: str, environment: str) -> str:
 VARIANT_NAME = "AllTraffic"  # the endpoint's one production variant (a metric dimension too)
 
 
+# The stack's alarms, each named <prefix>-<id> (infra/monitoring.py makes exactly these;
+# `calltime status` reads them by name; the runbook has an entry per id).
+ALARM_IDS = ("model-latency", "invocation-error-rate", "concurrency", "cold-start",
+             "pipeline-failed", "rollback", "rollback-failed", "schedule-failed")
 ENDPOINT_SUFFIX, TOPIC_SUFFIX, SCHEDULE_SUFFIX = (
     "-optimal-call-time", "-notifications", "-weekly-retraining")
 

@@ -294,11 +294,12 @@ def runbook_entries() -> set[str]:
 
 
 def alarm_ids() -> set[str]:
-    """The alarm ids infra/monitoring.py creates (read from its source: no synthesis)."""
+    """The alarm ids infra/monitoring.py creates (read from its source: no synthesis), which
+    are the contract's (the ids `calltime status` reads)."""
     source = (ROOT / "infra" / "monitoring.py").read_text()
     created = set(re.findall(r"\balarm\(\s*\"([a-z0-9-]+)\"", source))
     keys = set(re.findall(r"^\s*\"([a-z0-9-]+)\": alarm\(", source, re.M))
-    assert created and created == keys, (created, keys)
+    assert created and created == keys == set(contract.ALARM_IDS), (created, keys)
     return created
 
 

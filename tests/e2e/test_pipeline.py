@@ -514,6 +514,7 @@ def test_make_pipeline_twice_updates_and_invoke_reaches_the_endpoint(tmp_path) -
         held = subprocess.run([sys.executable, "-m", "calltime", "status", "--local-state",
                                str(tmp_path / "local-aws")], capture_output=True, text=True,
                               env=env, timeout=300).stdout
+    assert "held by run local-deploy-" in held, held
     lock = next(line for line in held.splitlines() if line.split()[1:2] == ["lock"])
     assert "held by run local-deploy-" in lock, held
     assert "(running in another process" in held

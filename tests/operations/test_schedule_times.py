@@ -35,6 +35,24 @@ def test_the_time_zone_is_the_schedules_across_a_clock_change() -> None:
     assert fired.astimezone(dt.UTC) == dt.datetime(2027, 3, 28, 0, 0, tzinfo=dt.UTC)
 
 
+def test_a_time_the_clocks_skip_does_not_run_and_a_repeated_one_runs_once() -> None:
+    new_york = ZoneInfo("America/New_York")
+    # 2027-03-14: 02:00 becomes 03:00, so 02:30 does not exist that day.
+    spring = next_run("cron(30 2 * * ? *)", "America/New_York",
+                      dt.datetime(2027, 3, 14, 5, 0, tzinfo=dt.UTC))  # 00:00 EST
+    assert spring == dt.datetime(2027, 3, 15, 2, 30, tzinfo=new_york)
+    # 2026-11-01: 01:00-02:00 happens twice. At 01:20 of the second pass (06:20 UTC) the day's
+    # 01:30 has run (05:30 UTC, the first pass): the next is the next day's.
+    fall = next_run("cron(30 1 * * ? *)", "America/New_York",
+                    dt.datetime(2026, 11, 1, 6, 20, tzinfo=dt.UTC))
+    assert fall == dt.datetime(2026, 11, 2, 1, 30, tzinfo=new_york)
+    # Before the first pass, it is that first 01:30 (05:30 UTC).
+    first = next_run("cron(30 1 * * ? *)", "America/New_York",
+                     dt.datetime(2026, 11, 1, 5, 0, tzinfo=dt.UTC))
+    assert first is not None and first.astimezone(dt.UTC) == dt.datetime(
+        2026, 11, 1, 5, 30, tzinfo=dt.UTC)
+
+
 def test_lists_ranges_increments_and_names() -> None:
     now = _at("2026-12-07T10:20:00", ZoneInfo("UTC"))  # a Monday
     assert next_run("cron(0/15 9-17 ? * MON-FRI *)", "UTC", now) == \
