@@ -1,9 +1,11 @@
-"""Recommendation quality on two generator settings, by history depth and behaviour group.
+"""Recommendation quality on three generator settings, by history depth and behaviour group.
 
     make bench-quality                     # or: python -m benchmarks.quality [--contacts N]
 
 For each population of the demo generator (`training/populations.py`: `office` and `retail`
-differ in zones and weekends, the mix of behaviour groups and how thin histories are), trains
+differ in zones and weekends, the mix of behaviour groups and how thin histories are;
+`minorities` has two groups of about 15 % whose good hours are where the evening majority's are
+poor, per-contact hour shifts and a dialer keeping to its office hours), trains
 with `calltime train` and prints the capture of the top-1 in-window slot
 ((true rate - random slot) / (oracle - random slot)) for:
 

@@ -1,5 +1,5 @@
 """The demo generator's settings (`training.simulate`): zones and their calendars, behaviour
-groups, and the two populations of different shape the model is evaluated on. Plain data (no
+groups, and the three populations of different shape the model is evaluated on. Plain data (no
 numpy or pandas), so the CLI can offer the choices without importing the generator."""
 
 from __future__ import annotations
@@ -36,6 +36,13 @@ class Population:
     groups: dict[str, float]  # behaviour group -> share of contacts
     history_spread: float  # lognormal sigma of a contact's call count (0: every contact alike)
     weekend_shift: float  # multiplies each group's weekend move
+    # A contact's whole curve shifted by a personal number of hours (normal, this sigma): the
+    # narrow peaks of one group blur at population level. 0: none (no random draw at all, so
+    # the populations without it generate exactly what they did before it existed).
+    hour_shift: float = 0.0
+    # The share of the dialer's attempts outside its business hours; None: the simulation's
+    # setting (a legacy dialer hardly ever calls outside them, so evidence there is thin).
+    explore_probability: float | None = None
 
 
 POPULATIONS: dict[str, Population] = {
@@ -51,4 +58,13 @@ POPULATIONS: dict[str, Population] = {
         groups={"morning": 0.1, "lunch": 0.2, "evening": 0.35, "night_owl": 0.05,
                 "weekend": 0.2, "shift": 0.05, "flat": 0.05},
         history_spread=1.2, weekend_shift=1.5),
+    # Most people answer in the evening; two minorities of about 15 % each answer, inside the
+    # calling window, where the majority does not (mornings; lunch time), each contact's curve
+    # shifted by its own hour or so, called by a legacy dialer that keeps to its office hours.
+    "minorities": Population(
+        zones={"Asia/Jerusalem": 0.7, "Europe/London": 0.1, "Asia/Dubai": 0.1,
+               "America/New_York": 0.1},
+        groups={"evening": 0.5, "morning": 0.15, "lunch": 0.15, "night_owl": 0.1,
+                "weekend": 0.05, "flat": 0.05},
+        history_spread=1.0, weekend_shift=1.0, hour_shift=1.0, explore_probability=0.03),
 }

@@ -10,9 +10,11 @@ same-day attempt), runs campaigns of different appeal, and leaves some dirty row
 surface and each contact's group are written beside the log (`truth.csv.gz`) so evaluation can
 compute the oracle, the true rate of a recommended slot, and capture per group.
 
-Two populations differ in shape (zones and their calendars, the mix of groups, how thin the
-histories are), so the model is judged on more than one generator: `office` (the default) and
-`retail`.
+Three populations differ in shape (zones and their calendars, the mix of groups, how thin the
+histories are), so the model is judged on more than one generator: `office` (the default),
+`retail`, and `minorities` (a large evening majority, two minorities of about 15 % whose good
+hours in the calling window are where the majority's are poor, each contact's curve shifted by
+its own hour or so, and a dialer that keeps to its office hours).
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ def availability(n_contacts: int, zones: np.ndarray, rng: np.random.Generator,
     high = np.array([GROUPS[name][0][1] for name in names])[group]
     move = np.array([GROUPS[name][1] for name in names])[group] * population.weekend_shift
     work_peak = rng.uniform(low, high)[:, None, None]
+    if population.hour_shift > 0:  # drawn only where the population has it (see Population)
+        work_peak = work_peak + rng.normal(0, population.hour_shift, (n_contacts, 1, 1))
     # A contact's weekend peak moves by the group's shift (with a personal spread); the short
     # day sits half way.
     weekend_move = (move + rng.normal(0, 1.0, n_contacts))[:, None, None]
@@ -143,7 +147,9 @@ def simulate(config: SimulationConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
 
     per_contact = calls_per_contact(n, config.calls_per_contact, population.history_spread, rng)
     contact = np.repeat(np.arange(n), per_contact)
-    when = _dialer_times(len(contact), start, days, config.explore_probability, rng)
+    explore = population.explore_probability if population.explore_probability is not None \
+        else config.explore_probability
+    when = _dialer_times(len(contact), start, days, explore, rng)
     keep = ~when.isna()
     contact, when = contact[keep], when[keep]
     attempt = np.zeros(len(contact), dtype=np.int64)

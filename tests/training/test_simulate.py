@@ -1,6 +1,7 @@
 """The demo generator: deterministic, dirty where intended, truth in the contact's local time; a
 long tail of thin histories, weekly shapes that differ by day type, zones whose weekend differs,
-and two populations of different shape."""
+and three populations of different shape (the third with minorities the majority's hours do not
+suit)."""
 
 from __future__ import annotations
 
@@ -96,3 +97,36 @@ def test_the_two_populations_differ_in_shape() -> None:
     assert abs(office_share["evening"] - retail_share["evening"]) > 0.05
     with pytest.raises(ValueError, match="population='mall'"):
         SimulationConfig(population="mall")
+
+
+def test_the_minorities_population_has_what_real_populations_have() -> None:
+    """Issue 27's third setting: minorities whose good hours are where the majority's are poor,
+    each contact's curve shifted by its own hour or so, a dialer keeping to its office hours."""
+    log, truth = simulate(SimulationConfig(n_contacts=3000, population="minorities", seed=8))
+    office_log, office_truth = simulate(SimulationConfig(n_contacts=3000, seed=8))
+    share = truth["group"].value_counts(normalize=True)
+    workday = _surface(truth)[:, 2, 9:21]  # Tuesday, local time, inside the calling window
+    mean_curve = workday.mean(axis=0)
+    majority_best = mean_curve.argmax()
+    for minority in ("morning", "lunch"):
+        assert 0.1 <= share[minority] <= 0.2
+        own = workday[(truth["group"] == minority).to_numpy()]
+        best = own.mean(axis=0).argmax()
+        # Where the minority answers best, the population answers poorly...
+        assert mean_curve[best] < 0.75 * mean_curve[majority_best], (minority, best)
+        # ...and the population's best hour is a poor one for the minority.
+        assert own[:, majority_best].mean() < 0.6 * own[:, best].mean(), minority
+    # Each contact's peak shifted by its own hour or so: a group's peaks spread wider.
+    morning = _surface(truth)[:, 2][(truth["group"] == "morning").to_numpy()].argmax(axis=1)
+    office_morning = _surface(office_truth)[:, 2][
+        (office_truth["group"] == "morning").to_numpy()].argmax(axis=1)
+    assert morning.std() > 1.3 * office_morning.std()
+
+    # The legacy dialer: fewer calls outside its business hours (Sun-Thu 9-20, Fri 9-13; the
+    # same-day retries, 1-4 hours after a miss, still spill past 20:00).
+    def outside_hours(calls: pd.DataFrame) -> float:
+        when = pd.to_datetime(call_log.validate(calls).valid["called_at"], utc=True)
+        local = when.dt.tz_convert("Asia/Jerusalem")
+        return float(((local.dt.hour < 9) | (local.dt.hour >= 20)).mean())
+
+    assert outside_hours(log) < 0.6 * outside_hours(office_log)
