@@ -1,10 +1,12 @@
 """Step 3 core: deploy the new model only if it is not worse than the live one on the same data.
 
 Both models are scored on the new run's temporal holdout (the train step scores the live model
-there: `live_model_on_holdout` in metrics.json). A drop in ROC AUC beyond the tolerance keeps the
-current model unless the execution input says `force_deploy`; so does a live model trained on
-exactly this run's data (a rerun on the same log). Keeping the current model is a normal
-outcome, not an error: the state machine branches on `decision`.
+there: `live_model_on_holdout` in metrics.json, and its recommendations beside the new one's:
+`recommendation.comparisons`). A drop in ROC AUC beyond the tolerance, or recommendations that
+lose beyond noise (the live model's, or the ones the new model was evaluated with, against what
+it would serve), keeps the current model unless the execution input says `force_deploy`; so
+does a live model trained on exactly this run's data (a rerun on the same log). Keeping the
+current model is a normal outcome, not an error: the state machine branches on `decision`.
 """
 
 from __future__ import annotations

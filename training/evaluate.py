@@ -58,6 +58,23 @@ class EvaluationSettings:
     random_state: int = 0
 
 
+@dataclass(frozen=True)
+class Comparisons:
+    """Rankings scored on this holdout beside the evaluated model's, for the quality gate: the
+    archetypes that will be served (refit on every call, so they saw the holdout) and the live
+    model's (which saw the calls before `live_unseen_from`)."""
+
+    served: dataset.FeatureParams | None = None
+    live: dataset.FeatureParams | None = None
+    live_unseen_from: float | None = None
+
+
+# Held-out in-window calls on (or next to) a pick, fewest for each side of a replay comparison:
+# fewer and the difference's noise is wider than any loss worth refusing.
+MIN_REPLAY_HITS = 100
+REPLAY_RESAMPLES = 400
+
+
 @dataclass
 class Evaluation:
     metrics: dict
@@ -115,7 +132,8 @@ def _best_global_slot(ts: TrainingSet, rows: np.ndarray, allowed: np.ndarray) ->
 
 def evaluate(ts: TrainingSet, model_settings: model_mod.ModelSettings,
              settings: EvaluationSettings, allowed: np.ndarray,
-             truth: pd.DataFrame | None = None, cut: float | None = None) -> Evaluation:
+             truth: pd.DataFrame | None = None, cut: float | None = None,
+             comparisons: Comparisons | None = None) -> Evaluation:
     """Fit on the earlier calls and measure on the later ones; that fitted forest is the one
     shipped (`Evaluation.estimator`), so every number here is the shipped model's. `cut`
     defaults to the quantile of these calls' times; a run that sees a sample of a larger log
@@ -151,7 +169,7 @@ def evaluate(ts: TrainingSet, model_settings: model_mod.ModelSettings,
                    for name, v in zip(FEATURE_NAMES, importance.importances_mean, strict=True)}
 
     recommendation = _recommendation_metrics(ts, estimator, seed_rf, cut, allowed, settings,
-                                             truth)
+                                             truth, comparisons or Comparisons())
     metrics = {
         "split": {"cut": pd.Timestamp(cut, unit="s", tz="UTC").floor("s").isoformat(),
                   "train_rows": int(train.sum()), "test_rows": int(test.sum()),
@@ -245,9 +263,20 @@ def contact_histories(ts: TrainingSet, rows: np.ndarray) -> dict[str, list[Local
     return out
 
 
+def _ranked(params: dataset.FeatureParams, contacts: list[str],
+            histories: dict[str, list[LocalCall]], zone_of: dict[str, str], cut: float,
+            allowed: np.ndarray) -> list[int]:
+    """Each contact's top slot (day * 24 + hour) by the endpoint's own ranking code."""
+    picks = []
+    for contact in contacts:
+        best = rank(params, histories.get(contact, []), ZoneInfo(zone_of[contact]), cut, allowed)
+        picks.append(int(best.dow[0]) * HOURS + int(best.hour[0]))
+    return picks
+
+
 def _recommendation_metrics(ts: TrainingSet, estimator, seed_rf, cut: float,
                             allowed: np.ndarray, settings: EvaluationSettings,
-                            truth: pd.DataFrame | None) -> dict:
+                            truth: pd.DataFrame | None, comparisons: Comparisons) -> dict:
     rng = np.random.default_rng(settings.random_state + 1)
     test = ts.epoch >= cut
     codes = np.unique(ts.contact_code[test])
@@ -265,11 +294,10 @@ def _recommendation_metrics(ts: TrainingSet, estimator, seed_rf, cut: float,
     global_rate = float(ts.params.global_answer_rate)
 
     # The served ranking, by the endpoint's own code, one contact at a time.
-    served = []
-    for contact in contacts.tolist():
-        best = rank(ts.params, histories.get(contact, []), ZoneInfo(zone_of[contact]), cut,
-                    allowed)
-        served.append(int(best.dow[0]) * HOURS + int(best.hour[0]))
+    served = _ranked(ts.params, contacts.tolist(), histories, zone_of, cut, allowed)
+    others = {name: _ranked(params, contacts.tolist(), histories, zone_of, cut, allowed)
+              for name, params in (("served", comparisons.served),
+                                   ("live_model", comparisons.live)) if params is not None}
     # The forest's and the seed RF's rankings, for comparison: every contact's allowed slots
     # featurized as of the cut (what `slot_features` gives each one), scored in one batch.
     # Slots come in (dow, hour) order, so the first maximum is the ranking's tie-break too.
@@ -283,11 +311,25 @@ def _recommendation_metrics(ts: TrainingSet, estimator, seed_rf, cut: float,
         "forest_ranking": slot_id[np.argmax(np.round(p_model, 9), axis=1)].tolist(),
         "seed_random_forest": slot_id[np.argmax(np.round(p_seed, 9), axis=1)].tolist(),
         "best_global_slot": [global_slot] * len(contacts),
+        **others,
     }
     result: dict = {"contacts": len(contacts), "allowed_slots": int(allowed.sum()),
                     "global_answer_rate": round(global_rate, 4),
                     "ground_truth": truth is not None}
     result["replay"] = _replay(ts, codes, picks, test, allowed)
+    compared = {}
+    if "served" in others:
+        # The served archetypes saw these calls: a loss to the evaluated ones is a defect.
+        compared["served_vs_evaluated"] = {
+            "basis": "every held-out call (the served archetypes were refit on them)",
+            **replay_difference(ts, codes, others["served"], served, test, allowed, rng)}
+    if "live_model" in others:
+        unseen = test & (ts.epoch >= max(cut, comparisons.live_unseen_from or cut))
+        compared["new_vs_live"] = {
+            "basis": "held-out calls after the live model's data",
+            **replay_difference(ts, codes, served, others["live_model"], unseen, allowed, rng)}
+    if compared:
+        result["comparisons"] = compared
     if truth is None:
         return result
     indexed = truth.set_index("contact_id").loc[contacts]
@@ -296,7 +338,11 @@ def _recommendation_metrics(ts: TrainingSet, estimator, seed_rf, cut: float,
     depth = np.array([len(histories.get(c, ())) for c in contacts.tolist()])
     result.update(capture(table[:, allowed_flat].mean(axis=1), table[:, allowed_flat].max(axis=1),
                           {s: table[np.arange(len(contacts)), np.array(picks[s])]
-                           for s in STRATEGIES}))
+                           for s in picks}))
+    for name, (a, b) in (("served_vs_evaluated", ("served", "model")),
+                         ("new_vs_live", ("model", "live_model"))):
+        if name in compared:  # with ground truth, the same comparison in capture units
+            compared[name].update(paired_capture(table, picks[a], picks[b], allowed.ravel()))
     result["by_history_depth"] = {
         label: capture_of(table, picks, allowed_flat, (depth >= low) & (depth <= high))
         for label, low, high in DEPTH_BANDS}
@@ -327,6 +373,54 @@ def capture(random: np.ndarray, oracle: np.ndarray, picked: dict[str, np.ndarray
         out["model_vs_best_global_slot"] = {"difference": round(float(diff.mean()), 4),
                                             "noise": round(float(noise), 4)}
     return out
+
+
+def paired_capture(table: np.ndarray, a: list[int], b: list[int], allowed_flat: np.ndarray
+                   ) -> dict:
+    """Capture of picks `a` minus picks `b` over the same contacts, with its noise (two
+    standard errors of the paired per-contact difference)."""
+    random, oracle = table[:, allowed_flat].mean(axis=1), table[:, allowed_flat].max(axis=1)
+    span = float(oracle.mean() - random.mean())
+    rows = np.arange(len(table))
+    if span <= 0 or len(table) < 2:
+        return {}
+    diff = (table[rows, np.array(a)] - table[rows, np.array(b)]) / span
+    return {"capture_difference": round(float(diff.mean()), 4),
+            "capture_noise": round(float(2 * diff.std(ddof=1) / np.sqrt(len(diff))), 4)}
+
+
+def replay_difference(ts: TrainingSet, codes: np.ndarray, a: list[int], b: list[int],
+                      rows_mask: np.ndarray, allowed: np.ndarray, rng: np.random.Generator
+                      ) -> dict:
+    """Observed answer rate of the held-out in-window calls (`rows_mask`) that fell on (or
+    next to) picks `a`, minus that of those on picks `b`, and its noise: two standard errors
+    from resampling contacts (a contact's calls go together). Not `measurable` when either
+    side has fewer than MIN_REPLAY_HITS such calls."""
+    rows = np.flatnonzero(rows_mask & np.isin(ts.contact_code, codes))
+    rows = rows[allowed[ts.dow[rows], ts.hour[rows]]]
+    which = np.searchsorted(codes, ts.contact_code[rows])
+    answered = ts.y[rows].astype(float)
+
+    def per_contact(picks: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        pick = np.array(picks)[which]
+        hit = (ts.dow[rows] == pick // HOURS) & (np.abs(ts.hour[rows] - pick % HOURS) <= 1)
+        return (np.bincount(which, weights=hit, minlength=len(codes)),
+                np.bincount(which, weights=hit * answered, minlength=len(codes)))
+
+    (calls_a, answers_a), (calls_b, answers_b) = per_contact(a), per_contact(b)
+    out = {"calls": [int(calls_a.sum()), int(calls_b.sum())]}
+    if min(out["calls"]) < MIN_REPLAY_HITS:
+        return {**out, "measurable": False}
+    difference = answers_a.sum() / calls_a.sum() - answers_b.sum() / calls_b.sum()
+    draw = rng.integers(0, len(codes), (REPLAY_RESAMPLES, len(codes)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        resampled = (answers_a[draw].sum(axis=1) / calls_a[draw].sum(axis=1)
+                     - answers_b[draw].sum(axis=1) / calls_b[draw].sum(axis=1))
+    noise = 2 * float(np.nanstd(resampled))
+    return {**out, "measurable": True,
+            "answer_rates": [round(float(answers_a.sum() / calls_a.sum()), 4),
+                             round(float(answers_b.sum() / calls_b.sum()), 4)],
+            "difference": round(float(difference), 4), "noise": round(noise, 4)}
 
 
 def capture_of(table: np.ndarray, picks: dict[str, list[int]], allowed_flat: np.ndarray,

@@ -144,10 +144,13 @@ def against_live(metrics: dict[str, Any], version: str, tolerance: float) -> str
     live = metrics.get("live_model_on_holdout")
     history = (f'<p><a href="{HISTORY_LINK}">Every version of this stack over time</a> (rows, '
                "rejects, AUC, recommendations, deploy outcome).</p>")
+    result = gate.decide(metrics, tolerance)
+    compared = _comparisons(metrics.get("recommendation", {}).get("comparisons", {}))
     if live is None:
         return ("<section><h2>Against the live model</h2><p>No live model was compared: the "
-                "first deployment, or trained outside the pipeline.</p>" + history + "</section>")
-    result = gate.decide(metrics, tolerance)
+                "first deployment, or trained outside the pipeline.</p>" + compared +
+                f'<p>Quality gate: <b class="decision">{result.decision}</b>: '
+                f"{html.escape(result.reason)}.</p>" + history + "</section>")
     live_auc = "-" if live.get("roc_auc") is None else f"{live['roc_auc']:.4f}"
     basis = html.escape(live.get("basis") or live.get("reason") or "")
     new_rec = recommendation_summary(metrics.get("recommendation", {}))
@@ -159,9 +162,41 @@ def against_live(metrics: dict[str, Any], version: str, tolerance: float) -> str
 <tr><td>live model</td><td>{html.escape(str(live.get('model_version')))}</td><td>{live_auc}</td>
 <td>{html.escape(live_rec)} (on its own holdout)</td></tr></table>
 <p>The live model's ROC AUC: {basis or 'not comparable'}.</p>
+{compared}
 <p>Quality gate (tolerance {tolerance}): <b class="decision">{result.decision}</b>:
 {html.escape(result.reason)}. An operator's <code>force_deploy</code> deploys it anyway.</p>
 {history}</section>"""
+
+
+COMPARED = {"new_vs_live": ("this model", "the live model"),
+            "served_vs_evaluated": ("the archetypes it serves (refit on every call)",
+                                    "the ones evaluated")}
+
+
+def _comparisons(compared: dict[str, Any]) -> str:
+    """Recommendations side by side on this run's holdout: the answer rate of held-out calls
+    at each one's top slot, the difference and its noise (what the gate decides on)."""
+    rows = []
+    for name, (first, second) in COMPARED.items():
+        cell = compared.get(name)
+        if cell is None:
+            continue
+        if not cell.get("measurable"):
+            numbers = (f"<td colspan=3>too few held-out calls on the picks "
+                       f"({'/'.join(map(str, cell.get('calls', [])))})</td>")
+        else:
+            rates = cell["answer_rates"]
+            loss = ' class="loss"' if cell["difference"] + cell["noise"] < 0 else ""
+            numbers = (f"<td>{rates[0]:.3f} vs {rates[1]:.3f}</td><td{loss}>"
+                       f"{cell['difference']:+.3f} (noise {cell['noise']:.3f})</td>"
+                       f"<td>{'/'.join(map(str, cell['calls']))}</td>")
+        rows.append(f"<tr><td>{html.escape(first)} vs {html.escape(second)}</td>{numbers}"
+                    f"<td>{html.escape(cell.get('basis', ''))}</td></tr>")
+    if not rows:
+        return ""
+    return ('<table class="kpi"><tr><th>recommendations on this holdout</th><th>answer rate '
+            "at the top slots</th><th>difference (2 SE)</th><th>calls</th><th>basis</th></tr>"
+            + "".join(rows) + "</table>")
 
 
 def render(metadata: dict[str, Any], calibration: list[dict[str, Any]],

@@ -57,6 +57,22 @@ class TrainResult:
 MIN_UNSEEN_CALLS = 1000
 
 
+def _live_ranking(model_dir: Path | None) -> tuple[FeatureParams | None, float | None]:
+    """The live model's feature parameters (its archetypes rank its recommendations) and the
+    time from which this run's calls are unseen by it; (None, None) when it cannot be compared
+    (no live model, a tampered file, another feature set: `_score_live_model` says which)."""
+    if model_dir is None:
+        return None, None
+    live = json.loads((model_dir / METADATA_FILE).read_text())
+    model_path = model_dir / live.get("model_file", MODEL_FILE)
+    if artifact.sha256_file(model_path) != live.get("model_sha256") or \
+            tuple(live.get("feature_names", ())) != FEATURE_NAMES:
+        return None, None
+    last_call = live.get("data", {}).get("last_call")
+    unseen_from = pd.Timestamp(last_call).timestamp() + 1 if last_call else None
+    return FeatureParams.from_dict(live["feature_params"]), unseen_from
+
+
 def _score_live(model_dir: Path, valid: pd.DataFrame, cut: float,
                 data_sha256: str | None = None) -> dict[str, Any]:
     """`_score_live_model`'s numbers, and whether the live model was trained on exactly this
@@ -184,14 +200,17 @@ def fit_and_package(valid: pd.DataFrame, data: dict[str, Any], out_dir: Path,
                                  folds=global_params.folds)
         every_call = global_params.every_call
     allowed = window_mask(DEFAULT_WINDOW)
-    evaluation = evaluate.evaluate(held_out, settings.model, settings.evaluation, allowed,
-                                   truth, cut=cut)
     # One forest, fitted once: the one evaluated on the holdout is the one shipped, with the
     # feature parameters it was trained with; the archetypes (which rank recommendations) are
-    # refit on every call, which is cheap, so recommendations see the latest weeks too.
-    final = model.export(evaluation.estimator)
+    # refit on every call, which is cheap, so recommendations see the latest weeks too. The
+    # served archetypes and the live model's are ranked on the same holdout, for the gate.
     every_call = every_call or held_out.fit_params(start=held_out.params)
     shipped_params = replace(held_out.params, archetypes=every_call.archetypes)
+    live_params, live_unseen_from = _live_ranking(baseline_model_dir)
+    evaluation = evaluate.evaluate(
+        held_out, settings.model, settings.evaluation, allowed, truth, cut=cut,
+        comparisons=evaluate.Comparisons(shipped_params, live_params, live_unseen_from))
+    final = model.export(evaluation.estimator)
     metrics = {**evaluation.metrics,
                "shipped_model": {"trees": len(final.roots), "depth": final.depth,
                                  "fit_on": "the calls before the cut (the model evaluated)",

@@ -47,6 +47,43 @@ def test_decisions(metrics: dict, force: bool, decision: str, reason: str) -> No
     assert reason in result.reason
 
 
+def _compared(metrics: dict, **comparisons: tuple[float, float] | None) -> dict:
+    """Metrics with recommendation comparisons (difference, noise), or not measurable (None),
+    as training/evaluate.py's replay_difference writes them."""
+    metrics["recommendation"] = {"comparisons": {
+        name: {"measurable": False, "calls": [40, 35]} if value is None else
+        {"measurable": True, "difference": value[0], "noise": value[1], "calls": [900, 850],
+         "answer_rates": [0.3 + value[0], 0.3], "basis": "held-out calls"}
+        for name, value in comparisons.items()}}
+    return metrics
+
+
+@pytest.mark.parametrize(("metrics", "force", "decision", "reason"), [
+    # A loss beyond noise (difference + 2 SE below zero) keeps the live model, AUC fine.
+    (_compared(_metrics(0.72, 0.71), new_vs_live=(-0.05, 0.02)), False,
+     GateDecision.KEEP_CURRENT, "lose to the live model's beyond noise"),
+    (_compared(_metrics(0.72, 0.71), new_vs_live=(-0.01, 0.02)), False, GateDecision.DEPLOY,
+     "-0.010 (noise 0.020)"),
+    (_compared(_metrics(0.72, 0.71), new_vs_live=None), False, GateDecision.DEPLOY,
+     "too few held-out calls on the picks to compare (40/35)"),
+    (_compared(_metrics(0.72, 0.71), new_vs_live=(-0.05, 0.02)), True, GateDecision.DEPLOY,
+     "forced"),
+    # Served archetypes worse than the evaluated ones: kept out, first deployment or not.
+    (_compared(_metrics(0.72), served_vs_evaluated=(-0.08, 0.03)), False,
+     GateDecision.KEEP_CURRENT, "would serve recommend worse"),
+    (_compared(_metrics(0.72), served_vs_evaluated=(0.01, 0.03)), False, GateDecision.DEPLOY,
+     "first deployment"),
+    # A rerun on the live model's own data is kept whatever the comparisons say.
+    (_compared(_metrics(0.72, 0.71, same_data=True), new_vs_live=(0.05, 0.02)), False,
+     GateDecision.KEEP_CURRENT, "trained on exactly this data"),
+])
+def test_decisions_on_recommendations(metrics: dict, force: bool, decision: str,
+                                      reason: str) -> None:
+    result = decide(metrics, tolerance=0.02, force_deploy=force)
+    assert result.decision == decision
+    assert reason in result.reason
+
+
 @pytest.mark.slow
 def test_a_weaker_model_is_blocked_against_the_live_one(aws, settings, demo_log,
                                                          tmp_path) -> None:

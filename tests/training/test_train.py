@@ -25,8 +25,14 @@ def test_outputs_and_metrics(trained) -> None:
     for key in ("roc_auc", "log_loss", "brier", "ece"):
         assert key in metrics["classification"]
     rec = metrics["recommendation"]
-    assert set(rec["true_rate"]) == {"model", "forest_ranking", "seed_random_forest",
+    # "served": the archetypes refit on every call, which the endpoint ranks by.
+    assert set(rec["true_rate"]) == {"model", "served", "forest_ranking", "seed_random_forest",
                                      "best_global_slot", "random", "oracle"}
+    served = rec["comparisons"]["served_vs_evaluated"]
+    assert served["measurable"] and served["calls"][0] >= 100
+    # They saw the holdout: they recommend no worse than the evaluated ones beyond noise.
+    assert served["difference"] + served["noise"] >= 0
+    assert served["capture_difference"] + served["capture_noise"] >= 0
     capture = rec["capture"]
     # The business metric: the model's slot beats the baselines on held-out contacts.
     assert capture["model"] > capture["best_global_slot"] > capture["seed_random_forest"]
