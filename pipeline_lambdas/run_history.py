@@ -39,6 +39,9 @@ def run_record(outcome: str, details: dict[str, Any], execution_name: str,
                 "live_model_version"), "live_roc_auc": gate.get("live_roc_auc"),
             "recommendation": train.get("recommendation"), "gate": gate.get("decision") or None,
             "gate_reason": gate.get("reason") or None,
+            # The recommendations' comparison the gate decided on (new minus live, 2 SE).
+            "recommendation_difference": gate.get("recommendation_difference"),
+            "recommendation_noise": gate.get("recommendation_noise"),
             "endpoint_config": deploy.get("endpoint_config_name") or None,
             "error": error.get("Error") or None,
             # What it said (a failed map item: which one), as the notification says it.

@@ -38,6 +38,16 @@ def _rejects(record: dict[str, Any]) -> str:
     return "-" if count is None else f"{count:,}" + (f" ({html.escape(shown)})" if shown else "")
 
 
+def _versus(record: dict) -> str:
+    """The recommendations' difference to the live model's and its noise, as the gate read
+    them; marked when it is a loss beyond noise."""
+    difference, noise = record.get("recommendation_difference"), record.get("recommendation_noise")
+    if not isinstance(difference, int | float) or not isinstance(noise, int | float):
+        return "-"
+    text = f"{difference:+.3f} ({noise:.3f})"
+    return f"<b>{text}</b>" if difference + noise < 0 else text
+
+
 def _number(value: Any, fmt: str) -> str:
     return "-" if value is None else fmt.format(value)
 
@@ -67,6 +77,7 @@ def render(records: list[dict[str, Any]], stack: str) -> str:
             f"<td>{_number(r.get('roc_auc'), '{:.4f}')}</td>"
             f"<td>{_number(r.get('live_roc_auc'), '{:.4f}')}</td>"
             f"<td>{html.escape(r.get('recommendation') or '-')}</td>"
+            f"<td>{_versus(r)}</td>"
             f"<td title=\"{html.escape(r.get('gate_reason') or '')}\">"
             f"{html.escape(r.get('gate') or '-')}</td>"
             f"<td>{_error(r)}</td></tr>")
@@ -76,10 +87,13 @@ body{{font-family:system-ui,sans-serif;margin:2rem;color:#222}}
 td,th{{padding:.2rem .6rem;text-align:left;font-size:.85rem;border-bottom:1px solid #eee}}
 </style></head><body><h1>calltime {html.escape(stack)}: every version over time</h1>
 <p>{len(records)} runs. ROC AUC is each version's on its own temporal holdout; "live" is the
-live model's on the same holdout, as the quality gate compared them.</p>
+live model's on the same holdout, as the quality gate compared them; "vs live" is the answer
+rate of held-out calls at the new model's top slots minus at the live model's, with two
+standard errors (a loss beyond them keeps the live model).</p>
 {_auc_svg(records)}
 <table><tr><th>finished (UTC)</th><th>run</th><th>outcome</th><th>version</th><th>rows</th>
-<th>rejected (by reason)</th><th>ROC AUC</th><th>live</th><th>recommendations</th><th>gate</th>
+<th>rejected (by reason)</th><th>ROC AUC</th><th>live</th><th>recommendations</th>
+<th>vs live</th><th>gate</th>
 <th>error</th></tr>
 {"".join(rows)}</table></body></html>
 """

@@ -39,6 +39,10 @@ def test_each_run_is_recorded_once_and_shown(s3) -> None:
     assert record_run(s3, BUCKET, PREFIX, "calltime-dev", first).runs == 1
     assert record_run(s3, BUCKET, PREFIX, "calltime-dev", first).runs == 1  # a retried step
     second = run_record("rolled-back", {**_details("20261203T030000Z-bbbbbb", 0.7137),
+                                        "gate": {"decision": "deploy", "reason": "...",
+                                                 "live_roc_auc": 0.7213,
+                                                 "recommendation_difference": 0.012,
+                                                 "recommendation_noise": 0.031},
                                         "error": {"Error": "HealthCheckFailed"}}, "run-2",
                         when + dt.timedelta(days=7))
     assert record_run(s3, BUCKET, PREFIX, "calltime-dev", second).runs == 2
@@ -55,6 +59,11 @@ def test_each_run_is_recorded_once_and_shown(s3) -> None:
     assert "117 (duplicate 90, bad_answered 27)" in page and "0.7213" in page
     assert '<a href="20261126T030000Z-aaaaaa/report.html">' in page
     assert "<polyline" in page  # ROC AUC over time, from the second version on
+    # The recommendations against the live model's, as the gate read them (the first run had
+    # no live model to compare).
+    row_2 = page[newest:oldest]
+    assert "<td>+0.012 (0.031)</td>" in row_2
+    assert "<td>-</td>" in page[oldest:]
 
 
 @pytest.mark.parametrize("damage", [b'[{"execution": "run-0"', b'{"runs": []}', b"[1, 2]",
