@@ -6,11 +6,12 @@ definitions)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 # The parameters of PutMetricAlarm that DescribeAlarms gives back.
 _ALARM_FIELDS = ("AlarmName", "AlarmDescription", "AlarmActions", "MetricName", "Namespace",
@@ -74,19 +75,38 @@ def snapshot() -> dict[str, list[dict[str, Any]]]:
             "subscriptions": subscriptions}
 
 
-def restore(saved: dict[str, Any]) -> None:
-    sns = boto3.client("sns")
-    for topic in saved.get("topics", []):
-        sns.create_topic(Name=topic)
-    cloudwatch = boto3.client("cloudwatch")
-    for alarm in saved.get("alarms", []):
-        definition = {k: v for k, v in alarm.items() if k in _ALARM_FIELDS}
-        _put_alarm(definition)
-        if alarm["StateValue"] != "INSUFFICIENT_DATA":
-            cloudwatch.set_alarm_state(AlarmName=alarm["AlarmName"],
-                                       StateValue=alarm["StateValue"],
-                                       StateReason=alarm.get("StateReason") or "restored")
-    for schedule in saved.get("schedules", []):
-        _create_schedule(schedule)
-    for subscription in saved.get("subscriptions", []):
-        sns.subscribe(**subscription)
+def restore(saved: Any, where: str = "state.json") -> list[str]:
+    """Re-create what `snapshot` saved. An entry that cannot be restored (a damaged or
+    hand-edited file) is skipped and named, on stderr and in the returned list: these are the
+    template's, and `make pipeline` makes them again when it stands the template up."""
+    saved = saved if isinstance(saved, dict) else {"(the monitoring section)": saved}
+    sns, cloudwatch = boto3.client("sns"), boto3.client("cloudwatch")
+
+    def alarm(entry: dict[str, Any]) -> None:
+        _put_alarm({k: v for k, v in entry.items() if k in _ALARM_FIELDS})
+        if entry["StateValue"] != "INSUFFICIENT_DATA":
+            cloudwatch.set_alarm_state(AlarmName=entry["AlarmName"],
+                                       StateValue=entry["StateValue"],
+                                       StateReason=entry.get("StateReason") or "restored")
+
+    kinds = {"topics": lambda name: sns.create_topic(Name=name), "alarms": alarm,
+             "schedules": lambda entry: _create_schedule(entry),
+             "subscriptions": lambda entry: sns.subscribe(**entry)}
+    skipped = []
+    for kind, entries in saved.items():
+        if kind not in kinds:
+            skipped.append(f"monitoring.{kind}: not a section a save writes")
+            continue
+        if not isinstance(entries, list):
+            skipped.append(f"monitoring.{kind}: not a list")
+            continue
+        for index, entry in enumerate(entries):
+            try:
+                kinds[kind](entry)
+            except (KeyError, TypeError, ValueError, ClientError, BotoCoreError) as err:
+                skipped.append(f"monitoring.{kind}[{index}]: {type(err).__name__}: {err}"[:200])
+    if skipped:
+        print(f"{where}: skipped what could not be restored ({'; '.join(skipped)}); `make "
+              "pipeline` makes the stack's alarms, schedule and topic again from its template",
+              file=sys.stderr)
+    return skipped

@@ -557,7 +557,8 @@ class LocalAWS:
         for parameter in state["parameters"]:
             ssm.put_parameter(**parameter, Overwrite=True)
         snapshot.restore(self.sagemaker, state["sagemaker"])
-        monitoring_state.restore(state.get("monitoring", {}))  # absent in older saves
+        monitoring_state.restore(state.get("monitoring", {}),  # absent in older saves
+                                 str(directory / account_files.STATE_FILE))
         return True
 
     def export(self, directory: Path) -> Path:

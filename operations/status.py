@@ -244,7 +244,7 @@ def schedule_line(account: Account, now: dt.datetime) -> Line:
 
 
 def alarm_line(account: Account) -> Line:
-    if account.cloudwatch is None:
+    if account.cloudwatch is None or not account.resource_prefix:
         return Line("alarms", NOTE, "not known here")
     names = [f"{account.resource_prefix}-{alarm_id}" for alarm_id in ALARM_IDS]
     # The stack's alarms by their names (a prefix would match another environment's, e.g.
