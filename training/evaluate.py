@@ -412,10 +412,15 @@ def replay_difference(ts: TrainingSet, codes: np.ndarray, a: list[int], b: list[
     if min(out["calls"]) < MIN_REPLAY_HITS:
         return {**out, "measurable": False}
     difference = answers_a.sum() / calls_a.sum() - answers_b.sum() / calls_b.sum()
-    draw = rng.integers(0, len(codes), (REPLAY_RESAMPLES, len(codes)))
+    # A resample as how many times each contact is drawn (multinomial), 50 resamples at a
+    # time: a few MB whatever the contacts (this runs in the training functions, whose memory
+    # is measured against their MemorySize).
+    per_contact = np.stack([answers_a, calls_a, answers_b, calls_b], axis=1)
+    equal = np.full(len(codes), 1 / len(codes))
+    sums = np.concatenate([rng.multinomial(len(codes), equal, size=50) @ per_contact
+                           for _ in range(REPLAY_RESAMPLES // 50)])
     with np.errstate(invalid="ignore", divide="ignore"):
-        resampled = (answers_a[draw].sum(axis=1) / calls_a[draw].sum(axis=1)
-                     - answers_b[draw].sum(axis=1) / calls_b[draw].sum(axis=1))
+        resampled = sums[:, 0] / sums[:, 1] - sums[:, 2] / sums[:, 3]
     noise = 2 * float(np.nanstd(resampled))
     return {**out, "measurable": True,
             "answer_rates": [round(float(answers_a.sum() / calls_a.sum()), 4),
