@@ -152,6 +152,10 @@ describe("refused before sending", () => {
         /deadlineMs must be/, String(deadlineMs));
     }
     new CampaignClient({ endpointName: "e", deadlineMs: 86_400_000 }).destroy(); // a day
+    for (const attemptTimeoutMs of [-1, 0, Infinity, NaN, 86_400_001]) {
+      assert.throws(() => new CampaignClient({ endpointName: "e", attemptTimeoutMs }),
+        /attemptTimeoutMs must be/, String(attemptTimeoutMs));
+    }
     assert.throws(() => new CampaignClient({ endpointName: "" }), TypeError);
   });
 
