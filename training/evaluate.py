@@ -375,6 +375,12 @@ def capture(random: np.ndarray, oracle: np.ndarray, picked: dict[str, np.ndarray
     return out
 
 
+def _on_pick(ts: TrainingSet, rows: np.ndarray, pick: np.ndarray) -> np.ndarray:
+    """Which calls (`rows`) fell on their contact's picked slot (day * 24 + hour, one per row)
+    or an hour next to it, the same day: the calls a replay judges a pick by."""
+    return (ts.dow[rows] == pick // HOURS) & (np.abs(ts.hour[rows] - pick % HOURS) <= 1)
+
+
 def paired_capture(table: np.ndarray, a: list[int], b: list[int], allowed_flat: np.ndarray
                    ) -> dict:
     """Capture of picks `a` minus picks `b` over the same contacts, with its noise (two
@@ -402,8 +408,7 @@ def replay_difference(ts: TrainingSet, codes: np.ndarray, a: list[int], b: list[
     answered = ts.y[rows].astype(float)
 
     def per_contact(picks: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        pick = np.array(picks)[which]
-        hit = (ts.dow[rows] == pick // HOURS) & (np.abs(ts.hour[rows] - pick % HOURS) <= 1)
+        hit = _on_pick(ts, rows, np.array(picks)[which])
         return (np.bincount(which, weights=hit, minlength=len(codes)),
                 np.bincount(which, weights=hit * answered, minlength=len(codes)))
 
@@ -452,10 +457,7 @@ def _replay(ts: TrainingSet, codes: np.ndarray, picks: dict[str, list[int]],
     out = {"in_window_calls": len(rows),
            "in_window_answer_rate": round(float(ts.y[rows].mean()), 4) if len(rows) else None}
     for strategy, pick in picks.items():
-        pick_arr = np.array(pick)[which]
-        same_day = ts.dow[rows] == pick_arr // HOURS
-        distance = np.abs(ts.hour[rows] - pick_arr % HOURS)
-        hit = same_day & (distance <= 1)
+        hit = _on_pick(ts, rows, np.array(pick)[which])
         out[strategy] = {"calls": int(hit.sum()),
                          "answer_rate": round(float(ts.y[rows][hit].mean()), 4) if hit.any()
                          else None}

@@ -57,6 +57,17 @@ class TrainResult:
 MIN_UNSEEN_CALLS = 1000
 
 
+def _not_comparable(live: dict[str, Any], model_dir: Path) -> str | None:
+    """Why the live model (its metadata, its extracted folder) cannot be compared with a new
+    one on this run's holdout, or None when it can."""
+    if artifact.sha256_file(model_dir / live.get("model_file", MODEL_FILE)) != \
+            live.get("model_sha256"):
+        return "the live model file does not match its sha256"
+    if tuple(live.get("feature_names", ())) != FEATURE_NAMES:
+        return "the live model uses another feature set; not comparable"
+    return None
+
+
 def _live_ranking(model_dir: Path | None) -> tuple[FeatureParams | None, float | None]:
     """The live model's feature parameters (its archetypes rank its recommendations) and the
     time from which this run's calls are unseen by it; (None, None) when it cannot be compared
@@ -64,9 +75,7 @@ def _live_ranking(model_dir: Path | None) -> tuple[FeatureParams | None, float |
     if model_dir is None:
         return None, None
     live = json.loads((model_dir / METADATA_FILE).read_text())
-    model_path = model_dir / live.get("model_file", MODEL_FILE)
-    if artifact.sha256_file(model_path) != live.get("model_sha256") or \
-            tuple(live.get("feature_names", ())) != FEATURE_NAMES:
+    if _not_comparable(live, model_dir) is not None:
         return None, None
     last_call = live.get("data", {}).get("last_call")
     unseen_from = pd.Timestamp(last_call).timestamp() + 1 if last_call else None
@@ -96,12 +105,9 @@ def _score_live_model(live: dict[str, Any], model_dir: Path, valid: pd.DataFrame
     """
     version = live.get("model_version")
     model_path = model_dir / live.get("model_file", MODEL_FILE)
-    if artifact.sha256_file(model_path) != live.get("model_sha256"):
-        return {"model_version": version, "comparable": False,
-                "reason": "the live model file does not match its sha256"}
-    if tuple(live.get("feature_names", ())) != FEATURE_NAMES:
-        return {"model_version": version, "comparable": False,
-                "reason": "the live model uses another feature set; not comparable"}
+    reason = _not_comparable(live, model_dir)
+    if reason is not None:
+        return {"model_version": version, "comparable": False, "reason": reason}
     last_call = live.get("data", {}).get("last_call")
     unseen_from = cut
     if last_call:
