@@ -5,8 +5,13 @@ cell of the week, a cell being a day type x local hour (Sunday, Monday-Thursday,
 Saturday x 24 hours), with a share of the population in each time zone (the weekend falls on
 different days in different zones, so who is likely to be which archetype depends on the zone).
 
-For one contact, Bayes' rule gives P(archetype | the contact's calls and answers), starting
-from the zone's shares; the contact's curve is the posterior mix of the archetype curves. A
+People who share a weekly shape still answer more or less often overall, so each archetype comes
+in a few *levels*: the same shape shifted up or down on the logit scale (`levels`, the offsets;
+a row of `rates` per archetype and level, archetype-major). Without them the mixture spends
+archetypes on how often people answer instead of when, and a minority's shape gets none.
+
+For one contact, Bayes' rule gives P(archetype and level | the contact's calls and answers),
+starting from the zone's shares; the contact's curve is the posterior mix of the archetype curves. A
 contact without calls gets the zone's population curve; every call moves it exactly as far as
 the evidence warrants, the same way for a cell the contact was called at and one it never was
 (the curves are smooth across hours and share strength across day types, so a call at 18:00
@@ -35,15 +40,25 @@ def cell_of(dow: np.ndarray | int, hour: np.ndarray | int) -> np.ndarray:
     return DAYTYPE_OF_DOW[np.asarray(dow)] * HOURS + np.asarray(hour)
 
 
+# (7 * 24,) the weekly cell of every slot, slots in (day of week, hour) order: a curve over cells
+# read as one over the week's slots is `curve[..., SLOT_CELL]`.
+SLOT_CELL = cell_of(np.repeat(np.arange(7), HOURS), np.tile(np.arange(HOURS), 7))
+
+
 @dataclass(frozen=True)
 class Archetypes:
-    rates: np.ndarray  # (K, N_CELLS) answer probability per archetype and cell
-    weights: np.ndarray  # (K,) the population's shares
-    zone_weights: dict[str, np.ndarray]  # zone -> (K,) shares among that zone's contacts
+    # A mixture component is an archetype at a level: rows archetype-major (row = k * L + l).
+    rates: np.ndarray  # (K * L, N_CELLS) answer probability per component and cell
+    weights: np.ndarray  # (K * L,) the population's shares
+    zone_weights: dict[str, np.ndarray]  # zone -> (K * L,) shares among that zone's contacts
+    levels: tuple[float, ...] = (0.0,)  # the levels' logit offsets (L); one: no levels
 
     def __post_init__(self) -> None:
         if self.rates.ndim != 2 or self.rates.shape[1] != N_CELLS:
             raise ValueError(f"archetype rates must be (K, {N_CELLS}), got {self.rates.shape}")
+        if not self.levels or len(self.rates) % len(self.levels):
+            raise ValueError(f"{len(self.rates)} archetype rows are not a whole number of "
+                             f"archetypes at {len(self.levels)} levels")
         # Row 2 * cell + answered: the log-likelihood of that outcome at that cell, (2 cells, K).
         outcome = np.empty((2 * N_CELLS, len(self.rates)))
         outcome[0::2], outcome[1::2] = np.log1p(-self.rates).T, np.log(self.rates).T
@@ -54,7 +69,22 @@ class Archetypes:
 
     @property
     def k(self) -> int:
+        """Mixture components (archetypes x levels)."""
         return len(self.weights)
+
+    @property
+    def shapes(self) -> int:
+        """Archetypes (weekly shapes), each at every level."""
+        return self.k // len(self.levels)
+
+    def shape_shares(self, shares: np.ndarray) -> np.ndarray:
+        """(..., K) shares per archetype (its levels summed) from (..., K * L) per component."""
+        return shares.reshape(*shares.shape[:-1], self.shapes, len(self.levels)).sum(axis=-1)
+
+    def shape_rates(self) -> np.ndarray:
+        """(K, N_CELLS) each archetype's curve at its middle level (the offset nearest 0)."""
+        middle = int(np.argmin(np.abs(np.asarray(self.levels))))
+        return self.rates.reshape(self.shapes, len(self.levels), N_CELLS)[:, middle]
 
     def log_prior(self, zones: np.ndarray | list[str]) -> np.ndarray:
         """(N, K) log shares for contacts in these zones (the population's for an unseen zone)."""
@@ -90,6 +120,8 @@ class Archetypes:
 
     def to_dict(self) -> dict[str, object]:
         return {"cells": "day type (Sunday, Monday-Thursday, Friday, Saturday) x local hour",
+                "rows": "archetype-major: archetype k at level l is row k * len(levels) + l",
+                "levels": [float(level) for level in self.levels],
                 "rates": np.round(self.rates, 6).tolist(),
                 "weights": np.round(self.weights, 6).tolist(),
                 "zone_weights": {z: np.round(w, 6).tolist()
@@ -100,4 +132,5 @@ class Archetypes:
         return cls(np.asarray(data["rates"], dtype=np.float64),
                    np.asarray(data["weights"], dtype=np.float64),
                    {str(z): np.asarray(w, dtype=np.float64)
-                    for z, w in data["zone_weights"].items()})
+                    for z, w in data["zone_weights"].items()},
+                   tuple(float(level) for level in data.get("levels", (0.0,))))

@@ -201,12 +201,13 @@ def assemble(dow: np.ndarray, hour: np.ndarray, utc_offset_hours: np.ndarray,
 def archetype_features(posterior: np.ndarray, dow: np.ndarray, hour: np.ndarray,
                        archetypes: Archetypes) -> np.ndarray:
     """(N, 3): the curve at the row's cell, its lift over the curve's weekly mean, and the
-    posterior's largest share (how sure the contact's archetype is), from (N, K) posteriors."""
+    posterior's largest archetype share (how sure the contact's archetype is, whatever its
+    level), from (N, K * L) posteriors over the components."""
     rates = archetypes.rates
     out = np.empty((len(posterior), 3))
     out[:, 0] = np.einsum("nk,kn->n", posterior, rates[:, cell_of(dow, hour)])
     out[:, 1] = out[:, 0] - posterior @ rates.mean(axis=1)
-    out[:, 2] = posterior.max(axis=1)
+    out[:, 2] = archetypes.shape_shares(posterior).max(axis=1)
     return out
 
 

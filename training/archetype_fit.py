@@ -1,11 +1,15 @@
 """Fit the weekly archetypes (`inference_code.archetypes`) by EM, choosing how many by held-out
 likelihood.
 
-A latent-class model: each contact belongs to one of K archetypes; an archetype has an answer
-probability for every weekly cell (day type x hour); a contact's calls are Bernoulli draws from
-its archetype's curve; the archetype shares depend on the contact's time zone. EM alternates the
-contacts' posteriors and the curves. The curves are estimated smooth across neighbouring hours
-(a Gaussian kernel over the circular hour) and each day type is pulled towards the archetype's
+A latent-class model: each contact belongs to one of K archetypes at one of a few levels; an
+archetype is a weekly shape (a logit per cell: day type x hour), a level shifts the whole shape
+up or down on the logit scale (people of one shape still answer more or less often overall: fit
+without levels, the mixture spent its archetypes on how often people answer and gave a minority's
+shape none); a contact's calls are Bernoulli draws from its archetype's curve at its level; the
+archetype shares depend on the contact's time zone, the level shares are the population's. EM
+alternates the contacts' posteriors and the curves (a few Newton steps per cell, every level's
+calls pooled through its offset). The curves are estimated smooth across neighbouring hours (a
+Gaussian kernel over the circular hour) and each day type is pulled towards the archetype's
 all-week curve, so a cell the dialer rarely calls still gets a sensible rate. Zone shares are
 pulled towards the population's, so a zone with few contacts borrows the others' mix.
 
@@ -14,6 +18,11 @@ archetypes cannot tell people apart, too many fit noise: both predict unseen con
 the fewest archetypes whose held-out likelihood is within one standard error of the best (the
 one-standard-error rule: beyond that point the candidates are indistinguishable on held-out
 contacts, and the simpler one generalizes more reliably). Seeded, so deterministic.
+
+The settings (levels at -1, 0, +1 logit, at most 10 archetypes: 30 components, as many as the 32
+archetypes before levels, so serving and training cost what they did) were chosen by held-out
+capture per behaviour group and history depth on the three generator settings
+(`make bench-quality`; docs/model.md has the comparison).
 """
 
 from __future__ import annotations
@@ -27,11 +36,14 @@ from inference_code.archetypes import HOURS, N_CELLS, N_DAYTYPES, Archetypes
 
 @dataclass(frozen=True)
 class ArchetypeSettings:
-    # At most 32: each is 96 numbers shipped and K numbers per training row's posterior.
-    candidates: tuple[int, ...] = (1, 2, 4, 8, 12, 16, 24, 32)
+    # At most 10 archetypes x 3 levels: each component is 96 numbers shipped and one number per
+    # training row's posterior.
+    candidates: tuple[int, ...] = (1, 2, 4, 6, 8, 10)
+    levels: tuple[float, ...] = (-1.0, 0.0, 1.0)  # logit offsets of a shape's levels
     iterations: int = 40
     selection_iterations: int = 25
     refit_iterations: int = 15  # a refit starts from fitted archetypes (`refit`)
+    newton_steps: int = 6  # per M-step, for each cell's logit
     holdout_fraction: float = 0.2
     max_selection_contacts: int = 20_000  # K is chosen on at most this many contacts
     hour_sigma: float = 1.0
@@ -42,6 +54,7 @@ class ArchetypeSettings:
 
 
 _GAP = np.abs(np.arange(HOURS)[:, None] - np.arange(HOURS)[None, :])
+_CLIP = 1e-3
 
 
 def _kernel(sigma: float) -> np.ndarray:
@@ -49,29 +62,69 @@ def _kernel(sigma: float) -> np.ndarray:
     return np.exp(-(gap**2) / (2 * sigma**2)) if sigma > 0 else np.eye(HOURS)
 
 
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, _CLIP, 1 - _CLIP)
+    return np.log(p / (1 - p))
+
+
 @dataclass
 class _Fit:
-    rates: np.ndarray
-    weights: np.ndarray
+    shapes: np.ndarray  # (K, N_CELLS) logits
+    weights: np.ndarray  # (K,)
     zone_weights: np.ndarray  # (Z, K)
+    level_weights: np.ndarray  # (L,)
+    levels: np.ndarray  # (L,) logit offsets
+
+    @property
+    def rates(self) -> np.ndarray:
+        """(K * L, N_CELLS) every component's answer probability, archetype-major."""
+        x = self.shapes[:, None, :] + self.levels[None, :, None]
+        return np.clip(_sigmoid(x), _CLIP, 1 - _CLIP).reshape(-1, N_CELLS)
+
+    def log_prior(self, zone: np.ndarray) -> np.ndarray:
+        joint = self.zone_weights[zone][:, :, None] * self.level_weights[None, None, :]
+        return np.log(joint.reshape(len(zone), -1))
 
 
-def _m_step_rates(answers: np.ndarray, calls: np.ndarray, population: np.ndarray,
-                  settings: ArchetypeSettings, kernel: np.ndarray) -> np.ndarray:
-    k = answers.shape[0]
-    a = (answers.reshape(k, N_DAYTYPES, HOURS) @ kernel)
-    n = (calls.reshape(k, N_DAYTYPES, HOURS) @ kernel)
-    week_pop = population.reshape(N_DAYTYPES, HOURS).mean(axis=0)
-    week = ((a.sum(axis=1, keepdims=True) + settings.population_strength * week_pop)
-            / (n.sum(axis=1, keepdims=True) + settings.population_strength))
-    rates = (a + settings.daytype_strength * week) / (n + settings.daytype_strength)
-    return np.clip(rates.reshape(k, N_CELLS), 1e-3, 1 - 1e-3)
+def _newton(answers: np.ndarray, calls: np.ndarray, levels: np.ndarray, strength: float,
+            target: np.ndarray, start: np.ndarray, steps: int) -> np.ndarray:
+    """Per cell, the logit x maximizing the levels' Bernoulli likelihood (answers and calls
+    (K, L, ...) at x + level) plus `strength` pseudo-calls at rate sigmoid(target) (level 0)."""
+    x = start.copy()
+    offset = levels.reshape((1, -1) + (1,) * (answers.ndim - 2))
+    pseudo = _sigmoid(target)
+    for _ in range(steps):
+        p = _sigmoid(x[:, None] + offset)
+        q = _sigmoid(x)
+        gradient = (answers - calls * p).sum(axis=1) + strength * (pseudo - q)
+        curvature = (calls * p * (1 - p)).sum(axis=1) + strength * q * (1 - q) + 1e-9
+        x = np.clip(x + gradient / curvature, -9.0, 9.0)
+    return x
+
+
+def _m_step_shapes(answers: np.ndarray, calls: np.ndarray, fit: _Fit, week_population: np.ndarray,
+                   settings: ArchetypeSettings, kernel: np.ndarray) -> np.ndarray:
+    """(K, N_CELLS) logits from expected answers and calls per component (K * L, N_CELLS)."""
+    k, n_levels = fit.shapes.shape[0], len(fit.levels)
+    a = answers.reshape(k, n_levels, N_DAYTYPES, HOURS) @ kernel
+    n = calls.reshape(k, n_levels, N_DAYTYPES, HOURS) @ kernel
+    current = fit.shapes.reshape(k, N_DAYTYPES, HOURS)
+    week = _newton(a.sum(axis=2), n.sum(axis=2), fit.levels, settings.population_strength,
+                   week_population[None, :], current.mean(axis=1), settings.newton_steps)
+    shapes = _newton(a, n, fit.levels, settings.daytype_strength, week[:, None, :], current,
+                     settings.newton_steps)
+    return shapes.reshape(k, N_CELLS)
 
 
 def _log_joint(calls: np.ndarray, answers: np.ndarray, fit: _Fit, zone: np.ndarray
                ) -> np.ndarray:
-    return (answers @ np.log(fit.rates).T + (calls - answers) @ np.log1p(-fit.rates).T
-            + np.log(fit.zone_weights[zone]))
+    rates = fit.rates
+    return (answers @ np.log(rates).T + (calls - answers) @ np.log1p(-rates).T
+            + fit.log_prior(zone))
 
 
 def _em(calls: np.ndarray, answers: np.ndarray, zone: np.ndarray, n_zones: int, k: int,
@@ -80,23 +133,27 @@ def _em(calls: np.ndarray, answers: np.ndarray, zone: np.ndarray, n_zones: int, 
     kernel = _kernel(settings.hour_sigma)
     rate = answers.sum() / max(calls.sum(), 1)
     population = (answers.sum(axis=0) + 10 * rate) / (calls.sum(axis=0) + 10)
-    fit = start or _Fit(
-        np.clip(population * np.exp(rng.normal(0, 0.4, (k, N_CELLS))), 1e-3, 1 - 1e-3),
-        np.full(k, 1 / k), np.full((n_zones, k), 1 / k))
+    week_population = _logit(population.reshape(N_DAYTYPES, HOURS).mean(axis=0))
+    levels = np.asarray(settings.levels if start is None else start.levels, dtype=np.float64)
+    fit = start or _Fit(_logit(population)[None, :] + rng.normal(0, 0.4, (k, N_CELLS)),
+                        np.full(k, 1 / k), np.full((n_zones, k), 1 / k),
+                        np.full(len(levels), 1 / len(levels)), levels)
     for _ in range(iterations):
         posterior = Archetypes.posterior(_log_joint(calls, answers, fit, zone))
-        weights = posterior.mean(axis=0) + 1e-6
+        by_shape = posterior.reshape(len(calls), k, len(levels))
+        per_contact = by_shape.sum(axis=2)
+        weights = per_contact.mean(axis=0) + 1e-6
         weights /= weights.sum()
+        level_weights = by_shape.sum(axis=(0, 1)) + 1e-6
+        level_weights /= level_weights.sum()
         per_zone = np.zeros((n_zones, k))
-        np.add.at(per_zone, zone, posterior)
+        np.add.at(per_zone, zone, per_contact)
         zone_weights = ((per_zone + settings.zone_strength * weights)
                         / (per_zone.sum(axis=1, keepdims=True) + settings.zone_strength))
-        rates = _m_step_rates(posterior.T @ answers, posterior.T @ calls, population, settings,
-                              kernel)
-        fit = _Fit(rates, weights, zone_weights)
+        shapes = _m_step_shapes(posterior.T @ answers, posterior.T @ calls, fit,
+                                week_population, settings, kernel)
+        fit = _Fit(shapes, weights, zone_weights, level_weights, levels)
     return fit
-
-
 def held_out_log_likelihood(calls: np.ndarray, answers: np.ndarray, zone: np.ndarray,
                             fit: _Fit) -> np.ndarray:
     """Per contact, log P(its calls' outcomes) under the mixture (its archetype unknown)."""
@@ -157,20 +214,39 @@ def fit(calls: np.ndarray, answers: np.ndarray, zones: np.ndarray,
 
 
 def _archetypes(fit: _Fit, zone_names: np.ndarray) -> Archetypes:
-    return Archetypes(fit.rates, fit.weights,
-                      {str(name): fit.zone_weights[i] for i, name in enumerate(zone_names)})
+    def components(shares: np.ndarray) -> np.ndarray:
+        # At least one in a million: metadata rounds shares to 6 decimals, and a share rounded
+        # to 0 would be a component no evidence could ever select (a log of 0 at serving).
+        joint = np.maximum((shares[:, None] * fit.level_weights[None, :]).ravel(), 1e-6)
+        return joint / joint.sum()
+
+    return Archetypes(fit.rates, components(fit.weights),
+                      {str(name): components(fit.zone_weights[i])
+                       for i, name in enumerate(zone_names)},
+                      tuple(float(level) for level in fit.levels))
+
+
+def _start(archetypes: Archetypes, zone_names: np.ndarray) -> _Fit:
+    """The EM state `archetypes` was shipped from: shapes, archetype and level shares (a model
+    shipped before levels existed is one level at offset 0)."""
+    levels = np.asarray(archetypes.levels, dtype=np.float64)
+    k, n_levels = archetypes.shapes, len(levels)
+    middle = int(np.argmin(np.abs(levels)))
+    rates = archetypes.rates.reshape(k, n_levels, N_CELLS)
+    shares = archetypes.weights.reshape(k, n_levels)
+    zone_weights = np.array([archetypes.zone_weights.get(str(n), archetypes.weights)
+                             for n in zone_names]).reshape(len(zone_names), k, n_levels)
+    return _Fit(_logit(rates[:, middle]) - levels[middle], shares.sum(axis=1),
+                zone_weights.sum(axis=2), shares.sum(axis=0) / shares.sum(), levels)
 
 
 def refit(calls: np.ndarray, answers: np.ndarray, zones: np.ndarray, start: Archetypes,
           settings: ArchetypeSettings | None = None) -> Archetypes:
-    """The same number of archetypes, refit on other contacts (every call, or a cross-fitting
+    """The same archetypes and levels, refit on other contacts (every call, or a cross-fitting
     fold) by EM started from `start`'s curves and shares: cheaper than a fit from scratch, and
     the refit archetype k stays the fitted archetype k."""
     settings = settings or ArchetypeSettings()
     names, zone = np.unique(np.asarray(zones, dtype=str), return_inverse=True)
-    initial = _Fit(start.rates, start.weights,
-                   np.array([start.zone_weights.get(str(n), start.weights) for n in names]
-                            ).reshape(len(names), start.k))
-    final = _em(calls, answers, zone, len(names), start.k, settings.refit_iterations, settings,
-                initial)
+    final = _em(calls, answers, zone, len(names), start.shapes, settings.refit_iterations,
+                settings, _start(start, names))
     return _archetypes(final, names)

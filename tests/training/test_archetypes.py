@@ -43,8 +43,8 @@ def _people(kinds: list[str], contacts: int = 600, calls: int = 30, seed: int = 
 def test_em_finds_the_weekly_shapes_and_a_new_contact_is_placed_by_its_calls() -> None:
     calls, answers, zones, _ = _people(["workday-evening", "weekend-morning"])
     archetypes, selection = archetype_fit.fit(calls, answers, zones)
-    assert selection.k >= 2
-    rates = archetypes.rates
+    assert selection.k >= 2 and archetypes.shapes == selection.k
+    rates = archetypes.shape_rates()
     evening = int(np.argmax(rates[:, cell_of(MONDAY, 19)]))
     weekend = int(np.argmax(rates[:, cell_of(SATURDAY, 10)]))
     assert evening != weekend
@@ -76,9 +76,9 @@ def test_zones_get_their_own_mix_of_archetypes() -> None:
     calls, answers, _, kind = _people(["workday-evening", "weekend-morning"])
     zones = np.where(kind == "weekend-morning", "Europe/London", "Asia/Jerusalem")
     archetypes, _ = archetype_fit.fit(calls, answers, zones)
-    weekend = int(np.argmax(archetypes.rates[:, cell_of(SATURDAY, 10)]))
-    assert archetypes.zone_weights["Europe/London"][weekend] > 0.8
-    assert archetypes.zone_weights["Asia/Jerusalem"][weekend] < 0.2
+    weekend = int(np.argmax(archetypes.shape_rates()[:, cell_of(SATURDAY, 10)]))
+    assert archetypes.shape_shares(archetypes.zone_weights["Europe/London"])[weekend] > 0.8
+    assert archetypes.shape_shares(archetypes.zone_weights["Asia/Jerusalem"])[weekend] < 0.2
     # No calls: the zone decides.
     def best_cell(zone: str) -> int:
         no_calls = archetypes.contact_posterior(zone, np.array([], int), np.array([], bool))
@@ -113,3 +113,47 @@ def test_evaluation_parameters_ignore_the_test_period(demo_log) -> None:
     b = dataset.build(flipped, fit_before=cut_epoch).params
     assert a == b
     assert dataset.build(flipped).params != a
+
+
+
+def _one_shape_at_many_levels(contacts: int = 1500, seed: int = 3):
+    """Evening people only (Monday 18-20 is their best), each answering more or less often
+    overall (a personal logit offset, sd 0.8), called at random Monday hours 9-21."""
+    rng = np.random.default_rng(seed)
+    offset = rng.normal(0, 0.8, contacts)
+    calls = np.zeros((contacts, N_CELLS))
+    answers = np.zeros((contacts, N_CELLS))
+    for c in range(contacts):
+        hours = rng.integers(9, 21, 30)
+        peak = (hours >= 18) & (hours <= 20)
+        p = 1 / (1 + np.exp(-(np.where(peak, 0.8, -1.2) + offset[c])))
+        cells = cell_of(np.full(len(hours), MONDAY), hours)
+        np.add.at(calls[c], cells, 1)
+        np.add.at(answers[c], cells, rng.random(len(hours)) < p)
+    return calls, answers, np.full(contacts, "Asia/Jerusalem")
+
+
+def test_how_often_people_answer_does_not_use_up_archetypes() -> None:
+    # One weekly shape, people answering more or less often: without levels one archetype
+    # predicts held-out contacts far worse than several (the mixture spends archetypes on how
+    # often: a low, a middle and a high evening curve, archetypes a minority's shape then lacks);
+    # with levels one archetype is nearly as good as any number.
+    calls, answers, zones = _one_shape_at_many_levels()
+    _, levels = archetype_fit.fit(calls, answers, zones)
+    _, without = archetype_fit.fit(calls, answers, zones,
+                                   archetype_fit.ArchetypeSettings(levels=(0.0,)))
+
+    def one_archetype_short(selection: archetype_fit.Selection) -> float:
+        scores = selection.held_out_log_likelihood
+        return max(scores.values()) - scores[1]
+
+    assert one_archetype_short(levels) < 0.2 * one_archetype_short(without)
+    assert without.k >= 4
+    # One archetype at its three levels: every level the same shape, best in the evening.
+    single, _ = archetype_fit.fit(calls, answers, zones,
+                                  archetype_fit.ArchetypeSettings(candidates=(1,)))
+    assert single.k == len(single.levels) == 3 and single.shapes == 1
+    monday = single.rates[:, cell_of(MONDAY, np.arange(9, 21))]
+    assert set((9 + monday.argmax(axis=1)).tolist()) <= {18, 19, 20}
+    assert monday[0].mean() < monday[1].mean() < monday[2].mean()
+    assert (single.weights > 0.1).all()  # people at every level

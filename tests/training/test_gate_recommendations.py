@@ -25,7 +25,8 @@ def _reversed_hours(model: Archetypes) -> Archetypes:
     """The same archetypes with every day type's 24 hours in reverse order: curves that put
     the evening's answers in the small hours (a broken fit, as a bug would leave it)."""
     rates = model.rates.reshape(model.k, -1, 24)[:, :, ::-1].reshape(model.k, -1)
-    return Archetypes(np.ascontiguousarray(rates), model.weights, model.zone_weights)
+    return Archetypes(np.ascontiguousarray(rates), model.weights, model.zone_weights,
+                      model.levels)
 
 
 @pytest.fixture(scope="module")

@@ -89,7 +89,9 @@ def test_the_shipped_forest_is_the_one_evaluated(trained, demo_log, tmp_path) ->
     assert metadata["metrics"]["shipped_model"]["fit_on"].startswith("the calls before the cut")
     assert params.global_answer_rate == held_out.params.global_answer_rate
     assert params.archetypes["selection"] == held_out.params.archetypes["selection"]
-    assert len(params.archetypes["rates"]) == held_out.params.archetypes["selection"]["chosen"]
+    shipped = params.archetype_model  # the chosen archetypes, each at its levels
+    assert shipped.shapes == held_out.params.archetypes["selection"]["chosen"]
+    assert len(params.archetypes["rates"]) == shipped.shapes * len(shipped.levels)
     assert params.archetypes["rates"] != held_out.params.archetypes["rates"]  # every call's
 
 
