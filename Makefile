@@ -20,7 +20,7 @@ CONTACTS ?= 5000
 SCENARIO ?= deploy
 CDK_ENV ?= dev
 
-.PHONY: venv test test-clients test-races test-fast faults lint pipeline train synth diff deploy costs bench bench-quick bench-quality bench-load bench-scale bench-storage bench-workers lock clean
+.PHONY: venv test test-clients test-races test-fast faults lint pipeline train synth diff deploy costs bench bench-quick bench-quality bench-loop bench-load bench-scale bench-storage bench-workers lock clean
 
 venv: $(STAMP)
 
@@ -151,6 +151,12 @@ bench: venv
 
 bench-quality: venv
 	$(BIN)/python -m benchmarks.quality
+
+# The closed loop: a campaign calling at the model's recommendations for ROUNDS weekly retrains,
+# greedy against exploring (Thompson sampling), on the `minorities` population. About 5 minutes.
+ROUNDS ?= 8
+bench-loop: venv
+	$(BIN)/python -m benchmarks.loop --rounds $(ROUNDS)
 
 # Load (and, with SOAK=600, a 10-minute soak): 200 concurrent clients against `calltime serve`
 # and through the local SageMaker's InvokeEndpoint, recommendations and the seed format.
