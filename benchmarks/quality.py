@@ -15,7 +15,11 @@ with `calltime train` and prints the capture of the top-1 in-window slot
 - the Bayes ceiling: a contact's pattern inferred from its history by Bayes' rule over the
   *true* answer curves of every other contact of its zone (what an estimator that knew the
   generator's curves could do with the same evidence; no model fitted from data can beat it
-  on average).
+  on average), the model's share of it with the noise of the paired difference, and issue 27's
+  floor (at least 0.8 of it, or within that noise) marked where a row is below it;
+- the ceiling kept to the slots the log reached: the same decision, allowed only the slots where
+  the log has a tenth or more of its zone's average first attempts (how much of the ceiling is
+  knowing how people answer where the dialer never called);
 
 and the model's difference to the best global slot with its noise (two standard errors), per
 history-depth band and per behaviour group. Results also go to out/bench/quality.json.
@@ -31,7 +35,8 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.serving import OUT
-from inference_code.features import HOURS
+from inference_code.archetypes import SLOT_CELL, Archetypes
+from inference_code.features import DAY_NAMES, HOURS
 from inference_code.ranking import DEFAULT_WINDOW, window_mask
 from training import call_log, dataset, evaluate
 from training.commands import positive
@@ -42,12 +47,21 @@ from training.train import TrainSettings, train
 COLUMNS = ("model", "forest_ranking", "best_global_slot", "seed_random_forest")
 
 
+# A slot counts as reached in a zone when the log, before the cut, has at least this share of the
+# zone's average first attempts per in-window slot (retries excluded: their answers are tired).
+REACHED_SHARE = 0.1
+
+
 def bayes_ceiling(calls: Path, truth: pd.DataFrame) -> dict:
-    """Capture of the Bayes decision with the true curves, overall, by depth band and group."""
+    """Capture of the Bayes decision with the true curves, overall, by depth band and group;
+    the same decision kept to the slots the log reached in the contact's zone; and the model's
+    own picks (its archetypes fitted before the cut, the served ranking's arithmetic) against
+    the ceiling, paired per contact, with the noise of the difference (two standard errors)."""
     valid = call_log.load(calls).valid
     ts = dataset.build(valid, params=dataset.FeatureParams(0.3))
     cut = evaluate.temporal_cut(ts.epoch, evaluate.EvaluationSettings().test_fraction)
     before = ts.epoch < cut
+    model = dataset.build(valid, fit_before=cut).params.archetype_model
     n = int(ts.contact_code.max()) + 1
     ids = ts.contact_id[np.searchsorted(ts.contact_code, np.arange(n))]
     table = truth.set_index("contact_id").loc[ids]
@@ -55,9 +69,11 @@ def bayes_ceiling(calls: Path, truth: pd.DataFrame) -> dict:
     curves = np.clip(table.drop(columns=["group"]).to_numpy(dtype=float), 1e-4, 1 - 1e-4)
     zone = pd.Series(ts.timezone, index=ts.contact_code).groupby(level=0).first().to_numpy()
     slot = ts.dow * HOURS + ts.hour
-    calls_n, answers = np.zeros_like(curves), np.zeros_like(curves)
+    calls_n, answers, first = np.zeros_like(curves), np.zeros_like(curves), np.zeros_like(curves)
     np.add.at(calls_n, (ts.contact_code[before], slot[before]), 1)
     np.add.at(answers, (ts.contact_code[before], slot[before]), ts.y[before])
+    fresh = before & (ts.counts.same_day_attempts == 0)
+    np.add.at(first, (ts.contact_code[fresh], slot[fresh]), 1)
     test = np.unique(ts.contact_code[~before])
     allowed = window_mask(DEFAULT_WINDOW).ravel()
     log_lik = answers[test] @ np.log(curves).T + (calls_n[test] - answers[test]) @ np.log1p(
@@ -67,22 +83,48 @@ def bayes_ceiling(calls: Path, truth: pd.DataFrame) -> dict:
     posterior = np.exp(log_lik - log_lik.max(axis=1, keepdims=True))
     posterior /= posterior.sum(axis=1, keepdims=True)
     expected = posterior @ curves
-    pick = np.flatnonzero(allowed)[np.argmax(expected[:, allowed], axis=1)]
+    reached = {}
+    for z in np.unique(zone):
+        per_slot = first[zone == z].sum(axis=0)
+        reached[z] = allowed & (per_slot >= REACHED_SHARE * per_slot[allowed].mean())
+    reached_test = np.array([reached[z] for z in zone[test]])
+    rates = model.rates[:, SLOT_CELL]
+    served = Archetypes.posterior(
+        model.log_prior(list(zone[test])) + answers[test] @ np.log(rates).T
+        + (calls_n[test] - answers[test]) @ np.log1p(-rates).T) @ rates
     true = curves[test]
-    rate = true[np.arange(len(test)), pick]
+    picks = {"ceiling": np.argmax(np.where(allowed, expected, -1), axis=1),
+             "ceiling_reached": np.argmax(np.where(reached_test, expected, -1), axis=1),
+             "model": np.argmax(np.where(allowed, served, -1), axis=1)}
+    rate = {name: true[np.arange(len(test)), pick] for name, pick in picks.items()}
     depth = calls_n[test].sum(axis=1)
 
-    def capture(mask: np.ndarray) -> float | None:
+    def summary(mask: np.ndarray) -> dict | None:
         if not mask.any():
             return None
         rnd, best = true[mask][:, allowed].mean(), true[mask][:, allowed].max(axis=1).mean()
-        return round(float((rate[mask].mean() - rnd) / (best - rnd)), 4)
+        out: dict = {name: round(float((r[mask].mean() - rnd) / (best - rnd)), 4)
+                     for name, r in rate.items()}
+        difference = (rate["model"][mask] - rate["ceiling"][mask]) / (best - rnd)
+        out["model_vs_ceiling_noise"] = round(float(
+            2 * difference.std(ddof=1) / np.sqrt(mask.sum())), 4) if mask.sum() > 1 else None
+        out["share"] = round(float(mask.mean()), 4)
+        return out
 
     every = np.ones(len(test), dtype=bool)
-    return {"all": capture(every),
-            "by_history_depth": {label: capture((depth >= low) & (depth <= high))
+    return {"all": summary(every),
+            "by_history_depth": {label: summary((depth >= low) & (depth <= high))
                                  for label, low, high in evaluate.DEPTH_BANDS},
-            "by_group": {g: capture(groups[test] == g) for g in sorted(set(groups[test]))}}
+            "by_group": {g: summary(groups[test] == g) for g in sorted(set(groups[test]))},
+            "unreached_slots": {z: [f"{DAY_NAMES[s // HOURS][:3]} {s % HOURS:02d}"
+                                    for s in np.flatnonzero(allowed & ~mask)]
+                                for z, mask in reached.items()}}
+
+
+def meets_floor(cell: dict) -> bool:
+    """Issue 27's floor for one group: at least 0.8 of the ceiling, or within noise of it."""
+    model, ceiling, noise = cell["model"], cell["ceiling"], cell["model_vs_ceiling_noise"] or 0
+    return model >= 0.8 * ceiling or ceiling - model <= noise
 
 
 def population(name: str, contacts: int, calls_per_contact: float, work: Path) -> dict:
@@ -108,17 +150,21 @@ def table(name: str, result: dict) -> str:
     lines = [f"Population `{name}`: {result['rows_valid']:,} calls, {rec['contacts']:,} held-out "
              f"contacts; holdout ROC AUC {result['roc_auc']}", "",
              "| contacts | n | model | forest ranking | best global slot | seed RF | "
-             "Bayes ceiling | model - global (noise) |",
-             "|---|---:|---:|---:|---:|---:|---:|---|"]
+             "Bayes ceiling | model / ceiling (noise) | ceiling, reached slots | "
+             "model - global (noise) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
 
-    def row(label: str, cell: dict, bound: float | None) -> str:
-        if not cell.get("contacts", 1):
-            return f"| {label} | 0 | | | | | | |"
+    def row(label: str, cell: dict, bound: dict | None) -> str:
+        if not cell.get("contacts", 1) or bound is None:
+            return f"| {label} | 0 | | | | | | | | |"
         cap = cell["capture"]
         versus = cell.get("model_vs_best_global_slot", {})
+        floor = "" if meets_floor(bound) else " **below**"
         return (f"| {label} | {cell.get('contacts', rec['contacts']):,} | "
                 + " | ".join(f"{cap[c]:.3f}" for c in COLUMNS)
-                + f" | {bound if bound is not None else ''} | "
+                + f" | {bound['ceiling']:.3f} | {bound['model'] / bound['ceiling']:.2f} "
+                f"({bound['model_vs_ceiling_noise'] or 0:.3f}){floor} | "
+                f"{bound['ceiling_reached']:.3f} | "
                 f"{versus.get('difference', 0):+.3f} ({versus.get('noise', 0):.3f}) |")
 
     lines.append(row("all", rec, ceiling["all"]))
@@ -126,6 +172,10 @@ def table(name: str, result: dict) -> str:
         lines.append(row(f"{label} calls", cell, ceiling["by_history_depth"].get(label)))
     for label, cell in rec["by_group"].items():
         lines.append(row(f"group {label}", cell, ceiling["by_group"].get(label)))
+    unreached = "; ".join(f"{zone}: {', '.join(slots)}"
+                          for zone, slots in ceiling["unreached_slots"].items() if slots)
+    lines += ["", f"In-window slots the log hardly reached before the cut (fewer than "
+              f"{REACHED_SHARE:.0%} of the zone's average first attempts): {unreached or 'none'}."]
     return "\n".join(lines)
 
 
