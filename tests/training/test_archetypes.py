@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from inference_code.archetypes import N_CELLS, Archetypes, cell_of
 from inference_code.features import FeatureParams
@@ -157,3 +158,26 @@ def test_how_often_people_answer_does_not_use_up_archetypes() -> None:
     assert set((9 + monday.argmax(axis=1)).tolist()) <= {18, 19, 20}
     assert monday[0].mean() < monday[1].mean() < monday[2].mean()
     assert (single.weights > 0.1).all()  # people at every level
+
+
+def test_a_model_shipped_before_levels_still_ranks_and_refits() -> None:
+    # The live model of a deployment made before levels existed: its metadata has no "levels".
+    calls, answers, zones, _ = _people(["workday-evening", "weekend-morning"], contacts=200)
+    fitted, _ = archetype_fit.fit(calls, answers, zones,
+                                  archetype_fit.ArchetypeSettings(levels=(0.0,)))
+    stored = fitted.to_dict()
+    del stored["levels"], stored["rows"]
+    old = Archetypes.from_dict(stored)
+    assert old.levels == (0.0,) and old.shapes == old.k == fitted.k
+    assert np.allclose(old.rates, fitted.rates, atol=1e-6)
+    # A refit (the cross-fitting folds, the every-call refit) keeps its archetypes and one level.
+    again = archetype_fit.refit(calls, answers, zones, old)
+    assert again.levels == (0.0,) and again.k == old.k
+    evening = int(np.argmax(again.rates[:, cell_of(MONDAY, 19)]))
+    assert evening == int(np.argmax(old.rates[:, cell_of(MONDAY, 19)]))
+    # Rows that are not a whole number of archetypes at the stated levels are refused by name.
+    stored["levels"] = [-1.0, 0.0, 1.0]
+    with pytest.raises(ValueError, match="not a whole number of archetypes at 3 levels"):
+        Archetypes.from_dict({**stored, "rates": stored["rates"][:1] * 4,
+                              "weights": [0.25] * 4,
+                              "zone_weights": {}})
