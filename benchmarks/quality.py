@@ -20,6 +20,8 @@ with `calltime train` and prints the capture of the top-1 in-window slot
 - the ceiling kept to the slots the log reached: the same decision, allowed only the slots where
   the log has a tenth or more of its zone's average first attempts (how much of the ceiling is
   knowing how people answer where the dialer never called);
+- perfectly estimated archetypes: the groups' true mean curves per zone as the archetypes, on
+  every slot and on the reached ones (in quality.json: how far one curve per group goes);
 
 and the model's difference to the best global slot with its noise (two standard errors), per
 history-depth band and per behaviour group. Results also go to out/bench/quality.json.
@@ -92,9 +94,12 @@ def bayes_ceiling(calls: Path, truth: pd.DataFrame) -> dict:
     served = Archetypes.posterior(
         model.log_prior(list(zone[test])) + answers[test] @ np.log(rates).T
         + (calls_n[test] - answers[test]) @ np.log1p(-rates).T) @ rates
+    known = group_curves_posterior(curves, groups, zone, test, calls_n, answers)
     true = curves[test]
     picks = {"ceiling": np.argmax(np.where(allowed, expected, -1), axis=1),
              "ceiling_reached": np.argmax(np.where(reached_test, expected, -1), axis=1),
+             "group_curves": np.argmax(np.where(allowed, known, -1), axis=1),
+             "group_curves_reached": np.argmax(np.where(reached_test, known, -1), axis=1),
              "model": np.argmax(np.where(allowed, served, -1), axis=1)}
     rate = {name: true[np.arange(len(test)), pick] for name, pick in picks.items()}
     depth = calls_n[test].sum(axis=1)
@@ -119,6 +124,27 @@ def bayes_ceiling(calls: Path, truth: pd.DataFrame) -> dict:
             "unreached_slots": {z: [f"{DAY_NAMES[s // HOURS][:3]} {s % HOURS:02d}"
                                     for s in np.flatnonzero(allowed & ~mask)]
                                 for z, mask in reached.items()}}
+
+
+def group_curves_posterior(curves: np.ndarray, groups: np.ndarray, zone: np.ndarray,
+                           test: np.ndarray, calls: np.ndarray, answers: np.ndarray
+                           ) -> np.ndarray:
+    """(T, 168) the expected curve of each test contact under a model whose archetypes are the
+    behaviour groups' true mean curves in its zone, shares the zone's: what perfectly estimated
+    archetypes (one per group) would recommend from the same calls."""
+    names = np.unique(groups)
+    out = np.empty((len(test), curves.shape[1]))
+    for z in np.unique(zone[test]):
+        people = zone == z
+        shares = np.array([np.mean(groups[people] == g) for g in names]) + 1e-9
+        means = np.clip(np.array([curves[people & (groups == g)].mean(axis=0)
+                                  if np.any(people & (groups == g)) else curves[people].mean(axis=0)
+                                  for g in names]), 1e-4, 1 - 1e-4)
+        rows = np.flatnonzero(zone[test] == z)
+        log_joint = (np.log(shares) + answers[test[rows]] @ np.log(means).T
+                     + (calls[test[rows]] - answers[test[rows]]) @ np.log1p(-means).T)
+        out[rows] = Archetypes.posterior(log_joint) @ means
+    return out
 
 
 def meets_floor(cell: dict) -> bool:
