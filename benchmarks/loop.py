@@ -111,20 +111,24 @@ def choose(arm: str, contacts: Contacts, model: Archetypes, rows: np.ndarray, n:
     mix = posterior(model, contacts, rows)
     if arm == "greedy":
         return best_slots(mix @ model.rates[:, SLOT_CELL], n)
-    # Thompson sampling: each call's slot is the best of one component drawn from the posterior.
+    # Thompson sampling: each call's slot is the best of one component drawn from the posterior
+    # that this week's earlier calls of the contact have not taken (as greedy's n slots differ).
     picks = np.empty((len(rows), n), dtype=np.int64)
     cumulative = np.cumsum(mix, axis=1)
     for j in range(n):
         drawn = (cumulative < rng.random((len(rows), 1))).sum(axis=1)
         drawn = np.minimum(drawn, model.k - 1)
-        picks[:, j] = best_slots(model.rates[drawn][:, SLOT_CELL], 1)[:, 0]
+        candidates = best_slots(model.rates[drawn][:, SLOT_CELL], j + 1)
+        taken = (candidates[:, :, None] == picks[:, None, :j]).any(axis=2)
+        picks[:, j] = candidates[np.arange(len(rows)), np.argmax(~taken, axis=1)]
     return picks
 
 
 def call_rows(contacts: Contacts, rows: np.ndarray, slots: np.ndarray, week_start: pd.Timestamp,
-              rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray]:
+              rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """The week's calls at these local slots as call-log rows, their outcomes drawn from the
-    truth; returns the rows and the answered flags."""
+    truth; returns the rows, the answered flags and which calls were made (a local time that a
+    clock change skips or repeats is not called: its slot would not be the one chosen)."""
     contact = np.repeat(rows, slots.shape[1])
     slot = slots.ravel()
     answered = rng.random(len(slot)) < contacts.truth[contact, slot]
@@ -137,7 +141,7 @@ def call_rows(contacts: Contacts, rows: np.ndarray, slots: np.ndarray, week_star
     for zone in np.unique(zones):
         mask = zones == zone
         utc = pd.DatetimeIndex(local[mask]).tz_localize(zone, ambiguous="NaT",
-                                                        nonexistent="shift_forward")
+                                                        nonexistent="NaT")
         stamps[mask] = utc.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ").to_numpy()
     keep = pd.notna(stamps) & (stamps != "NaT")
     frame = pd.DataFrame({
@@ -145,7 +149,7 @@ def call_rows(contacts: Contacts, rows: np.ndarray, slots: np.ndarray, week_star
         "answered": np.where(answered, "true", "false"),
         "duration_seconds": np.where(answered, rng.integers(20, 300, len(slot)), 0).astype(str),
         "campaign_id": "closed-loop", "timezone": zones, "agent_note": ""})
-    return frame[keep], np.where(keep, answered, False)
+    return frame[keep], answered & keep, keep
 
 
 def run_arm(arm: str, log: pd.DataFrame, start: Contacts, first_model: Archetypes, rounds: int,
@@ -160,10 +164,10 @@ def run_arm(arm: str, log: pd.DataFrame, start: Contacts, first_model: Archetype
     for round_ in range(1, rounds + 1):
         slots = choose(arm, contacts, model, campaign, calls_per_round, rng)
         week = week_start.tz_localize(None) + pd.Timedelta(weeks=round_ - 1)
-        frame, answered = call_rows(contacts, campaign, slots, week, rng)
+        frame, answered, made = call_rows(contacts, campaign, slots, week, rng)
         contact = np.repeat(campaign, calls_per_round)
-        np.add.at(contacts.calls, (contact, slots.ravel()), 1)
-        np.add.at(contacts.answers, (contact, slots.ravel()), answered)
+        np.add.at(contacts.calls, (contact[made], slots.ravel()[made]), 1)
+        np.add.at(contacts.answers, (contact[made], slots.ravel()[made]), answered[made])
         history.append(frame)
         path = work / arm / "calls.csv"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -171,7 +175,7 @@ def run_arm(arm: str, log: pd.DataFrame, start: Contacts, first_model: Archetype
         started = time.perf_counter()
         result = train(path, work / arm / "model", TrainSettings(), version=f"loop-{arm}-{round_}")
         model = FeatureParams.from_dict(result.metadata["feature_params"]).archetype_model
-        results.append({"round": round_, "answered": round(float(answered.mean()), 4),
+        results.append({"round": round_, "answered": round(float(answered[made].mean()), 4),
                         "campaign": capture(contacts, model, campaign),
                         "held_out": capture(contacts, model, held_out),
                         "train_seconds": round(time.perf_counter() - started, 1)})

@@ -59,6 +59,11 @@ class Archetypes:
         if not self.levels or len(self.rates) % len(self.levels):
             raise ValueError(f"{len(self.rates)} archetype rows are not a whole number of "
                              f"archetypes at {len(self.levels)} levels")
+        for name, shares in (("weights", self.weights), *(
+                (f"zone_weights[{zone!r}]", w) for zone, w in self.zone_weights.items())):
+            if np.shape(shares) != (len(self.rates),):
+                raise ValueError(f"archetype {name} has {np.size(shares)} shares for "
+                                 f"{len(self.rates)} rows of rates")
         # Row 2 * cell + answered: the log-likelihood of that outcome at that cell, (2 cells, K).
         outcome = np.empty((2 * N_CELLS, len(self.rates)))
         outcome[0::2], outcome[1::2] = np.log1p(-self.rates).T, np.log(self.rates).T

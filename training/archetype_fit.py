@@ -55,6 +55,7 @@ class ArchetypeSettings:
 
 _GAP = np.abs(np.arange(HOURS)[:, None] - np.arange(HOURS)[None, :])
 _CLIP = 1e-3
+MAX_STEP = 1.0  # logits per Newton step (`_newton`)
 
 
 def _kernel(sigma: float) -> np.ndarray:
@@ -93,7 +94,9 @@ class _Fit:
 def _newton(answers: np.ndarray, calls: np.ndarray, levels: np.ndarray, strength: float,
             target: np.ndarray, start: np.ndarray, steps: int) -> np.ndarray:
     """Per cell, the logit x maximizing the levels' Bernoulli likelihood (answers and calls
-    (K, L, ...) at x + level) plus `strength` pseudo-calls at rate sigmoid(target) (level 0)."""
+    (K, L, ...) at x + level) plus `strength` pseudo-calls at rate sigmoid(target) (level 0).
+    Each step is at most MAX_STEP logits: a full Newton step from a few logits away overshoots
+    (the curvature vanishes in the tails) and can swing between the bounds for ever."""
     x = start.copy()
     offset = levels.reshape((1, -1) + (1,) * (answers.ndim - 2))
     pseudo = _sigmoid(target)
@@ -102,7 +105,7 @@ def _newton(answers: np.ndarray, calls: np.ndarray, levels: np.ndarray, strength
         q = _sigmoid(x)
         gradient = (answers - calls * p).sum(axis=1) + strength * (pseudo - q)
         curvature = (calls * p * (1 - p)).sum(axis=1) + strength * q * (1 - q) + 1e-9
-        x = np.clip(x + gradient / curvature, -9.0, 9.0)
+        x = np.clip(x + np.clip(gradient / curvature, -MAX_STEP, MAX_STEP), -9.0, 9.0)
     return x
 
 
@@ -154,6 +157,8 @@ def _em(calls: np.ndarray, answers: np.ndarray, zone: np.ndarray, n_zones: int, 
                                 week_population, settings, kernel)
         fit = _Fit(shapes, weights, zone_weights, level_weights, levels)
     return fit
+
+
 def held_out_log_likelihood(calls: np.ndarray, answers: np.ndarray, zone: np.ndarray,
                             fit: _Fit) -> np.ndarray:
     """Per contact, log P(its calls' outcomes) under the mixture (its archetype unknown)."""

@@ -39,13 +39,27 @@ def test_campaign_calls_are_valid_log_rows_at_the_chosen_local_slots() -> None:
     rows = np.arange(len(contacts.ids))
     slots = loop.best_slots(contacts.truth, 2)
     rng = np.random.default_rng(1)
-    frame, answered = loop.call_rows(contacts, rows, slots, pd.Timestamp("2026-06-07"), rng)
+    frame, answered, made = loop.call_rows(contacts, rows, slots, pd.Timestamp("2026-06-07"),
+                                           rng)
     valid = call_log.validate(frame, now=pd.Timestamp("2026-12-06", tz="UTC")).valid
-    assert len(valid) == len(frame) == slots.size  # every call accepted by the contract
+    assert made.all() and len(valid) == len(frame) == slots.size  # every call accepted
     dow, hour, _, _ = dataset.local_slots(valid["called_at"], valid["timezone"].to_numpy())
     assert np.array_equal(dow * HOURS + hour, slots.ravel())  # at the slot, in its own zone
     assert np.array_equal(valid["answered"].to_numpy(), answered)
     assert window_mask(DEFAULT_WINDOW).ravel()[slots].all()
+
+
+def test_a_local_time_a_clock_change_skips_is_not_called() -> None:
+    # Sunday 2026-03-29 01:00-02:00 does not exist in London (clocks go forward at 01:00 GMT).
+    contacts = _contacts(3)
+    contacts.zones[:] = "Europe/London"
+    slots = np.array([[SUNDAY * HOURS + 0], [SUNDAY * HOURS + 1], [SUNDAY * HOURS + 2]])
+    frame, answered, made = loop.call_rows(contacts, np.arange(3), slots,
+                                           pd.Timestamp("2026-03-29"), np.random.default_rng(0))
+    assert made.tolist() == [True, False, True] and len(frame) == 2
+    assert not answered[1]
+    dow, hour, _, _ = dataset.local_slots(frame["called_at"], frame["timezone"].to_numpy())
+    assert (hour.tolist(), dow.tolist()) == ([0, 2], [SUNDAY, SUNDAY])
 
 
 def test_greedy_choice_is_the_served_ranking() -> None:
@@ -76,6 +90,9 @@ def test_exploring_draws_archetypes_in_proportion_to_the_posterior() -> None:
     evening = np.mean(picks == MONDAY * HOURS + 19)
     assert np.mean(picks == SUNDAY * HOURS + 10) + evening == 1.0
     assert 0.45 < evening < 0.55
+    # Two calls a week go to two different slots, exploring or not.
+    twice = loop.choose("explore", contacts, model, rows[:200], 2, np.random.default_rng(4))
+    assert (twice[:, 0] != twice[:, 1]).all()
     # Greedy always calls the better of the two curves' mix.
     greedy = loop.choose("greedy", contacts, model, rows[:10], 1, np.random.default_rng(3))
     assert (greedy[:, 0] == MONDAY * HOURS + 19).all()
