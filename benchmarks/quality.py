@@ -176,19 +176,23 @@ def table(name: str, result: dict) -> str:
     lines = [f"Population `{name}`: {result['rows_valid']:,} calls, {rec['contacts']:,} held-out "
              f"contacts; holdout ROC AUC {result['roc_auc']}", "",
              "| contacts | n | model | forest ranking | best global slot | seed RF | "
-             "Bayes ceiling | model / ceiling (noise) | ceiling, reached slots | "
-             "model - global (noise) |",
+             "Bayes ceiling | model / ceiling (noise of model - ceiling) | "
+             "ceiling, reached slots | model - global (noise) |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
 
     def row(label: str, cell: dict, bound: dict | None) -> str:
-        if not cell.get("contacts", 1) or bound is None:
+        if not cell.get("contacts", 1):
             return f"| {label} | 0 | | | | | | | | |"
         cap = cell["capture"]
         versus = cell.get("model_vs_best_global_slot", {})
+        first = (f"| {label} | {cell.get('contacts', rec['contacts']):,} | "
+                 + " | ".join(f"{cap[c]:.3f}" for c in COLUMNS))
+        if bound is None:
+            return first + " | | | | |"
         floor = "" if meets_floor(bound) else " **below**"
-        return (f"| {label} | {cell.get('contacts', rec['contacts']):,} | "
-                + " | ".join(f"{cap[c]:.3f}" for c in COLUMNS)
-                + f" | {bound['ceiling']:.3f} | {bound['model'] / bound['ceiling']:.2f} "
+        share = (f"{bound['model'] / bound['ceiling']:.2f}" if bound["ceiling"] > 0
+                 else f"{bound['model']:+.3f} vs {bound['ceiling']:+.3f}")
+        return (first + f" | {bound['ceiling']:.3f} | {share} "
                 f"({bound['model_vs_ceiling_noise'] or 0:.3f}){floor} | "
                 f"{bound['ceiling_reached']:.3f} | "
                 f"{versus.get('difference', 0):+.3f} ({versus.get('noise', 0):.3f}) |")
