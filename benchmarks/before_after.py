@@ -194,6 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", default=BASELINE,
                         help=f"the commit to compare with (default {BASELINE}, before issue 14)")
     args = parser.parse_args(argv)
+    known = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--verify", "--quiet",
+                            f"{args.baseline}^{{commit}}"], capture_output=True)
+    if known.returncode:
+        parser.error(f"--baseline {args.baseline!r} is not a commit of {REPO} (a clone with its "
+                     "history is needed: git fetch --unshallow)")
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="calltime-before-after-") as tmp:
         results = run(Path(tmp), args.contacts, args.seconds, args.baseline)

@@ -138,4 +138,14 @@ class Archetypes:
                    np.asarray(data["weights"], dtype=np.float64),
                    {str(z): np.asarray(w, dtype=np.float64)
                     for z, w in data["zone_weights"].items()},
-                   tuple(float(level) for level in data.get("levels", (0.0,))))
+                   _levels(data.get("levels", (0.0,))))
+
+
+def _levels(stored: object) -> tuple[float, ...]:
+    """The stored `levels`: a non-empty list of finite numbers, or a ValueError naming it."""
+    if not isinstance(stored, (list, tuple)) or not stored or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+            for v in stored):
+        raise ValueError(f"archetypes.levels must be a non-empty list of finite numbers (logit "
+                         f"offsets), got {stored!r}")
+    return tuple(float(v) for v in stored)

@@ -199,5 +199,8 @@ def test_a_model_shipped_before_levels_still_ranks_and_refits() -> None:
     six = {**stored, "rates": stored["rates"][:1] * 6, "weights": [1 / 6] * 6}
     with pytest.raises(ValueError, match=r"zone_weights\['Asia/Jerusalem'\] has 2 shares for 6"):
         Archetypes.from_dict({**six, "zone_weights": {"Asia/Jerusalem": [0.5, 0.5]}})
+    for levels in ("x", [], [0.0, "a"], [float("nan")], [True]):
+        with pytest.raises(ValueError, match=r"archetypes\.levels must be a non-empty list"):
+            Archetypes.from_dict({**six, "levels": levels})
     with pytest.raises(ValueError, match="archetype weights has 3 shares for 6 rows"):
         Archetypes.from_dict({**six, "weights": [1 / 3] * 3, "zone_weights": {}})
