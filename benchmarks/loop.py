@@ -77,13 +77,19 @@ def _contacts(log: pd.DataFrame, truth: pd.DataFrame, campaign_share: float,
     return Contacts(ids, zones, curves, rng.random(len(ids)) < campaign_share, calls, answers)
 
 
-def posterior(model: Archetypes, contacts: Contacts, rows: np.ndarray) -> np.ndarray:
-    """(N, K) P(component | zone and calls so far): `Archetypes.contact_posterior` for many
-    contacts at once, from their calls per slot."""
+def slot_posterior(model: Archetypes, zones: np.ndarray, calls: np.ndarray,
+                   answers: np.ndarray) -> np.ndarray:
+    """(N, K) P(component | zone and calls): `Archetypes.contact_posterior` for many contacts
+    at once, from their (N, 168) calls and answers per local (day of week, hour) slot."""
     log_rates, log_misses = np.log(model.rates)[:, SLOT_CELL], np.log1p(-model.rates)[:, SLOT_CELL]
-    answers, calls = contacts.answers[rows], contacts.calls[rows]
     evidence = answers @ log_rates.T + (calls - answers) @ log_misses.T
-    return Archetypes.posterior(model.log_prior(list(contacts.zones[rows])) + evidence)
+    return Archetypes.posterior(model.log_prior(list(zones)) + evidence)
+
+
+def posterior(model: Archetypes, contacts: Contacts, rows: np.ndarray) -> np.ndarray:
+    """(N, K) the component posterior of these contacts from their calls so far."""
+    return slot_posterior(model, contacts.zones[rows], contacts.calls[rows],
+                          contacts.answers[rows])
 
 
 def best_slots(curves: np.ndarray, n: int) -> np.ndarray:

@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks.loop import slot_posterior
 from benchmarks.serving import OUT
 from inference_code.archetypes import SLOT_CELL, Archetypes
 from inference_code.features import DAY_NAMES, HOURS
@@ -90,10 +91,8 @@ def bayes_ceiling(calls: Path, truth: pd.DataFrame) -> dict:
         per_slot = first[zone == z].sum(axis=0)
         reached[z] = allowed & (per_slot >= REACHED_SHARE * per_slot[allowed].mean())
     reached_test = np.array([reached[z] for z in zone[test]])
-    rates = model.rates[:, SLOT_CELL]
-    served = Archetypes.posterior(
-        model.log_prior(list(zone[test])) + answers[test] @ np.log(rates).T
-        + (calls_n[test] - answers[test]) @ np.log1p(-rates).T) @ rates
+    served = (slot_posterior(model, zone[test], calls_n[test], answers[test])
+              @ model.rates[:, SLOT_CELL])
     known = group_curves_posterior(curves, groups, zone, test, calls_n, answers)
     true = curves[test]
     picks = {"ceiling": np.argmax(np.where(allowed, expected, -1), axis=1),
