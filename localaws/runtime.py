@@ -20,6 +20,7 @@ import os
 import shutil
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,6 +207,8 @@ class LocalAWS:
         self._mock = None
         self._saved_env: dict[str, str | None] = {}
         self._s3_writes = threading.Lock()
+        self._s3_counted = threading.Lock()
+        self.s3_requests: Counter[str] = Counter()  # operation -> requests answered (billed)
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -229,6 +232,7 @@ class LocalAWS:
         events.register_first("before-call", self._authorize)
         for operation in ("GetObject", "HeadObject"):
             events.register(f"after-call.s3.{operation}", self._missing_key_without_list)
+        events.register("after-call.s3", self._count_s3_request)
         # S3 conditional writes are atomic in AWS; moto checks, then writes. Serialize writes
         # so If-None-Match / If-Match keep their meaning across threads.
         for operation in ("PutObject", "DeleteObject", "CopyObject"):
@@ -330,6 +334,12 @@ class LocalAWS:
                           Decision.IMPLICIT_DENY, head=head)
         parsed["Error"] = error["Error"]
         parsed.setdefault("ResponseMetadata", {})["HTTPStatusCode"] = 403
+
+    def _count_s3_request(self, model: Any, **_: Any) -> None:
+        """Every S3 request made in the account (the handlers', the state machine's own), by
+        operation: what S3 bills per request (`benchmarks/scale.py` reports them per run)."""
+        with self._s3_counted:
+            self.s3_requests[model.name] += 1
 
     def _serve_call(self, service: str, operation: str, params: dict[str, Any],
                     region: str | None) -> tuple[int, dict[str, Any]]:

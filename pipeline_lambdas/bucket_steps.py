@@ -1,8 +1,9 @@
 """The per-bucket Distributed Map items of a scale-out run.
 
-- MergeBucket: one bucket's pieces from every part, in part order, merged; calls exported in two
-  parts rejected as duplicates; the bucket's rows, sorted call times (and their histogram by
-  hour, for GlobalCut) and summary written.
+- MergeBucket: one bucket's pieces from every part (its byte range of each partition slice's
+  object), in part order, merged; calls exported in two parts rejected as duplicates; the
+  bucket's rows, sorted call times (and their histogram by hour, for GlobalCut) and summary
+  written.
 - CountBucket: the bucket's contacts' calls and answers per weekly cell, before the run's
   temporal cut and over every call, for the global parameters; and the rows of its contacts in
   the training sample.
@@ -24,8 +25,9 @@ from training import scale_out, streamed_quantile
 
 def merge(s3, settings: PipelineSettings, work: str, number: int) -> dict[str, Any]:
     target = settings.models_bucket
-    pieces = w.read_all(w.keys(s3, target, w.pieces_prefix(work, number)),
-                        lambda key: w.get_frame(s3, target, key))
+    pieces = [piece for piece in w.read_all(w.keys(s3, target, w.pieces_prefix(work)),
+                                            lambda key: w.get_piece(s3, target, key, number))
+              if piece is not None]
     rows, duplicates = scale_out.merge_bucket(pieces)
     summary = {"bucket": number, **scale_out.bucket_summary(rows, len(duplicates))}
     if len(rows):

@@ -40,13 +40,14 @@ def partition_part(s3, settings: PipelineSettings, uri: str, index: int, work: s
     try:
         for number, piece in enumerate(scale_out.partition_slices(uri, data, buckets,
                                                                   slice_rows=slice_rows)):
-            outputs = {w.piece_key(work, b, index, number): rows
-                       for b, rows in piece.buckets.items()}
+            writes = [partial(w.put_pieces, s3, target, w.pieces_key(work, index, number),
+                              piece.buckets, buckets)]
+            written.append(w.pieces_key(work, index, number))
             if len(piece.rejects):
-                outputs[w.part_rejects_key(work, index, number)] = piece.rejects
-            written += outputs
-            w.write_all([partial(w.put_frame, s3, target, key, frame)
-                         for key, frame in outputs.items()])
+                rejects = w.part_rejects_key(work, index, number)
+                writes.append(partial(w.put_frame, s3, target, rejects, piece.rejects))
+                written.append(rejects)
+            w.write_all(writes)
             # What the summary needs of the slice; its rows are let go.
             slices.append(scale_out.PartitionedPart(piece.name, {}, piece.rejects[
                 ["reject_reason"]], piece.rows_read))

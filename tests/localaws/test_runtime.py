@@ -260,3 +260,22 @@ def test_a_run_stopped_mid_way_shows_as_stopped_and_is_saved_with_the_account(tm
     stopped = [r for r in saved if r["execution"]["name"] == "stopped-run"]
     assert [r["execution"]["status"] for r in stopped] == ["ABORTED"]
     assert not list((state / RUNNING_DIR).glob("*.json"))
+
+
+def test_s3_requests_are_counted_by_operation_as_s3_bills_them(tmp_path) -> None:
+    """What `make bench-scale` reports per run: every S3 request answered, ranged GETs and
+    refused ones included, by operation."""
+    with LocalAWS(work_dir=tmp_path / "local") as aws:
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="counted-bucket")
+        before = dict(aws.s3_requests)
+        for n in range(3):
+            s3.put_object(Bucket="counted-bucket", Key=f"k{n}", Body=b"0123456789")
+        assert s3.get_object(Bucket="counted-bucket", Key="k1",
+                             Range="bytes=2-4")["Body"].read() == b"234"
+        with pytest.raises(s3.exceptions.NoSuchKey):
+            s3.get_object(Bucket="counted-bucket", Key="missing")
+        s3.list_objects_v2(Bucket="counted-bucket")
+        made = {op: n - before.get(op, 0) for op, n in aws.s3_requests.items()
+                if n != before.get(op, 0)}
+    assert made == {"PutObject": 3, "GetObject": 2, "ListObjectsV2": 1}

@@ -9,6 +9,7 @@ import pandas as pd
 from pipeline_lambdas import work_area as w
 from pipeline_lambdas.partition_step import partition_part
 from tests.support.local_account import BUCKET
+from training import scale_out
 
 WORK = "work/run-1/"
 
@@ -31,10 +32,14 @@ def test_a_part_is_written_a_slice_at_a_time_and_summarized_whole(aws, settings)
     uri = _put("data/calls/part-0.csv", _csv(600) + "c-x,not a time,true\n")
     out = partition_part(s3, settings, uri, 0, WORK, buckets=3, slice_rows=250)
     assert out == {"index": 0, "rows_read": 601, "slices": 3}
+    # One object per slice (not one per slice and bucket), each bucket's rows a range of it.
     pieces = w.keys(s3, BUCKET, f"{WORK}pieces/")
-    assert {k.rsplit("-", 1)[1] for k in pieces} == {"0000.parquet", "0001.parquet",
-                                                     "0002.parquet"}
-    assert sum(len(w.get_frame(s3, BUCKET, k)) for k in pieces) == 600
+    assert pieces == [w.pieces_key(WORK, 0, n) for n in range(3)]
+    read = {(k, b): w.get_piece(s3, BUCKET, k, b) for k in pieces for b in range(3)}
+    assert sum(len(rows) for rows in read.values() if rows is not None) == 600
+    for (_, number), rows in read.items():
+        if rows is not None:
+            assert set(scale_out.bucket_of(rows["contact_id"].to_numpy(), 3)) == {number}
     (rejects,) = w.keys(s3, BUCKET, f"{WORK}rejects/")
     assert w.get_frame(s3, BUCKET, rejects)["source_row"].tolist() == ["602"]  # header: 1
     summary = w.get_json(s3, BUCKET, w.part_summary_key(WORK, 0))
