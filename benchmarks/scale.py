@@ -56,6 +56,22 @@ def parse_size(text: str) -> int:
     return rows
 
 
+# S3 bills PUT, COPY, POST and LIST requests at one price and GET and the rest at a twelfth of
+# it; DELETE is free (https://aws.amazon.com/s3/pricing/, "Requests & data retrievals").
+# DeleteObjects is a POST: counted with the PUTs, to be safe.
+PUT_CLASS = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload", "UploadPart",
+                       "UploadPartCopy", "CompleteMultipartUpload", "ListObjectsV2",
+                       "ListObjects", "ListObjectVersions", "DeleteObjects"})
+FREE = frozenset({"DeleteObject", "AbortMultipartUpload"})
+
+
+def request_classes(requests: dict[str, int]) -> tuple[int, int]:
+    """(PUT-class, GET-class) requests of {operation: count}."""
+    puts = sum(n for op, n in requests.items() if op in PUT_CLASS)
+    gets = sum(n for op, n in requests.items() if op not in PUT_CLASS | FREE)
+    return puts, gets
+
+
 def state_seconds(result: ExecutionResult) -> dict[str, float]:
     """Each top-level state's wall time (entered to exited), from the execution's history."""
     entered: dict[str, Any] = {}
@@ -89,8 +105,11 @@ def run_path(out: Path, calls: Path, threshold: int, label: str) -> dict[str, An
         settings = PipelineSettings.from_env(stack.environment)
         put_data(settings.models_bucket, "data/calls" if calls.is_dir()
                  else f"data/calls/{calls.name}", calls)
+        before = dict(aws.s3_requests)
         result = aws.run_execution(arn, dict(LOCAL_INPUT), timeout=4 * 3600)
         invocations = list(aws.lambdas.invocations)
+        s3_requests = {op: n - before.get(op, 0) for op, n in sorted(aws.s3_requests.items())
+                       if n > before.get(op, 0)}
     plan, train = result.state_value("plan"), result.state_value("train")
     error = result.state_value("error")
     rows = {key: train.get(key) for key in ("rows_read", "rows_valid", "rows_trained")}
@@ -102,7 +121,12 @@ def run_path(out: Path, calls: Path, threshold: int, label: str) -> dict[str, An
         if step not in STEP_ROWS:
             continue
         entry = steps.setdefault(step, {"invocations": 0, "failed": 0, "seconds": 0.0,
-                                        "peak_mb": 0, "memory_mb": invocation["memory_mb"]})
+                                        "peak_mb": 0, "memory_mb": invocation["memory_mb"],
+                                        "s3_requests": {}})
+        for call, n in invocation.get("aws_calls", {}).items():
+            if call.startswith("s3."):
+                operation = call.removeprefix("s3.")
+                entry["s3_requests"][operation] = entry["s3_requests"].get(operation, 0) + n
         entry["invocations"] += 1
         entry["failed"] += invocation["error"] is not None
         entry["seconds"] += invocation["seconds"]
@@ -119,7 +143,7 @@ def run_path(out: Path, calls: Path, threshold: int, label: str) -> dict[str, An
             "training_seconds": round(sum(seconds.get(s, 0.0) for s in TRAINING_STATES), 1),
             "states": {s: round(seconds[s], 1) for s in TRAINING_STATES if s in seconds},
             "auc": train.get("roc_auc"),
-            "steps": steps}
+            "s3_requests": s3_requests, "steps": steps}
 
 
 def bench(sizes: list[int], out: Path, seed: int) -> list[dict[str, Any]]:
@@ -144,7 +168,8 @@ def _cell(run: dict[str, Any]) -> str:
 
 def table(results: list[dict[str, Any]]) -> str:
     lines = ["| rows (valid) | single function (baseline) | Distributed Map path | "
-             "parts x buckets | peak worker MB / limit |", "|---|---|---|---|---|"]
+             "parts x buckets | peak worker MB / limit | S3 PUT-class / GET-class requests |",
+             "|---|---|---|---|---|---|"]
     for size in sorted({r["size"] for r in results}):
         single = next(r for r in results if r["size"] == size and r["run"] == "single")
         scaled = next(r for r in results if r["size"] == size and r["run"] == "scale-out")
@@ -153,14 +178,18 @@ def table(results: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {scaled['rows_valid'] or size:,} | {_cell(single)} | {_cell(scaled)} | "
             f"{scaled['files']} x {scaled['buckets']} | "
-            + (f"{peak['peak_mb']:,} / {peak['memory_mb']:,} |" if peak else "- |"))
+            + (f"{peak['peak_mb']:,} / {peak['memory_mb']:,} |" if peak else "- |")
+            + " {:,} / {:,} |".format(*request_classes(scaled.get("s3_requests", {}))))
     lines += ["", "| rows | step | invocations (failed) | rows / worker-second | "
-              "worker seconds | peak MB / limit |", "|---|---|---|---|---|---|"]
+              "worker seconds | peak MB / limit | S3 PUT-class / GET-class |",
+              "|---|---|---|---|---|---|---|"]
     for run in results:
         for step, s in run["steps"].items():
+            puts, gets = request_classes(s.get("s3_requests", {}))
             lines.append(f"| {run['size']:,} ({run['run']}) | {step} | {s['invocations']} "
                          f"({s['failed']}) | {s['rows_per_worker_second'] or 0:,} | "
-                         f"{s['seconds']:,} | {s['peak_mb']:,} / {s['memory_mb']:,} |")
+                         f"{s['seconds']:,} | {s['peak_mb']:,} / {s['memory_mb']:,} | "
+                         f"{puts:,} / {gets:,} |")
     return "\n".join(lines)
 
 

@@ -21,6 +21,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,7 +146,7 @@ class LocalLambda:
         status, body = SERVICE_REFUSALS[error]
         self.invocations.append({"function": name, "request_id": None, "seconds": 0.0,
                                  "max_memory_mb": None, "memory_mb": None, "error": error,
-                                 "error_type": error})
+                                 "error_type": error, "aws_calls": {}})
         return Invocation(status, json.dumps(body).encode(), error)
 
     def role_of(self, name: str) -> str | None:
@@ -170,8 +171,10 @@ class LocalLambda:
                                 timeout_seconds=config.timeout_seconds)
         handler = self.handlers[name]
         started = time.monotonic()
+        calls: Counter[str] = Counter()  # "service.Operation" -> calls made (workers only)
         if isinstance(handler, str) and self._serve_call is not None:
-            body, error, memory = self._in_worker(name, handler, payload, context, config)
+            body, error, memory = self._in_worker(name, handler, payload, context, config,
+                                                  calls)
         else:
             body, error, memory = self._in_process(name, handler, payload, context, config)
         elapsed = time.monotonic() - started
@@ -183,7 +186,8 @@ class LocalLambda:
         self.invocations.append({"function": name, "request_id": context.aws_request_id,
                                  "seconds": round(elapsed, 3), "max_memory_mb": memory,
                                  "memory_mb": config.memory_mb, "error": error,
-                                 "error_type": _error_type(body) if error else None})
+                                 "error_type": _error_type(body) if error else None,
+                                 "aws_calls": dict(calls)})
         return Invocation(200, body, error)
 
     def _in_process(self, name: str, handler: Handler | str, payload: bytes,
@@ -209,7 +213,8 @@ class LocalLambda:
         return body, error, None
 
     def _in_worker(self, name: str, handler: str, payload: bytes, context: LambdaContext,
-                   config: FunctionConfig) -> tuple[bytes, str | None, int | None]:
+                   config: FunctionConfig, calls: Counter[str]
+                   ) -> tuple[bytes, str | None, int | None]:
         worker = self._checkout(name)
         fields = {"function_name": context.function_name,
                   "invoked_function_arn": context.invoked_function_arn,
@@ -217,9 +222,12 @@ class LocalLambda:
                   "timeout_seconds": context.timeout_seconds,
                   "aws_request_id": context.aws_request_id}
         principal = role_session(config.role_arn, name) if config.role_arn else None
+        counted = threading.Lock()
 
         def serve(service: str, operation: str, params: dict[str, Any], region: str | None
                   ) -> tuple[int, dict[str, Any]]:
+            with counted:
+                calls[f"{service}.{operation}"] += 1
             with acting_as(principal):
                 return self._serve_call(service, operation, params, region)
 

@@ -114,6 +114,11 @@ def test_a_workers_aws_calls_are_made_with_its_functions_role(local) -> None:
     assert denied["errorType"] == "AccessDenied"  # botocore's class for S3's error code
     assert "assumed-role/step-fn/reads is not authorized to perform: s3:PutObject on resource: " \
         f"arn:aws:s3:::{BUCKET}/theirs/a" in denied["errorMessage"]
+    # Each invocation's AWS calls are counted (what `make bench-scale` reports per worker);
+    # the refused one made its one call.
+    first, second = local.lambdas.invocations[-2:]
+    assert first["aws_calls"] == {"s3.PutObject": 1, "s3.GetObject": 1}
+    assert second["aws_calls"] == {"s3.PutObject": 1}
 
 
 def dies(event: dict, context) -> dict:
