@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from inference_code.features import DEFAULT_TIMEZONE
 from inference_code.time_zones import iana_zones
+from training import call_validation
 
 REQUIRED_COLUMNS = ("contact_id", "called_at", "answered")
 OPTIONAL_COLUMNS = ("duration_seconds", "campaign_id", "timezone")
@@ -202,76 +203,77 @@ def validate(raw: pd.DataFrame, default_timezone: str = DEFAULT_TIMEZONE,
              name: str = "call log", now: pd.Timestamp | None = None) -> ValidationResult:
     """Split a raw log into valid rows and counted, kept rejects. `now` (default: the clock)
     bounds the latest plausible call time."""
-    raw = raw.rename(columns=lambda c: str(c).strip().lower())
+    valid, rejects, ignored = check_table(pa.Table.from_pandas(raw, preserve_index=False),
+                                          default_timezone, name, now)
+    return ValidationResult(valid=valid.to_pandas(), rejects=rejects, ignored_columns=ignored)
+
+
+VALID_SCHEMA = pa.schema([("contact_id", pa.large_string()),
+                          ("called_at", pa.timestamp("ns", tz="UTC")),
+                          ("answered", pa.bool_()), ("duration_seconds", pa.float64()),
+                          ("campaign_id", pa.large_string()), ("timezone", pa.large_string()),
+                          ("source_row", pa.int64())])
+
+
+def check_table(table: pa.Table, default_timezone: str = DEFAULT_TIMEZONE,
+                name: str = "call log", now: pd.Timestamp | None = None
+                ) -> tuple[pa.Table, pd.DataFrame, list[str]]:
+    """`validate` on an Arrow table, column-wise (training/call_validation.py): the valid rows
+    as an Arrow table (VALID_SCHEMA), the rejects (the source columns as text, their row and
+    reason) and the ignored columns' names."""
+    table = table.rename_columns([str(c).strip().lower() for c in table.column_names])
+    names = table.column_names
     # Logs read from several files carry where each row came from (see load_parts).
-    source_file = raw.pop(_FILE) if _FILE in raw.columns else None
-    given_rows = raw.pop(_ROW) if _ROW in raw.columns else None
-    missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
+    source_file = table.column(_FILE) if _FILE in names else None
+    given_rows = table.column(_ROW) if _ROW in names else None
+    raw = table.drop_columns([c for c in (_FILE, _ROW) if c in names])
+    missing = [c for c in REQUIRED_COLUMNS if c not in raw.column_names]
     if missing:
-        found = ", ".join(repr(c) for c in raw.columns[:12]) or "none"
+        found = ", ".join(repr(c) for c in raw.column_names[:12]) or "none"
         raise InvalidCallLog(f"{name} is missing required column(s) "
                              f"{', '.join(repr(c) for c in missing)}; found columns: {found}")
-    if len(raw) == 0:
+    if raw.num_rows == 0:
         raise InvalidCallLog(f"{name} has a header but no rows")
     if default_timezone not in known_timezones():
         raise InvalidCallLog(f"default timezone {default_timezone!r} is not an IANA time zone")
-    ignored = [c for c in raw.columns if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-
-    def column(name_: str) -> pd.Series:
-        if name_ in raw.columns:
-            return raw[name_].astype(str).str.strip()
-        return pd.Series("", index=raw.index)
-
-    contact, stamp, answered_text = column("contact_id"), column("called_at"), column("answered")
-    zone = column("timezone").where(lambda s: s != "", default_timezone)
-    duration_text, campaign = column("duration_seconds"), column("campaign_id")
-
-    reason = pd.Series("", index=raw.index, dtype=object)
-
-    def reject(mask: pd.Series, why: str) -> None:
-        reason[(reason == "") & mask] = why
-
-    reject((contact == "") | (stamp == "") | (answered_text == ""), "missing_field")
-    well_formed = stamp.str.match(_ISO_WITH_OFFSET)
-    called_at = pd.to_datetime(stamp.where(well_formed), utc=True, format="ISO8601",
-                               errors="coerce")
-    reject(called_at.isna(), "unparseable_timestamp")
+    ignored = [c for c in raw.column_names if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    columns = {c: _text_column(raw.column(c)) for c in REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+               if c in raw.column_names}
     latest = (now if now is not None else pd.Timestamp.now(tz="UTC")) + FUTURE_TOLERANCE
-    reject((called_at < EARLIEST_CALL) | (called_at > latest), "implausible_timestamp")
-    called_at = called_at.where(reason == "").astype("datetime64[ns, UTC]")
-    reject(~zone.isin(known_timezones()), "unknown_timezone")
-    lowered = answered_text.str.lower()
-    is_true, is_false = lowered.isin(TRUE_WORDS), lowered.isin(FALSE_WORDS)
-    reject(~(is_true | is_false), "bad_answered")
-    duration = pd.to_numeric(duration_text.where(duration_text != ""), errors="coerce")
-    reject((duration_text != "") & (duration.isna() | ~np.isfinite(duration.fillna(0))),
-           "bad_duration")
-    reject(duration < 0, "negative_duration")
-    # The same contact called at the same instant twice is one call exported twice.
-    candidate = reason == ""
-    key = pd.DataFrame({"c": contact[candidate], "t": called_at[candidate]})
-    dup_index = key.index[key.duplicated(keep="first").to_numpy()]
-    reason.loc[dup_index] = "duplicate"
-
-    source_row = (given_rows if given_rows is not None
-                  else pd.Series(np.arange(2, len(raw) + 2), index=raw.index))  # header: row 1
-    ok = reason == ""
-    valid = pd.DataFrame({
-        "contact_id": contact[ok],
-        "called_at": called_at[ok],
-        "answered": is_true[ok],
-        "duration_seconds": duration[ok].astype(float),
-        "campaign_id": campaign[ok],
-        "timezone": zone[ok],
-        "source_row": source_row[ok],
-    }).reset_index(drop=True)
-    rejects = raw.loc[~ok].copy()
-    rejects.insert(0, "source_row", source_row[~ok])
-    rejects.insert(1, "reject_reason", reason[~ok])
+    checked = call_validation.check(
+        columns, raw.num_rows, default_timezone, known_timezones(), EARLIEST_CALL.value,
+        latest.as_unit("ns").value, _ISO_WITH_OFFSET, TRUE_WORDS, FALSE_WORDS,
+        REJECT_REASONS)
+    source_row = (np.asarray(given_rows.to_numpy(), dtype=np.int64) if given_rows is not None
+                  else np.arange(2, raw.num_rows + 2, dtype=np.int64))  # header: row 1
+    ok = checked.reason == 0
+    keep = pa.array(np.flatnonzero(ok))
+    valid = pa.table([
+        checked.contact.take(keep).cast(pa.large_string()),
+        pa.array(checked.called_at[ok], pa.int64()).cast(pa.timestamp("ns", tz="UTC")),
+        pa.array(checked.answered[ok]),
+        pa.array(checked.duration[ok], pa.float64()),
+        checked.campaign.take(keep).cast(pa.large_string()),
+        checked.zone.take(keep).cast(pa.large_string()),
+        pa.array(source_row[ok])], schema=VALID_SCHEMA)
+    dropped = np.flatnonzero(~ok)
+    rejects = _as_text(raw.take(pa.array(dropped)).to_pandas())
+    rejects.insert(0, "source_row", source_row[dropped])
+    named = np.array(("", *REJECT_REASONS), dtype=object)[checked.reason[dropped]]
+    rejects.insert(1, "reject_reason", pd.Series(named, dtype=object))
     if source_file is not None:
-        rejects.insert(0, "source_file", source_file[~ok])
-    return ValidationResult(valid=valid, rejects=rejects.reset_index(drop=True),
-                            ignored_columns=ignored)
+        rejects.insert(0, "source_file", np.asarray(source_file.take(pa.array(dropped))
+                                                    .to_pylist(), dtype=object))
+    return valid, rejects, ignored
+
+
+def _text_column(column: pa.ChunkedArray) -> pa.Array:
+    """A source column as the text the contract reads: text as it is, typed Parquet columns as
+    the strings a CSV would hold (`_as_text`)."""
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return column.combine_chunks()
+    return pa.array(_as_text(pd.DataFrame({"v": column.to_pandas()}))["v"].to_numpy(dtype=object),
+                    pa.large_string())
 
 
 # The features are cross-fitted over contacts and the archetypes learned across them: fewer

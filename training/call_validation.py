@@ -1,0 +1,202 @@
+"""The call-log contract's rules applied column-wise with Arrow (training/call_log.py's
+`validate` and the scale-out partition workers both use it).
+
+Every rule is vectorized compute over a slice's columns: whitespace trimmed as Python's
+`str.strip` does, time stamps matched against the ISO-8601-with-offset pattern and parsed by
+Arrow (the few Arrow refuses, and any outside its nanosecond range, by pandas, as before, so
+every row gets the value and the reason it always got), zones checked against the shipped IANA
+list once per slice, durations parsed as numbers (plain decimals by Arrow, anything else by
+pandas), and a call exported twice within the slice found by sorting (contact, instant) pairs.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# What Python's str.strip() removes: the same characters, so a value is what it always was.
+_WHITESPACE = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+# A decimal number Arrow and pandas read alike; anything else is left to pandas.
+_PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+# Years Arrow's nanosecond timestamps hold with room: others are parsed by pandas (they are
+# implausible or unparseable either way).
+_YEARS = (1700, 2200)
+_EARLIEST_NS = pd.Timestamp.min.tz_localize("UTC")
+_LATEST_NS = pd.Timestamp.max.tz_localize("UTC")
+
+
+@dataclass
+class Checked:
+    """A slice's columns after the rules: the reason of each row ("" = valid) and the parsed
+    values (meaningful on the valid rows)."""
+
+    reason: np.ndarray  # (n,) int8: 0 valid, else 1 + the index of its reason in `reasons`
+    contact: pa.Array
+    called_at: np.ndarray  # (n,) int64 nanoseconds since the epoch, UTC
+    answered: np.ndarray  # (n,) bool
+    duration: np.ndarray  # (n,) float64, NaN where none was given
+    campaign: pa.Array
+    zone: pa.Array
+
+
+def text(column: pa.ChunkedArray | pa.Array | None, rows: int) -> pa.Array:
+    """A column as trimmed text; absent or null is ""."""
+    if column is None:
+        return pa.array([""] * rows, type=pa.string())
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        raise TypeError(f"text columns only, got {column.type}")
+    return pc.utf8_trim(column.fill_null(""), characters=_WHITESPACE)
+
+
+def _bool(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(mask.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def parse_times(stamp: pa.Array, well_formed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(nanoseconds, parsed) for the well-formed stamps; the rest unparsed. Arrow casts the
+    stamps of plausible years; a cast that fails is split until the stamps it refuses are
+    found, and those, with the stamps of other years, are parsed by pandas as before."""
+    n = len(stamp)
+    nanos = np.zeros(n, dtype=np.int64)
+    parsed = np.zeros(n, dtype=bool)
+    formed = np.flatnonzero(well_formed)
+    head = pc.utf8_slice_codeunits(stamp.take(pa.array(formed, pa.int64())), 0, 4)
+    digits = _bool(pc.match_substring_regex(head, "^[0-9]{4}$"))
+    year = np.zeros(len(formed), dtype=np.int64)
+    if digits.any():
+        year[digits] = pc.cast(head.filter(pa.array(digits)), pa.int32()).to_numpy()
+    plausible = digits & (year >= _YEARS[0]) & (year <= _YEARS[1])
+    fast = formed[plausible]
+    slow: list[np.ndarray] = [formed[~plausible]]
+
+    def cast(rows: np.ndarray) -> None:
+        if not len(rows):
+            return
+        try:
+            values = pc.cast(stamp.take(pa.array(rows)), pa.timestamp("ns", tz="UTC"))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            if len(rows) <= 64:
+                slow.append(rows)
+                return
+            middle = len(rows) // 2
+            cast(rows[:middle])
+            cast(rows[middle:])
+            return
+        nanos[rows] = values.cast(pa.int64()).to_numpy()
+        parsed[rows] = True
+
+    cast(fast)
+    rest = np.concatenate(slow)
+    if len(rest):
+        when = pd.to_datetime(pd.Series(stamp.take(pa.array(rest)).to_pylist(), dtype=object),
+                              utc=True, format="ISO8601", errors="coerce")
+        for row, value in zip(rest, when, strict=True):
+            if pd.isna(value):
+                continue
+            parsed[row] = True
+            # beyond nanoseconds' range (years before 1677, after 2262): as far as they go
+            if value < _EARLIEST_NS:
+                nanos[row] = np.iinfo(np.int64).min
+            elif value > _LATEST_NS:
+                nanos[row] = np.iinfo(np.int64).max
+            else:
+                nanos[row] = value.as_unit("ns").value
+    return nanos, parsed
+
+
+def parse_durations(duration: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(values, given): NaN where the text is empty or no number, as pandas.to_numeric
+    reads it."""
+    n = len(duration)
+    values = np.full(n, np.nan)
+    given = _bool(pc.not_equal(duration, ""))
+    plain = _bool(pc.match_substring_regex(duration, _PLAIN_NUMBER)) & given
+    rows = np.flatnonzero(plain)
+    if len(rows):
+        values[rows] = pc.cast(duration.take(pa.array(rows)), pa.float64()).to_numpy()
+    other = np.flatnonzero(given & ~plain)
+    if len(other):
+        values[other] = pd.to_numeric(pd.Series(duration.take(pa.array(other)).to_pylist(),
+                                                dtype=object),
+                                      errors="coerce").to_numpy(dtype=float)
+    return values, given
+
+
+def first_of_repeats(candidate: np.ndarray, contact: pa.Array, nanos: np.ndarray
+                     ) -> np.ndarray:
+    """Rows among `candidate` whose (contact, instant) an earlier candidate row has. Only rows
+    sharing their instant with another can repeat: those few are compared by contact."""
+    rows = np.flatnonzero(candidate)
+    if len(rows) < 2:
+        return np.zeros(0, dtype=np.int64)
+    times = nanos[rows]
+    order = np.argsort(times, kind="stable")  # an export is nearly in time order: fast
+    ordered = times[order]
+    same = ordered[1:] == ordered[:-1]
+    shared = np.sort(rows[order][np.r_[same, False] | np.r_[False, same]])
+    if not len(shared):
+        return np.zeros(0, dtype=np.int64)
+    codes = np.asarray(pc.dictionary_encode(contact.take(pa.array(shared))).indices
+                       .to_numpy(zero_copy_only=False), dtype=np.int64)
+    by_pair = np.lexsort((nanos[shared], codes))  # stable: the first of a repeat comes first
+    c, t = codes[by_pair], nanos[shared][by_pair]
+    repeat = np.r_[False, (c[1:] == c[:-1]) & (t[1:] == t[:-1])]
+    return np.sort(shared[by_pair][repeat])
+
+
+def check(columns: dict[str, pa.Array], rows: int, default_timezone: str,
+          known_zones: Iterable[str], earliest_ns: int, latest_ns: int,
+          iso_with_offset: str, true_words: Iterable[str], false_words: Iterable[str],
+          reasons: Sequence[str]) -> Checked:
+    """The contract's rules on a slice's text columns (names lower-cased; absent ones are
+    empty), in the order of `reasons` (call_log.REJECT_REASONS): a row gets the first reason
+    that applies."""
+    def get(name: str) -> pa.Array:
+        return text(columns.get(name), rows)
+
+    contact, stamp, answered_text = get("contact_id"), get("called_at"), get("answered")
+    zone = get("timezone")
+    zone = pc.if_else(pc.equal(zone, ""), pa.scalar(default_timezone, zone.type), zone)
+    duration_text, campaign = get("duration_seconds"), get("campaign_id")
+
+    reason = np.zeros(rows, dtype=np.int8)
+    code = {why: np.int8(i + 1) for i, why in enumerate(reasons)}
+
+    def reject(mask: np.ndarray, why: str) -> None:
+        reason[(reason == 0) & mask] = code[why]
+
+    reject(_bool(pc.equal(contact, "")) | _bool(pc.equal(stamp, ""))
+           | _bool(pc.equal(answered_text, "")), "missing_field")
+    # RE2's \d is ASCII; Python's re (the contract's) takes other digits too: the stamps RE2
+    # does not match are tried with re (few: the missing and the malformed).
+    well_formed = _bool(pc.match_substring_regex(stamp, iso_with_offset.replace(r"\d",
+                                                                              "[0-9]")))
+    others = np.flatnonzero(~well_formed & _bool(pc.not_equal(stamp, "")))
+    if len(others):
+        compiled = re.compile(iso_with_offset)
+        for row, value in zip(others, stamp.take(pa.array(others)).to_pylist(), strict=True):
+            well_formed[row] = compiled.match(value) is not None
+    nanos, parsed = parse_times(stamp, well_formed)
+    reject(~parsed, "unparseable_timestamp")
+    reject(parsed & ((nanos < earliest_ns) | (nanos > latest_ns)), "implausible_timestamp")
+    zone_set = pa.array(sorted(known_zones), type=zone.type)
+    reject(~_bool(pc.is_in(zone, value_set=zone_set)), "unknown_timezone")
+    lowered = pc.utf8_lower(answered_text)
+    is_true = _bool(pc.is_in(lowered, value_set=pa.array(sorted(true_words), lowered.type)))
+    is_false = _bool(pc.is_in(lowered, value_set=pa.array(sorted(false_words), lowered.type)))
+    reject(~(is_true | is_false), "bad_answered")
+    duration, given = parse_durations(duration_text)
+    reject(given & ~np.isfinite(duration), "bad_duration")
+    with np.errstate(invalid="ignore"):
+        reject(duration < 0, "negative_duration")
+    reason[first_of_repeats(reason == 0, contact, nanos)] = code["duplicate"]
+    return Checked(reason, contact, nanos, is_true, duration, campaign, zone)
