@@ -50,20 +50,21 @@ def count(s3, settings: PipelineSettings, work: str, number: int,
     target = settings.models_bucket
     if not w.keys(s3, target, w.bucket_key(work, number)):
         return {"bucket": number, "contacts": 0}
-    rows = w.get_frame(s3, target, w.bucket_key(work, number))
-    fraction = float(cut["counts_fraction"])
+    rows = w.get_table(s3, target, w.bucket_key(work, number))
     arrays = {}
-    for label, before in (("before", float(cut["cut"])), ("every", np.inf)):
-        counts = scale_out.contact_counts(rows, before, fraction)
+    at = scale_out.contact_counts_at(rows, [float(cut["cut"]), np.inf],
+                                     float(cut["counts_fraction"]))
+    for label, counts in zip(("before", "every"), at, strict=True):
         arrays.update({f"{label}_ids": counts.contact_ids.astype(str),
                        f"{label}_calls": counts.calls, f"{label}_answers": counts.answers,
                        f"{label}_zones": counts.zones.astype(str),
                        f"{label}_totals": np.array([counts.rows, counts.answered])})
     w.put_arrays(s3, target, w.counts_key(work, number), **arrays)
     sample = scale_out.sampled(rows, float(cut["sample_fraction"]))
-    if len(sample):
+    if sample.num_rows:
         w.put_frame(s3, target, w.sample_key(work, number), sample)
-    return {"bucket": number, "contacts": len(arrays["every_ids"]), "sampled_rows": len(sample)}
+    return {"bucket": number, "contacts": len(arrays["every_ids"]),
+            "sampled_rows": sample.num_rows}
 
 
 @step_handler

@@ -109,18 +109,18 @@ def read_raw(source: Path | bytes, name: str = "call log") -> pd.DataFrame:
         raise InvalidCallLog(f"{name} is not a readable CSV: {err}") from err
 
 
-def read_slices(data: bytes, name: str, rows: int) -> Iterator[pd.DataFrame]:
-    """The log `read_raw` reads, `rows` at a time (Parquet record batches, CSV chunks), each
-    slice carrying its rows' 1-based source row numbers: what a worker holding one slice at a
-    time validates. Refusals are read_raw's; one in a later slice comes after earlier slices."""
+def read_slices(data: bytes, name: str, rows: int) -> Iterator[pa.Table]:
+    """The log `read_raw` reads, `rows` at a time (Parquet record batches as Arrow reads them,
+    typed columns and all; CSV chunks as text), each slice carrying its rows' 1-based source
+    row numbers: what a worker holding one slice at a time validates (`check_table`).
+    Refusals are read_raw's; one in a later slice comes after earlier slices."""
     _check_bytes(data, name)
     if data[:4] == b"PAR1":
         try:
             parquet = pq.ParquetFile(io.BytesIO(data))
             check_header(parquet.schema_arrow.names, name)
             batches = parquet.iter_batches(batch_size=rows)
-            frames = (_as_text(pa.Table.from_batches([b]).to_pandas()) for b in batches)
-            yield from _numbered(frames, name)
+            yield from _numbered((pa.Table.from_batches([b]) for b in batches), name)
         except InvalidCallLog:
             raise
         except Exception as err:  # pyarrow raises several unrelated types for corrupt files
@@ -130,7 +130,8 @@ def read_slices(data: bytes, name: str, rows: int) -> Iterator[pd.DataFrame]:
     check_header(_csv_header(text), name)
     try:
         chunks = pd.read_csv(io.StringIO(text), chunksize=rows, **_CSV_OPTIONS)
-        yield from _numbered(chunks, name)
+        yield from _numbered((pa.Table.from_pandas(c, preserve_index=False) for c in chunks),
+                             name)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise InvalidCallLog(f"{name} is not a readable CSV: {err}") from err
 
@@ -139,17 +140,16 @@ _CSV_OPTIONS: dict[str, Any] = {"dtype": str, "keep_default_na": False,
                                 "skipinitialspace": True}
 
 
-def _numbered(frames: Iterable[pd.DataFrame], name: str) -> Iterator[pd.DataFrame]:
+def _numbered(tables: Iterable[pa.Table], name: str) -> Iterator[pa.Table]:
     first = 2  # the header is row 1
     seen = False
-    for frame in frames:
-        if not len(frame) and seen:
+    for table in tables:
+        if not table.num_rows and seen:
             continue
         seen = True
-        frame = frame.reset_index(drop=True)
-        frame.insert(0, _ROW, np.arange(first, first + len(frame)))
-        first += len(frame)
-        yield frame
+        numbers = pa.array(np.arange(first, first + table.num_rows, dtype=np.int64))
+        first += table.num_rows
+        yield table.add_column(0, _ROW, numbers)
     if not seen:
         raise InvalidCallLog(f"{name} has a header but no rows")
 
@@ -257,7 +257,7 @@ def check_table(table: pa.Table, default_timezone: str = DEFAULT_TIMEZONE,
         checked.zone.take(keep).cast(pa.large_string()),
         pa.array(source_row[ok])], schema=VALID_SCHEMA)
     dropped = np.flatnonzero(~ok)
-    rejects = _as_text(raw.take(pa.array(dropped)).to_pandas())
+    rejects = _rejected_text(raw.take(pa.array(dropped)))
     rejects.insert(0, "source_row", source_row[dropped])
     named = np.array(("", *REJECT_REASONS), dtype=object)[checked.reason[dropped]]
     rejects.insert(1, "reject_reason", pd.Series(named, dtype=object))
@@ -265,6 +265,21 @@ def check_table(table: pa.Table, default_timezone: str = DEFAULT_TIMEZONE,
         rejects.insert(0, "source_file", np.asarray(source_file.take(pa.array(dropped))
                                                     .to_pylist(), dtype=object))
     return valid, rejects, ignored
+
+
+def _rejected_text(rows: pa.Table) -> pd.DataFrame:
+    """Rejected rows' source columns as text: text as it is (absent values empty), typed
+    columns as `_as_text` writes them."""
+    text = [c for c in rows.column_names
+            if pa.types.is_string(rows.schema.field(c).type)
+            or pa.types.is_large_string(rows.schema.field(c).type)]
+    frame = rows.to_pandas()
+    for column in text:
+        frame[column] = frame[column].fillna("")
+    typed = [c for c in rows.column_names if c not in text]
+    if typed:
+        frame[typed] = _as_text(frame[typed])
+    return frame
 
 
 def _text_column(column: pa.ChunkedArray) -> pa.Array:

@@ -115,20 +115,30 @@ def parse_times(stamp: pa.Array, well_formed: np.ndarray) -> tuple[np.ndarray, n
 
 def parse_durations(duration: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(values, given): NaN where the text is empty or no number, as pandas.to_numeric
-    reads it."""
-    n = len(duration)
-    values = np.full(n, np.nan)
-    given = _bool(pc.not_equal(duration, ""))
-    plain = _bool(pc.match_substring_regex(duration, _PLAIN_NUMBER)) & given
+    reads it. Each distinct text is read once (a log repeats its durations)."""
+    encoded = pc.dictionary_encode(duration)
+    texts = encoded.dictionary
+    values = np.full(len(texts), np.nan)
+    given = _bool(pc.not_equal(texts, ""))
+    plain = _bool(pc.match_substring_regex(texts, _PLAIN_NUMBER)) & given
     rows = np.flatnonzero(plain)
     if len(rows):
-        values[rows] = pc.cast(duration.take(pa.array(rows)), pa.float64()).to_numpy()
+        values[rows] = pc.cast(texts.take(pa.array(rows)), pa.float64()).to_numpy()
     other = np.flatnonzero(given & ~plain)
     if len(other):
-        values[other] = pd.to_numeric(pd.Series(duration.take(pa.array(other)).to_pylist(),
+        values[other] = pd.to_numeric(pd.Series(texts.take(pa.array(other)).to_pylist(),
                                                 dtype=object),
                                       errors="coerce").to_numpy(dtype=float)
-    return values, given
+    index = encoded.indices.to_numpy(zero_copy_only=False)
+    return values[index], given[index]
+
+
+def in_words(answered: pa.Array, words: Iterable[str]) -> np.ndarray:
+    """Whether each text, lower-cased, is one of `words` (each distinct text looked at once)."""
+    encoded = pc.dictionary_encode(answered)
+    lowered = pc.utf8_lower(encoded.dictionary)
+    hit = _bool(pc.is_in(lowered, value_set=pa.array(sorted(words), lowered.type)))
+    return hit[encoded.indices.to_numpy(zero_copy_only=False)]
 
 
 def first_of_repeats(candidate: np.ndarray, contact: pa.Array, nanos: np.ndarray
@@ -190,9 +200,7 @@ def check(columns: dict[str, pa.Array], rows: int, default_timezone: str,
     reject(parsed & ((nanos < earliest_ns) | (nanos > latest_ns)), "implausible_timestamp")
     zone_set = pa.array(sorted(known_zones), type=zone.type)
     reject(~_bool(pc.is_in(zone, value_set=zone_set)), "unknown_timezone")
-    lowered = pc.utf8_lower(answered_text)
-    is_true = _bool(pc.is_in(lowered, value_set=pa.array(sorted(true_words), lowered.type)))
-    is_false = _bool(pc.is_in(lowered, value_set=pa.array(sorted(false_words), lowered.type)))
+    is_true, is_false = in_words(answered_text, true_words), in_words(answered_text, false_words)
     reject(~(is_true | is_false), "bad_answered")
     duration, given = parse_durations(duration_text)
     reject(given & ~np.isfinite(duration), "bad_duration")

@@ -49,20 +49,22 @@ class TrainingSet:
 def local_slots(utc: pd.DatetimeIndex | pd.Series,
                 zones: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Day of week (Sunday = 0), hour, local day number and UTC offset in hours of UTC instants
-    in each row's zone."""
+    in each row's zone: each zone's rules applied once to its rows, the rest integer
+    arithmetic on local wall-clock nanoseconds."""
     utc = pd.DatetimeIndex(utc)
-    dow = np.zeros(len(utc), dtype=np.int64)
-    hour = np.zeros(len(utc), dtype=np.int64)
-    day = np.zeros(len(utc), dtype=np.int64)
-    offset = np.zeros(len(utc), dtype=np.float64)
-    for zone in pd.unique(zones):
-        mask = zones == zone
-        local = utc[mask].tz_convert(zone)
-        dow[mask] = (local.day_of_week.to_numpy() + 1) % 7
-        hour[mask] = local.hour.to_numpy()
-        naive = local.tz_localize(None)
-        day[mask] = (naive - pd.Timestamp("1970-01-01")).days.to_numpy()
-        offset[mask] = (naive - utc[mask].tz_localize(None)).total_seconds().to_numpy() / 3600
+    instants = utc.as_unit("ns").asi8
+    wall = np.empty(len(utc), dtype=np.int64)
+    codes, names = pd.factorize(np.asarray(zones, dtype=object))
+    order = np.argsort(codes, kind="stable")
+    bounds = np.r_[0, np.cumsum(np.bincount(codes, minlength=len(names)))]
+    for i, zone in enumerate(names):
+        rows = order[bounds[i]:bounds[i + 1]]
+        wall[rows] = utc[rows].tz_convert(zone).tz_localize(None).as_unit("ns").asi8
+    seconds = wall // 10**9
+    day = seconds // 86_400
+    dow = (day + 4) % 7  # 1970-01-01 was a Thursday; Sunday = 0
+    hour = seconds // 3_600 % 24
+    offset = (wall - instants) / 3.6e12
     return dow, hour, day, offset
 
 

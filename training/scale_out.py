@@ -35,10 +35,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from inference_code.archetypes import N_CELLS
 from inference_code.features import FeatureParams
-from training import call_log, dataset, footprint, streamed_quantile
+from training import call_log, call_validation, dataset, footprint, streamed_quantile
 from training.outputs import REJECTS_FILE
 
 if TYPE_CHECKING:  # the workers import no model code (scikit-learn: about 100 MB each)
@@ -75,24 +77,38 @@ SLICE_ROWS = 500_000
 @dataclass
 class PartitionedPart:
     name: str
-    buckets: dict[int, pd.DataFrame]  # bucket -> valid rows (call_log's valid columns + file)
+    buckets: dict[int, pa.Table]  # bucket -> valid rows (call_log.VALID_SCHEMA + source_file)
     rejects: pd.DataFrame  # as call_log.validate keeps them, with the part's name
     rows_read: int
+
+
+def split_by_bucket(rows: pa.Table, buckets: int) -> dict[int, pa.Table]:
+    """Rows by their contact's bucket (rows keep their order within a bucket); each distinct
+    contact id is hashed once."""
+    encoded = pc.dictionary_encode(rows.column("contact_id")).combine_chunks()
+    of_id = bucket_of(encoded.dictionary.to_numpy(zero_copy_only=False), buckets)
+    row_bucket = of_id[encoded.indices.to_numpy(zero_copy_only=False)]
+    # a stable sort of small integers is a radix sort
+    order = np.argsort(row_bucket.astype(np.uint16 if buckets <= 2**16 else np.int64),
+                       kind="stable")
+    counts = np.bincount(row_bucket, minlength=buckets)
+    ordered = rows.take(pa.array(order))
+    starts = np.r_[0, np.cumsum(counts)]
+    return {int(b): ordered.slice(starts[b], counts[b]) for b in np.flatnonzero(counts)}
 
 
 def partition_slices(name: str, data: bytes, buckets: int,
                      default_timezone: str = call_log.DEFAULT_TIMEZONE,
                      slice_rows: int = SLICE_ROWS) -> Iterator[PartitionedPart]:
     """One part of a log, `slice_rows` rows at a time: each slice validated and its valid rows
-    split by contact bucket. A call repeated across slices is found where every repeat of it
-    meets, in `merge_bucket`, as one repeated across parts is."""
+    split by contact bucket, column-wise (Arrow) throughout. A call repeated across slices is
+    found where every repeat of it meets, in `merge_bucket`, as one repeated across parts is."""
     for raw in call_log.read_slices(data, name, slice_rows):
-        result = call_log.validate(raw, default_timezone, name)
-        valid = result.valid.assign(source_file=name)
-        split = {int(b): rows.reset_index(drop=True)
-                 for b, rows in valid.groupby(bucket_of(valid["contact_id"].to_numpy(), buckets),
-                                              sort=True)}
-        yield PartitionedPart(name, split, result.rejects.assign(source_file=name), len(raw))
+        valid, rejects, _ = call_log.check_table(raw, default_timezone, name)
+        valid = valid.append_column("source_file", pa.array([name] * valid.num_rows,
+                                                            pa.large_string()))
+        yield PartitionedPart(name, split_by_bucket(valid, buckets),
+                              rejects.assign(source_file=name), raw.num_rows)
 
 
 def partition(name: str, data: bytes, buckets: int,
@@ -101,20 +117,28 @@ def partition(name: str, data: bytes, buckets: int,
     """One part of a log, every slice of it together (in slice order)."""
     slices = list(partition_slices(name, data, buckets, default_timezone, slice_rows))
     return PartitionedPart(
-        name, {b: pd.concat([s.buckets[b] for s in slices if b in s.buckets], ignore_index=True)
+        name, {b: pa.concat_tables([s.buckets[b] for s in slices if b in s.buckets])
                for b in sorted({b for s in slices for b in s.buckets})},
         pd.concat([s.rejects for s in slices], ignore_index=True),
         sum(s.rows_read for s in slices))
 
 
-def merge_bucket(pieces: list[pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def merge_bucket(pieces: Sequence[pa.Table | pd.DataFrame]
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One bucket's rows from every part (in part order): (valid rows, duplicate rejects)."""
-    rows = pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame()
-    if rows.empty:
-        return rows, rows
-    duplicate = rows.duplicated(subset=["contact_id", "called_at"], keep="first").to_numpy()
-    rejects = rows.loc[duplicate].assign(reject_reason="duplicate").reset_index(drop=True)
-    return rows.loc[~duplicate].reset_index(drop=True), rejects
+    tables = [p if isinstance(p, pa.Table) else pa.Table.from_pandas(p, preserve_index=False)
+              for p in pieces]
+    if not tables or not sum(t.num_rows for t in tables):
+        return pd.DataFrame(), pd.DataFrame()
+    rows = pa.concat_tables(tables).combine_chunks()
+    nanos = rows.column("called_at").cast(pa.int64()).to_numpy()
+    repeats = call_validation.first_of_repeats(np.ones(rows.num_rows, dtype=bool),
+                                               rows.column("contact_id").combine_chunks(),
+                                               nanos)
+    keep = np.ones(rows.num_rows, dtype=bool)
+    keep[repeats] = False
+    rejects = rows.take(pa.array(repeats)).to_pandas().assign(reject_reason="duplicate")
+    return rows.filter(pa.array(keep)).to_pandas(), rejects
 
 
 def _whole_seconds(bucket: pd.DataFrame) -> np.ndarray:
@@ -154,23 +178,65 @@ class ContactCounts:
     answered: int
 
 
-def contact_counts(bucket: pd.DataFrame, cut: float, fraction: float = 1.0) -> ContactCounts:
+def contact_counts(bucket: pd.DataFrame | pa.Table, cut: float,
+                   fraction: float = 1.0) -> ContactCounts:
     """The bucket's calls before the cut: totals over every contact, cell counts for the
     contacts in the `fraction` whole-contact sample (every contact at 1)."""
-    frame = bucket.sort_values(["contact_id", "called_at"], kind="stable")
-    frame = frame.loc[call_epochs(frame) < cut]
-    rows, answered = len(frame), int(frame["answered"].sum()) if len(frame) else 0
-    frame = sampled(frame, fraction)
-    if frame.empty:
-        return ContactCounts(np.array([], dtype=object), np.zeros((0, N_CELLS)),
-                             np.zeros((0, N_CELLS)), np.array([], dtype=object), rows, answered)
-    zones = frame["timezone"].to_numpy()
-    dow, hour, _, _ = dataset.local_slots(pd.DatetimeIndex(frame["called_at"]), zones)
-    codes, ids = pd.factorize(frame["contact_id"].to_numpy())
-    calls, answers, contact_zones = dataset.contact_cell_counts(
-        codes.astype(np.int64), dow, hour, zones, frame["answered"].to_numpy().astype(np.int64))
-    return ContactCounts(np.asarray(ids, dtype=object), calls, answers, contact_zones, rows,
-                         answered)
+    return contact_counts_at(bucket, [cut], fraction)[0]
+
+
+def contact_counts_at(bucket: pd.DataFrame | pa.Table, cuts: Sequence[float],
+                      fraction: float = 1.0) -> list[ContactCounts]:
+    """`contact_counts` at several cuts, reading the bucket's columns once: contact ids
+    ranked by Arrow (each distinct id hashed for the sample once), local slots computed once
+    per zone, counts by bincount; a contact's zone is its last call's before the cut."""
+    table = bucket if isinstance(bucket, pa.Table) else pa.Table.from_pandas(
+        bucket, preserve_index=False)
+    if not table.num_rows:
+        return [_no_counts(0, 0) for _ in cuts]
+    encoded = pc.dictionary_encode(table.column("contact_id")).combine_chunks()
+    by_id = np.asarray(pc.array_sort_indices(encoded.dictionary))
+    rank = np.empty(len(by_id), dtype=np.int64)
+    rank[by_id] = np.arange(len(by_id))
+    code = rank[encoded.indices.to_numpy(zero_copy_only=False)]
+    ids = np.asarray(encoded.dictionary.take(pa.array(by_id)).to_numpy(zero_copy_only=False),
+                     dtype=object)
+    in_sample = _in_sample(ids, fraction)[code]
+    nanos = table.column("called_at").combine_chunks().cast(pa.int64()).to_numpy()
+    epochs = (nanos // 10**9).astype(float)  # whole seconds, as `call_epochs`
+    zones = np.asarray(table.column("timezone").to_numpy(), dtype=object)
+    answered = np.asarray(table.column("answered").to_numpy(), dtype=np.int64)
+    dow, hour, _, _ = dataset.local_slots(pd.DatetimeIndex(nanos.view("datetime64[ns]"),
+                                                           tz="UTC"), zones)
+    in_time = np.argsort(nanos, kind="stable")  # the last call's zone is written last
+    out = []
+    for cut in cuts:
+        before = epochs < cut
+        rows, answered_before = int(before.sum()), int(answered[before].sum())
+        chosen = in_time[(before & in_sample)[in_time]]
+        if not len(chosen):
+            out.append(_no_counts(rows, answered_before))
+            continue
+        used, dense = np.unique(code[chosen], return_inverse=True)
+        calls, answers, contact_zones = dataset.contact_cell_counts(
+            dense, dow[chosen], hour[chosen], zones[chosen], answered[chosen])
+        out.append(ContactCounts(ids[used], calls, answers, contact_zones, rows,
+                                 answered_before))
+    return out
+
+
+def _no_counts(rows: int, answered: int) -> ContactCounts:
+    return ContactCounts(np.array([], dtype=object), np.zeros((0, N_CELLS)),
+                         np.zeros((0, N_CELLS)), np.array([], dtype=object), rows, answered)
+
+
+def _in_sample(ids: np.ndarray, fraction: float) -> np.ndarray:
+    """Whether each contact id falls in the `fraction` whole-contact sample."""
+    if fraction >= 1:
+        return np.ones(len(ids), dtype=bool)
+    unit = pd.util.hash_array(np.asarray(ids, dtype=object), hash_key=_SAMPLE_KEY,
+                              categorize=False) / np.float64(2**64)
+    return unit < fraction
 
 
 def fit_global(counts: list[ContactCounts], start: FeatureParams | None = None,
@@ -202,13 +268,16 @@ def global_params(cut: float, before: list[ContactCounts], every: list[ContactCo
                         every_call=fit_global(every, before_cut))
 
 
-def sampled(bucket: pd.DataFrame, fraction: float) -> pd.DataFrame:
+def sampled[T: (pd.DataFrame, pa.Table)](bucket: T, fraction: float) -> T:
     """The rows of the bucket's contacts that fall in the sample (whole contacts)."""
     if fraction >= 1:
         return bucket
-    ids = bucket["contact_id"].to_numpy(dtype=object)
-    unit = pd.util.hash_array(ids, hash_key=_SAMPLE_KEY, categorize=False) / np.float64(2**64)
-    return bucket.loc[unit < fraction].reset_index(drop=True)
+    if isinstance(bucket, pd.DataFrame):
+        keep = _in_sample(bucket["contact_id"].to_numpy(dtype=object), fraction)
+        return bucket.loc[keep].reset_index(drop=True)
+    encoded = pc.dictionary_encode(bucket.column("contact_id")).combine_chunks()
+    chosen = _in_sample(encoded.dictionary.to_numpy(zero_copy_only=False), fraction)
+    return bucket.filter(pa.array(chosen[encoded.indices.to_numpy(zero_copy_only=False)]))
 
 
 def part_summary(name: str, data: bytes, slices: list[PartitionedPart]) -> dict[str, object]:

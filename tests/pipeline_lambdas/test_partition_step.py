@@ -36,10 +36,11 @@ def test_a_part_is_written_a_slice_at_a_time_and_summarized_whole(aws, settings)
     pieces = w.keys(s3, BUCKET, f"{WORK}pieces/")
     assert pieces == [w.pieces_key(WORK, 0, n) for n in range(3)]
     read = {(k, b): w.get_piece(s3, BUCKET, k, b) for k in pieces for b in range(3)}
-    assert sum(len(rows) for rows in read.values() if rows is not None) == 600
+    assert sum(rows.num_rows for rows in read.values() if rows is not None) == 600
     for (_, number), rows in read.items():
         if rows is not None:
-            assert set(scale_out.bucket_of(rows["contact_id"].to_numpy(), 3)) == {number}
+            ids = rows.column("contact_id").to_numpy(zero_copy_only=False)
+            assert set(scale_out.bucket_of(ids, 3)) == {number}
     (rejects,) = w.keys(s3, BUCKET, f"{WORK}rejects/")
     assert w.get_frame(s3, BUCKET, rejects)["source_row"].tolist() == ["602"]  # header: 1
     summary = w.get_json(s3, BUCKET, w.part_summary_key(WORK, 0))

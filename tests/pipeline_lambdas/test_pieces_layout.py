@@ -31,7 +31,7 @@ def test_each_bucket_reads_back_exactly_its_rows_and_types(aws) -> None:
     frames = {0: _rows(5), 3: _rows(2, first=100)}
     w.put_pieces(s3, BUCKET, KEY, frames, buckets=4)
     for number, rows in frames.items():
-        pd.testing.assert_frame_equal(w.get_piece(s3, BUCKET, KEY, number), rows)
+        pd.testing.assert_frame_equal(w.get_piece(s3, BUCKET, KEY, number).to_pandas(), rows)
     assert w.get_piece(s3, BUCKET, KEY, 1) is None
     assert w.get_piece(s3, BUCKET, KEY, 2) is None
 

@@ -73,7 +73,7 @@ def test_the_bucketed_path_gives_the_same_features_row_for_row(parts) -> None:
 
 
 def test_a_sample_keeps_whole_contacts(parts) -> None:
-    piece = scale_out.partition(*parts[0], buckets=1).buckets[0]
+    piece = scale_out.partition(*parts[0], buckets=1).buckets[0].to_pandas()
     half = scale_out.sampled(piece, 0.5)
     kept = set(half["contact_id"])
     assert 0.3 < len(kept) / piece["contact_id"].nunique() < 0.7
@@ -96,7 +96,7 @@ def test_a_model_trained_on_a_sample_says_so(parts, tmp_path) -> None:
 
 
 def test_archetype_counts_on_a_contact_sample_keep_every_calls_totals(parts) -> None:
-    bucket = scale_out.partition(*parts[0], buckets=1).buckets[0]
+    bucket = scale_out.partition(*parts[0], buckets=1).buckets[0].to_pandas()
     every = scale_out.contact_counts(bucket, np.inf)
     half = scale_out.contact_counts(bucket, np.inf, 0.5)
     assert (half.rows, half.answered) == (every.rows, every.answered)  # the answer rate's input
