@@ -121,8 +121,14 @@ def run_path(out: Path, calls: Path, threshold: int, label: str) -> dict[str, An
         if step not in STEP_ROWS:
             continue
         entry = steps.setdefault(step, {"invocations": 0, "failed": 0, "seconds": 0.0,
-                                        "peak_mb": 0, "memory_mb": invocation["memory_mb"],
+                                        "cpu_seconds": 0.0, "init_cpu_seconds": 0.0,
+                                        "cold_starts": 0, "peak_mb": 0,
+                                        "memory_mb": invocation["memory_mb"],
                                         "s3_requests": {}})
+        init = invocation.get("init_cpu_seconds") or 0.0
+        entry["cpu_seconds"] += (invocation.get("cpu_seconds") or 0.0) - init
+        entry["init_cpu_seconds"] += init
+        entry["cold_starts"] += init > 0.01  # importing the handler: a new environment
         for call, n in invocation.get("aws_calls", {}).items():
             if call.startswith("s3."):
                 operation = call.removeprefix("s3.")
@@ -136,7 +142,15 @@ def run_path(out: Path, calls: Path, threshold: int, label: str) -> dict[str, An
         entry["rows"] = handled
         entry["rows_per_worker_second"] = round(handled / entry["seconds"]) if entry["seconds"] \
             else None
+        # A worker's own CPU, its cold start's imports (Lambda's INIT) apart: its rate on a
+        # core of its own, as a Lambda environment has, however many workers shared this
+        # machine's cores meanwhile.
+        entry["rows_per_cpu_second"] = round(handled / entry["cpu_seconds"]) \
+            if entry["cpu_seconds"] else None
+        entry["gb_seconds"] = round(entry["seconds"] * entry["memory_mb"] / 1024, 1)
         entry["seconds"] = round(entry["seconds"], 1)
+        entry["cpu_seconds"] = round(entry["cpu_seconds"], 1)
+        entry["init_cpu_seconds"] = round(entry["init_cpu_seconds"], 1)
     return {"path": plan.get("path"), "status": result.status, "final_state": result.final_state,
             "error": _message(error),
             "files": plan.get("files"), "buckets": plan.get("bucket_count"), **rows,
@@ -180,16 +194,20 @@ def table(results: list[dict[str, Any]]) -> str:
             f"{scaled['files']} x {scaled['buckets']} | "
             + (f"{peak['peak_mb']:,} / {peak['memory_mb']:,} |" if peak else "- |")
             + " {:,} / {:,} |".format(*request_classes(scaled.get("s3_requests", {}))))
-    lines += ["", "| rows | step | invocations (failed) | rows / worker-second | "
-              "worker seconds | peak MB / limit | S3 PUT-class / GET-class |",
-              "|---|---|---|---|---|---|---|"]
+    lines += ["", "| rows | step | invocations (failed) | rows / worker CPU-second | "
+              "rows / worker-second (wall, cores shared) | worker CPU s / wall s | "
+              "cold starts (their imports' CPU s) | GB-seconds | peak MB / limit | "
+              "S3 PUT-class / GET-class |", "|---|---|---|---|---|---|---|---|---|---|"]
     for run in results:
         for step, s in run["steps"].items():
             puts, gets = request_classes(s.get("s3_requests", {}))
             lines.append(f"| {run['size']:,} ({run['run']}) | {step} | {s['invocations']} "
-                         f"({s['failed']}) | {s['rows_per_worker_second'] or 0:,} | "
-                         f"{s['seconds']:,} | {s['peak_mb']:,} / {s['memory_mb']:,} | "
-                         f"{puts:,} / {gets:,} |")
+                         f"({s['failed']}) | {s.get('rows_per_cpu_second') or 0:,} | "
+                         f"{s['rows_per_worker_second'] or 0:,} | "
+                         f"{s.get('cpu_seconds', 0):,} / {s['seconds']:,} | "
+                         f"{s.get('cold_starts', 0)} ({s.get('init_cpu_seconds', 0):,}) | "
+                         f"{s.get('gb_seconds', 0):,} | "
+                         f"{s['peak_mb']:,} / {s['memory_mb']:,} | {puts:,} / {gets:,} |")
     return "\n".join(lines)
 
 

@@ -8,8 +8,9 @@ The model, per step of the Distributed Map path (infra/state_machine.py):
 - workers: Partition one per input part (rows / PART_ROWS), MergeBucket and CountBucket one per
   bucket (the plan's: rows / BUCKET_ROWS, at least the setting's 64); GlobalCut, TrainOnSample
   and PlanTraining one each;
-- one worker's seconds: the rows it handles over its step's measured rows per worker-second
-  (the largest measured run's; one Lambda vCPU taken as one core of the benchmark machine),
+- one worker's seconds: the rows it handles over its step's measured rows per worker
+  CPU-second (the largest measured run's; a Lambda environment's vCPU taken as one core of the
+  benchmark machine, which its workers share: their wall time there is not theirs alone),
   plus its S3 requests at REQUEST_SECONDS each, IO_WINDOW at a time. TrainOnSample trains on
   at most the sample one function holds, so its time is the measured one at that sample plus
   its reads;
@@ -18,7 +19,10 @@ The model, per step of the Distributed Map path (infra/state_machine.py):
   each grows with (`request_rates`): a partition worker's writes per slice, a merge worker's
   two ranged GETs per slice object, the count and cut workers' per bucket, TrainOnSample's and
   the map readers' and writers' per part and bucket;
-- wall time: a map step takes ceil(workers / concurrency) rounds of one worker's time;
+- cold starts: each environment (at most the map's concurrency) imports its handler once, at
+  the CPU seconds measured (Lambda bills this INIT phase too);
+- wall time: a map step takes ceil(workers / concurrency) rounds of one worker's time, after a
+  cold start;
 - cost: Lambda GB-seconds x price + requests, Step Functions state transitions (each map item
   is a child workflow execution: 3 transitions), S3 requests by billing class (PUT, COPY,
   POST, LIST; GET and the rest; DELETE free). Prices: us-east-1, x86, November 2026 list
@@ -59,6 +63,21 @@ def largest(results: list[dict[str, Any]], run: str = "scale-out") -> dict[str, 
     if not done:
         raise SystemExit(f"no successful {run} run in the results: run `make bench-scale`")
     return max(done, key=lambda r: r["rows_read"])
+
+
+def worker_rate(step: dict[str, Any]) -> float:
+    """A step's rows per second of one worker on a core of its own: per CPU-second where the
+    run measured it (its wall time on this machine counts the cores its workers shared)."""
+    return step.get("rows_per_cpu_second") or step["rows_per_worker_second"]
+
+
+def cold_start_seconds(step: dict[str, Any]) -> float:
+    """One environment's cold start, as measured: its handler's imports."""
+    return step.get("init_cpu_seconds", 0.0) / max(1, step.get("cold_starts", 0))
+
+
+def _worker_seconds(step: dict[str, Any]) -> float:
+    return step.get("cpu_seconds") or step["seconds"]
 
 
 def _classes(requests: dict[str, int]) -> tuple[int, int]:
@@ -116,7 +135,7 @@ def project(rows: int, measured: dict[str, Any], concurrency: int = CONCURRENCY,
     """Workers, one worker's seconds per step, worker-seconds, wall, S3 requests and dollars for
     a log of `rows` rows (in `parts` parts, `buckets` buckets: by default the export's and the
     plan's), each S3 request waiting `latency` seconds beyond what the measured rates hold."""
-    rate = {s: measured["steps"][s]["rows_per_worker_second"] for s in MAP_STEPS}
+    rate = {s: worker_rate(measured["steps"][s]) for s in MAP_STEPS}
     parts = parts or max(1, math.ceil(rows / PART_ROWS))
     part_rows = rows / parts
     slices = _slices(part_rows)
@@ -134,12 +153,16 @@ def project(rows: int, measured: dict[str, Any], concurrency: int = CONCURRENCY,
         "partition": part_rows / rate["partition"] + waiting("partition"),
         "merge-bucket": bucket_rows / rate["merge-bucket"] + waiting("merge-bucket"),
         "count-bucket": bucket_rows / rate["count-bucket"] + waiting("count-bucket"),
-        "global-cut": measured["steps"]["global-cut"]["seconds"] + waiting("global-cut"),
+        "global-cut": _worker_seconds(measured["steps"]["global-cut"]) + waiting("global-cut"),
         # the measured fit at the sample one function holds (the cap), plus its reads
-        "train-sample": measured["steps"]["train-sample"]["seconds"] + waiting("train-sample"),
+        "train-sample": _worker_seconds(measured["steps"]["train-sample"])
+        + waiting("train-sample"),
     }
-    worker_seconds = sum(one[s] * workers[s] for s in one)
-    wall = sum(math.ceil(workers[s] / concurrency) * one[s] for s in one)
+    # each environment's cold start (importing its handler: Lambda's INIT, billed) once
+    init = {s: cold_start_seconds(measured["steps"][s]) for s in one}
+    environments = {s: min(workers[s], concurrency) for s in one}
+    worker_seconds = sum(one[s] * workers[s] + init[s] * environments[s] for s in one)
+    wall = sum(math.ceil(workers[s] / concurrency) * one[s] + init[s] for s in one)
     gb_seconds = worker_seconds * MEMORY_GB
     invocations = sum(workers.values())
     transitions = 3 * (parts + 2 * buckets) + 20
@@ -181,16 +204,17 @@ def check(results: list[dict[str, Any]]) -> list[str]:
 def measured_totals(run: dict[str, Any]) -> dict[str, float]:
     steps = run["steps"]
     puts, gets = _classes(run.get("s3_requests", {}))
-    return {"worker_seconds": sum(steps[s]["seconds"] for s in (*MAP_STEPS, "global-cut",
-                                                                 "train-sample")),
+    every = (*MAP_STEPS, "global-cut", "train-sample")
+    return {"worker_seconds": sum(_worker_seconds(steps[s]) + steps[s].get("init_cpu_seconds", 0)
+                                  for s in every),
             "puts": puts, "gets": gets}
 
 
 def _versus(predicted: dict[str, Any], run: dict[str, Any]) -> list[str]:
     measured = measured_totals(run)
     lines = ["| measure | model | measured | model / measured |", "|---|---|---|---|"]
-    for key, label in (("worker_seconds", "worker-seconds"), ("puts", "S3 PUT-class requests"),
-                       ("gets", "S3 GET-class requests")):
+    for key, label in (("worker_seconds", "worker (CPU) seconds"),
+                       ("puts", "S3 PUT-class requests"), ("gets", "S3 GET-class requests")):
         ratio = predicted[key] / measured[key] if measured[key] else float("nan")
         lines.append(f"| {label} | {predicted[key]:,.0f} | {measured[key]:,.0f} | "
                      f"{ratio:.2f} |")

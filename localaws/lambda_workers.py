@@ -69,6 +69,9 @@ class Outcome:
     error_type: str | None
     error_message: str
     max_memory_mb: int
+    cpu_seconds: float | None = None  # the environment's CPU time (user + system) for it
+    init_cpu_seconds: float = 0.0  # of which importing the handler (a cold start's INIT)
+
 
 
 # --- the worker (child) side --------------------------------------------------------------------
@@ -173,18 +176,36 @@ def _worker_main(connection: Connection, log_path: str, runtime_pid: int) -> Non
         os.environ.update({**base_env, **environment})
         context = LambdaContext(**context_fields)
         print(f"START RequestId: {context.aws_request_id} Version: $LATEST", flush=True)
+        # The handler module's import on an environment's first invocation is Lambda's INIT
+        # phase (its REPORT line's "Init Duration"): its CPU is reported apart.
+        started = time.process_time()
         try:
-            result = resolve(handler)(json.loads(payload) if payload else {}, context)
-            reply = ("result", json.dumps(result).encode(), None, "", [])
+            function = resolve(handler)
+            init = time.process_time() - started
+            result = function(json.loads(payload) if payload else {}, context)
+            reply = ("result", json.dumps(result).encode(), None, "", [], init)
         except Exception as err:  # every failure becomes the error payload
             reply = ("result", None, type(err).__name__, str(err),
-                     traceback.format_tb(err.__traceback__))
+                     traceback.format_tb(err.__traceback__), time.process_time() - started)
         print(f"END RequestId: {context.aws_request_id}", flush=True)
         with _parent_lock:
             connection.send(reply)
 
 
 # --- the parent side -----------------------------------------------------------------------------
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far, user and system, every thread's (/proc/<pid>/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
 
 def _peak_rss_mb(pid: int) -> int:
     try:
@@ -215,6 +236,7 @@ class Worker:
                environment: dict[str, str], memory_mb: int, timeout_seconds: float,
                serve: Callable[[str, str, dict[str, Any], str | None], tuple[int, dict]]
                ) -> Outcome:
+        cpu = _cpu_seconds(self.process.pid)
         self.connection.send(("invoke", handler, payload, context_fields, environment))
         deadline = time.monotonic() + timeout_seconds
         peak = 0
@@ -251,12 +273,13 @@ class Worker:
                                            daemon=True)
                 serving.start()
                 continue
-            _, body, error_type, error_message, stack = message
+            _, body, error_type, error_message, stack, init = message
+            used = _cpu_seconds(self.process.pid) - cpu
             if error_type is None:
-                return Outcome(body, False, None, "", peak)
+                return Outcome(body, False, None, "", peak, used, init)
             return Outcome(error_payload(context_fields["aws_request_id"], error_type,
                                           error_message, stack), True, error_type,
-                           error_message, peak)
+                           error_message, peak, used, init)
 
     def _answer(self, serve: Callable[..., tuple[int, dict]], call: tuple) -> None:
         reply = serve(*call)

@@ -146,7 +146,8 @@ class LocalLambda:
         status, body = SERVICE_REFUSALS[error]
         self.invocations.append({"function": name, "request_id": None, "seconds": 0.0,
                                  "max_memory_mb": None, "memory_mb": None, "error": error,
-                                 "error_type": error, "aws_calls": {}})
+                                 "error_type": error, "aws_calls": {}, "cpu_seconds": None,
+                                 "init_cpu_seconds": None})
         return Invocation(status, json.dumps(body).encode(), error)
 
     def role_of(self, name: str) -> str | None:
@@ -172,9 +173,10 @@ class LocalLambda:
         handler = self.handlers[name]
         started = time.monotonic()
         calls: Counter[str] = Counter()  # "service.Operation" -> calls made (workers only)
+        used: dict[str, float] = {}  # the worker's CPU seconds (workers only)
         if isinstance(handler, str) and self._serve_call is not None:
             body, error, memory = self._in_worker(name, handler, payload, context, config,
-                                                  calls)
+                                                  calls, used)
         else:
             body, error, memory = self._in_process(name, handler, payload, context, config)
         elapsed = time.monotonic() - started
@@ -187,7 +189,9 @@ class LocalLambda:
                                  "seconds": round(elapsed, 3), "max_memory_mb": memory,
                                  "memory_mb": config.memory_mb, "error": error,
                                  "error_type": _error_type(body) if error else None,
-                                 "aws_calls": dict(calls)})
+                                 "aws_calls": dict(calls),
+                                 "cpu_seconds": used.get("cpu"),
+                                 "init_cpu_seconds": used.get("init")})
         return Invocation(200, body, error)
 
     def _in_process(self, name: str, handler: Handler | str, payload: bytes,
@@ -213,7 +217,7 @@ class LocalLambda:
         return body, error, None
 
     def _in_worker(self, name: str, handler: str, payload: bytes, context: LambdaContext,
-                   config: FunctionConfig, calls: Counter[str]
+                   config: FunctionConfig, calls: Counter[str], used: dict[str, float]
                    ) -> tuple[bytes, str | None, int | None]:
         worker = self._checkout(name)
         fields = {"function_name": context.function_name,
@@ -249,6 +253,9 @@ class LocalLambda:
                                   f"{outcome.error_message}"),
                     "Unhandled", outcome.max_memory_mb)
         self._checkin(name, worker)
+        if outcome.cpu_seconds is not None:
+            used["cpu"] = round(outcome.cpu_seconds, 3)
+            used["init"] = round(min(outcome.init_cpu_seconds, outcome.cpu_seconds), 3)
         return outcome.payload, "Unhandled" if outcome.handler_error else None, \
             outcome.max_memory_mb
 

@@ -28,17 +28,17 @@ def merge(s3, settings: PipelineSettings, work: str, number: int) -> dict[str, A
     pieces = [piece for piece in w.read_all(w.keys(s3, target, w.pieces_prefix(work)),
                                             lambda key: w.get_piece(s3, target, key, number))
               if piece is not None]
-    rows, duplicates = scale_out.merge_bucket(pieces)
-    summary = {"bucket": number, **scale_out.bucket_summary(rows, len(duplicates))}
-    if len(rows):
+    rows, duplicates = scale_out.merge_tables(pieces)
+    summary = {"bucket": number, **scale_out.bucket_summary(rows, duplicates.num_rows)}
+    if rows.num_rows:
         w.put_frame(s3, target, w.bucket_key(work, number), rows)
         epochs = scale_out.sorted_epochs(rows)
         hours = streamed_quantile.histogram(epochs)
         w.put_int64(s3, target, w.epochs_key(work, number), epochs)
         w.put_arrays(s3, target, w.hours_key(work, number), first=np.array([hours.first]),
                      counts=hours.counts)
-    if len(duplicates):
-        w.put_frame(s3, target, w.bucket_rejects_key(work, number), duplicates)
+    if duplicates.num_rows:
+        w.put_frame(s3, target, w.bucket_rejects_key(work, number), duplicates.to_pandas())
     w.put_json(s3, target, w.bucket_summary_key(work, number), summary)
     return {"bucket": number, "rows_valid": summary["rows_valid"]}
 

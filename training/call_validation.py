@@ -61,22 +61,21 @@ def _bool(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.asarray(mask.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def parse_times(stamp: pa.Array, well_formed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(nanoseconds, parsed) for the well-formed stamps; the rest unparsed. Arrow casts the
-    stamps of plausible years; a cast that fails is split until the stamps it refuses are
-    found, and those, with the stamps of other years, are parsed by pandas as before."""
+def parse_times(stamp: pa.Array, formed: np.ndarray, other: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(nanoseconds, parsed) of the stamps at rows `formed` (the pattern matched with ASCII
+    digits) and `other` (matched only with other digits); the rest unparsed. Arrow casts the
+    `formed` stamps of plausible years; a cast that fails is split until the stamps it refuses
+    are found, and those, the stamps of other years and the `other` ones are parsed by pandas
+    as before."""
     n = len(stamp)
     nanos = np.zeros(n, dtype=np.int64)
     parsed = np.zeros(n, dtype=bool)
-    formed = np.flatnonzero(well_formed)
     head = pc.utf8_slice_codeunits(stamp.take(pa.array(formed, pa.int64())), 0, 4)
-    digits = _bool(pc.match_substring_regex(head, "^[0-9]{4}$"))
-    year = np.zeros(len(formed), dtype=np.int64)
-    if digits.any():
-        year[digits] = pc.cast(head.filter(pa.array(digits)), pa.int32()).to_numpy()
-    plausible = digits & (year >= _YEARS[0]) & (year <= _YEARS[1])
+    year = pc.cast(head, pa.int32()).to_numpy() if len(formed) else np.zeros(0, np.int32)
+    plausible = (year >= _YEARS[0]) & (year <= _YEARS[1])
     fast = formed[plausible]
-    slow: list[np.ndarray] = [formed[~plausible]]
+    slow: list[np.ndarray] = [formed[~plausible], other]
 
     def cast(rows: np.ndarray) -> None:
         if not len(rows):
@@ -133,12 +132,14 @@ def parse_durations(duration: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return values[index], given[index]
 
 
-def in_words(answered: pa.Array, words: Iterable[str]) -> np.ndarray:
-    """Whether each text, lower-cased, is one of `words` (each distinct text looked at once)."""
+def in_words(answered: pa.Array, *word_sets: Iterable[str]) -> list[np.ndarray]:
+    """For each set of words, whether each text, lower-cased, is one of them (each distinct
+    text looked at once)."""
     encoded = pc.dictionary_encode(answered)
     lowered = pc.utf8_lower(encoded.dictionary)
-    hit = _bool(pc.is_in(lowered, value_set=pa.array(sorted(words), lowered.type)))
-    return hit[encoded.indices.to_numpy(zero_copy_only=False)]
+    index = encoded.indices.to_numpy(zero_copy_only=False)
+    return [_bool(pc.is_in(lowered, value_set=pa.array(sorted(words), lowered.type)))[index]
+            for words in word_sets]
 
 
 def first_of_repeats(candidate: np.ndarray, contact: pa.Array, nanos: np.ndarray
@@ -188,19 +189,19 @@ def check(columns: dict[str, pa.Array], rows: int, default_timezone: str,
            | _bool(pc.equal(answered_text, "")), "missing_field")
     # RE2's \d is ASCII; Python's re (the contract's) takes other digits too: the stamps RE2
     # does not match are tried with re (few: the missing and the malformed).
-    well_formed = _bool(pc.match_substring_regex(stamp, iso_with_offset.replace(r"\d",
-                                                                              "[0-9]")))
-    others = np.flatnonzero(~well_formed & _bool(pc.not_equal(stamp, "")))
+    formed = _bool(pc.match_substring_regex(stamp, iso_with_offset.replace(r"\d", "[0-9]")))
+    others = np.flatnonzero(~formed & _bool(pc.not_equal(stamp, "")))
     if len(others):
         compiled = re.compile(iso_with_offset)
-        for row, value in zip(others, stamp.take(pa.array(others)).to_pylist(), strict=True):
-            well_formed[row] = compiled.match(value) is not None
-    nanos, parsed = parse_times(stamp, well_formed)
+        matched = [compiled.match(value) is not None
+                   for value in stamp.take(pa.array(others)).to_pylist()]
+        others = others[np.asarray(matched, dtype=bool)]
+    nanos, parsed = parse_times(stamp, np.flatnonzero(formed), others)
     reject(~parsed, "unparseable_timestamp")
     reject(parsed & ((nanos < earliest_ns) | (nanos > latest_ns)), "implausible_timestamp")
     zone_set = pa.array(sorted(known_zones), type=zone.type)
     reject(~_bool(pc.is_in(zone, value_set=zone_set)), "unknown_timezone")
-    is_true, is_false = in_words(answered_text, true_words), in_words(answered_text, false_words)
+    is_true, is_false = in_words(answered_text, true_words, false_words)
     reject(~(is_true | is_false), "bad_answered")
     duration, given = parse_durations(duration_text)
     reject(given & ~np.isfinite(duration), "bad_duration")

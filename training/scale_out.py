@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -82,19 +83,22 @@ class PartitionedPart:
     rows_read: int
 
 
-def split_by_bucket(rows: pa.Table, buckets: int) -> dict[int, pa.Table]:
-    """Rows by their contact's bucket (rows keep their order within a bucket); each distinct
-    contact id is hashed once."""
-    encoded = pc.dictionary_encode(rows.column("contact_id")).combine_chunks()
+def bucket_order(contact_ids: pa.Array, buckets: int) -> tuple[np.ndarray, np.ndarray]:
+    """(order, counts): the rows in order of their contact's bucket (in their order within a
+    bucket), and each bucket's rows; each distinct contact id is hashed once."""
+    encoded = pc.dictionary_encode(contact_ids)
     of_id = bucket_of(encoded.dictionary.to_numpy(zero_copy_only=False), buckets)
     row_bucket = of_id[encoded.indices.to_numpy(zero_copy_only=False)]
     # a stable sort of small integers is a radix sort
     order = np.argsort(row_bucket.astype(np.uint16 if buckets <= 2**16 else np.int64),
                        kind="stable")
-    counts = np.bincount(row_bucket, minlength=buckets)
-    ordered = rows.take(pa.array(order))
-    starts = np.r_[0, np.cumsum(counts)]
-    return {int(b): ordered.slice(starts[b], counts[b]) for b in np.flatnonzero(counts)}
+    return order, np.bincount(row_bucket, minlength=buckets)
+
+
+def _by_bucket(buckets: int, counts: list[np.ndarray], contact_ids: pa.Array) -> np.ndarray:
+    order, per_bucket = bucket_order(contact_ids, buckets)
+    counts.append(per_bucket)
+    return order
 
 
 def partition_slices(name: str, data: bytes, buckets: int,
@@ -104,11 +108,15 @@ def partition_slices(name: str, data: bytes, buckets: int,
     split by contact bucket, column-wise (Arrow) throughout. A call repeated across slices is
     found where every repeat of it meets, in `merge_bucket`, as one repeated across parts is."""
     for raw in call_log.read_slices(data, name, slice_rows):
-        valid, rejects, _ = call_log.check_table(raw, default_timezone, name)
-        valid = valid.append_column("source_file", pa.array([name] * valid.num_rows,
-                                                            pa.large_string()))
-        yield PartitionedPart(name, split_by_bucket(valid, buckets),
-                              rejects.assign(source_file=name), raw.num_rows)
+        counts: list[np.ndarray] = []  # each bucket's rows, told by the arrangement
+        valid, rejects, _ = call_log.check_table(raw, default_timezone, name,
+                                                 arrange=partial(_by_bucket, buckets, counts))
+        valid = valid.append_column("source_file", pa.repeat(pa.scalar(name, pa.large_string()),
+                                                             valid.num_rows))
+        starts = np.r_[0, np.cumsum(counts[0])]
+        split = {int(b): valid.slice(starts[b], counts[0][b])
+                 for b in np.flatnonzero(counts[0])}
+        yield PartitionedPart(name, split, rejects.assign(source_file=name), raw.num_rows)
 
 
 def partition(name: str, data: bytes, buckets: int,
@@ -123,13 +131,14 @@ def partition(name: str, data: bytes, buckets: int,
         sum(s.rows_read for s in slices))
 
 
-def merge_bucket(pieces: Sequence[pa.Table | pd.DataFrame]
-                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One bucket's rows from every part (in part order): (valid rows, duplicate rejects)."""
+def merge_tables(pieces: Sequence[pa.Table | pd.DataFrame]) -> tuple[pa.Table, pa.Table]:
+    """One bucket's rows from every part (in part order): (valid rows, duplicate rejects), as
+    Arrow tables."""
     tables = [p if isinstance(p, pa.Table) else pa.Table.from_pandas(p, preserve_index=False)
               for p in pieces]
-    if not tables or not sum(t.num_rows for t in tables):
-        return pd.DataFrame(), pd.DataFrame()
+    tables = [t for t in tables if t.num_rows]
+    if not tables:
+        return pa.table({}), pa.table({})
     rows = pa.concat_tables(tables).combine_chunks()
     nanos = rows.column("called_at").cast(pa.int64()).to_numpy()
     repeats = call_validation.first_of_repeats(np.ones(rows.num_rows, dtype=bool),
@@ -137,20 +146,33 @@ def merge_bucket(pieces: Sequence[pa.Table | pd.DataFrame]
                                                nanos)
     keep = np.ones(rows.num_rows, dtype=bool)
     keep[repeats] = False
-    rejects = rows.take(pa.array(repeats)).to_pandas().assign(reject_reason="duplicate")
-    return rows.filter(pa.array(keep)).to_pandas(), rejects
+    rejects = rows.take(pa.array(repeats))
+    rejects = rejects.append_column("reject_reason", pa.repeat(
+        pa.scalar("duplicate", pa.large_string()), rejects.num_rows))
+    return rows.filter(pa.array(keep)), rejects
 
 
-def _whole_seconds(bucket: pd.DataFrame) -> np.ndarray:
+def merge_bucket(pieces: Sequence[pa.Table | pd.DataFrame]
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`merge_tables`, as pandas frames."""
+    rows, rejects = merge_tables(pieces)
+    return rows.to_pandas(), rejects.to_pandas()
+
+
+def _whole_seconds(bucket: pd.DataFrame | pa.Table) -> np.ndarray:
+    if isinstance(bucket, pa.Table):
+        if not bucket.num_rows:
+            return np.zeros(0, dtype=np.int64)
+        return bucket.column("called_at").combine_chunks().cast(pa.int64()).to_numpy() // 10**9
     return pd.DatetimeIndex(bucket["called_at"]).as_unit("s").asi8
 
 
-def call_epochs(bucket: pd.DataFrame) -> np.ndarray:
+def call_epochs(bucket: pd.DataFrame | pa.Table) -> np.ndarray:
     """Call times as seconds since the epoch (what the temporal cut is a quantile of)."""
     return _whole_seconds(bucket).astype(float)
 
 
-def sorted_epochs(bucket: pd.DataFrame) -> np.ndarray:
+def sorted_epochs(bucket: pd.DataFrame | pa.Table) -> np.ndarray:
     """The bucket's call times in whole seconds, sorted (int64): what MergeBucket writes for
     the temporal cut, with their histogram."""
     return np.sort(_whole_seconds(bucket))
@@ -295,13 +317,19 @@ def refused_part_summary(name: str, data: bytes, reason: str) -> dict[str, objec
             "sha256": call_log.part_digest(name, data), "rejected_by_reason": {}}
 
 
-def bucket_summary(rows: pd.DataFrame, duplicates: int) -> dict[str, object]:
+def bucket_summary(rows: pd.DataFrame | pa.Table, duplicates: int) -> dict[str, object]:
     """What the data summary needs of one merged bucket."""
-    return {"rows_valid": len(rows), "duplicates": duplicates,
-            "answered": int(rows["answered"].sum()) if len(rows) else 0,
-            "first_call": rows["called_at"].min().isoformat() if len(rows) else None,
-            "last_call": rows["called_at"].max().isoformat() if len(rows) else None,
-            "contacts": int(rows["contact_id"].nunique()) if len(rows) else 0}
+    if isinstance(rows, pd.DataFrame):
+        rows = pa.Table.from_pandas(rows, preserve_index=False)
+    if not rows.num_rows:
+        return {"rows_valid": 0, "duplicates": duplicates, "answered": 0, "first_call": None,
+                "last_call": None, "contacts": 0}
+    span = pc.min_max(rows.column("called_at"))
+    return {"rows_valid": rows.num_rows, "duplicates": duplicates,
+            "answered": int(pc.sum(rows.column("answered")).as_py() or 0),
+            "first_call": pd.Timestamp(span["min"].as_py()).isoformat(),
+            "last_call": pd.Timestamp(span["max"].as_py()).isoformat(),
+            "contacts": int(pc.count_distinct(rows.column("contact_id")).as_py())}
 
 
 def data_summary(parts: list[dict], buckets: list[dict]) -> dict[str, object]:

@@ -179,3 +179,28 @@ def test_the_timeout_holds_while_a_call_of_the_handler_is_being_made(local, tmp_
     assert result["payload"]["errorType"] == "Sandbox.Timedout"
     assert "Task timed out after 1.00 seconds" in result["payload"]["errorMessage"]
     assert not marker.exists()
+
+
+def spins(event: dict, context) -> dict:
+    """Busy for event['seconds'] of CPU, or asleep that long."""
+    if event.get("sleep"):
+        time.sleep(event["seconds"])
+        return {}
+    end = time.process_time() + event["seconds"]
+    while time.process_time() < end:
+        pass
+    return {}
+
+
+def test_each_invocation_reports_the_cpu_its_environment_used(local) -> None:
+    """What `make bench-scale` divides rows by: a worker's own CPU time, whatever else runs
+    beside it on the machine (a Lambda environment has its vCPUs to itself); waiting is not
+    CPU."""
+    local.register_lambda("spins", f"{__name__}:spins", FunctionConfig())
+    _invoke("spins", {"seconds": 0.4})
+    _invoke("spins", {"seconds": 0.4, "sleep": True})
+    busy, asleep = local.lambdas.invocations[-2:]
+    # the cold start's import of the handler's module is INIT, reported apart
+    assert busy["init_cpu_seconds"] > 0.02 and asleep["init_cpu_seconds"] < 0.01
+    assert 0.35 <= busy["cpu_seconds"] - busy["init_cpu_seconds"] <= 0.6
+    assert asleep["cpu_seconds"] <= 0.05 and asleep["seconds"] >= 0.4
