@@ -90,23 +90,31 @@ def _csv_header(text: str) -> list[str]:
     return first
 
 
-def read_raw(source: Path | bytes, name: str = "call log") -> pd.DataFrame:
-    """Read a CSV or Parquet log as strings, refusing what is not one."""
+def read_table(source: Path | bytes, name: str = "call log") -> pa.Table:
+    """Read a CSV or Parquet log as Arrow (Parquet columns as typed, CSV as text), refusing
+    what is not one."""
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     _check_bytes(data, name)
     if data[:4] == b"PAR1":
         try:
-            frame = pd.read_parquet(io.BytesIO(data))
+            table = pq.read_table(io.BytesIO(data))
         except Exception as err:  # pyarrow raises several unrelated types for corrupt files
             raise InvalidCallLog(f"{name} is not a readable Parquet file: {err}") from err
-        check_header(frame.columns, name)
-        return _as_text(frame)
+        check_header(table.column_names, name)
+        return table
     text = _text(data, name)
     check_header(_csv_header(text), name)
     try:
-        return pd.read_csv(io.StringIO(text), **_CSV_OPTIONS)
+        return pa.Table.from_pandas(pd.read_csv(io.StringIO(text), **_CSV_OPTIONS),
+                                    preserve_index=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise InvalidCallLog(f"{name} is not a readable CSV: {err}") from err
+
+
+def read_raw(source: Path | bytes, name: str = "call log") -> pd.DataFrame:
+    """Read a CSV or Parquet log as strings (typed Parquet columns as a CSV would hold them),
+    refusing what is not one."""
+    return text_frame(read_table(source, name))
 
 
 def read_slices(data: bytes, name: str, rows: int) -> Iterator[pa.Table]:
@@ -262,7 +270,7 @@ def check_table(table: pa.Table, default_timezone: str = DEFAULT_TIMEZONE,
         checked.zone.take(keep).cast(pa.large_string()),
         pa.array(source_row[rows])], schema=VALID_SCHEMA)
     dropped = np.flatnonzero(~ok)
-    rejects = _rejected_text(raw.take(pa.array(dropped)))
+    rejects = text_frame(raw.take(pa.array(dropped)))
     rejects.insert(0, "source_row", source_row[dropped])
     named = np.array(("", *REJECT_REASONS), dtype=object)[checked.reason[dropped]]
     rejects.insert(1, "reject_reason", pd.Series(named, dtype=object))
@@ -272,9 +280,9 @@ def check_table(table: pa.Table, default_timezone: str = DEFAULT_TIMEZONE,
     return valid, rejects, ignored
 
 
-def _rejected_text(rows: pa.Table) -> pd.DataFrame:
-    """Rejected rows' source columns as text: text as it is (absent values empty), typed
-    columns as `_as_text` writes them."""
+def text_frame(rows: pa.Table) -> pd.DataFrame:
+    """Rows' source columns as text: text as it is (absent values empty), typed columns as
+    `_as_text` writes them."""
     text = [c for c in rows.column_names
             if pa.types.is_string(rows.schema.field(c).type)
             or pa.types.is_large_string(rows.schema.field(c).type)]
@@ -338,25 +346,31 @@ def load_parts(parts: list[tuple[str, bytes]],
     duplicates across files are found; rejects name their file and row."""
     if not parts:
         raise InvalidCallLog("no call-log files were given")
-    frames = []
+    tables = []
     for name, data in parts:
-        raw = read_raw(data, name).rename(columns=lambda c: str(c).strip().lower())
-        missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
+        raw = read_table(data, name)
+        raw = raw.rename_columns([str(c).strip().lower() for c in raw.column_names])
+        missing = [c for c in REQUIRED_COLUMNS if c not in raw.column_names]
         if missing:
             raise InvalidCallLog(f"{name} is missing required column(s) "
                                  f"{', '.join(repr(c) for c in missing)}")
-        raw.insert(0, _FILE, name)
-        raw.insert(1, _ROW, np.arange(2, len(raw) + 2))
-        frames.append(raw)
-    combined = pd.concat(frames, ignore_index=True).fillna("")
+        # as text, so parts whose columns differ in type join (a column a part lacks is empty)
+        columns = {_FILE: pa.repeat(pa.scalar(name, pa.large_string()), raw.num_rows),
+                   _ROW: pa.array(np.arange(2, raw.num_rows + 2, dtype=np.int64)),
+                   **{c: _text_column(raw.column(c)).cast(pa.large_string())
+                      for c in raw.column_names}}
+        tables.append(pa.table(columns))
+    combined = pa.concat_tables(tables, promote_options="default")
     label = parts[0][0] if len(parts) == 1 else f"{len(parts)} call-log files"
-    return validate(combined, default_timezone, label)
+    valid, rejects, ignored = check_table(combined, default_timezone, label)
+    return ValidationResult(valid=valid.to_pandas(), rejects=rejects, ignored_columns=ignored)
 
 
 def load(source: Path | bytes, default_timezone: str = DEFAULT_TIMEZONE,
          name: str | None = None) -> ValidationResult:
     label = name or (str(source) if isinstance(source, Path) else "call log")
-    return validate(read_raw(source, label), default_timezone, label)
+    valid, rejects, ignored = check_table(read_table(source, label), default_timezone, label)
+    return ValidationResult(valid=valid.to_pandas(), rejects=rejects, ignored_columns=ignored)
 
 
 def part_digest(name: str, data: bytes) -> str:

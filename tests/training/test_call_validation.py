@@ -70,3 +70,30 @@ def test_rows_from_several_files_keep_their_file_and_row() -> None:
     old = reference(raw.copy(), now=NOW)
     pd.testing.assert_frame_equal(new.valid, old.valid)
     pd.testing.assert_frame_equal(new.rejects, old.rejects)
+
+
+def test_parts_of_different_types_and_columns_join_as_text(tmp_path) -> None:
+    """A typed Parquet part and a CSV part with a column the other lacks: one log, as
+    pandas joined them (every column as text, a missing one empty)."""
+    import io
+
+    typed = pd.DataFrame({"contact_id": ["c-1", "c-2", "c-1"],
+                          "called_at": pd.to_datetime(["2026-03-08T10:00:00Z"] * 2
+                                                      + ["2026-03-08T11:00:00Z"], utc=True),
+                          "answered": [True, False, True], "duration_seconds": [12.5, None, 3]})
+    buffer = io.BytesIO()
+    typed.to_parquet(buffer, index=False)
+    csv = ("contact_id,called_at,answered,agent_note\nc-1,2026-03-08T10:00:00Z,yes,hi\n"
+           "c-3,2026-03-09T10:00:00+02:00,maybe,\n")
+    parts = [("a.parquet", buffer.getvalue()), ("b.csv", csv.encode())]
+    new = call_log.load_parts(parts)
+    frames = []
+    for name, data in parts:
+        raw = call_log.read_raw(data, name)
+        raw.insert(0, "__source_file", name)
+        raw.insert(1, "__source_row", np.arange(2, len(raw) + 2))
+        frames.append(raw)
+    old = reference(pd.concat(frames, ignore_index=True).fillna(""), name="2 call-log files")
+    pd.testing.assert_frame_equal(new.valid, old.valid)
+    pd.testing.assert_frame_equal(new.rejects, old.rejects)
+    assert new.rejected_by_reason["duplicate"] == 1 and new.rejected_by_reason["bad_answered"] == 1
