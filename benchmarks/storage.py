@@ -30,7 +30,7 @@ from localaws.lambdas import resolve
 from localaws.runtime import LocalAWS
 from pipeline_lambdas.contract import WORK_PREFIX
 from pipeline_lambdas.settings import PipelineSettings
-from training.footprint import MAX_ARCHETYPE_CONTACTS, rows_that_fit, sample_memory_mb
+from training.footprint import MAX_ARCHETYPE_CONTACTS, sample_rows
 from training.outputs import REJECTS_FILE
 
 OUT = Path("out/bench")
@@ -104,7 +104,7 @@ def projected(name: str, size: int, measured: dict[str, Any]) -> float:
         contacts = BILLION / CALLS_PER_CONTACT
         return size / counted * min(contacts, MAX_ARCHETYPE_CONTACTS)
     if name.endswith("sample/"):
-        holds = rows_that_fit(sample_memory_mb(DEFAULT_TRAINING_MEMORY_MB))
+        holds = sample_rows(DEFAULT_TRAINING_MEMORY_MB)
         return size / measured["rows_trained"] * min(BILLION, holds)
     if name.endswith("(the rest)") or name.startswith(("locks/", "notifications/",
                                                        "models/optimal-call-time/history")):

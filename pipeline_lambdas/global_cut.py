@@ -42,7 +42,7 @@ def cut(s3, settings: PipelineSettings, work: str, memory_mb: int) -> dict[str, 
     value = scale_out.global_cut(histograms, read, TrainSettings().evaluation.test_fraction)
     return {"cut": value, "rows_valid": rows,
             "sample_fraction": scale_out.sample_fraction(
-                rows, footprint.rows_that_fit(footprint.sample_memory_mb(memory_mb))),
+                rows, footprint.sample_rows(memory_mb)),
             "counts_fraction": scale_out.sample_fraction(sum(b["contacts"] for b in buckets),
                                                          footprint.MAX_ARCHETYPE_CONTACTS)}
 

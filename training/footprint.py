@@ -121,6 +121,23 @@ def sample_memory_mb(memory_mb: int) -> int:
     return max(0, memory_mb - COUNTS_RESERVE_MB)
 
 
+# TrainOnSample's time. `calltime train`'s whole run (features, evaluation, fit, packaging)
+# handles about 20,000 rows a second on the benchmark machine's 2 cores (`make bench-scale`,
+# train-sample: 18,800-22,400 rows per worker-second at a million rows), about what a 4 GB
+# function's vCPUs do. The sample is kept to what trains in SAMPLE_SECONDS: the step in every
+# run's critical path stays near a minute, far inside Lambda's 15, and a larger sample bought
+# little (holdout AUC 0.7383 on 1M rows; see docs/training-at-scale.md).
+TRAIN_ROWS_PER_SECOND = 20_000
+SAMPLE_SECONDS = 50
+
+
+def sample_rows(memory_mb: int) -> int:
+    """The rows TrainOnSample trains on at most: what its memory holds beside the counts, and
+    what trains in SAMPLE_SECONDS."""
+    return min(rows_that_fit(sample_memory_mb(memory_mb)),
+               TRAIN_ROWS_PER_SECOND * SAMPLE_SECONDS)
+
+
 def minimum_memory_mb() -> int:
     """The least training_memory_mb (in 64 MB steps) whose TrainOnSample holds MIN_SAMPLE_ROWS
     beside the archetype counts: with less, a log too large for one function trains on a
