@@ -171,10 +171,13 @@ bench-quick: venv
 
 # Training at scale: the single-function path against the Distributed Map path on generated
 # Parquet logs (SIZES rows each), through the local state machine with enforced limits; then the
-# AWS cost and time model for 10M/100M/1B rows from those figures. About 25 minutes here.
+# AWS cost and time model for 10M/100M/1B rows from those figures. The same sizes run first
+# through SCALE_BASELINE's own tree (the code before issue 28), printed side by side; empty
+# (make bench-scale SCALE_BASELINE=) skips it. About 25 minutes here with the baseline.
 SIZES ?= 1M 4M
+SCALE_BASELINE ?= 3a0bed2
 bench-scale: venv
-	$(BIN)/python -m benchmarks.scale --sizes "$(SIZES)"
+	$(BIN)/python -m benchmarks.scale --sizes "$(SIZES)" $(if $(SCALE_BASELINE),--baseline $(SCALE_BASELINE))
 	$(BIN)/python -m benchmarks.scale_model
 
 # What a run leaves in the models bucket, by class of key, measured on a 1M-row scale-out run

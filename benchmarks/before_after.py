@@ -60,6 +60,15 @@ def baseline_tree(directory: Path, baseline: str = BASELINE) -> Path:
     return directory
 
 
+def check_baseline(parser: argparse.ArgumentParser, baseline: str) -> None:
+    """A usage error naming --baseline unless it is a commit of this repository."""
+    known = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--verify", "--quiet",
+                            f"{baseline}^{{commit}}"], capture_output=True)
+    if known.returncode:
+        parser.error(f"--baseline {baseline!r} is not a commit of {REPO} (a clone with its "
+                     "history is needed: git fetch --unshallow)")
+
+
 def probe(*args: str) -> dict:
     done = subprocess.run([sys.executable, str(PROBE), *args], capture_output=True, text=True,
                           cwd=tempfile.gettempdir())
@@ -194,11 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", default=BASELINE,
                         help=f"the commit to compare with (default {BASELINE}, before issue 14)")
     args = parser.parse_args(argv)
-    known = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--verify", "--quiet",
-                            f"{args.baseline}^{{commit}}"], capture_output=True)
-    if known.returncode:
-        parser.error(f"--baseline {args.baseline!r} is not a commit of {REPO} (a clone with its "
-                     "history is needed: git fetch --unshallow)")
+    check_baseline(parser, args.baseline)
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="calltime-before-after-") as tmp:
         results = run(Path(tmp), args.contacts, args.seconds, args.baseline)

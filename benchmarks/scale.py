@@ -211,6 +211,62 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def baseline_results(baseline: str, sizes: list[int], out: Path, seed: int
+                     ) -> list[dict[str, Any]]:
+    """The same sizes through the baseline commit's own tree (its pipeline and local runtime),
+    on the same generated logs, in this run."""
+    import subprocess
+    import sys
+    import tempfile
+
+    from benchmarks.before_after import baseline_tree
+
+    with tempfile.TemporaryDirectory(prefix="calltime-scale-baseline-") as tmp:
+        tree = baseline_tree(Path(tmp) / "tree", baseline)
+        theirs = Path(tmp) / "out"
+        theirs.mkdir()
+        (theirs / "data").symlink_to((out / "data").resolve(), target_is_directory=True)
+        subprocess.run([sys.executable, "-m", "benchmarks.scale", "--sizes",
+                        " ".join(str(size) for size in sizes), "--seed", str(seed),
+                        "--out", str(theirs)], cwd=tree, check=True)
+        return json.loads((theirs / "scale_results.json").read_text())
+
+
+def _rate(step: dict[str, Any] | None, key: str) -> str:
+    return f"{step[key]:,}" if step and step.get(key) else "-"
+
+
+def side_by_side(before: list[dict[str, Any]], after: list[dict[str, Any]], baseline: str
+                 ) -> str:
+    """The scale-out path's steps, the baseline's run beside this tree's."""
+    lines = [f"Scale-out path: {baseline} (before) and this tree (after), same logs, one run",
+             "", "| rows | step | wall s (before / after) | rows / worker-second, wall "
+             "(before / after) | rows / worker CPU-second (after) | peak MB / limit "
+             "(before / after) | S3 PUT-class / GET-class (after) |",
+             "|---|---|---|---|---|---|---|"]
+    for run in after:
+        if run["run"] != "scale-out":
+            continue
+        old = next((r for r in before if r["size"] == run["size"] and r["run"] == "scale-out"),
+                   {})
+        for state, step in (("PartitionParts", "partition"), ("MergeBuckets", "merge-bucket"),
+                            ("GlobalCut", "global-cut"), ("CountBuckets", "count-bucket"),
+                            ("TrainOnSample", "train-sample")):
+            mine, theirs = run["steps"].get(step), old.get("steps", {}).get(step)
+            puts, gets = request_classes((mine or {}).get("s3_requests", {}))
+            lines.append(
+                f"| {run['size']:,} | {step} | {old.get('states', {}).get(state, '-')} / "
+                f"{run['states'].get(state, '-')} | {_rate(theirs, 'rows_per_worker_second')}"
+                f" / {_rate(mine, 'rows_per_worker_second')} | "
+                f"{_rate(mine, 'rows_per_cpu_second')} | "
+                f"{theirs['peak_mb'] if theirs else '-'} / {mine['peak_mb'] if mine else '-'} "
+                f"of {(mine or theirs or {}).get('memory_mb', '-')} | {puts:,} / {gets:,} |")
+        lines.append(f"| {run['size']:,} | training states, whole | "
+                     f"{old.get('training_seconds', '-')} / {run['training_seconds']} | "
+                     f"AUC {old.get('auc', '-')} / {run['auc']} | | | |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default=[parse_size("1M"), parse_size("4M")],
@@ -218,14 +274,28 @@ def main(argv: list[str] | None = None) -> int:
                         help="rows, e.g. '1M 4M 10M'")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", default=str(OUT))
+    parser.add_argument("--baseline", help="a commit whose tree runs the same sizes first, "
+                        "printed side by side with this tree's")
     args = parser.parse_args(argv)
+    if args.baseline:
+        from benchmarks.before_after import check_baseline
+
+        check_baseline(parser, args.baseline)
     logging.getLogger("moto").setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    for rows in args.sizes:  # generated once, the baseline's run reads them too
+        demo_data(out, max(1, rows // CALLS_PER_CONTACT), args.seed)
+    before = baseline_results(args.baseline, args.sizes, out, args.seed) if args.baseline \
+        else None
     results = bench(args.sizes, out, args.seed)
     (out / "scale_results.json").write_text(json.dumps(results, indent=2))
     print(table(results))
+    if before is not None:
+        (out / "scale_baseline_results.json").write_text(json.dumps(before, indent=2))
+        print()
+        print(side_by_side(before, results, args.baseline))
     return 0
 
 
