@@ -13,7 +13,8 @@ worst inputs the plan lets through at that memory:
 Above the floor every size is larger in proportion (slices and buckets are capped at 500,000 and
 1,000,000 rows), so the floor is the tightest case.
 
-Printed: each worker's peak against its limit, and the sizes it was given. About 2 minutes here.
+Printed: each worker's peak against its limit, and the sizes it was given; it fails when a
+worker peaks above 90 % of its memory. About 2 minutes here.
 """
 
 from __future__ import annotations
@@ -103,6 +104,9 @@ def bench(out: Path, memory_mb: int, seed: int) -> list[dict[str, Any]]:
             for r in runs if r["function"].removeprefix(prefix) in given]
 
 
+PEAK_SHARE = 0.9  # the most of its memory a worker may reach
+
+
 def table(results: list[dict[str, Any]]) -> str:
     lines = ["| memory | worker | given | peak MB / limit |", "|---|---|---|---|"]
     lines += [f"| {r['memory_mb']:,} MB | {r['worker']} | {r['given']} | "
@@ -123,7 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     results = [r for memory in args.memory for r in bench(out, memory, args.seed)]
     (out / "worker_memory_results.json").write_text(json.dumps(results, indent=2))
     print(table(results))
-    over = [r for r in results if r["peak_mb"] >= r["limit_mb"]]
+    # On AWS the sandbox's own memory counts too: a worker measured near its limit here is one
+    # allocation from Runtime.OutOfMemory there.
+    over = [r for r in results if r["peak_mb"] > PEAK_SHARE * r["limit_mb"]]
+    for r in over:
+        print(f"{r['worker']} at {r['memory_mb']:,} MB peaked at {r['peak_mb']:,} MB: over "
+              f"{PEAK_SHARE:.0%} of its memory")
     return 1 if over else 0
 
 

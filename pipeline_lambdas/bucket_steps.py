@@ -43,6 +43,14 @@ def merge(s3, settings: PipelineSettings, work: str, number: int) -> dict[str, A
     return {"bucket": number, "rows_valid": summary["rows_valid"]}
 
 
+def whole_counts(counts: np.ndarray) -> np.ndarray:
+    """Counts of calls (whole numbers held as floats) in the smallest unsigned integer type that
+    holds them: a bucket's counts are contacts x cells, mostly small, and S3 carries them twice
+    (CountBucket writes, TrainOnSample reads); uint8 is an eighth of float64's bytes."""
+    largest = int(counts.max()) if counts.size else 0
+    return counts.astype(np.min_scalar_type(largest))
+
+
 def count(s3, settings: PipelineSettings, work: str, number: int,
           cut: dict[str, Any]) -> dict[str, Any]:
     """The bucket's cell counts (for the archetypes, on GlobalCut's contact sample) and its
@@ -56,7 +64,8 @@ def count(s3, settings: PipelineSettings, work: str, number: int,
                                      float(cut["counts_fraction"]))
     for label, counts in zip(("before", "every"), at, strict=True):
         arrays.update({f"{label}_ids": counts.contact_ids.astype(str),
-                       f"{label}_calls": counts.calls, f"{label}_answers": counts.answers,
+                       f"{label}_calls": whole_counts(counts.calls),
+                       f"{label}_answers": whole_counts(counts.answers),
                        f"{label}_zones": counts.zones.astype(str),
                        f"{label}_totals": np.array([counts.rows, counts.answered])})
     w.put_arrays(s3, target, w.counts_key(work, number), **arrays)

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipeline_lambdas import work_area as w
@@ -33,7 +34,8 @@ REJECT_COLUMNS = ("source_file", "source_row", "reject_reason")  # of a run with
 def _counts(arrays: Any, label: str) -> scale_out.ContactCounts:
     rows, answered = (int(v) for v in arrays[f"{label}_totals"])
     return scale_out.ContactCounts(arrays[f"{label}_ids"].astype(object),
-                                   arrays[f"{label}_calls"], arrays[f"{label}_answers"],
+                                   arrays[f"{label}_calls"].astype(np.float64),
+                                   arrays[f"{label}_answers"].astype(np.float64),
                                    arrays[f"{label}_zones"].astype(object), rows, answered)
 
 
