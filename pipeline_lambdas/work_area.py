@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def pieces_prefix(work: str) -> str:
@@ -89,7 +90,17 @@ def put_frame(s3, bucket: str, key: str, frame: pd.DataFrame | pa.Table) -> None
 
 def get_table(s3, bucket: str, key: str) -> pa.Table:
     """An `.arrows` object's rows, as Arrow."""
-    return pa.ipc.open_stream(s3.get_object(Bucket=bucket, Key=key)["Body"].read()).read_all()
+    return _read_ipc(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def _read_ipc(body: bytes) -> pa.Table:
+    """An IPC stream's rows, dictionary-encoded columns decoded back to their values."""
+    table = pa.ipc.open_stream(body).read_all()
+    for index, field_ in enumerate(table.schema):
+        if pa.types.is_dictionary(field_.type):
+            table = table.set_column(index, field_.name,
+                                     table.column(index).cast(field_.type.value_type))
+    return table
 
 
 def get_frame(s3, bucket: str, key: str) -> pd.DataFrame:
@@ -211,9 +222,18 @@ def get_int64(s3, bucket: str, key: str, start: int, stop: int) -> np.ndarray:
 # the slice does not hold after the first.
 
 
+# Columns of few distinct values (a log has a few zones and campaigns, a piece one file): written
+# dictionary-encoded, 40 % fewer bytes for every worker that reads them, read back as text.
+_FEW_VALUES = ("timezone", "campaign_id", "source_file")
+
+
 def _ipc(rows: pa.Table | pd.DataFrame) -> bytes:
     table = rows if isinstance(rows, pa.Table) else pa.Table.from_pandas(rows,
                                                                          preserve_index=False)
+    for name in _FEW_VALUES:
+        index = table.schema.get_field_index(name)
+        if index >= 0 and not pa.types.is_dictionary(table.schema.field(index).type):
+            table = table.set_column(index, name, pc.dictionary_encode(table.column(index)))
     sink = pa.BufferOutputStream()
     # lz4: a third of the bytes for a few milliseconds a slice (zstd: half again, at 1.5x the
     # time; none: 3x the bytes every merge worker downloads)
@@ -245,7 +265,7 @@ def get_piece(s3, bucket: str, key: str, number: int) -> pa.Table | None:
         return None
     body = s3.get_object(Bucket=bucket, Key=key,
                          Range=f"bytes={start}-{stop - 1}")["Body"].read()
-    return pa.ipc.open_stream(body).read_all()
+    return _read_ipc(body)
 
 
 def remove(s3, bucket: str, prefix: str) -> int:
