@@ -179,6 +179,7 @@ def _worker_main(connection: Connection, log_path: str, runtime_pid: int) -> Non
         # The handler module's import on an environment's first invocation is Lambda's INIT
         # phase (its REPORT line's "Init Duration"): its CPU is reported apart.
         started = time.process_time()
+        init: float | None = None
         try:
             function = resolve(handler)
             init = time.process_time() - started
@@ -186,7 +187,8 @@ def _worker_main(connection: Connection, log_path: str, runtime_pid: int) -> Non
             reply = ("result", json.dumps(result).encode(), None, "", [], init)
         except Exception as err:  # every failure becomes the error payload
             reply = ("result", None, type(err).__name__, str(err),
-                     traceback.format_tb(err.__traceback__), time.process_time() - started)
+                     traceback.format_tb(err.__traceback__),
+                     time.process_time() - started if init is None else init)
         print(f"END RequestId: {context.aws_request_id}", flush=True)
         with _parent_lock:
             connection.send(reply)

@@ -211,9 +211,23 @@ def validate(raw: pd.DataFrame, default_timezone: str = DEFAULT_TIMEZONE,
              name: str = "call log", now: pd.Timestamp | None = None) -> ValidationResult:
     """Split a raw log into valid rows and counted, kept rejects. `now` (default: the clock)
     bounds the latest plausible call time."""
-    valid, rejects, ignored = check_table(pa.Table.from_pandas(raw, preserve_index=False),
-                                          default_timezone, name, now)
+    valid, rejects, ignored = check_table(
+        pa.Table.from_pandas(_as_strings(raw), preserve_index=False), default_timezone, name,
+        now)
     return ValidationResult(valid=valid.to_pandas(), rejects=rejects, ignored_columns=ignored)
+
+
+def _as_strings(raw: pd.DataFrame) -> pd.DataFrame:
+    """A frame's columns as the text the contract reads (`str(value)`, as ever: a missing value
+    is "nan" or "None", not empty), its source-row numbers as they are; text columns without
+    missing values untouched."""
+    columns = {}
+    for name in raw.columns:
+        column = raw[name]
+        text = pd.api.types.is_string_dtype(column.dtype) and not column.isna().any() and (
+            column.dtype != object or pd.api.types.infer_dtype(column) == "string")
+        columns[name] = column if text or name == _ROW else column.map(str).astype(str)
+    return pd.DataFrame(columns, index=raw.index)
 
 
 VALID_SCHEMA = pa.schema([("contact_id", pa.large_string()),
@@ -231,6 +245,8 @@ def check_table(table: pa.Table, default_timezone: str = DEFAULT_TIMEZONE,
     as an Arrow table (VALID_SCHEMA), the rejects (the source columns as text, their row and
     reason) and the ignored columns' names. `arrange(contact ids)` orders the valid rows (a
     permutation of them), in the one pass that gathers them."""
+    source = table  # typed columns become text as read, under their own names (`_text_column`)
+    position = {str(c).strip().lower(): i for i, c in enumerate(table.column_names)}
     table = table.rename_columns([str(c).strip().lower() for c in table.column_names])
     names = table.column_names
     # Logs read from several files carry where each row came from (see load_parts).
@@ -247,7 +263,7 @@ def check_table(table: pa.Table, default_timezone: str = DEFAULT_TIMEZONE,
     if default_timezone not in known_timezones():
         raise InvalidCallLog(f"default timezone {default_timezone!r} is not an IANA time zone")
     ignored = [c for c in raw.column_names if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-    columns = {c: _text_column(raw.column(c)) for c in REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+    columns = {c: _text_column(source, position[c]) for c in REQUIRED_COLUMNS + OPTIONAL_COLUMNS
                if c in raw.column_names}
     latest = (now if now is not None else pd.Timestamp.now(tz="UTC")) + FUTURE_TOLERANCE
     checked = call_validation.check(
@@ -270,7 +286,10 @@ def check_table(table: pa.Table, default_timezone: str = DEFAULT_TIMEZONE,
         checked.zone.take(keep).cast(pa.large_string()),
         pa.array(source_row[rows])], schema=VALID_SCHEMA)
     dropped = np.flatnonzero(~ok)
-    rejects = text_frame(raw.take(pa.array(dropped)))
+    # the source columns as text, each typed column converted whole, as it always was
+    texts = pa.table({c: columns[c] if c in columns else _text_column(source, position[c])
+                      for c in raw.column_names})
+    rejects = text_frame(texts.take(pa.array(dropped)))
     rejects.insert(0, "source_row", source_row[dropped])
     named = np.array(("", *REJECT_REASONS), dtype=object)[checked.reason[dropped]]
     rejects.insert(1, "reject_reason", pd.Series(named, dtype=object))
@@ -295,13 +314,15 @@ def text_frame(rows: pa.Table) -> pd.DataFrame:
     return frame
 
 
-def _text_column(column: pa.ChunkedArray) -> pa.Array:
-    """A source column as the text the contract reads: text as it is, typed Parquet columns as
-    the strings a CSV would hold (`_as_text`)."""
+def _text_column(table: pa.Table, index: int) -> pa.Array:
+    """A source column as the text the contract reads: text as it is; a typed Parquet column as
+    the strings a CSV would hold (`_as_text` of it as pandas reads it, the file's pandas
+    metadata applied, as the log was always read)."""
+    column = table.column(index)
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         return column.combine_chunks()
-    return pa.array(_as_text(pd.DataFrame({"v": column.to_pandas()}))["v"].to_numpy(dtype=object),
-                    pa.large_string())
+    frame = _as_text(table.select([index]).to_pandas())
+    return pa.array(frame.iloc[:, 0].to_numpy(dtype=object), pa.large_string())
 
 
 # The features are cross-fitted over contacts and the archetypes learned across them: fewer
@@ -348,8 +369,8 @@ def load_parts(parts: list[tuple[str, bytes]],
         raise InvalidCallLog("no call-log files were given")
     tables = []
     for name, data in parts:
-        raw = read_table(data, name)
-        raw = raw.rename_columns([str(c).strip().lower() for c in raw.column_names])
+        source = read_table(data, name)
+        raw = source.rename_columns([str(c).strip().lower() for c in source.column_names])
         missing = [c for c in REQUIRED_COLUMNS if c not in raw.column_names]
         if missing:
             raise InvalidCallLog(f"{name} is missing required column(s) "
@@ -357,8 +378,8 @@ def load_parts(parts: list[tuple[str, bytes]],
         # as text, so parts whose columns differ in type join (a column a part lacks is empty)
         columns = {_FILE: pa.repeat(pa.scalar(name, pa.large_string()), raw.num_rows),
                    _ROW: pa.array(np.arange(2, raw.num_rows + 2, dtype=np.int64)),
-                   **{c: _text_column(raw.column(c)).cast(pa.large_string())
-                      for c in raw.column_names}}
+                   **{c: _text_column(source, i).cast(pa.large_string())
+                      for i, c in enumerate(raw.column_names)}}
         tables.append(pa.table(columns))
     combined = pa.concat_tables(tables, promote_options="default")
     label = parts[0][0] if len(parts) == 1 else f"{len(parts)} call-log files"

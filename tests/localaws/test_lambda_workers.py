@@ -182,13 +182,15 @@ def test_the_timeout_holds_while_a_call_of_the_handler_is_being_made(local, tmp_
 
 
 def spins(event: dict, context) -> dict:
-    """Busy for event['seconds'] of CPU, or asleep that long."""
+    """Busy for event['seconds'] of CPU, or asleep that long; then fails if asked to."""
     if event.get("sleep"):
         time.sleep(event["seconds"])
         return {}
     end = time.process_time() + event["seconds"]
     while time.process_time() < end:
         pass
+    if event.get("fail"):
+        raise RuntimeError("failed after spinning")
     return {}
 
 
@@ -204,3 +206,7 @@ def test_each_invocation_reports_the_cpu_its_environment_used(local) -> None:
     assert busy["init_cpu_seconds"] > 0.02 and asleep["init_cpu_seconds"] < 0.01
     assert 0.35 <= busy["cpu_seconds"] - busy["init_cpu_seconds"] <= 0.6
     assert asleep["cpu_seconds"] <= 0.05 and asleep["seconds"] >= 0.4
+    # a handler that fails on a warm environment: its CPU is its own, none of it INIT
+    assert _invoke("spins", {"seconds": 0.3, "fail": True})["error"] == "Unhandled"
+    failed = local.lambdas.invocations[-1]
+    assert failed["init_cpu_seconds"] < 0.01 and 0.25 <= failed["cpu_seconds"] <= 0.5

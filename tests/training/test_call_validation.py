@@ -97,3 +97,43 @@ def test_parts_of_different_types_and_columns_join_as_text(tmp_path) -> None:
     pd.testing.assert_frame_equal(new.valid, old.valid)
     pd.testing.assert_frame_equal(new.rejects, old.rejects)
     assert new.rejected_by_reason["duplicate"] == 1 and new.rejected_by_reason["bad_answered"] == 1
+
+
+def test_a_typed_column_with_gaps_reads_in_rejects_as_the_whole_column_did() -> None:
+    """A typed Parquet column is text as pandas reads the whole column: an integer column with a
+    missing value is float (12.0) without pandas' metadata, nullable Int64 with it (whose
+    missing value pandas writes "<NA>", a bad duration, as it always was), whichever of its
+    rows are rejected."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = {"contact_id": ["c-1", "c-2", "c-3"],
+               "called_at": ["2026-03-08T10:00:00Z", "not a time", "x"],
+               "answered": ["true", "false", "true"]}
+    plain, with_metadata = io.BytesIO(), io.BytesIO()
+    pq.write_table(pa.table({**columns, "duration_seconds": pa.array([None, 12, 7])}), plain)
+    pd.DataFrame({**columns, "duration_seconds": pd.array([None, 12, 7], dtype="Int64")}
+                 ).to_parquet(with_metadata, index=False)
+    for data, said in ((plain.getvalue(), ["12.0", "7.0"]),
+                       (with_metadata.getvalue(), ["<NA>", "12", "7"])):
+        new = call_log.load(data)
+        old = reference(call_log._as_text(pd.read_parquet(io.BytesIO(data))), now=NOW)
+        assert new.rejects["duration_seconds"].tolist() == said
+        pd.testing.assert_frame_equal(new.rejects, old.rejects)
+        pd.testing.assert_frame_equal(new.valid, old.valid)
+
+
+def test_a_frame_of_other_values_is_read_as_their_text() -> None:
+    """validate() on a frame not read from a file: values are read as str() reads them, as the
+    contract always did (None is "None", not a missing field)."""
+    raw = pd.DataFrame({"contact_id": ["c-1", "c-2", None],
+                        "called_at": ["2026-03-08T10:00:00Z"] * 3,
+                        "answered": [True, "false", False],
+                        "duration_seconds": [None, 3.5, float("nan")]})
+    new = call_log.validate(raw.copy(), now=NOW)
+    old = reference(raw.copy(), now=NOW)
+    pd.testing.assert_frame_equal(new.valid, old.valid)
+    assert new.rejects["reject_reason"].tolist() == old.rejects["reject_reason"].tolist() \
+        == ["bad_duration", "bad_duration"]
