@@ -201,8 +201,10 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
         elif pd.api.types.is_bool_dtype(values):
             text = values.map(lambda v: "" if pd.isna(v) else str(bool(v)).lower())
         else:
-            text = values.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
-                              else str(v))
+            # pandas' nullable columns (Int64, boolean, string) hold pd.NA where a value is
+            # missing: empty, as a CSV holds it, not the text "<NA>" (a bad duration)
+            text = values.map(lambda v: "" if v is None or v is pd.NA
+                              or (isinstance(v, float) and np.isnan(v)) else str(v))
         out[str(column)] = text.astype(str)
     return out
 
