@@ -22,6 +22,11 @@ class PartTooLarge(Exception):
     """A call log's part is larger than a partition worker's memory holds; says how large."""
 
 
+class DamagedWorkArea(Exception):
+    """An object a scale-out step wrote for the next one cannot be read; names it. The work area
+    is the run's own (work/<execution>/): running again writes a new one."""
+
+
 class DeploymentInProgress(Exception):
     """Another execution holds the endpoint lock: this run is refused, nothing is touched."""
 

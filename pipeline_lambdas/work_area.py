@@ -19,6 +19,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline_lambdas.errors import DamagedWorkArea
+
 
 def pieces_prefix(work: str) -> str:
     return f"{work}pieces/"
@@ -90,12 +92,21 @@ def put_frame(s3, bucket: str, key: str, frame: pd.DataFrame | pa.Table) -> None
 
 def get_table(s3, bucket: str, key: str) -> pa.Table:
     """An `.arrows` object's rows, as Arrow."""
-    return _read_ipc(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    return _read_ipc(s3.get_object(Bucket=bucket, Key=key)["Body"].read(), bucket, key)
 
 
-def _read_ipc(body: bytes) -> pa.Table:
+def _damaged(bucket: str, key: str, why: str) -> DamagedWorkArea:
+    return DamagedWorkArea(f"s3://{bucket}/{key} cannot be read ({why}): the run's work area is "
+                           "damaged; start the run again (it writes a new one; a lifecycle rule "
+                           "expires this one)")
+
+
+def _read_ipc(body: bytes, bucket: str, key: str) -> pa.Table:
     """An IPC stream's rows, dictionary-encoded columns decoded back to their values."""
-    table = pa.ipc.open_stream(body).read_all()
+    try:
+        table = pa.ipc.open_stream(body).read_all()
+    except (pa.ArrowInvalid, OSError) as err:
+        raise _damaged(bucket, key, f"not an Arrow stream: {err}") from err
     for index, field_ in enumerate(table.schema):
         if pa.types.is_dictionary(field_.type):
             table = table.set_column(index, field_.name,
@@ -260,12 +271,26 @@ def put_pieces(s3, bucket: str, key: str, frames: dict[int, pa.Table | pd.DataFr
 
 def get_piece(s3, bucket: str, key: str, number: int) -> pa.Table | None:
     """Bucket `number`'s rows of a slice's pieces object (None where it has none)."""
-    start, stop = get_int64(s3, bucket, key, number, number + 2)
-    if stop <= start:
+    head = s3.get_object(Bucket=bucket, Key=key,
+                         Range=f"bytes={number * 8}-{number * 8 + 15}")["Body"].read()
+    if len(head) != 16:
+        raise _damaged(bucket, key, f"its offsets end before bucket {number}'s")
+    start, stop = (int(v) for v in np.frombuffer(head, dtype="<i8"))
+    if start < 8 * (number + 2) or stop < start:  # the data starts after every offset
+        raise _damaged(bucket, key, f"bucket {number}'s offsets {start}, {stop} are not a range "
+                                    "after the offsets")
+    if stop == start:
         return None
-    body = s3.get_object(Bucket=bucket, Key=key,
-                         Range=f"bytes={start}-{stop - 1}")["Body"].read()
-    return _read_ipc(body)
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key,
+                             Range=f"bytes={start}-{stop - 1}")["Body"].read()
+    except s3.exceptions.ClientError as err:
+        if err.response.get("Error", {}).get("Code") != "InvalidRange":
+            raise
+        body = b""
+    if len(body) != stop - start:
+        raise _damaged(bucket, key, f"bucket {number}'s bytes {start}-{stop - 1} are missing")
+    return _read_ipc(body, bucket, key)
 
 
 def remove(s3, bucket: str, prefix: str) -> int:

@@ -45,3 +45,23 @@ def test_the_object_is_the_same_bytes_when_written_again() -> None:
 def test_a_bucket_outside_the_run_is_refused_by_number() -> None:
     with pytest.raises(ValueError, match=r"bucket numbers must be in \[0, 4\): got \[1, 4\]"):
         w.encode_pieces({1: _rows(1), 4: _rows(1)}, 4)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "offsets only", "garbage"])
+def test_a_damaged_object_is_named_and_the_way_out_said(aws, damage: str) -> None:
+    """A work-area object cut short or overwritten fails its reader by name (the run's error
+    then names it), not with Arrow's or S3's message about bytes."""
+    from pipeline_lambdas.errors import DamagedWorkArea
+
+    s3 = boto3.client("s3")
+    whole = w.encode_pieces({0: _rows(5), 2: _rows(300, first=10)}, buckets=3)
+    body = {"truncated": whole[:-200], "offsets only": whole[:20],
+            "garbage": b"\x00" * 32 + b"not arrow" * 50}[damage]
+    s3.put_object(Bucket=BUCKET, Key=KEY, Body=body)
+    with pytest.raises(DamagedWorkArea, match=rf"s3://{BUCKET}/{KEY} cannot be read .*start "
+                                              "the run again"):
+        w.get_piece(s3, BUCKET, KEY, 2)
+    bucket_key = "work/run-1/buckets/00002.arrows"
+    s3.put_object(Bucket=BUCKET, Key=bucket_key, Body=b"garbage")
+    with pytest.raises(DamagedWorkArea, match=r"buckets/00002\.arrows cannot be read"):
+        w.get_table(s3, BUCKET, bucket_key)
