@@ -225,7 +225,7 @@ def contact_counts_at(bucket: pd.DataFrame | pa.Table, cuts: Sequence[float],
                      dtype=object)
     in_sample = _in_sample(ids, fraction)[code]
     nanos = table.column("called_at").combine_chunks().cast(pa.int64()).to_numpy()
-    epochs = (nanos // 10**9).astype(float)  # whole seconds, as `call_epochs`
+    epochs = call_epochs(table)
     zones = np.asarray(table.column("timezone").to_numpy(), dtype=object)
     answered = np.asarray(table.column("answered").to_numpy(), dtype=np.int64)
     dow, hour, _, _ = dataset.local_slots(pd.DatetimeIndex(nanos.view("datetime64[ns]"),
