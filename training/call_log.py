@@ -97,7 +97,7 @@ def read_table(source: Path | bytes, name: str = "call log") -> pa.Table:
     _check_bytes(data, name)
     if data[:4] == b"PAR1":
         try:
-            table = pq.read_table(io.BytesIO(data))
+            table = _parquet(data).read()
         except Exception as err:  # pyarrow raises several unrelated types for corrupt files
             raise InvalidCallLog(f"{name} is not a readable Parquet file: {err}") from err
         check_header(table.column_names, name)
@@ -109,6 +109,17 @@ def read_table(source: Path | bytes, name: str = "call log") -> pa.Table:
                                     preserve_index=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise InvalidCallLog(f"{name} is not a readable CSV: {err}") from err
+
+
+def _parquet(data: bytes) -> pq.ParquetFile:
+    """A Parquet log, its text columns read as their dictionaries (a log repeats its contacts,
+    answers, zones and campaigns: each distinct value is then read and checked once), but for
+    the call times (about one per call)."""
+    schema = pq.ParquetFile(io.BytesIO(data)).schema_arrow
+    repeated = [f.name for f in schema
+                if (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+                and str(f.name).strip().lower() != "called_at"]
+    return pq.ParquetFile(io.BytesIO(data), read_dictionary=repeated)
 
 
 def read_raw(source: Path | bytes, name: str = "call log") -> pd.DataFrame:
@@ -125,7 +136,7 @@ def read_slices(data: bytes, name: str, rows: int) -> Iterator[pa.Table]:
     _check_bytes(data, name)
     if data[:4] == b"PAR1":
         try:
-            parquet = pq.ParquetFile(io.BytesIO(data))
+            parquet = _parquet(data)
             check_header(parquet.schema_arrow.names, name)
             batches = parquet.iter_batches(batch_size=rows)
             yield from _numbered((pa.Table.from_batches([b]) for b in batches), name)
@@ -304,6 +315,7 @@ def check_table(table: pa.Table, default_timezone: str = DEFAULT_TIMEZONE,
 def text_frame(rows: pa.Table) -> pd.DataFrame:
     """Rows' source columns as text: text as it is (absent values empty), typed columns as
     `_as_text` writes them."""
+    rows = pa.table({c: call_validation.plain(rows.column(c)) for c in rows.column_names})
     text = [c for c in rows.column_names
             if pa.types.is_string(rows.schema.field(c).type)
             or pa.types.is_large_string(rows.schema.field(c).type)]
@@ -316,12 +328,18 @@ def text_frame(rows: pa.Table) -> pd.DataFrame:
     return frame
 
 
+def _is_text(type_: pa.DataType) -> bool:
+    return pa.types.is_string(type_) or pa.types.is_large_string(type_)
+
+
 def _text_column(table: pa.Table, index: int) -> pa.Array:
     """A source column as the text the contract reads: text as it is; a typed Parquet column as
     the strings a CSV would hold (`_as_text` of it as pandas reads it, the file's pandas
     metadata applied, as the log was always read)."""
     column = table.column(index)
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+    if pa.types.is_dictionary(column.type) and _is_text(column.type.value_type):
+        return column.unify_dictionaries().combine_chunks()  # read as its dictionary
+    if _is_text(column.type):
         return column.combine_chunks()
     frame = _as_text(table.select([index]).to_pandas())
     return pa.array(frame.iloc[:, 0].to_numpy(dtype=object), pa.large_string())

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,18 +47,53 @@ class Checked:
 
 
 def text(column: pa.ChunkedArray | pa.Array | None, rows: int) -> pa.Array:
-    """A column as trimmed text; absent or null is ""."""
+    """A column as trimmed text; absent or null is "". A dictionary-encoded column (a Parquet
+    column read as its dictionary: a log repeats its contacts, zones and answers) stays one,
+    each distinct value trimmed once, its dictionary unique after trimming."""
     if column is None:
         return pa.array([""] * rows, type=pa.string())
     if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
+        column = (column.unify_dictionaries() if pa.types.is_dictionary(column.type)
+                  else column).combine_chunks()
+    if pa.types.is_dictionary(column.type):
+        return _trimmed_dictionary(column)
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         raise TypeError(f"text columns only, got {column.type}")
     return pc.utf8_trim(column.fill_null(""), characters=_WHITESPACE)
 
 
+def _trimmed_dictionary(column: pa.DictionaryArray) -> pa.DictionaryArray:
+    values = column.dictionary
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        raise TypeError(f"text columns only, got {column.type}")
+    # null rows point at an added "", then the trimmed values are made unique again
+    values = pa.concat_arrays([values.fill_null(""), pa.array([""], values.type)])
+    unique = pc.dictionary_encode(pc.utf8_trim(values, characters=_WHITESPACE))
+    remap = unique.indices.to_numpy(zero_copy_only=False).astype(np.int32)
+    indices = column.indices.fill_null(len(values) - 1).to_numpy(zero_copy_only=False)
+    return pa.DictionaryArray.from_arrays(pa.array(remap[indices]), unique.dictionary)
+
+
 def _bool(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.asarray(mask.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def each_row(column: pa.Array, test: Callable[[pa.Array], pa.Array]) -> np.ndarray:
+    """`test` (a compute function of text) of each row's value, as booleans: on a dictionary
+    column, of each distinct value once."""
+    if pa.types.is_dictionary(column.type):
+        return _bool(test(column.dictionary))[column.indices.to_numpy(zero_copy_only=False)]
+    return _bool(test(column))
+
+
+def plain(column: pa.Array) -> pa.Array:
+    """A text column's values, not its dictionary."""
+    return (column.cast(column.type.value_type) if pa.types.is_dictionary(column.type)
+            else column)
+
+
+def _encoded(column: pa.Array) -> pa.DictionaryArray:
+    return column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
 
 
 def parse_times(stamp: pa.Array, formed: np.ndarray, other: np.ndarray
@@ -115,15 +150,15 @@ def parse_times(stamp: pa.Array, formed: np.ndarray, other: np.ndarray
 def parse_durations(duration: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(values, given): NaN where the text is empty or no number, as pandas.to_numeric
     reads it. Each distinct text is read once (a log repeats its durations)."""
-    encoded = pc.dictionary_encode(duration)
+    encoded = _encoded(duration)
     texts = encoded.dictionary
     values = np.full(len(texts), np.nan)
     given = _bool(pc.not_equal(texts, ""))
-    plain = _bool(pc.match_substring_regex(texts, _PLAIN_NUMBER)) & given
-    rows = np.flatnonzero(plain)
+    number = _bool(pc.match_substring_regex(texts, _PLAIN_NUMBER)) & given
+    rows = np.flatnonzero(number)
     if len(rows):
         values[rows] = pc.cast(texts.take(pa.array(rows)), pa.float64()).to_numpy()
-    other = np.flatnonzero(given & ~plain)
+    other = np.flatnonzero(given & ~number)
     if len(other):
         values[other] = pd.to_numeric(pd.Series(texts.take(pa.array(other)).to_pylist(),
                                                 dtype=object),
@@ -135,7 +170,7 @@ def parse_durations(duration: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 def in_words(answered: pa.Array, *word_sets: Iterable[str]) -> list[np.ndarray]:
     """For each set of words, whether each text, lower-cased, is one of them (each distinct
     text looked at once)."""
-    encoded = pc.dictionary_encode(answered)
+    encoded = _encoded(answered)
     lowered = pc.utf8_lower(encoded.dictionary)
     index = encoded.indices.to_numpy(zero_copy_only=False)
     return [_bool(pc.is_in(lowered, value_set=pa.array(sorted(words), lowered.type)))[index]
@@ -156,12 +191,24 @@ def first_of_repeats(candidate: np.ndarray, contact: pa.Array, nanos: np.ndarray
     shared = np.sort(rows[order][np.r_[same, False] | np.r_[False, same]])
     if not len(shared):
         return np.zeros(0, dtype=np.int64)
-    codes = np.asarray(pc.dictionary_encode(contact.take(pa.array(shared))).indices
+    # a dictionary's values are unique (`text`): its indices tell contacts apart
+    codes = np.asarray(_encoded(contact.take(pa.array(shared))).indices
                        .to_numpy(zero_copy_only=False), dtype=np.int64)
     by_pair = np.lexsort((nanos[shared], codes))  # stable: the first of a repeat comes first
     c, t = codes[by_pair], nanos[shared][by_pair]
     repeat = np.r_[False, (c[1:] == c[:-1]) & (t[1:] == t[:-1])]
     return np.sort(shared[by_pair][repeat])
+
+
+def _with_default(zone: pa.Array, default: str) -> pa.Array:
+    """An empty zone is the default one."""
+    def fill(values: pa.Array) -> pa.Array:
+        return pc.if_else(pc.equal(values, ""), pa.scalar(default, values.type), values)
+
+    if not pa.types.is_dictionary(zone.type):
+        return fill(zone)
+    return _trimmed_dictionary(pa.DictionaryArray.from_arrays(zone.indices,
+                                                              fill(zone.dictionary)))
 
 
 def check(columns: dict[str, pa.Array], rows: int, default_timezone: str,
@@ -174,9 +221,9 @@ def check(columns: dict[str, pa.Array], rows: int, default_timezone: str,
     def get(name: str) -> pa.Array:
         return text(columns.get(name), rows)
 
-    contact, stamp, answered_text = get("contact_id"), get("called_at"), get("answered")
-    zone = get("timezone")
-    zone = pc.if_else(pc.equal(zone, ""), pa.scalar(default_timezone, zone.type), zone)
+    contact, answered_text = get("contact_id"), get("answered")
+    stamp = plain(get("called_at"))  # a stamp per call: its dictionary would be the column
+    zone = _with_default(get("timezone"), default_timezone)
     duration_text, campaign = get("duration_seconds"), get("campaign_id")
 
     reason = np.zeros(rows, dtype=np.int8)
@@ -185,8 +232,11 @@ def check(columns: dict[str, pa.Array], rows: int, default_timezone: str,
     def reject(mask: np.ndarray, why: str) -> None:
         reason[(reason == 0) & mask] = code[why]
 
-    reject(_bool(pc.equal(contact, "")) | _bool(pc.equal(stamp, ""))
-           | _bool(pc.equal(answered_text, "")), "missing_field")
+    def empty(values: pa.Array) -> pa.Array:
+        return pc.equal(values, "")
+
+    reject(each_row(contact, empty) | _bool(empty(stamp)) | each_row(answered_text, empty),
+           "missing_field")
     # RE2's \d is ASCII; Python's re (the contract's) takes other digits too: the stamps RE2
     # does not match are tried with re (few: the missing and the malformed).
     formed = _bool(pc.match_substring_regex(stamp, iso_with_offset.replace(r"\d", "[0-9]")))
@@ -199,8 +249,9 @@ def check(columns: dict[str, pa.Array], rows: int, default_timezone: str,
     nanos, parsed = parse_times(stamp, np.flatnonzero(formed), others)
     reject(~parsed, "unparseable_timestamp")
     reject(parsed & ((nanos < earliest_ns) | (nanos > latest_ns)), "implausible_timestamp")
-    zone_set = pa.array(sorted(known_zones), type=zone.type)
-    reject(~_bool(pc.is_in(zone, value_set=zone_set)), "unknown_timezone")
+    zone_set = pa.array(sorted(known_zones), type=plain(zone).type)
+    reject(~each_row(zone, lambda values: pc.is_in(values, value_set=zone_set)),
+           "unknown_timezone")
     is_true, is_false = in_words(answered_text, true_words, false_words)
     reject(~(is_true | is_false), "bad_answered")
     duration, given = parse_durations(duration_text)
