@@ -20,7 +20,7 @@ from pipeline_lambdas.clients import client
 from pipeline_lambdas.events import read_field
 from pipeline_lambdas.observability import step_handler
 from pipeline_lambdas.settings import PipelineSettings
-from training import scale_out, streamed_quantile
+from training import call_validation, scale_out, streamed_quantile
 
 
 def merge(s3, settings: PipelineSettings, work: str, number: int) -> dict[str, Any]:
@@ -38,7 +38,8 @@ def merge(s3, settings: PipelineSettings, work: str, number: int) -> dict[str, A
         w.put_arrays(s3, target, w.hours_key(work, number), first=np.array([hours.first]),
                      counts=hours.counts)
     if duplicates.num_rows:
-        w.put_frame(s3, target, w.bucket_rejects_key(work, number), duplicates.to_pandas())
+        w.put_frame(s3, target, w.bucket_rejects_key(work, number),
+                    call_validation.decoded(duplicates).to_pandas())
     w.put_json(s3, target, w.bucket_summary_key(work, number), summary)
     return {"bucket": number, "rows_valid": summary["rows_valid"]}
 

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline_lambdas.errors import DamagedWorkArea
+from training import call_validation
 
 
 def pieces_prefix(work: str) -> str:
@@ -101,17 +102,14 @@ def _damaged(bucket: str, key: str, why: str) -> DamagedWorkArea:
                            "expires this one)")
 
 
-def _read_ipc(body: bytes, bucket: str, key: str) -> pa.Table:
-    """An IPC stream's rows, dictionary-encoded columns decoded back to their values."""
+def _read_ipc(body: bytes, bucket: str, key: str, decode: bool = True) -> pa.Table:
+    """An IPC stream's rows, dictionary-encoded columns decoded back to their values (unless
+    `decode` is false: a merge keeps them so until it has written the bucket)."""
     try:
         table = pa.ipc.open_stream(body).read_all()
     except (pa.ArrowInvalid, OSError) as err:
         raise _damaged(bucket, key, f"not an Arrow stream: {err}") from err
-    for index, field_ in enumerate(table.schema):
-        if pa.types.is_dictionary(field_.type):
-            table = table.set_column(index, field_.name,
-                                     table.column(index).cast(field_.type.value_type))
-    return table
+    return call_validation.decoded(table) if decode else table
 
 
 def get_frame(s3, bucket: str, key: str) -> pd.DataFrame:
@@ -246,10 +244,10 @@ def _ipc(rows: pa.Table | pd.DataFrame) -> bytes:
         if index >= 0 and not pa.types.is_dictionary(table.schema.field(index).type):
             table = table.set_column(index, name, pc.dictionary_encode(table.column(index)))
     sink = pa.BufferOutputStream()
-    # lz4: a third of the bytes for a few milliseconds a slice (zstd: half again, at 1.5x the
-    # time; none: 3x the bytes every merge worker downloads)
-    options = pa.ipc.IpcWriteOptions(compression="lz4")
-    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
+    # Uncompressed: with the few-value columns dictionaries, 1.7x lz4's bytes, and lz4 was
+    # the largest share of a partition worker's CPU (15 ms of 100 a 100,000-row part), and
+    # of a merge worker's; a reader maps the stream's buffers as they are, copying nothing.
+    with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     return sink.getvalue().to_pybytes()
 
@@ -270,7 +268,8 @@ def put_pieces(s3, bucket: str, key: str, frames: dict[int, pa.Table | pd.DataFr
 
 
 def get_piece(s3, bucket: str, key: str, number: int) -> pa.Table | None:
-    """Bucket `number`'s rows of a slice's pieces object (None where it has none)."""
+    """Bucket `number`'s rows of a slice's pieces object (None where it has none), its few-value
+    columns still dictionaries (`_FEW_VALUES`)."""
     head = s3.get_object(Bucket=bucket, Key=key,
                          Range=f"bytes={number * 8}-{number * 8 + 15}")["Body"].read()
     if len(head) != 16:
@@ -290,7 +289,7 @@ def get_piece(s3, bucket: str, key: str, number: int) -> pa.Table | None:
         body = b""
     if len(body) != stop - start:
         raise _damaged(bucket, key, f"bucket {number}'s bytes {start}-{stop - 1} are missing")
-    return _read_ipc(body, bucket, key)
+    return _read_ipc(body, bucket, key, decode=False)
 
 
 def remove(s3, bucket: str, prefix: str) -> int:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from inference_code.features import DEFAULT_TIMEZONE
@@ -250,14 +251,20 @@ VALID_SCHEMA = pa.schema([("contact_id", pa.large_string()),
                           ("source_row", pa.int64())])
 
 
+_FEW = pa.dictionary(pa.int32(), pa.large_string())
+
+
 def check_table(table: pa.Table, default_timezone: str = DEFAULT_TIMEZONE,
                 name: str = "call log", now: pd.Timestamp | None = None,
-                arrange: Callable[[pa.Array], np.ndarray] | None = None
+                arrange: Callable[[pa.Array], np.ndarray] | None = None,
+                few_as_dictionaries: bool = False
                 ) -> tuple[pa.Table, pd.DataFrame, list[str]]:
     """`validate` on an Arrow table, column-wise (training/call_validation.py): the valid rows
     as an Arrow table (VALID_SCHEMA), the rejects (the source columns as text, their row and
     reason) and the ignored columns' names. `arrange(contact ids)` orders the valid rows (a
-    permutation of them), in the one pass that gathers them."""
+    permutation of them), in the one pass that gathers them. `few_as_dictionaries`: the campaign
+    and zone columns (a log has a few of each) as dictionaries of those types, as a partition
+    worker writes them."""
     source = table  # typed columns become text as read, under their own names (`_text_column`)
     position = {str(c).strip().lower(): i for i, c in enumerate(table.column_names)}
     table = table.rename_columns([str(c).strip().lower() for c in table.column_names])
@@ -290,14 +297,23 @@ def check_table(table: pa.Table, default_timezone: str = DEFAULT_TIMEZONE,
     if arrange is not None:
         rows = rows[arrange(checked.contact.take(pa.array(rows)))]
     keep = pa.array(rows)
-    valid = pa.table([
+
+    def few(values: pa.Array) -> pa.Array:
+        values = values.take(keep)
+        if few_as_dictionaries:
+            return (values if pa.types.is_dictionary(values.type) else
+                    pc.dictionary_encode(values)).cast(_FEW)
+        return values.cast(pa.large_string())
+
+    columns = [
         checked.contact.take(keep).cast(pa.large_string()),
         pa.array(checked.called_at[rows], pa.int64()).cast(pa.timestamp("ns", tz="UTC")),
         pa.array(checked.answered[rows]),
         pa.array(checked.duration[rows], pa.float64()),
-        checked.campaign.take(keep).cast(pa.large_string()),
-        checked.zone.take(keep).cast(pa.large_string()),
-        pa.array(source_row[rows])], schema=VALID_SCHEMA)
+        few(checked.campaign), few(checked.zone), pa.array(source_row[rows])]
+    valid = pa.table(columns, schema=VALID_SCHEMA if not few_as_dictionaries else pa.schema(
+        [f.with_type(_FEW) if f.name in ("campaign_id", "timezone") else f
+         for f in VALID_SCHEMA]))
     dropped = np.flatnonzero(~ok)
     # the source columns as text, each typed column converted whole, as it always was
     texts = pa.table({c: columns[c] if c in columns else _text_column(source, position[c])
@@ -315,7 +331,7 @@ def check_table(table: pa.Table, default_timezone: str = DEFAULT_TIMEZONE,
 def text_frame(rows: pa.Table) -> pd.DataFrame:
     """Rows' source columns as text: text as it is (absent values empty), typed columns as
     `_as_text` writes them."""
-    rows = pa.table({c: call_validation.plain(rows.column(c)) for c in rows.column_names})
+    rows = call_validation.decoded(rows)
     text = [c for c in rows.column_names
             if pa.types.is_string(rows.schema.field(c).type)
             or pa.types.is_large_string(rows.schema.field(c).type)]

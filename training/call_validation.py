@@ -92,6 +92,15 @@ def plain(column: pa.Array) -> pa.Array:
             else column)
 
 
+def decoded(table: pa.Table) -> pa.Table:
+    """A table whose dictionary columns are their values."""
+    for index, field_ in enumerate(table.schema):
+        if pa.types.is_dictionary(field_.type):
+            table = table.set_column(index, field_.name,
+                                     table.column(index).cast(field_.type.value_type))
+    return table
+
+
 def _encoded(column: pa.Array) -> pa.DictionaryArray:
     return column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
 

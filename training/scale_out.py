@@ -105,14 +105,18 @@ def partition_slices(name: str, data: bytes, buckets: int,
                      default_timezone: str = call_log.DEFAULT_TIMEZONE,
                      slice_rows: int = SLICE_ROWS) -> Iterator[PartitionedPart]:
     """One part of a log, `slice_rows` rows at a time: each slice validated and its valid rows
-    split by contact bucket, column-wise (Arrow) throughout. A call repeated across slices is
-    found where every repeat of it meets, in `merge_bucket`, as one repeated across parts is."""
+    split by contact bucket, column-wise (Arrow) throughout; the campaign, zone and file columns
+    as dictionaries (as its pieces are written). A call repeated across slices is found where
+    every repeat of it meets, in `merge_bucket`, as one repeated across parts is."""
     for raw in call_log.read_slices(data, name, slice_rows):
         counts: list[np.ndarray] = []  # each bucket's rows, told by the arrangement
         valid, rejects, _ = call_log.check_table(raw, default_timezone, name,
-                                                 arrange=partial(_by_bucket, buckets, counts))
-        valid = valid.append_column("source_file", pa.repeat(pa.scalar(name, pa.large_string()),
-                                                             valid.num_rows))
+                                                 arrange=partial(_by_bucket, buckets, counts),
+                                                 few_as_dictionaries=True)
+        # one value, as a dictionary of it (what the pieces are written as)
+        valid = valid.append_column("source_file", pa.DictionaryArray.from_arrays(
+            pa.array(np.zeros(valid.num_rows, dtype=np.int32)),
+            pa.array([name], pa.large_string())))
         starts = np.r_[0, np.cumsum(counts[0])]
         split = {int(b): valid.slice(starts[b], counts[0][b])
                  for b in np.flatnonzero(counts[0])}
@@ -133,7 +137,7 @@ def partition(name: str, data: bytes, buckets: int,
 
 def merge_tables(pieces: Sequence[pa.Table | pd.DataFrame]) -> tuple[pa.Table, pa.Table]:
     """One bucket's rows from every part (in part order): (valid rows, duplicate rejects), as
-    Arrow tables."""
+    Arrow tables; dictionary columns stay dictionaries (of every piece's values)."""
     tables = [p if isinstance(p, pa.Table) else pa.Table.from_pandas(p, preserve_index=False)
               for p in pieces]
     tables = [t for t in tables if t.num_rows]
@@ -156,7 +160,8 @@ def merge_bucket(pieces: Sequence[pa.Table | pd.DataFrame]
                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`merge_tables`, as pandas frames."""
     rows, rejects = merge_tables(pieces)
-    return rows.to_pandas(), rejects.to_pandas()
+    return (call_validation.decoded(rows).to_pandas(),
+            call_validation.decoded(rejects).to_pandas())
 
 
 def _whole_seconds(bucket: pd.DataFrame | pa.Table) -> np.ndarray:
