@@ -41,21 +41,29 @@ import pyarrow.compute as pc
 
 from inference_code.archetypes import N_CELLS
 from inference_code.features import FeatureParams
-from training import call_log, call_validation, dataset, footprint, streamed_quantile
+from training import (
+    call_log,
+    call_validation,
+    dataset,
+    footprint,
+    streamed_quantile,
+    string_hash,
+)
 from training.outputs import REJECTS_FILE
 
 if TYPE_CHECKING:  # the workers import no model code (scikit-learn: about 100 MB each)
     from training.train import GlobalParams, TrainResult, TrainSettings
 
 _SAMPLE_KEY = "calltime-sample1"  # 16 bytes: a hash independent of the bucket's
+_BUCKET_SEED = 0
 
 
-def bucket_of(contact_ids: Iterable[str] | np.ndarray, buckets: int) -> np.ndarray:
-    """Each contact's bucket in [0, buckets): a keyed SipHash of the id (pandas' hash_array,
-    fixed key), the same in every process and run."""
-    ids = np.asarray(list(contact_ids) if not isinstance(contact_ids, np.ndarray)
-                     else contact_ids, dtype=object)
-    return (pd.util.hash_array(ids, categorize=False) % np.uint64(buckets)).astype(np.int64)
+def bucket_of(contact_ids: Iterable[str] | np.ndarray | pa.Array, buckets: int) -> np.ndarray:
+    """Each contact's bucket in [0, buckets): a hash of the id (training/string_hash.py), the
+    same in every process and run."""
+    ids = contact_ids if isinstance(contact_ids, pa.Array) else pa.array(
+        [str(i) for i in contact_ids], pa.large_string())
+    return (string_hash.hash64(ids, _BUCKET_SEED) % np.uint64(buckets)).astype(np.int64)
 
 
 # A merge or count worker holds one bucket: at most a million rows, fewer where its memory holds
@@ -87,7 +95,7 @@ def bucket_order(contact_ids: pa.Array, buckets: int) -> tuple[np.ndarray, np.nd
     """(order, counts): the rows in order of their contact's bucket (in their order within a
     bucket), and each bucket's rows; each distinct contact id is hashed once."""
     encoded = pc.dictionary_encode(contact_ids)
-    of_id = bucket_of(encoded.dictionary.to_numpy(zero_copy_only=False), buckets)
+    of_id = bucket_of(encoded.dictionary, buckets)
     row_bucket = of_id[encoded.indices.to_numpy(zero_copy_only=False)]
     # a stable sort of small integers is a radix sort
     order = np.argsort(row_bucket.astype(np.uint16 if buckets <= 2**16 else np.int64),
