@@ -21,6 +21,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from training import iso_stamps
+
 # What Python's str.strip() removes: the same characters, so a value is what it always was.
 _WHITESPACE = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
 # A decimal number Arrow and pandas read alike; anything else is left to pandas.
@@ -246,16 +248,23 @@ def check(columns: dict[str, pa.Array], rows: int, default_timezone: str,
 
     reject(each_row(contact, empty) | _bool(empty(stamp)) | each_row(answered_text, empty),
            "missing_field")
-    # RE2's \d is ASCII; Python's re (the contract's) takes other digits too: the stamps RE2
-    # does not match are tried with re (few: the missing and the malformed).
-    formed = _bool(pc.match_substring_regex(stamp, iso_with_offset.replace(r"\d", "[0-9]")))
-    others = np.flatnonzero(~formed & _bool(pc.not_equal(stamp, "")))
+    # Most stamps are in one of two fixed-width forms, read from their digits; the rest are
+    # matched against the pattern. RE2's \d is ASCII; Python's re (the contract's) takes other
+    # digits too: the stamps RE2 does not match are tried with re (few: the missing and the
+    # malformed).
+    canonical, canonical_nanos = iso_stamps.read_canonical(stamp)
+    rest_rows = np.flatnonzero(~canonical)
+    rest_stamps = stamp.take(pa.array(rest_rows)) if len(rest_rows) < rows else stamp
+    matches = _bool(pc.match_substring_regex(rest_stamps,
+                                             iso_with_offset.replace(r"\d", "[0-9]")))
+    others = rest_rows[~matches & _bool(pc.not_equal(rest_stamps, ""))]
     if len(others):
         compiled = re.compile(iso_with_offset)
         matched = [compiled.match(value) is not None
                    for value in stamp.take(pa.array(others)).to_pylist()]
         others = others[np.asarray(matched, dtype=bool)]
-    nanos, parsed = parse_times(stamp, np.flatnonzero(formed), others)
+    nanos, parsed = parse_times(stamp, rest_rows[matches], others)
+    nanos[canonical], parsed[canonical] = canonical_nanos[canonical], True
     reject(~parsed, "unparseable_timestamp")
     reject(parsed & ((nanos < earliest_ns) | (nanos > latest_ns)), "implausible_timestamp")
     zone_set = pa.array(sorted(known_zones), type=plain(zone).type)
