@@ -191,24 +191,28 @@ def in_words(answered: pa.Array, *word_sets: Iterable[str]) -> list[np.ndarray]:
 def first_of_repeats(candidate: np.ndarray, contact: pa.Array, nanos: np.ndarray
                      ) -> np.ndarray:
     """Rows among `candidate` whose (contact, instant) an earlier candidate row has. Only rows
-    sharing their instant with another can repeat: those few are compared by contact."""
+    sharing their instant with another can repeat: those are compared by contact, within each
+    run of one instant."""
     rows = np.flatnonzero(candidate)
     if len(rows) < 2:
         return np.zeros(0, dtype=np.int64)
-    times = nanos[rows]
-    order = np.argsort(times, kind="stable")  # an export is nearly in time order: fast
-    ordered = times[order]
+    order = np.argsort(nanos[rows], kind="stable")  # an export is nearly in time order: fast
+    in_time = rows[order]  # rows of one instant together, each run in row order
+    ordered = nanos[in_time]
     same = ordered[1:] == ordered[:-1]
-    shared = np.sort(rows[order][np.r_[same, False] | np.r_[False, same]])
-    if not len(shared):
+    shared = np.r_[same, False] | np.r_[False, same]
+    if not shared.any():
         return np.zeros(0, dtype=np.int64)
+    run = np.cumsum(np.r_[True, ~same])[shared]  # which instant's run, increasing
+    candidates = in_time[shared]
     # a dictionary's values are unique (`text`): its indices tell contacts apart
-    codes = np.asarray(_encoded(contact.take(pa.array(shared))).indices
-                       .to_numpy(zero_copy_only=False), dtype=np.int64)
-    by_pair = np.lexsort((nanos[shared], codes))  # stable: the first of a repeat comes first
-    c, t = codes[by_pair], nanos[shared][by_pair]
-    repeat = np.r_[False, (c[1:] == c[:-1]) & (t[1:] == t[:-1])]
-    return np.sort(shared[by_pair][repeat])
+    encoded = _encoded(contact.take(pa.array(candidates)))
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    key = run * np.int64(len(encoded.dictionary) + 1) + codes
+    # stable, and nearly sorted already (runs are short): the first of a repeat comes first
+    by_key = np.argsort(key, kind="stable")
+    ordered_keys = key[by_key]
+    return np.sort(candidates[by_key][np.r_[False, ordered_keys[1:] == ordered_keys[:-1]]])
 
 
 def _with_default(zone: pa.Array, default: str) -> pa.Array:
