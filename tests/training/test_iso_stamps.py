@@ -58,7 +58,7 @@ def test_leap_days_and_the_ends_of_years() -> None:
               "1969-12-31T23:59:59Z", "2026-04-31T10:00:00Z"]
     taken, nanos = read_canonical(pa.array(stamps))
     assert taken.tolist() == [True, True, False, False, True, True, True, False]
-    assert nanos[taken].tolist() == [_pandas(s) for s, t in zip(stamps, taken) if t]
+    assert nanos[taken].tolist() == [_pandas(s) for s, t in zip(stamps, taken, strict=True) if t]
 
 
 def test_other_forms_are_left_to_the_general_rules() -> None:
