@@ -111,11 +111,12 @@ def csv_text(frame: pd.DataFrame | pa.Table, header: bool = True) -> str:
     if header:
         writer.writerow([str(c) for c in frame.columns])
 
-    def cell(value: Any) -> Any:
-        return "" if value is None or value is pd.NA or (
-            isinstance(value, float) and value != value) else value
-
-    columns = [[cell(v) for v in frame.iloc[:, i].tolist()] for i in range(frame.shape[1])]
+    columns = []
+    for index in range(frame.shape[1]):
+        column = frame.iloc[:, index]
+        if column.isna().any():  # None, NaN and pd.NA are written empty
+            column = column.astype(object).where(column.notna(), "")
+        columns.append(column.tolist())
     writer.writerows(zip(*columns, strict=True))
     return out.getvalue()
 
@@ -184,7 +185,7 @@ def read_all[K, T](items: Sequence[K], read: Callable[[K], T],
         return list(pool.map(read, items))
 
 
-def write_all(writes: Sequence[Callable[[], None]], window: int = IO_WINDOW) -> None:
+def write_all(writes: Sequence[Callable[[], object]], window: int = IO_WINDOW) -> None:
     with ThreadPoolExecutor(max_workers=window) as pool:
         for done in [pool.submit(write) for write in writes]:
             done.result()

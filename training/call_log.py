@@ -116,11 +116,11 @@ def _parquet(data: bytes) -> pq.ParquetFile:
     """A Parquet log, its text columns read as their dictionaries (a log repeats its contacts,
     answers, zones and campaigns: each distinct value is then read and checked once), but for
     the call times (about one per call)."""
-    schema = pq.ParquetFile(io.BytesIO(data)).schema_arrow
+    schema = pq.ParquetFile(pa.BufferReader(data)).schema_arrow
     repeated = [f.name for f in schema
                 if (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
                 and str(f.name).strip().lower() != "called_at"]
-    return pq.ParquetFile(io.BytesIO(data), read_dictionary=repeated)
+    return pq.ParquetFile(pa.BufferReader(data), read_dictionary=repeated)
 
 
 def read_raw(source: Path | bytes, name: str = "call log") -> pd.DataFrame:
