@@ -238,8 +238,9 @@ class LocalLambda:
         # Lambda's reserved variables (region, the role's credentials), then the function's.
         environment = {"AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region,
                        "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-                       "AWS_SESSION_TOKEN": "local", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE":
-                       str(config.memory_mb), **config.environment}
+                       "AWS_SESSION_TOKEN": "local", "AWS_LAMBDA_FUNCTION_NAME": name,
+                       "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb),
+                       **config.environment}
         outcome = worker.invoke(handler, payload, fields, environment, config.memory_mb,
                                 config.timeout_seconds, serve)
         with open(worker.log_path, "a") as log:

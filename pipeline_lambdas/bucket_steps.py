@@ -16,11 +16,13 @@ from typing import Any
 import numpy as np
 
 from pipeline_lambdas import work_area as w
-from pipeline_lambdas.clients import client
+from pipeline_lambdas.clients import at_init, client
 from pipeline_lambdas.events import read_field
 from pipeline_lambdas.observability import step_handler
 from pipeline_lambdas.settings import PipelineSettings
 from training import call_validation, scale_out, streamed_quantile
+
+at_init("s3")  # in the cold start (INIT), not the first invocation
 
 
 def merge(s3, settings: PipelineSettings, work: str, number: int) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from pipeline_lambdas import contract as c
 from pipeline_lambdas import work_area as w
-from pipeline_lambdas.clients import client
+from pipeline_lambdas.clients import at_init, client
 from pipeline_lambdas.errors import PartTooLarge
 from pipeline_lambdas.events import read_field
 from pipeline_lambdas.log_parts import split_uri
@@ -20,6 +20,8 @@ from pipeline_lambdas.observability import step_handler
 from pipeline_lambdas.settings import PipelineSettings
 from training import footprint, scale_out
 from training.call_log import InvalidCallLog
+
+at_init("s3")  # in the cold start (INIT), not the first invocation
 
 
 def partition_part(s3, settings: PipelineSettings, uri: str, index: int, work: str,

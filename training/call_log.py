@@ -354,7 +354,9 @@ def _text_column(table: pa.Table, index: int) -> pa.Array:
     metadata applied, as the log was always read)."""
     column = table.column(index)
     if pa.types.is_dictionary(column.type) and _is_text(column.type.value_type):
-        return column.unify_dictionaries().combine_chunks()  # read as its dictionary
+        if column.num_chunks == 1:  # read as its dictionary
+            return column.chunk(0)
+        return column.unify_dictionaries().combine_chunks()
     if _is_text(column.type):
         return column.combine_chunks()
     frame = _as_text(table.select([index]).to_pandas())

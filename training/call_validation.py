@@ -55,8 +55,9 @@ def text(column: pa.ChunkedArray | pa.Array | None, rows: int) -> pa.Array:
     if column is None:
         return pa.array([""] * rows, type=pa.string())
     if isinstance(column, pa.ChunkedArray):
-        column = (column.unify_dictionaries() if pa.types.is_dictionary(column.type)
-                  else column).combine_chunks()
+        column = column.chunk(0) if column.num_chunks == 1 else (
+            column.unify_dictionaries() if pa.types.is_dictionary(column.type)
+            else column).combine_chunks()
     if pa.types.is_dictionary(column.type):
         return _trimmed_dictionary(column)
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):

@@ -44,7 +44,8 @@ def _gone(pid: int) -> bool:
 
 def environment(event: dict, context) -> dict:
     return {"setting": os.environ.get("STEP_SETTING"), "pid": os.getpid(),
-            "memory": context.memory_limit_in_mb}
+            "memory": context.memory_limit_in_mb,
+            "name": os.environ.get("AWS_LAMBDA_FUNCTION_NAME")}
 
 
 def reads(event: dict, context) -> dict:
@@ -100,6 +101,7 @@ def test_each_function_gets_its_own_environment_and_a_warm_worker(local) -> None
     first, again = _invoke("a", {})["payload"], _invoke("a", {})["payload"]
     other = _invoke("b", {})["payload"]
     assert (first["setting"], other["setting"]) == ("a", "b")
+    assert (first["name"], other["name"]) == ("a", "b")  # Lambda's reserved variable
     assert first["memory"] == 256 and first["pid"] == again["pid"] != os.getpid()
     assert "STEP_SETTING" not in os.environ
 
