@@ -61,7 +61,9 @@ def count(s3, settings: PipelineSettings, work: str, number: int,
     target = settings.models_bucket
     if not w.keys(s3, target, w.bucket_key(work, number)):
         return {"bucket": number, "contacts": 0}
-    rows = w.get_table(s3, target, w.bucket_key(work, number))
+    # zones, campaigns and files as the merge wrote them, dictionaries (the counts use the
+    # zones' codes; the sample is written on as it is)
+    rows = w.get_table(s3, target, w.bucket_key(work, number), decode=False)
     arrays = {}
     at = scale_out.contact_counts_at(rows, [float(cut["cut"]), np.inf],
                                      float(cut["counts_fraction"]))

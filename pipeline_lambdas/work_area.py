@@ -121,9 +121,10 @@ def csv_text(frame: pd.DataFrame | pa.Table, header: bool = True) -> str:
     return out.getvalue()
 
 
-def get_table(s3, bucket: str, key: str) -> pa.Table:
-    """An `.arrows` object's rows, as Arrow."""
-    return _read_ipc(s3.get_object(Bucket=bucket, Key=key)["Body"].read(), bucket, key)
+def get_table(s3, bucket: str, key: str, decode: bool = True) -> pa.Table:
+    """An `.arrows` object's rows, as Arrow (dictionary columns as written, unless `decode`)."""
+    return _read_ipc(s3.get_object(Bucket=bucket, Key=key)["Body"].read(), bucket, key,
+                     decode)
 
 
 def _damaged(bucket: str, key: str, why: str) -> DamagedWorkArea:

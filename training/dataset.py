@@ -46,15 +46,17 @@ class TrainingSet:
         return fit_params(self.contact_code, self.dow, self.hour, self.timezone, self.y, start)
 
 
-def local_slots(utc: pd.DatetimeIndex | pd.Series,
-                zones: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def local_slots(utc: pd.DatetimeIndex | pd.Series, zones: np.ndarray,
+                coded: tuple[np.ndarray, np.ndarray] | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Day of week (Sunday = 0), hour, local day number and UTC offset in hours of UTC instants
     in each row's zone: each zone's rules applied once to its rows, the rest integer
-    arithmetic on local wall-clock nanoseconds."""
+    arithmetic on local wall-clock nanoseconds. `coded`: the zones as (codes, names) already
+    (a dictionary column's), so they are not hashed again."""
     utc = pd.DatetimeIndex(utc)
     instants = utc.as_unit("ns").asi8
     wall = np.empty(len(utc), dtype=np.int64)
-    codes, names = pd.factorize(np.asarray(zones, dtype=object))
+    codes, names = coded if coded is not None else pd.factorize(np.asarray(zones, dtype=object))
     order = np.argsort(codes, kind="stable")
     bounds = np.r_[0, np.cumsum(np.bincount(codes, minlength=len(names)))]
     for i, zone in enumerate(names):
@@ -95,6 +97,13 @@ def contact_cell_counts(contact_code: np.ndarray, dow: np.ndarray, hour: np.ndar
     """Each contact's calls and answers per weekly cell, (C, N_CELLS) each, and its zone (C,),
     contacts in code order (a contact's zone is that of its last call)."""
     _, contact = np.unique(contact_code, return_inverse=True)
+    return dense_cell_counts(contact, dow, hour, zones, answered)
+
+
+def dense_cell_counts(contact: np.ndarray, dow: np.ndarray, hour: np.ndarray,
+                      zones: np.ndarray, answered: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`contact_cell_counts` of contacts coded 0..C-1 already, every code present."""
     flat = contact * N_CELLS + cell_of(dow, hour)
     size = (contact.max() + 1) * N_CELLS if len(contact) else 0
     calls = np.bincount(flat, minlength=size).reshape(-1, N_CELLS).astype(np.float64)

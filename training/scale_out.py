@@ -239,10 +239,16 @@ def contact_counts_at(bucket: pd.DataFrame | pa.Table, cuts: Sequence[float],
     in_sample = _in_sample(ids, fraction)[code]
     nanos = table.column("called_at").combine_chunks().cast(pa.int64()).to_numpy()
     epochs = call_epochs(table)
-    zones = np.asarray(table.column("timezone").to_numpy(), dtype=object)
+    zone = table.column("timezone").combine_chunks()
+    if pa.types.is_dictionary(zone.type):  # as a merge writes it: each zone's name once
+        names = np.asarray(zone.dictionary.to_pylist(), dtype=object)
+        zone_codes = np.asarray(zone.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        zones, coded = names[zone_codes], (zone_codes, names)
+    else:
+        zones, coded = np.asarray(zone.to_numpy(zero_copy_only=False), dtype=object), None
     answered = np.asarray(table.column("answered").to_numpy(), dtype=np.int64)
     dow, hour, _, _ = dataset.local_slots(pd.DatetimeIndex(nanos.view("datetime64[ns]"),
-                                                           tz="UTC"), zones)
+                                                           tz="UTC"), zones, coded)
     in_time = np.argsort(nanos, kind="stable")  # the last call's zone is written last
     out = []
     for cut in cuts:
@@ -252,8 +258,13 @@ def contact_counts_at(bucket: pd.DataFrame | pa.Table, cuts: Sequence[float],
         if not len(chosen):
             out.append(_no_counts(rows, answered_before))
             continue
-        used, dense = np.unique(code[chosen], return_inverse=True)
-        calls, answers, contact_zones = dataset.contact_cell_counts(
+        # the contacts present, in id order, and each row's among them (np.unique's answer,
+        # by marking rather than sorting)
+        present = np.zeros(len(ids), dtype=bool)
+        present[code[chosen]] = True
+        used = np.flatnonzero(present)
+        dense = (np.cumsum(present) - 1)[code[chosen]]
+        calls, answers, contact_zones = dataset.dense_cell_counts(
             dense, dow[chosen], hour[chosen], zones[chosen], answered[chosen])
         out.append(ContactCounts(ids[used], calls, answers, contact_zones, rows,
                                  answered_before))

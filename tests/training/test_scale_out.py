@@ -121,3 +121,24 @@ def test_the_training_sample_leaves_room_for_the_archetype_counts() -> None:
         assert sample == min(rows, footprint.TRAIN_ROWS_PER_SECOND * footprint.SAMPLE_SECONDS)
     assert footprint.sample_rows(10240) == footprint.sample_rows(4096) == 1_000_000
     assert footprint.sample_rows(2048) == footprint.rows_that_fit(footprint.sample_memory_mb(2048))
+
+
+def test_a_bucket_as_a_merge_writes_it_counts_as_its_plain_rows(parts) -> None:
+    """A merged bucket keeps its zones as a dictionary (codes used as they are): the same
+    counts, ids and zones as the decoded rows give, at every cut."""
+    import pyarrow as pa
+
+    from training import call_validation
+
+    merged, _ = scale_out.merge_tables([p.buckets[0] for p in (
+        scale_out.partition(name, data, buckets=2) for name, data in parts)])
+    assert pa.types.is_dictionary(merged.schema.field("timezone").type)
+    plain = call_validation.decoded(merged)
+    cut = float(np.median(scale_out.call_epochs(merged)))
+    for coded, text in zip(scale_out.contact_counts_at(merged, [cut, np.inf], 0.7),
+                           scale_out.contact_counts_at(plain, [cut, np.inf], 0.7), strict=True):
+        assert coded.contact_ids.tolist() == text.contact_ids.tolist()
+        assert coded.zones.tolist() == text.zones.tolist()
+        np.testing.assert_array_equal(coded.calls, text.calls)
+        np.testing.assert_array_equal(coded.answers, text.answers)
+        assert (coded.rows, coded.answered) == (text.rows, text.answered)
