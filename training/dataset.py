@@ -60,6 +60,8 @@ def local_slots(utc: pd.DatetimeIndex | pd.Series, zones: np.ndarray,
     order = np.argsort(codes, kind="stable")
     bounds = np.r_[0, np.cumsum(np.bincount(codes, minlength=len(names)))]
     for i, zone in enumerate(names):
+        if bounds[i] == bounds[i + 1]:  # a name no row has (a dictionary's, of rejected rows)
+            continue
         rows = order[bounds[i]:bounds[i + 1]]
         wall[rows] = utc[rows].tz_convert(zone).tz_localize(None).as_unit("ns").asi8
     seconds = wall // 10**9
