@@ -119,7 +119,7 @@ def test_the_training_sample_leaves_room_for_the_archetype_counts() -> None:
         # and the sample trains in about a minute, however large the function
         sample = footprint.sample_rows(memory_mb)
         assert sample == min(rows, footprint.TRAIN_ROWS_PER_SECOND * footprint.SAMPLE_SECONDS)
-    assert footprint.sample_rows(10240) == footprint.sample_rows(4096) == 1_000_000
+    assert footprint.sample_rows(10240) == footprint.sample_rows(4096) == 600_000
     assert footprint.sample_rows(2048) == footprint.rows_that_fit(footprint.sample_memory_mb(2048))
 
 
