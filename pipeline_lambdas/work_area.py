@@ -104,7 +104,9 @@ def csv_text(frame: pd.DataFrame | pa.Table, header: bool = True) -> str:
     missing value empty) at a fifth of pandas' cost; a frame with other columns by pandas."""
     if isinstance(frame, pa.Table):
         frame = frame.to_pandas()
-    if not all(_is_text_or_whole(dtype) for dtype in frame.dtypes):
+    plain_labels = frame.shape[1] and not isinstance(frame.columns, pd.MultiIndex) and all(
+        isinstance(label, str) for label in frame.columns)
+    if not plain_labels or not all(_is_text_or_whole(dtype) for dtype in frame.dtypes):
         return frame.to_csv(index=False, header=header)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")

@@ -73,7 +73,9 @@ def _trimmed_dictionary(column: pa.DictionaryArray) -> pa.DictionaryArray:
     values = pa.concat_arrays([values.fill_null(""), pa.array([""], values.type)])
     unique = pc.dictionary_encode(pc.utf8_trim(values, characters=_WHITESPACE))
     remap = unique.indices.to_numpy(zero_copy_only=False).astype(np.int32)
-    indices = column.indices.fill_null(len(values) - 1).to_numpy(zero_copy_only=False)
+    # widened first: the added "" may not fit the column's own index type (int8, 128 values)
+    indices = column.indices.cast(pa.int64()).fill_null(len(values) - 1).to_numpy(
+        zero_copy_only=False)
     return pa.DictionaryArray.from_arrays(pa.array(remap[indices]), unique.dictionary)
 
 

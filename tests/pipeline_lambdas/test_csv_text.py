@@ -38,5 +38,8 @@ def test_header_only_single_columns_and_other_types() -> None:
     for frame in (pd.DataFrame(columns=["source_row", "reject_reason"]),
                   pd.DataFrame({"only": ["", "x", ""]}),
                   pd.DataFrame({"n": [1, 2], "when": pd.to_datetime(["2026-01-01", None])}),
-                  pd.DataFrame({"x": [1.5, np.nan], "flag": [True, False]})):
+                  pd.DataFrame({"x": [1.5, np.nan], "flag": [True, False]}),
+                  # what pandas writes its own way: no columns, labels that are not text
+                  pd.DataFrame(index=range(3)), pd.DataFrame({0: ["a"], 1.5: ["b"], None: [""]}),
+                  pd.DataFrame([["x"]], columns=pd.MultiIndex.from_tuples([("a", "b")]))):
         assert csv_text(frame) == frame.to_csv(index=False)
