@@ -29,7 +29,7 @@ def pieces_prefix(work: str) -> str:
 
 
 def pieces_key(work: str, part: int, slice_: int) -> str:
-    """One partition slice's rows, every bucket's in one object (`put_pieces`)."""
+    """One partition slice's rows, every bucket's in one object (`encode_pieces`)."""
     return f"{pieces_prefix(work)}part={part:05d}-{slice_:04d}.arrows"
 
 
@@ -101,7 +101,8 @@ def _is_text_or_whole(dtype: Any) -> bool:
 def csv_text(frame: pd.DataFrame | pa.Table, header: bool = True) -> str:
     """`frame.to_csv(index=False)`, the same text: a frame of text and whole numbers (what
     rejects are) written by the csv module directly, as pandas writes it (minimal quoting, a
-    missing value empty) at a fifth of pandas' cost; a frame with other columns by pandas."""
+    missing value empty), at about pandas' cost (4.1 against 4.4 ms a slice's 839 rejects);
+    any other frame by pandas."""
     if isinstance(frame, pa.Table):
         frame = frame.to_pandas()
     plain_labels = frame.shape[1] and not isinstance(frame.columns, pd.MultiIndex) and all(
@@ -287,17 +288,12 @@ def _ipc(rows: pa.Table | pd.DataFrame) -> pa.Buffer:
 
 def encode_pieces(frames: dict[int, pa.Table | pd.DataFrame], buckets: int) -> bytes:
     """One slice's rows per bucket (`frames`: bucket -> rows; buckets absent are empty) as the
-    object `put_pieces` writes."""
+    object a partition worker writes."""
     if any(not 0 <= number < buckets for number in frames):
         raise ValueError(f"bucket numbers must be in [0, {buckets}): got {sorted(frames)}")
     blobs = [_ipc(frames[b]) if b in frames and len(frames[b]) else b"" for b in range(buckets)]
     offsets = np.cumsum([8 * (buckets + 1)] + [len(blob) for blob in blobs], dtype="<i8")
     return b"".join([offsets.tobytes(), *blobs])  # the streams' buffers copied once
-
-
-def put_pieces(s3, bucket: str, key: str, frames: dict[int, pa.Table | pd.DataFrame],
-               buckets: int) -> None:
-    s3.put_object(Bucket=bucket, Key=key, Body=encode_pieces(frames, buckets))
 
 
 def get_piece(s3, bucket: str, key: str, number: int) -> pa.Table | None:

@@ -354,12 +354,9 @@ def _text_column(table: pa.Table, index: int) -> pa.Array:
     the strings a CSV would hold (`_as_text` of it as pandas reads it, the file's pandas
     metadata applied, as the log was always read)."""
     column = table.column(index)
-    if pa.types.is_dictionary(column.type) and _is_text(column.type.value_type):
-        if column.num_chunks == 1:  # read as its dictionary
-            return column.chunk(0)
-        return column.unify_dictionaries().combine_chunks()
-    if _is_text(column.type):
-        return column.combine_chunks()
+    if _is_text(column.type) or (pa.types.is_dictionary(column.type)
+                                 and _is_text(column.type.value_type)):
+        return call_validation.one_array(column)  # a dictionary: read as its dictionary
     frame = _as_text(table.select([index]).to_pandas())
     return pa.array(frame.iloc[:, 0].to_numpy(dtype=object), pa.large_string())
 

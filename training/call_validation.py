@@ -54,15 +54,23 @@ def text(column: pa.ChunkedArray | pa.Array | None, rows: int) -> pa.Array:
     each distinct value trimmed once, its dictionary unique after trimming."""
     if column is None:
         return pa.array([""] * rows, type=pa.string())
-    if isinstance(column, pa.ChunkedArray):
-        column = column.chunk(0) if column.num_chunks == 1 else (
-            column.unify_dictionaries() if pa.types.is_dictionary(column.type)
-            else column).combine_chunks()
+    column = one_array(column)
     if pa.types.is_dictionary(column.type):
         return _trimmed_dictionary(column)
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         raise TypeError(f"text columns only, got {column.type}")
     return pc.utf8_trim(column.fill_null(""), characters=_WHITESPACE)
+
+
+def one_array(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """A column as one array: its one chunk as it is; chunks joined, a dictionary column's over
+    one dictionary of every chunk's values."""
+    if not isinstance(column, pa.ChunkedArray):
+        return column
+    if column.num_chunks == 1:
+        return column.chunk(0)
+    return (column.unify_dictionaries() if pa.types.is_dictionary(column.type)
+            else column).combine_chunks()
 
 
 def _trimmed_dictionary(column: pa.DictionaryArray) -> pa.DictionaryArray:
