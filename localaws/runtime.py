@@ -28,6 +28,7 @@ from typing import Any
 
 import boto3
 from botocore.awsrequest import AWSResponse
+from botocore.config import Config
 from botocore.response import StreamingBody
 
 from localaws import account_files, interpreter_fixes, monitoring_state, scratch
@@ -48,6 +49,7 @@ from localaws.template import SynthesizedStack, create_resources
 from localaws.template import load as load_template
 
 ACCOUNT = "123456789012"
+HISTORY_READ_SECONDS = 0.25  # a running execution's history, read at most this often
 SCRATCH_PREFIX = "calltime-local-"  # a runtime's work directory (localaws/scratch.py)
 _PARAMS_KEY = "calltime_local_params"
 # A saved account's executions with their histories; <state>/running/<execution>.json: a run
@@ -350,7 +352,12 @@ class LocalAWS:
         key = (service, region)
         try:
             if key not in self._clients:
-                self._clients[key] = boto3.client(service, region_name=region or self.region)
+                # The checksum a handler's SDK adds to a body (CRC32, sent aws-chunked) guards
+                # the wire; here the body crosses a pipe, and computing, chunking and
+                # unchunking it in this one process was a third of a large PUT's time.
+                config = Config(request_checksum_calculation="when_required")
+                self._clients[key] = boto3.client(service, region_name=region or self.region,
+                                                  config=config)
             parsed = getattr(self._clients[key], xform_name(operation))(**params)
         except ClientError as err:
             return err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400), \
@@ -435,18 +442,20 @@ class LocalAWS:
                                        "stateMachineArn": state_machine_arn}
         events: list[dict[str, Any]] = []
         counted: int | None = -1
+        read_at = 0.0
         try:
             while True:
-                # The history is read through the API only when it has grown: moto returns and
-                # serializes all of it on every call, which at 20 polls a second was most of a
-                # run's CPU.
+                # The history is read through the API only when it has grown, and at most every
+                # HISTORY_READ_SECONDS: moto returns and serializes all of it on every call (no
+                # paging from an event on), which at 20 polls a second was most of a run's CPU,
+                # and while a Map's iterations add events, a tenth of what serves the workers.
                 count = _events_recorded(arn, self.region)
                 ending = bool(events) and events[-1]["type"] in _EXECUTION_ENDS
-                if count is not None and count == counted and not ending \
-                        and time.monotonic() <= deadline:
+                if count is not None and not ending and time.monotonic() <= deadline and (
+                        count == counted or time.monotonic() - read_at < HISTORY_READ_SECONDS):
                     time.sleep(0.05)
                     continue
-                counted = count
+                counted, read_at = count, time.monotonic()
                 description = sfn.describe_execution(executionArn=arn)
                 events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
                 for event in events[seen:]:

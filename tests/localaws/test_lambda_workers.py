@@ -212,3 +212,47 @@ def test_each_invocation_reports_the_cpu_its_environment_used(local) -> None:
     assert _invoke("spins", {"seconds": 0.3, "fail": True})["error"] == "Unhandled"
     failed = local.lambdas.invocations[-1]
     assert failed["init_cpu_seconds"] < 0.01 and 0.25 <= failed["cpu_seconds"] <= 0.5
+
+
+def checksums(event: dict, context) -> dict:
+    """A PutObject that asks for a checksum, one that does not, and ranged reads of both."""
+    s3 = boto3.client("s3")
+    body = bytes(range(256)) * 4096  # 1 MiB
+    s3.put_object(Bucket=BUCKET, Key="asked", Body=body, ChecksumAlgorithm="SHA256")
+    s3.put_object(Bucket=BUCKET, Key="plain", Body=body)
+    asked = s3.head_object(Bucket=BUCKET, Key="asked", ChecksumMode="ENABLED")
+    ranged = [s3.get_object(Bucket=BUCKET, Key=key, Range=f"bytes={first}-{last}")["Body"].read()
+              == body[first:last + 1] for key in ("asked", "plain")
+              for first, last in ((0, 0), (1000, 70_000), (len(body) - 9, len(body) - 1))]
+    return {"sha256": asked.get("ChecksumSHA256"), "ranged": ranged,
+            "whole": s3.get_object(Bucket=BUCKET, Key="plain")["Body"].read() == body}
+
+
+def test_a_workers_put_keeps_the_checksum_it_asks_for_and_its_bytes(local) -> None:
+    """The local account does not add the SDK's default CRC32 to a worker's PUT (the body
+    crosses a pipe, not a network); a checksum the handler asks for is still computed and
+    stored, and every byte reads back, whole or by range."""
+    import base64
+    import hashlib
+
+    local.register_lambda("checksums", f"{__name__}:checksums", FunctionConfig())
+    result = _invoke("checksums", {})["payload"]
+    body = bytes(range(256)) * 4096
+    assert result == {"sha256": base64.b64encode(hashlib.sha256(body).digest()).decode(),
+                      "ranged": [True] * 6, "whole": True}
+
+
+def test_s3_requests_do_not_reimport_motos_url_module(local, monkeypatch) -> None:
+    """moto's S3 re-imported its URL module on every request: a third of a ranged GET here.
+    The local account builds the table once (localaws.interpreter_fixes._s3_urls_once)."""
+    from moto.s3 import models
+
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=BUCKET, Key="k", Body=b"0123456789")
+    reloads: list[str] = []
+    original = models.reload
+    monkeypatch.setattr(models, "reload", lambda module: reloads.append(module.__name__)
+                        or original(module))
+    assert s3.get_object(Bucket=BUCKET, Key="k", Range="bytes=2-4")["Body"].read() == b"234"
+    assert s3.list_objects_v2(Bucket=BUCKET)["KeyCount"] == 1
+    assert reloads == []
