@@ -20,6 +20,7 @@ guessed.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from enum import Enum
@@ -53,10 +54,16 @@ class Request:
     context: dict[str, str | list[str]] = field(default_factory=dict)
 
 
-def _wildcard(pattern: str, value: str, ignore_case: bool = False) -> bool:
+@functools.lru_cache(maxsize=4096)
+def _compiled(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+    """A policy's wildcard pattern as a regex, built once (every call of every step is
+    evaluated against the same few patterns)."""
     regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
-    return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL) \
-        is not None
+    return re.compile(regex, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
+
+
+def _wildcard(pattern: str, value: str, ignore_case: bool = False) -> bool:
+    return _compiled(pattern, ignore_case).fullmatch(value) is not None
 
 
 def _as_list(value: Any) -> list[Any]:
