@@ -1,0 +1,52 @@
+"""Ranged GETs on the local account read their range, and answer what moto answered before."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from localaws.runtime import ACCOUNT, LocalAWS
+
+BUCKET = "ranged-bucket"
+BODY = bytes((i * 7919) % 251 for i in range(300_000))
+
+
+@pytest.fixture
+def s3(tmp_path):
+    with LocalAWS(work_dir=tmp_path / "local", cold_start_delay=0.0):
+        client = boto3.client("s3")
+        client.create_bucket(Bucket=BUCKET)
+        client.put_object(Bucket=BUCKET, Key="object", Body=BODY)
+        yield client
+
+
+@pytest.mark.parametrize(("header", "first", "last"), [
+    ("bytes=0-0", 0, 0), ("bytes=5-9", 5, 9), ("bytes=1000-", 1000, len(BODY) - 1),
+    ("bytes=-10", len(BODY) - 10, len(BODY) - 1), ("bytes=250000-999999", 250_000, len(BODY) - 1),
+    ("bytes=-999999", 0, len(BODY) - 1), ("bytes=299999-299999", 299_999, 299_999)])
+def test_a_range_answers_its_bytes_and_reads_only_them(s3, header, first, last) -> None:
+    from moto.s3.models import s3_backends
+
+    buffer = s3_backends[ACCOUNT]["aws"].buckets[BUCKET].keys["object"]._value_buffer
+    sizes: list[int] = []
+    read = buffer.read
+    buffer.read = lambda size=-1: sizes.append(size) or read(size)
+    answer = s3.get_object(Bucket=BUCKET, Key="object", Range=header)
+    assert answer["Body"].read() == BODY[first:last + 1]
+    assert answer["ContentRange"] == f"bytes {first}-{last}/{len(BODY)}"
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 206
+    assert sizes == [last + 1 - first]  # not the whole object, read and then sliced
+
+
+def test_what_does_not_slice_gets_the_whole_object_or_the_error_as_before(s3) -> None:
+    whole = s3.get_object(Bucket=BUCKET, Key="object", Range="bytes=0-9,20-29")
+    assert whole["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert whole["Body"].read() == BODY
+    assert s3.get_object(Bucket=BUCKET, Key="object")["Body"].read() == BODY
+    assert s3.get_object(Bucket=BUCKET, Key="object", PartNumber=1)["Body"].read() == BODY
+    with pytest.raises(ClientError) as beyond:
+        s3.get_object(Bucket=BUCKET, Key="object", Range=f"bytes={len(BODY)}-")
+    assert beyond.value.response["Error"]["Code"] == "InvalidRange"
+    s3.put_object(Bucket=BUCKET, Key="empty", Body=b"")
+    assert s3.get_object(Bucket=BUCKET, Key="empty")["Body"].read() == b""
