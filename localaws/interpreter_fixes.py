@@ -20,8 +20,6 @@ def apply() -> None:
     _gathered_map_results()
     _reused_clients()
     _parsed_paths_once()
-    _s3_urls_once()
-    _ranged_reads()
 
 
 def _iso_start_time() -> None:
@@ -273,87 +271,3 @@ def _parsed_paths_once() -> None:
             module.parse = functools.lru_cache(maxsize=4096)(module.parse)
             module._calltime_parsed_once = True
 
-
-def _s3_urls_once() -> None:
-    """moto's S3 re-imports its URL module on every request (`importlib.reload`, so a changed
-    custom-endpoint variable is seen) and rebuilds the URL table from it: a third of a ranged
-    GET's time here. The local account sets no custom endpoint, so the table is built once."""
-    from moto.s3.models import S3Backend
-
-    if getattr(S3Backend, "_calltime_urls_once", False):
-        return
-    built: dict[str, object] = {}
-    urls = S3Backend.urls
-
-    def urls_once(self: S3Backend) -> dict[str, object]:
-        if not built:
-            built.update(urls.fget(self))  # type: ignore[union-attr]
-        return built
-
-    S3Backend.urls = property(urls_once)  # type: ignore[method-assign,assignment]
-    S3Backend._calltime_urls_once = True  # type: ignore[attr-defined]
-
-
-class _Window:
-    """An object's bytes as moto's ranged GET uses them (its length, then one slice), read
-    from the object's buffer only where sliced."""
-
-    def __init__(self, key: object) -> None:
-        self.key = key
-
-    def __len__(self) -> int:
-        return self.key.size  # type: ignore[attr-defined]
-
-    def __bool__(self) -> bool:
-        return len(self) > 0
-
-    def __getitem__(self, part: slice) -> bytes:
-        start, stop, step = part.indices(len(self))
-        if step != 1:
-            return self.whole()[part]
-        with self.key.lock:  # type: ignore[attr-defined]
-            buffer = self.key._value_buffer  # type: ignore[attr-defined]
-            buffer.seek(start)
-            return buffer.read(max(0, stop - start))
-
-    def whole(self) -> bytes:
-        return self.key.value  # type: ignore[attr-defined,no-any-return]
-
-
-def _ranged_reads() -> None:
-    """moto's ranged GET reads (and copies) the whole object, then slices it: a merge worker's
-    16-byte offsets read of a 4 MB part cost a 4 MB read. Here a ranged GET reads its range;
-    whatever does not slice the object (a multi-range request, partNumber) gets the whole, as
-    before."""
-    import threading
-
-    from moto.s3.models import FakeKey
-    from moto.s3.responses import S3Response
-
-    if getattr(S3Response, "_calltime_ranged_reads", False):
-        return
-    ranged = threading.local()
-    value = FakeKey.value
-    get_object, key_response = S3Response.get_object, S3Response.key_response
-
-    def value_or_window(self: FakeKey) -> object:
-        if getattr(ranged, "wanted", False):
-            ranged.wanted = False
-            return _Window(self)
-        return value.fget(self)  # type: ignore[attr-defined]
-
-    def ranged_get_object(self: S3Response) -> object:
-        ranged.wanted = bool(self.headers.get("range"))
-        try:
-            return get_object(self)
-        finally:
-            ranged.wanted = False
-
-    def whole_unless_sliced(self: S3Response, *args: object, **kwargs: object) -> object:
-        status, headers, body = key_response(self, *args, **kwargs)
-        return status, headers, body.whole() if isinstance(body, _Window) else body
-
-    FakeKey.value = property(value_or_window, value.fset)  # type: ignore[method-assign,assignment]
-    S3Response.get_object = ranged_get_object  # type: ignore[method-assign]
-    S3Response.key_response = whole_unless_sliced  # type: ignore[method-assign,assignment]
-    S3Response._calltime_ranged_reads = True  # type: ignore[attr-defined]

@@ -31,7 +31,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.response import StreamingBody
 
-from localaws import account_files, interpreter_fixes, monitoring_state, scratch
+from localaws import account_files, interpreter_fixes, monitoring_state, s3_speed, scratch
 from localaws.authorization import (
     STEP_FUNCTIONS_ACCESS_KEY,
     Policies,
@@ -221,6 +221,7 @@ class LocalAWS:
             self._saved_env[key] = os.environ.get(key)
             os.environ[key] = value
         interpreter_fixes.apply()
+        s3_speed.apply()
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
         # moto resets boto3's default session on start: register on the one it leaves.

@@ -243,8 +243,8 @@ def test_a_workers_put_keeps_the_checksum_it_asks_for_and_its_bytes(local) -> No
 
 
 def test_s3_requests_do_not_reimport_motos_url_module(local, monkeypatch) -> None:
-    """moto's S3 re-imported its URL module on every request: a third of a ranged GET here.
-    The local account builds the table once (localaws.interpreter_fixes._s3_urls_once)."""
+    """moto's S3 re-imported its URL module on every request: a tenth of a ranged GET here.
+    The local account builds the table once (localaws.s3_speed)."""
     from moto.s3 import models
 
     s3 = boto3.client("s3")
