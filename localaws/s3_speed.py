@@ -64,9 +64,10 @@ class _Window:
 
 def _ranged_reads() -> None:
     """moto's ranged GET reads (and copies) the whole object, then slices it: a merge worker's
-    16-byte offsets read of a 4 MB part cost a 4 MB read. Here a ranged GET reads its range;
-    whatever does not slice the object (a multi-range request, partNumber) gets the whole, as
-    before."""
+    16-byte offsets read of a 4 MB part cost a 4 MB read. Here `get_object` slices the range
+    itself, from the object it found, where moto copied it (a PUT replacing the key a moment
+    later closes the old object's buffer); what does not slice it (a multi-range request,
+    partNumber) gets the whole object, as before."""
     import threading
 
     from moto.s3.models import FakeKey
@@ -76,7 +77,7 @@ def _ranged_reads() -> None:
         return
     ranged = threading.local()
     value = FakeKey.value
-    get_object, key_response = S3Response.get_object, S3Response.key_response
+    get_object = S3Response.get_object
 
     def value_or_window(self: FakeKey) -> object:
         if getattr(ranged, "wanted", False):
@@ -87,15 +88,14 @@ def _ranged_reads() -> None:
     def ranged_get_object(self: S3Response) -> object:
         ranged.wanted = bool(self.headers.get("range"))
         try:
-            return get_object(self)
+            status, headers, body = get_object(self)
         finally:
             ranged.wanted = False
-
-    def whole_unless_sliced(self: S3Response, *args: object, **kwargs: object) -> object:
-        status, headers, body = key_response(self, *args, **kwargs)
+        if isinstance(body, _Window) and status == 200:
+            # what key_response would do with the copy (InvalidRange raised as there)
+            status, headers, body = self._handle_range_header(self.request, headers, body)
         return status, headers, body.whole() if isinstance(body, _Window) else body
 
     FakeKey.value = property(value_or_window, value.fset)  # type: ignore[method-assign,assignment]
     S3Response.get_object = ranged_get_object  # type: ignore[method-assign]
-    S3Response.key_response = whole_unless_sliced  # type: ignore[method-assign,assignment]
     S3Response._calltime_ranged_reads = True  # type: ignore[attr-defined]

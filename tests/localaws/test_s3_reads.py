@@ -50,3 +50,30 @@ def test_what_does_not_slice_gets_the_whole_object_or_the_error_as_before(s3) ->
     assert beyond.value.response["Error"]["Code"] == "InvalidRange"
     s3.put_object(Bucket=BUCKET, Key="empty", Body=b"")
     assert s3.get_object(Bucket=BUCKET, Key="empty")["Body"].read() == b""
+
+
+@pytest.mark.parametrize("replace", ["put", "delete"])
+def test_a_key_replaced_as_a_range_is_answered_answers_the_object_it_found(
+        s3, monkeypatch, replace) -> None:
+    """Another request replaces or deletes the key just after get_object found it (moto closes
+    the old object's buffer then): the range still comes from the object found, as when moto
+    copied it there, not a closed-file error."""
+    from moto.s3.models import s3_backends
+    from moto.s3.responses import S3Response
+
+    backend = s3_backends[ACCOUNT]["aws"]
+    send = S3Response.__dict__["_send_response"].__func__
+    fired: list[bool] = []
+
+    def replaced_meanwhile(cls, response):
+        if not fired:
+            fired.append(True)
+            if replace == "put":
+                backend.put_object(BUCKET, "object", b"new bytes " * 10)
+            else:
+                backend.delete_object(BUCKET, "object")
+        return send(cls, response)
+
+    monkeypatch.setattr(S3Response, "_send_response", classmethod(replaced_meanwhile))
+    answer = s3.get_object(Bucket=BUCKET, Key="object", Range="bytes=10-19")
+    assert fired and answer["Body"].read() == BODY[10:20]
