@@ -270,4 +270,3 @@ def _parsed_paths_once() -> None:
             # A parsed path is an expression tree that find/update only read.
             module.parse = functools.lru_cache(maxsize=4096)(module.parse)
             module._calltime_parsed_once = True
-

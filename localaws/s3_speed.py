@@ -46,9 +46,6 @@ class _Window:
     def __len__(self) -> int:
         return self.key.size  # type: ignore[attr-defined]
 
-    def __bool__(self) -> bool:
-        return len(self) > 0
-
     def __getitem__(self, part: slice) -> bytes:
         start, stop, step = part.indices(len(self))
         if step != 1:
