@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.serving import OUT
-from inference_code.archetypes import HOURS, SLOT_CELL, Archetypes
+from inference_code.archetypes import HOURS, N_CELLS, Archetypes
 from inference_code.features import FeatureParams
 from inference_code.ranking import DEFAULT_WINDOW, window_mask
 from training import call_log, dataset
@@ -77,12 +77,31 @@ def _contacts(log: pd.DataFrame, truth: pd.DataFrame, campaign_share: float,
     return Contacts(ids, zones, curves, rng.random(len(ids)) < campaign_share, calls, answers)
 
 
+def slot_cells(model: Archetypes, zones: np.ndarray) -> np.ndarray:
+    """(N, 168) the model's cell of every (day of week, hour) slot in each contact's zone."""
+    table = {z: model.slot_cells(z) for z in set(np.asarray(zones).tolist())}
+    return np.stack([table[z] for z in np.asarray(zones).tolist()]) if len(zones) else (
+        np.zeros((0, 7 * HOURS), dtype=np.int64))
+
+
+def slot_curves(model: Archetypes, zones: np.ndarray, cell_values: np.ndarray) -> np.ndarray:
+    """(N, 168) per-cell values (N, N_CELLS) read at every slot of each contact's zone."""
+    return np.take_along_axis(cell_values, slot_cells(model, zones), axis=1)
+
+
 def slot_posterior(model: Archetypes, zones: np.ndarray, calls: np.ndarray,
                    answers: np.ndarray) -> np.ndarray:
     """(N, K) P(component | zone and calls): `Archetypes.contact_posterior` for many contacts
     at once, from their (N, 168) calls and answers per local (day of week, hour) slot."""
-    log_rates, log_misses = np.log(model.rates)[:, SLOT_CELL], np.log1p(-model.rates)[:, SLOT_CELL]
-    evidence = answers @ log_rates.T + (calls - answers) @ log_misses.T
+    flat = (np.arange(len(zones))[:, None] * N_CELLS + slot_cells(model, zones)).ravel()
+
+    def per_cell(values: np.ndarray) -> np.ndarray:
+        return np.bincount(flat, weights=np.asarray(values, dtype=np.float64).ravel(),
+                           minlength=len(zones) * N_CELLS).reshape(len(zones), N_CELLS)
+
+    cell_calls, cell_answers = per_cell(calls), per_cell(answers)
+    evidence = (cell_answers @ np.log(model.rates).T
+                + (cell_calls - cell_answers) @ np.log1p(-model.rates).T)
     return Archetypes.posterior(model.log_prior(list(zones)) + evidence)
 
 
@@ -101,7 +120,7 @@ def best_slots(curves: np.ndarray, n: int) -> np.ndarray:
 def capture(contacts: Contacts, model: Archetypes, rows: np.ndarray) -> dict[str, float]:
     """Capture of the model's top-1 allowed slot on these contacts, from their calls so far, and
     its noise (two standard errors over contacts)."""
-    curve = posterior(model, contacts, rows) @ model.rates[:, SLOT_CELL]
+    curve = slot_curves(model, contacts.zones[rows], model.curve(posterior(model, contacts, rows)))
     pick = best_slots(curve, 1)[:, 0]
     true = contacts.truth[rows]
     rate = true[np.arange(len(rows)), pick]
@@ -116,7 +135,7 @@ def choose(arm: str, contacts: Contacts, model: Archetypes, rows: np.ndarray, n:
     """(N, n) the slots the campaign calls each contact at this week."""
     mix = posterior(model, contacts, rows)
     if arm == "greedy":
-        return best_slots(mix @ model.rates[:, SLOT_CELL], n)
+        return best_slots(slot_curves(model, contacts.zones[rows], model.curve(mix)), n)
     # Thompson sampling: each call's slot is the best of one component drawn from the posterior
     # that this week's earlier calls of the contact have not taken (as greedy's n slots differ).
     picks = np.empty((len(rows), n), dtype=np.int64)
@@ -124,7 +143,7 @@ def choose(arm: str, contacts: Contacts, model: Archetypes, rows: np.ndarray, n:
     for j in range(n):
         drawn = (cumulative < rng.random((len(rows), 1))).sum(axis=1)
         drawn = np.minimum(drawn, model.k - 1)
-        candidates = best_slots(model.rates[drawn][:, SLOT_CELL], j + 1)
+        candidates = best_slots(slot_curves(model, contacts.zones[rows], model.rates[drawn]), j + 1)
         taken = (candidates[:, :, None] == picks[:, None, :j]).any(axis=2)
         picks[:, j] = candidates[np.arange(len(rows)), np.argmax(~taken, axis=1)]
     return picks

@@ -36,9 +36,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.loop import slot_posterior
+from benchmarks.loop import slot_curves, slot_posterior
 from benchmarks.serving import OUT
-from inference_code.archetypes import SLOT_CELL, Archetypes
+from inference_code.archetypes import Archetypes
 from inference_code.features import DAY_NAMES, HOURS
 from inference_code.ranking import DEFAULT_WINDOW, window_mask
 from training import call_log, dataset, evaluate
@@ -91,8 +91,8 @@ def bayes_ceiling(calls: Path, truth: pd.DataFrame) -> dict:
         per_slot = first[zone == z].sum(axis=0)
         reached[z] = allowed & (per_slot >= REACHED_SHARE * per_slot[allowed].mean())
     reached_test = np.array([reached[z] for z in zone[test]])
-    served = (slot_posterior(model, zone[test], calls_n[test], answers[test])
-              @ model.rates[:, SLOT_CELL])
+    mix = slot_posterior(model, zone[test], calls_n[test], answers[test])
+    served = slot_curves(model, zone[test], model.curve(mix))
     known = group_curves_posterior(curves, groups, zone, test, calls_n, answers)
     true = curves[test]
     picks = {"ceiling": np.argmax(np.where(allowed, expected, -1), axis=1),

@@ -1,9 +1,10 @@
 """A contact's weekly answer curve: the population's archetypes, weighed by the contact's calls.
 
 Training fits K archetypes (`training.archetype_fit`): each is an answer probability for every
-cell of the week, a cell being a day type x local hour (Sunday, Monday-Thursday, Friday,
-Saturday x 24 hours), with a share of the population in each time zone (the weekend falls on
-different days in different zones, so who is likely to be which archetype depends on the zone).
+cell of the week, a cell being a day type x local hour (the last rest day, a working day, the
+last working day, the first rest day x 24 hours; in a zone resting on Saturday and Sunday those
+are Sunday, Monday-Thursday, Friday and Saturday, and `week_days` has the zones whose week
+differs), with a share of the population in each time zone.
 
 People who share a weekly shape still answer more or less often overall, so each archetype comes
 in a few *levels*: the same shape shifted up or down on the logit scale (`levels`, the offsets;
@@ -23,21 +24,39 @@ Imports only numpy: it is shipped to the serving container.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from inference_code.week_days import DEFAULT_WEEK, N_DAY_TYPES
+
 HOURS = 24
-# Day of week (Sunday = 0) -> day type: Sunday, Monday-Thursday, Friday, Saturday. Friday and
-# Saturday stay apart because the weekend is Fri/Sat in some zones and Sat/Sun in others.
-DAYTYPE_OF_DOW = np.array([0, 1, 1, 1, 1, 2, 3])
-N_DAYTYPES = 4
+# Day of week (Sunday = 0) -> day type in a zone resting on Saturday and Sunday: Sunday,
+# Monday-Thursday, Friday, Saturday (`week_days`).
+DAYTYPE_OF_DOW = np.array(DEFAULT_WEEK)
+N_DAYTYPES = N_DAY_TYPES
 N_CELLS = N_DAYTYPES * HOURS
 
 
-def cell_of(dow: np.ndarray | int, hour: np.ndarray | int) -> np.ndarray:
-    """The weekly cell (day type x hour) of local (day of week, hour) pairs."""
-    return DAYTYPE_OF_DOW[np.asarray(dow)] * HOURS + np.asarray(hour)
+def cell_of(dow: np.ndarray | int, hour: np.ndarray | int,
+            day_types: np.ndarray = DAYTYPE_OF_DOW) -> np.ndarray:
+    """The weekly cell (day type x hour) of local (day of week, hour) pairs, in a week with
+    these day types (by default, one resting on Saturday and Sunday)."""
+    return day_types[np.asarray(dow)] * HOURS + np.asarray(hour)
+
+
+def zone_cells(week: Mapping[str, np.ndarray], zones: np.ndarray, dow: np.ndarray,
+               hour: np.ndarray) -> np.ndarray:
+    """The weekly cell of each row's local (day of week, hour) in the row's zone, the zones'
+    day types from `week` (zone -> 7 day types; a zone not in it: the default week)."""
+    zones = np.asarray(zones, dtype=object)
+    types = DAYTYPE_OF_DOW[np.asarray(dow)]
+    if week and len(zones):
+        for zone in week.keys() & set(zones.tolist()):
+            rows = zones == zone
+            types[rows] = np.asarray(week[zone])[np.asarray(dow)[rows]]
+    return types * HOURS + np.asarray(hour)
 
 
 # (7 * 24,) the weekly cell of every slot, slots in (day of week, hour) order: a curve over cells
@@ -52,6 +71,10 @@ class Archetypes:
     weights: np.ndarray  # (K * L,) the population's shares
     zone_weights: dict[str, np.ndarray]  # zone -> (K * L,) shares among that zone's contacts
     levels: tuple[float, ...] = (0.0,)  # the levels' logit offsets (L); one: no levels
+    # zone -> its week's 7 day types (Sunday first), where not the default week: the cells the
+    # model was trained on (`week_days`). Empty: every zone has the default week, as every
+    # model had before zones' weeks were told apart.
+    week: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.rates.ndim != 2 or self.rates.shape[1] != N_CELLS:
@@ -64,6 +87,13 @@ class Archetypes:
             if np.shape(shares) != (len(self.rates),):
                 raise ValueError(f"archetype {name} has {np.size(shares)} shares for "
                                  f"{len(self.rates)} rows of rates")
+        for zone, types in self.week.items():
+            if (not isinstance(zone, str) or len(types) != 7
+                    or not all(t in range(N_DAYTYPES) for t in types)):
+                raise ValueError(f"archetypes.week[{zone!r}] must be 7 day types in "
+                                 f"0..{N_DAYTYPES - 1} (Sunday first), got {types!r}")
+        object.__setattr__(self, "_week", {z: np.asarray(t, dtype=np.int64)
+                                           for z, t in self.week.items()})
         # Row 2 * cell + answered: the log-likelihood of that outcome at that cell, (2 cells, K).
         outcome = np.empty((2 * N_CELLS, len(self.rates)))
         outcome[0::2], outcome[1::2] = np.log1p(-self.rates).T, np.log(self.rates).T
@@ -90,6 +120,23 @@ class Archetypes:
         """(K, N_CELLS) each archetype's curve at its middle level (the offset nearest 0)."""
         middle = int(np.argmin(np.abs(np.asarray(self.levels))))
         return self.rates.reshape(self.shapes, len(self.levels), N_CELLS)[:, middle]
+
+    def day_types(self, zone: str) -> np.ndarray:
+        """(7,) the day type of each day of the week (Sunday first) in this zone."""
+        return self._week.get(zone, DAYTYPE_OF_DOW)
+
+    def cells(self, zone: str, dow: np.ndarray | int, hour: np.ndarray | int) -> np.ndarray:
+        """The weekly cells of one zone's local (day of week, hour) pairs."""
+        return cell_of(dow, hour, self.day_types(zone))
+
+    def slot_cells(self, zone: str) -> np.ndarray:
+        """(7 * 24,) the cell of every slot of the week in this zone, (day of week, hour)
+        order: a curve over cells read as one over the zone's slots is `curve[..., cells]`."""
+        return self.day_types(zone).repeat(HOURS) * HOURS + np.tile(np.arange(HOURS), 7)
+
+    def row_cells(self, zones: np.ndarray, dow: np.ndarray, hour: np.ndarray) -> np.ndarray:
+        """The cell of each row's local (day of week, hour) in the row's zone."""
+        return zone_cells(self._week, zones, dow, hour)
 
     def log_prior(self, zones: np.ndarray | list[str]) -> np.ndarray:
         """(N, K) log shares for contacts in these zones (the population's for an unseen zone)."""
@@ -124,7 +171,10 @@ class Archetypes:
         return posterior @ self.rates
 
     def to_dict(self) -> dict[str, object]:
-        return {"cells": "day type (Sunday, Monday-Thursday, Friday, Saturday) x local hour",
+        return {"cells": "day type x local hour; day types: 0 the last rest day, 1 a working day, "
+                         "2 the last working day, 3 the first rest day; a zone's week in `week`, "
+                         "any other zone's 0 Sunday, 1 Monday-Thursday, 2 Friday, 3 Saturday",
+                "week": {z: list(t) for z, t in sorted(self.week.items())},
                 "rows": "archetype-major: archetype k at level l is row k * len(levels) + l",
                 "levels": [float(level) for level in self.levels],
                 "rates": np.round(self.rates, 6).tolist(),
@@ -138,7 +188,7 @@ class Archetypes:
                    np.asarray(data["weights"], dtype=np.float64),
                    {str(z): np.asarray(w, dtype=np.float64)
                     for z, w in data["zone_weights"].items()},
-                   _levels(data.get("levels", (0.0,))))
+                   _levels(data.get("levels", (0.0,))), _week(data.get("week", {})))
 
 
 def _levels(stored: object) -> tuple[float, ...]:
@@ -149,3 +199,13 @@ def _levels(stored: object) -> tuple[float, ...]:
         raise ValueError(f"archetypes.levels must be a non-empty list of finite numbers (logit "
                          f"offsets), got {stored!r}")
     return tuple(float(v) for v in stored)
+
+
+def _week(stored: object) -> dict[str, tuple[int, ...]]:
+    """The stored `week`: zone -> 7 integers (checked by Archetypes), or a ValueError naming it."""
+    if not isinstance(stored, dict) or not all(
+            isinstance(t, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool)
+                                                 for v in t) for t in stored.values()):
+        raise ValueError(f"archetypes.week must map zones to lists of 7 day types, got "
+                         f"{stored!r:.200}")
+    return {str(z): tuple(t) for z, t in stored.items()}

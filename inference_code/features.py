@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from inference_code.archetypes import DAYTYPE_OF_DOW, N_DAYTYPES, Archetypes, cell_of
+from inference_code.archetypes import DAYTYPE_OF_DOW, N_DAYTYPES, Archetypes
 
 HOURS = 24
 DAYS = 7
@@ -198,14 +198,14 @@ def assemble(dow: np.ndarray, hour: np.ndarray, utc_offset_hours: np.ndarray,
     return out
 
 
-def archetype_features(posterior: np.ndarray, dow: np.ndarray, hour: np.ndarray,
-                       archetypes: Archetypes) -> np.ndarray:
+def archetype_features(posterior: np.ndarray, cells: np.ndarray, archetypes: Archetypes
+                       ) -> np.ndarray:
     """(N, 3): the curve at the row's cell, its lift over the curve's weekly mean, and the
     posterior's largest archetype share (how sure the contact's archetype is, whatever its
     level), from (N, K * L) posteriors over the components."""
     rates = archetypes.rates
     out = np.empty((len(posterior), 3))
-    out[:, 0] = np.einsum("nk,kn->n", posterior, rates[:, cell_of(dow, hour)])
+    out[:, 0] = np.einsum("nk,kn->n", posterior, rates[:, cells])
     out[:, 1] = out[:, 0] - posterior @ rates.mean(axis=1)
     out[:, 2] = archetypes.shape_shares(posterior).max(axis=1)
     return out
@@ -308,8 +308,9 @@ def history_before(history: list[LocalCall], as_of_epoch: float) -> list[LocalCa
 def contact_posterior(history: list[LocalCall], zone: ZoneInfo, params: FeatureParams
                       ) -> np.ndarray:
     """(K,) P(archetype | the contact's zone and these calls)."""
-    cells = cell_of(np.array([c.dow for c in history], dtype=np.int64),
-                    np.array([c.hour for c in history], dtype=np.int64))
+    cells = params.archetype_model.cells(zone.key,
+                                         np.array([c.dow for c in history], dtype=np.int64),
+                                         np.array([c.hour for c in history], dtype=np.int64))
     answered = np.array([c.answered for c in history], dtype=bool)
     return params.archetype_model.contact_posterior(zone.key, cells, answered)
 
@@ -328,6 +329,7 @@ def slot_features(history: list[LocalCall], zone: ZoneInfo, as_of_epoch: float,
                                  np.full(len(dow), -1))
     offset = np.full(len(dow), utc_offset_hours(as_of_epoch, zone))
     posterior = contact_posterior(history_before(history, as_of_epoch), zone, params)
-    curve = archetype_features(np.broadcast_to(posterior, (len(dow), len(posterior))), dow, hour,
+    curve = archetype_features(np.broadcast_to(posterior, (len(dow), len(posterior))),
+                               params.archetype_model.cells(zone.key, dow, hour),
                                params.archetype_model)
     return dow, hour, assemble(dow, hour, offset, counts, params, curve)

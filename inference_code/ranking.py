@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from inference_code.archetypes import cell_of
 from inference_code.features import (
     DAY_NAMES,
     DAYS,
@@ -63,7 +62,8 @@ def rank(params: FeatureParams, history: list[LocalCall], zone: ZoneInfo, as_of_
     Only calls before `as_of` count."""
     dow, hour = np.nonzero(allowed)
     posterior = contact_posterior(history_before(history, as_of_epoch), zone, params)
-    probability = params.archetype_model.curve(posterior)[cell_of(dow, hour)]
+    model = params.archetype_model
+    probability = model.curve(posterior)[model.cells(zone.key, dow, hour)]
     return ordered(dow, hour, probability)
 
 

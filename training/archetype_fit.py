@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from inference_code.archetypes import HOURS, N_CELLS, N_DAYTYPES, Archetypes
+from inference_code.week_days import WEEK
 
 
 @dataclass(frozen=True)
@@ -241,7 +242,7 @@ def _archetypes(fit: _Fit, zone_names: np.ndarray) -> Archetypes:
     return Archetypes(fit.rates, components(fit.weights),
                       {str(name): components(fit.zone_weights[i])
                        for i, name in enumerate(zone_names)},
-                      tuple(float(level) for level in fit.levels))
+                      tuple(float(level) for level in fit.levels), WEEK)
 
 
 def _start(archetypes: Archetypes, zone_names: np.ndarray) -> _Fit:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from inference_code.archetypes import N_CELLS, Archetypes, cell_of
+from inference_code.archetypes import N_CELLS, Archetypes, zone_cells
 from inference_code.features import (
     DAYS,
     HOURS,
@@ -20,6 +20,7 @@ from inference_code.features import (
     archetype_features,
     assemble,
 )
+from inference_code.week_days import WEEK
 from training import archetype_fit
 
 FOLDS = 2
@@ -105,8 +106,9 @@ def contact_cell_counts(contact_code: np.ndarray, dow: np.ndarray, hour: np.ndar
 def dense_cell_counts(contact: np.ndarray, dow: np.ndarray, hour: np.ndarray,
                       zones: np.ndarray, answered: np.ndarray
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`contact_cell_counts` of contacts coded 0..C-1 already, every code present."""
-    flat = contact * N_CELLS + cell_of(dow, hour)
+    """`contact_cell_counts` of contacts coded 0..C-1 already, every code present; the cells
+    in each row's zone's week (`week_days.WEEK`, which the fitted archetypes ship)."""
+    flat = contact * N_CELLS + zone_cells(WEEK, zones, dow, hour)
     size = (contact.max() + 1) * N_CELLS if len(contact) else 0
     calls = np.bincount(flat, minlength=size).reshape(-1, N_CELLS).astype(np.float64)
     answers = np.bincount(flat, weights=np.asarray(answered, dtype=np.float64),
@@ -169,9 +171,10 @@ def curve_features(params: FeatureParams, rows: np.ndarray, zones: np.ndarray,
                    group_start: np.ndarray) -> np.ndarray:
     """`archetype_features` of the given rows (whole contacts, sorted by contact then time)."""
     archetypes = params.archetype_model
-    posterior = row_posterior(archetypes, zones[rows], cell_of(dow[rows], hour[rows]),
+    cells = archetypes.row_cells(zones[rows], dow[rows], hour[rows])
+    posterior = row_posterior(archetypes, zones[rows], cells,
                               answered[rows], np.searchsorted(rows, group_start[rows]))
-    return archetype_features(posterior, dow[rows], hour[rows], archetypes)
+    return archetype_features(posterior, cells, archetypes)
 
 
 def weekly_curve(params: FeatureParams, folds: tuple[FeatureParams, ...] | None,

@@ -17,7 +17,7 @@ import pandas as pd
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
-from inference_code.archetypes import Archetypes, cell_of
+from inference_code.archetypes import Archetypes
 from inference_code.features import (
     FEATURE_NAMES,
     HOURS,
@@ -243,12 +243,12 @@ def slot_features_as_of(ts: TrainingSet, codes: np.ndarray, as_of: float, allowe
         same_day_attempts=np.zeros(n * slots))
     utc_offset = expand(np.array([offset[z] for z in zones.tolist()]))
     archetypes = ts.params.archetype_model
-    cells = cell_of(ts.dow[rows], ts.hour[rows])
+    cells = archetypes.row_cells(ts.timezone[rows], ts.dow[rows], ts.hour[rows])
     log_joint = archetypes.log_prior(zones.tolist())
     np.add.at(log_joint, which, archetypes.call_evidence(cells, ts.y[rows]))
     all_dow, all_hour = np.tile(dow, n), np.tile(hour, n)
-    curve = archetype_features(expand(Archetypes.posterior(log_joint)), all_dow, all_hour,
-                               archetypes)
+    curve = archetype_features(expand(Archetypes.posterior(log_joint)),
+                               archetypes.row_cells(expand(zones), all_dow, all_hour), archetypes)
     X = assemble(all_dow, all_hour, utc_offset, counts, ts.params, curve)
     return dow, hour, X
 

@@ -47,8 +47,10 @@ def test_serving_computes_the_same_features_as_training(demo_log, training_set) 
                                               np.array([day]))
         offset = features.utc_offset_hours(request.as_of, contact.zone)
         posterior = features.contact_posterior(contact.history, contact.zone, ts.params)
-        curve = features.archetype_features(posterior[None, :], np.array([dow]),
-                                            np.array([hour]), ts.params.archetype_model)
+        model = ts.params.archetype_model
+        curve = features.archetype_features(
+            posterior[None, :], model.cells(contact.zone.key, np.array([dow]), np.array([hour])),
+            model)
         served = features.assemble(np.array([dow]), np.array([hour]), np.array([offset]),
                                    counts, ts.params, curve)
         np.testing.assert_allclose(served[0], ts.X[i], rtol=1e-9, atol=1e-9, equal_nan=True,

@@ -67,9 +67,10 @@ def test_the_bucketed_path_gives_the_same_features_row_for_row(parts) -> None:
     bucketed = pd.concat([keyed(dataset.build(v, params=params.before_cut, fit_before=cut,
                                               folds=params.folds)) for v in valid.values()])
     # Equal to the last bits but for matrix products, whose summation order depends on how
-    # many rows a batch has (BLAS blocking).
+    # many rows a batch has (BLAS blocking): up to 1.1e-12 measured, in the posterior's largest
+    # share (a sum of exponentials near 1).
     pd.testing.assert_frame_equal(bucketed.sort_index(), keyed(whole), check_exact=False,
-                                  rtol=1e-12, atol=1e-12)
+                                  rtol=1e-12, atol=1e-11)
 
 
 def test_a_sample_keeps_whole_contacts(parts) -> None:

@@ -104,7 +104,8 @@ def test_artifact_layout_and_metadata(trained) -> None:
         "code/inference_code/archetypes.py",
         "code/inference_code/artifact_layout.py", "code/inference_code/features.py",
         "code/inference_code/forest.py", "code/inference_code/ranking.py",
-        "code/inference_code/request_parsing.py", "code/inference_code/time_zones.py"}
+        "code/inference_code/request_parsing.py", "code/inference_code/time_zones.py",
+        "code/inference_code/week_days.py"}
     assert "code/tzdata/zoneinfo/Asia/Jerusalem" in names and "code/tzdata/zones" in names
     assert metadata["feature_names"] == list(FEATURE_NAMES)
     assert metadata["model_version"] == trained.version
