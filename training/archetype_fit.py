@@ -19,15 +19,17 @@ the fewest archetypes whose held-out likelihood is within one standard error of 
 one-standard-error rule: beyond that point the candidates are indistinguishable on held-out
 contacts, and the simpler one generalizes more reliably). Seeded, so deterministic.
 
+The hour smoothing is chosen the same way, before K (`hour_sigma_candidates`).
+
 The settings (levels at -1, 0, +1 logit, at most 10 archetypes: 30 components, as many as the 32
-archetypes before levels, so serving and training cost what they did) were chosen by held-out
-capture per behaviour group and history depth on the three generator settings
-(`make bench-quality`; docs/model.md has the comparison).
+archetypes before levels, so serving and training cost what they did; the smoothing candidates)
+were chosen by held-out capture per behaviour group and history depth on the three generator
+settings (`make bench-quality`; docs/model.md has the comparison).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -47,7 +49,16 @@ class ArchetypeSettings:
     newton_steps: int = 6  # per M-step, for each cell's logit
     holdout_fraction: float = 0.2
     max_selection_contacts: int = 20_000  # K is chosen on at most this many contacts
-    hour_sigma: float = 1.0
+    hour_sigma: float = 1.0  # when not chosen (no candidates, or too few contacts to hold out)
+    # The hour smoothing is chosen like K, on held-out contacts' likelihood (at
+    # `sigma_selection_k` archetypes, before K): the smoothest within one standard error of the
+    # best. Peaks as narrow as a lunch hour blur under a wide kernel. Not below 0.7 hours:
+    # held-out likelihood prefers 0.5 on all three generator settings, but it has no calls where
+    # the dialer never calls, and there a narrower kernel borrows too little from the
+    # neighbouring hours (measured: office's night owls and flat people lost more than lunch
+    # people gained; docs/model.md).
+    hour_sigma_candidates: tuple[float, ...] = (0.7, 1.0)
+    sigma_selection_k: int = 6
     daytype_strength: float = 5.0
     population_strength: float = 2.0
     zone_strength: float = 20.0  # pseudo-contacts pulling a zone's shares to the population's
@@ -181,11 +192,13 @@ def held_out_log_likelihood(calls: np.ndarray, answers: np.ndarray, zone: np.nda
     return top + np.log(np.exp(log_joint - top[:, None]).sum(axis=1))
 
 
-def one_standard_error_choice(per_contact: dict[int, np.ndarray]) -> int:
-    """The smallest K whose total held-out log-likelihood is within one standard error (of the
-    paired per-contact difference) of the best K's."""
+def one_standard_error_choice(per_contact: dict[float, np.ndarray], simplest_first: bool = True
+                              ) -> float:
+    """The simplest candidate (the smallest K; with simplest_first=False the largest, as for the
+    smoothest hour kernel) whose total held-out log-likelihood is within one standard error (of
+    the paired per-contact difference) of the best candidate's."""
     best = max(per_contact, key=lambda k: per_contact[k].sum())
-    for k in sorted(per_contact):
+    for k in sorted(per_contact, reverse=not simplest_first):
         diff = per_contact[best] - per_contact[k]
         if diff.sum() <= np.sqrt(len(diff)) * diff.std(ddof=1):
             return k
@@ -197,11 +210,25 @@ class Selection:
     k: int
     held_out_log_likelihood: dict[int, float]
     contacts: int
+    hour_sigma: float = ArchetypeSettings.hour_sigma
+    by_hour_sigma: dict[float, float] | None = None  # held-out log-likelihood per candidate
 
     def to_dict(self) -> dict[str, object]:
         return {"chosen": self.k, "held_out_contacts": self.contacts,
                 "held_out_log_likelihood": {str(k): round(v, 1)
-                                            for k, v in self.held_out_log_likelihood.items()}}
+                                            for k, v in self.held_out_log_likelihood.items()},
+                "hour_sigma": self.hour_sigma,
+                "held_out_log_likelihood_by_hour_sigma": {
+                    str(s): round(v, 1) for s, v in (self.by_hour_sigma or {}).items()}}
+
+
+def chosen_hour_sigma(selection: dict) -> float:
+    """The hour smoothing a fit chose (`Selection.to_dict`); a model from before it was chosen
+    was fitted with the default."""
+    sigma = selection.get("hour_sigma", ArchetypeSettings.hour_sigma)
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not sigma >= 0:
+        raise ValueError(f"archetypes.selection.hour_sigma must be a number >= 0, got {sigma!r}")
+    return float(sigma)
 
 
 def fit(calls: np.ndarray, answers: np.ndarray, zones: np.ndarray,
@@ -220,16 +247,28 @@ def fit(calls: np.ndarray, answers: np.ndarray, zones: np.ndarray,
     held_out = rng.random(len(chosen)) < settings.holdout_fraction
     fit_rows, test_rows = chosen[~held_out], chosen[held_out]
     per_contact: dict[int, np.ndarray] = {}
+    by_sigma: dict[float, np.ndarray] = {}
     if len(test_rows) > 1 and len(fit_rows):
+        for sigma in settings.hour_sigma_candidates:
+            trial = _em(calls[fit_rows], answers[fit_rows], zone[fit_rows], len(names),
+                        settings.sigma_selection_k, settings.selection_iterations,
+                        replace(settings, hour_sigma=sigma))
+            by_sigma[sigma] = held_out_log_likelihood(calls[test_rows], answers[test_rows],
+                                                      zone[test_rows], trial)
+        if by_sigma:
+            settings = replace(settings, hour_sigma=float(
+                one_standard_error_choice(by_sigma, simplest_first=False)))
         for k in settings.candidates:
             trial = _em(calls[fit_rows], answers[fit_rows], zone[fit_rows], len(names), k,
                         settings.selection_iterations, settings)
             per_contact[k] = held_out_log_likelihood(calls[test_rows], answers[test_rows],
                                                      zone[test_rows], trial)
-    k = one_standard_error_choice(per_contact) if per_contact else min(settings.candidates)
+    k = int(one_standard_error_choice(per_contact)) if per_contact else min(settings.candidates)
     scores = {k: float(v.sum()) for k, v in per_contact.items()}
     final = _em(calls, answers, zone, len(names), k, settings.iterations, settings)
-    return _archetypes(final, names), Selection(k, scores, len(test_rows))
+    return _archetypes(final, names), Selection(
+        k, scores, len(test_rows), settings.hour_sigma,
+        {s: float(v.sum()) for s, v in by_sigma.items()})
 
 
 def _archetypes(fit: _Fit, zone_names: np.ndarray) -> Archetypes:

@@ -85,8 +85,10 @@ def params_from_counts(calls: np.ndarray, answers: np.ndarray, zones: np.ndarray
                        start: FeatureParams | None = None) -> FeatureParams:
     """FeatureParams from contacts' (C, N_CELLS) counts in contact-id order and their zones."""
     if start is not None and start.archetypes:
-        archetypes = archetype_fit.refit(calls, answers, zones, start.archetype_model)
         selection = start.archetypes.get("selection", {})
+        archetypes = archetype_fit.refit(calls, answers, zones, start.archetype_model,
+                                         archetype_fit.ArchetypeSettings(
+                                             hour_sigma=archetype_fit.chosen_hour_sigma(selection)))
     else:
         archetypes, chosen = archetype_fit.fit(calls, answers, zones)
         selection = chosen.to_dict()

@@ -204,3 +204,55 @@ def test_a_model_shipped_before_levels_still_ranks_and_refits() -> None:
             Archetypes.from_dict({**six, "levels": levels})
     with pytest.raises(ValueError, match="archetype weights has 3 shares for 6 rows"):
         Archetypes.from_dict({**six, "weights": [1 / 3] * 3, "zone_weights": {}})
+
+
+def _one_hour_people(contacts: int = 400, calls: int = 40, seed: int = 1, sharp: bool = True):
+    """Contacts answering 0.8 at one hour of the day (their own, 10-18) and 0.05 elsewhere, or
+    (sharp=False) 0.3 at every hour; called at random days and hours 7-21h."""
+    rng = np.random.default_rng(seed)
+    counts, answers = np.zeros((contacts, N_CELLS)), np.zeros((contacts, N_CELLS))
+    peak = rng.choice([10, 14, 18], contacts)
+    for c in range(contacts):
+        for dow, hour in zip(rng.integers(0, 7, calls).tolist(),
+                             rng.integers(7, 22, calls).tolist(), strict=True):
+            p = (0.8 if hour == peak[c] else 0.05) if sharp else 0.3
+            cell = int(cell_of(dow, hour))
+            counts[c, cell] += 1
+            answers[c, cell] += rng.random() < p
+    return counts, answers, np.full(contacts, "Asia/Jerusalem")
+
+
+def test_the_hour_smoothing_is_what_held_out_contacts_support() -> None:
+    settings = archetype_fit.ArchetypeSettings(hour_sigma_candidates=(0.3, 3.0),
+                                               candidates=(1, 4))
+    # One-hour peaks: a three-hour kernel blurs them, and held-out contacts say so.
+    _, sharp = archetype_fit.fit(*_one_hour_people(), settings)
+    assert sharp.hour_sigma == 0.3
+    assert sharp.by_hour_sigma[0.3] > sharp.by_hour_sigma[3.0]
+    # No peaks: both fit alike, and the smoother one is kept (the one-standard-error rule).
+    _, flat = archetype_fit.fit(*_one_hour_people(sharp=False), settings)
+    assert flat.hour_sigma == 3.0
+    stored = flat.to_dict()
+    assert stored["hour_sigma"] == 3.0 and set(stored["held_out_log_likelihood_by_hour_sigma"]) \
+        == {"0.3", "3.0"}
+
+
+def test_the_refits_use_the_chosen_smoothing() -> None:
+    calls, answers, zones = _one_hour_people(contacts=200)
+    archetypes, selection = archetype_fit.fit(calls, answers, zones)
+    assert selection.hour_sigma == 0.7  # one-hour peaks: the narrower candidate
+    chosen = {**archetypes.to_dict(), "selection": selection.to_dict()}
+    start = FeatureParams(0.3, archetypes=chosen)
+    refit = dataset.params_from_counts(calls, answers, zones, 0.3, start).archetype_model
+    shipped = start.archetype_model  # as metadata keeps it
+    expected = archetype_fit.refit(calls, answers, zones, shipped,
+                                   archetype_fit.ArchetypeSettings(hour_sigma=selection.hour_sigma))
+    assert np.allclose(refit.rates, expected.rates, rtol=0, atol=1e-6)  # metadata's 6 decimals
+    assert not np.allclose(refit.rates, archetype_fit.refit(  # not the default smoothing
+        calls, answers, zones, shipped, archetype_fit.ArchetypeSettings(hour_sigma=1.0)).rates,
+        rtol=0, atol=1e-3)
+    # A model fitted before the smoothing was chosen was fitted with the default.
+    assert archetype_fit.chosen_hour_sigma({"chosen": 4}) == 1.0
+    for bad in ("wide", -1, True, None):
+        with pytest.raises(ValueError, match=r"archetypes\.selection\.hour_sigma must be a number"):
+            archetype_fit.chosen_hour_sigma({"hour_sigma": bad})
