@@ -106,11 +106,14 @@ def contact_cell_counts(contact_code: np.ndarray, dow: np.ndarray, hour: np.ndar
 
 
 def dense_cell_counts(contact: np.ndarray, dow: np.ndarray, hour: np.ndarray,
-                      zones: np.ndarray, answered: np.ndarray
+                      zones: np.ndarray, answered: np.ndarray, cells: np.ndarray | None = None
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`contact_cell_counts` of contacts coded 0..C-1 already, every code present; the cells
-    in each row's zone's week (`week_days.WEEK`, which the fitted archetypes ship)."""
-    flat = contact * N_CELLS + zone_cells(WEEK, zones, dow, hour)
+    in each row's zone's week (`week_days.WEEK`, which the fitted archetypes ship), or the
+    rows' `cells` when the caller has them already."""
+    if cells is None:
+        cells = zone_cells(WEEK, pd.factorize(zones), dow, hour)
+    flat = contact * N_CELLS + cells
     size = (contact.max() + 1) * N_CELLS if len(contact) else 0
     calls = np.bincount(flat, minlength=size).reshape(-1, N_CELLS).astype(np.float64)
     answers = np.bincount(flat, weights=np.asarray(answered, dtype=np.float64),
@@ -173,7 +176,7 @@ def curve_features(params: FeatureParams, rows: np.ndarray, zones: np.ndarray,
                    group_start: np.ndarray) -> np.ndarray:
     """`archetype_features` of the given rows (whole contacts, sorted by contact then time)."""
     archetypes = params.archetype_model
-    cells = archetypes.row_cells(zones[rows], dow[rows], hour[rows])
+    cells = archetypes.row_cells(pd.factorize(zones[rows]), dow[rows], hour[rows])
     posterior = row_posterior(archetypes, zones[rows], cells,
                               answered[rows], np.searchsorted(rows, group_start[rows]))
     return archetype_features(posterior, cells, archetypes)

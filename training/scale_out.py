@@ -39,8 +39,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from inference_code.archetypes import N_CELLS
+from inference_code.archetypes import N_CELLS, zone_cells
 from inference_code.features import FeatureParams
+from inference_code.week_days import WEEK
 from training import (
     call_log,
     call_validation,
@@ -249,6 +250,8 @@ def contact_counts_at(bucket: pd.DataFrame | pa.Table, cuts: Sequence[float],
     answered = np.asarray(table.column("answered").to_numpy(), dtype=np.int64)
     dow, hour, _, _ = dataset.local_slots(pd.DatetimeIndex(nanos.view("datetime64[ns]"),
                                                            tz="UTC"), zones, coded)
+    # each row's weekly cell, once for every cut (by the zones' codes when the merge wrote them)
+    cells = zone_cells(WEEK, coded if coded is not None else pd.factorize(zones), dow, hour)
     in_time = np.argsort(nanos, kind="stable")  # the last call's zone is written last
     out = []
     for cut in cuts:
@@ -265,7 +268,7 @@ def contact_counts_at(bucket: pd.DataFrame | pa.Table, cuts: Sequence[float],
         used = np.flatnonzero(present)
         dense = (np.cumsum(present) - 1)[code[chosen]]
         calls, answers, contact_zones = dataset.dense_cell_counts(
-            dense, dow[chosen], hour[chosen], zones[chosen], answered[chosen])
+            dense, dow[chosen], hour[chosen], zones[chosen], answered[chosen], cells[chosen])
         out.append(ContactCounts(ids[used], calls, answers, contact_zones, rows,
                                  answered_before))
     return out

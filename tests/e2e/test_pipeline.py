@@ -498,9 +498,11 @@ def test_make_pipeline_twice_updates_and_invoke_reaches_the_endpoint(tmp_path) -
     first = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert "action=created" in first.stdout and "SUCCEEDED at Deployed" in first.stdout
-    # A week on: new data (another seed), so the gate lets the new model through.
+    # A week on: new data (another seed), so the gate lets the new model through. (On 400
+    # contacts the holdout's ROC AUC moves by up to 0.02 from one seed to the next, as much as
+    # the gate's tolerance of 0.01 and more: seed 7 0.7296, seed 8 0.7160, seed 10 0.7353.)
     # ... and an operator watches it from another terminal while it runs.
-    running = subprocess.Popen([*command, "--seed", "8"], stdout=subprocess.PIPE,
+    running = subprocess.Popen([*command, "--seed", "10"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=env)
     live = tmp_path / "local-aws" / "running"
     deadline = time.monotonic() + 300

@@ -226,9 +226,22 @@ def test_the_hour_smoothing_is_what_held_out_contacts_support() -> None:
     settings = archetype_fit.ArchetypeSettings(hour_sigma_candidates=(0.3, 3.0),
                                                candidates=(1, 4))
     # One-hour peaks: a three-hour kernel blurs them, and held-out contacts say so.
-    _, sharp = archetype_fit.fit(*_one_hour_people(), settings)
+    people = _one_hour_people()
+    chosen, sharp = archetype_fit.fit(*people, settings)
     assert sharp.hour_sigma == 0.3
     assert sharp.by_hour_sigma[0.3] > sharp.by_hour_sigma[3.0]
+    # The model shipped is fitted with the chosen smoothing: its curves are as sharp as one
+    # fitted with that smoothing alone, far sharper than the other candidate's.
+    def sharpness(archetypes: Archetypes) -> float:
+        hours = archetypes.shape_rates().reshape(archetypes.shapes, -1, 24)[:, :, 7:22]
+        return float(np.abs(np.diff(hours, axis=2)).max())
+
+    def alone(sigma: float) -> Archetypes:
+        return archetype_fit.fit(*people, archetype_fit.ArchetypeSettings(
+            hour_sigma=sigma, hour_sigma_candidates=(), candidates=(sharp.k,)))[0]
+
+    assert np.array_equal(chosen.rates, alone(0.3).rates)
+    assert sharpness(chosen) > 2 * sharpness(alone(3.0))
     # No peaks: both fit alike, and the smoother one is kept (the one-standard-error rule).
     _, flat = archetype_fit.fit(*_one_hour_people(sharp=False), settings)
     assert flat.hour_sigma == 3.0
@@ -256,3 +269,20 @@ def test_the_refits_use_the_chosen_smoothing() -> None:
     for bad in ("wide", -1, True, None):
         with pytest.raises(ValueError, match=r"archetypes\.selection\.hour_sigma must be a number"):
             archetype_fit.chosen_hour_sigma({"hour_sigma": bad})
+
+
+def test_within_one_standard_error_the_simplest_candidate_wins() -> None:
+    rng = np.random.default_rng(0)
+    best = rng.normal(-5, 1, 500)
+    noise = rng.normal(0, 0.05, 500)
+    noise -= noise.mean()
+    close = best - 0.001 - noise  # worse in total (by 0.5), by less than its noise (1.1)
+    far = best - 0.5 - noise
+    # K: the fewest archetypes; the hour kernel: the smoothest (the largest sigma).
+    assert archetype_fit.one_standard_error_choice({4: close, 6: best}) == 4
+    assert archetype_fit.one_standard_error_choice({0.7: best, 1.0: close},
+                                                   simplest_first=False) == 1.0
+    assert archetype_fit.one_standard_error_choice({0.7: best, 1.0: close},
+                                                   simplest_first=True) == 0.7
+    assert archetype_fit.one_standard_error_choice({0.7: best, 1.0: far},
+                                                   simplest_first=False) == 0.7
