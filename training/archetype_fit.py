@@ -226,8 +226,10 @@ def chosen_hour_sigma(selection: dict) -> float:
     """The hour smoothing a fit chose (`Selection.to_dict`); a model from before it was chosen
     was fitted with the default."""
     sigma = selection.get("hour_sigma", ArchetypeSettings.hour_sigma)
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not sigma >= 0:
-        raise ValueError(f"archetypes.selection.hour_sigma must be a number >= 0, got {sigma!r}")
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not (
+            0 <= sigma < float("inf")):
+        raise ValueError(f"archetypes.selection.hour_sigma must be a finite number >= 0 (hours), "
+                         f"got {sigma!r}")
     return float(sigma)
 
 

@@ -266,8 +266,8 @@ def test_the_refits_use_the_chosen_smoothing() -> None:
         rtol=0, atol=1e-3)
     # A model fitted before the smoothing was chosen was fitted with the default.
     assert archetype_fit.chosen_hour_sigma({"chosen": 4}) == 1.0
-    for bad in ("wide", -1, True, None):
-        with pytest.raises(ValueError, match=r"archetypes\.selection\.hour_sigma must be a number"):
+    for bad in ("wide", -1, True, None, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match=r"selection\.hour_sigma must be a finite number"):
             archetype_fit.chosen_hour_sigma({"hour_sigma": bad})
 
 
