@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -31,6 +32,7 @@ DEFAULT_TIMEZONE = "Asia/Jerusalem"
 DAYPART_OF_HOUR = np.array([0] * 6 + [1] * 6 + [2] * 5 + [3] * 4 + [4] * 3)
 N_DAYPARTS = 5
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+_EPOCH_DOW = 4  # 1970-01-01 was a Thursday (Sunday = 0)
 
 FEATURE_NAMES: tuple[str, ...] = (
     # The seed model's three features come first, in the seed's order (the client's format).
@@ -245,8 +247,11 @@ def seed_defaults(previous_answer_rate: np.ndarray, params: FeatureParams) -> np
 
 # --- Serving side: one contact's raw history -> counts for candidate call times. ---------------
 
-@dataclass(frozen=True)
-class LocalCall:
+class LocalCall(NamedTuple):
+    """One call of a contact's history, in the contact's local time. A named tuple, not a
+    dataclass: a request makes one per history call, and a frozen dataclass's __init__ was a
+    fifth of reading a request."""
+
     epoch: float  # seconds since the epoch (UTC)
     dow: int
     hour: int
@@ -257,7 +262,8 @@ class LocalCall:
 def localize(epoch: float, zone: ZoneInfo) -> tuple[int, int, int]:
     """(day of week with Sunday = 0, hour, local day number) of an instant in a zone."""
     local = dt.datetime.fromtimestamp(epoch, zone)
-    return (local.weekday() + 1) % 7, local.hour, local.toordinal() - _EPOCH_ORDINAL
+    day = local.toordinal() - _EPOCH_ORDINAL
+    return (day + _EPOCH_DOW) % 7, local.hour, day
 
 
 def counts_from_history(history: list[LocalCall], call_epochs: np.ndarray,

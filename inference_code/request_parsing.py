@@ -41,6 +41,7 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 # Call times are plausible between these (as training's call-log contract rejects others);
 # beyond them a time is a placeholder or a typo, and its local time may not exist.
 EARLIEST, LATEST = (dt.datetime(2000, 1, 1, tzinfo=dt.UTC), dt.datetime(2100, 1, 1, tzinfo=dt.UTC))
+_EARLIEST_EPOCH, _LATEST_EPOCH = EARLIEST.timestamp(), LATEST.timestamp()
 SHOWN_CHARACTERS = 40  # of a client's value in an error message (and so in the logs)
 
 
@@ -197,24 +198,38 @@ def _parse_csv(text: str) -> SeedRequest:
     return SeedRequest(_feature_rows(rows, "csv rows"))
 
 
-def _timestamp(value: Any, field: str) -> float:
+class _BadTimestamp(ValueError):
+    """What is wrong with a timestamp; the caller names its field."""
+
+
+def _epoch(value: Any) -> float:
+    """Seconds since the epoch of an ISO-8601 timestamp with a UTC offset, in range."""
     if not isinstance(value, str):
-        raise RequestError(f"{field}: expected an ISO-8601 timestamp string, got {shown(value)}")
+        raise _BadTimestamp(f"expected an ISO-8601 timestamp string, got {shown(value)}")
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError as err:
-        raise RequestError(f"{field}: {shown(value)} is not an ISO-8601 timestamp") from err
+        raise _BadTimestamp(f"{shown(value)} is not an ISO-8601 timestamp") from err
     if parsed.tzinfo is None:
-        raise RequestError(f"{field}: {shown(value)} has no UTC offset; add 'Z' or '+02:00'")
+        raise _BadTimestamp(f"{shown(value)} has no UTC offset; add 'Z' or '+02:00'")
     try:
-        instant = parsed.astimezone(dt.UTC)
-    except (OverflowError, ValueError) as err:  # 9999-12-31T23:00-05:00 is after year 9999
-        raise RequestError(f"{field}: {shown(value)} is outside {EARLIEST:%Y-%m-%d} .. "
-                           f"{LATEST:%Y-%m-%d}") from err
-    if not EARLIEST <= instant < LATEST:
-        raise RequestError(f"{field}: {shown(value)} is outside {EARLIEST:%Y-%m-%d} .. "
-                           f"{LATEST:%Y-%m-%d}")
-    return instant.timestamp()
+        epoch = parsed.timestamp()  # the instant, whatever the offset
+    except (OverflowError, ValueError) as err:
+        raise _BadTimestamp(_outside(value)) from err
+    if not _EARLIEST_EPOCH <= epoch < _LATEST_EPOCH:  # 9999-12-31T23:00-05:00 too
+        raise _BadTimestamp(_outside(value))
+    return epoch
+
+
+def _outside(value: str) -> str:
+    return f"{shown(value)} is outside {EARLIEST:%Y-%m-%d} .. {LATEST:%Y-%m-%d}"
+
+
+def _timestamp(value: Any, field: str) -> float:
+    try:
+        return _epoch(value)
+    except _BadTimestamp as err:
+        raise RequestError(f"{field}: {err}") from err
 
 
 def _zone(value: Any, field: str) -> zoneinfo.ZoneInfo:
@@ -290,19 +305,23 @@ def _contact(value: Any, field: str) -> ContactRequest:
         raise RequestError(f"{field}.history: {len(history):,} calls exceed the limit of "
                           f"{MAX_HISTORY:,} per contact")
     calls = []
+    # Each call's field name is spelled only when it is wrong: up to 1,000 calls a contact.
     for j, call in enumerate(history):
-        where = f"{field}.history[{j}]"
         if not isinstance(call, dict):
-            raise RequestError(f"{where}: expected an object")
-        epoch = _timestamp(call.get("called_at"), f"{where}.called_at")
+            raise RequestError(f"{field}.history[{j}]: expected an object")
+        try:
+            epoch = _epoch(call.get("called_at"))
+        except _BadTimestamp as err:
+            raise RequestError(f"{field}.history[{j}].called_at: {err}") from err
         answered = call.get("answered")
         if not isinstance(answered, bool):
-            raise RequestError(f"{where}.answered: expected true or false, "
-                              f"got {shown(answered)}")
+            raise RequestError(f"{field}.history[{j}].answered: expected true or false, "
+                               f"got {shown(answered)}")
         if call.get("duration_seconds") is not None:
-            duration = _number(call["duration_seconds"], f"{where}.duration_seconds")
+            where = f"{field}.history[{j}].duration_seconds"
+            duration = _number(call["duration_seconds"], where)
             if duration < 0:
-                raise RequestError(f"{where}.duration_seconds: must be >= 0, got {duration}")
+                raise RequestError(f"{where}: must be >= 0, got {duration}")
         dow, hour, day = localize(epoch, zone)
         calls.append(LocalCall(epoch, dow, hour, day, answered))
     calls.sort(key=lambda c: c.epoch)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from inference_code import features
+from inference_code import features, request_parsing
 from inference_code.inference import model_fn
 from inference_code.ranking import DEFAULT_WINDOW, rank, window_mask
 from inference_code.request_parsing import parse
@@ -144,3 +144,30 @@ def test_seed_rows_get_documented_defaults() -> None:
     assert X[0, names.index("calls_before")] == 0
     assert np.isnan(X[0, names.index("log_hours_since_last_call")])
     assert X[1, names.index("calls_before")] == 12  # a sent value is kept
+
+
+def test_a_call_s_local_time_and_instant_agree_with_the_datetime_library() -> None:
+    """Reading a request's calls takes shortcuts (the instant from the timestamp's own offset,
+    the day of week from the local day number): they must agree with the library's long way,
+    in zones with DST, half- and quarter-hour offsets, either side of the transitions."""
+    rng = np.random.default_rng(3)
+    epochs = np.concatenate([
+        rng.uniform(dt.datetime(2000, 1, 1, tzinfo=dt.UTC).timestamp(),
+                    dt.datetime(2100, 1, 1, tzinfo=dt.UTC).timestamp(), 3000),
+        # every minute around 2026's spring-forward and fall-back nights, UTC
+        *[dt.datetime(2026, m, d, tzinfo=dt.UTC).timestamp() + np.arange(-4 * 3600, 30 * 3600, 60)
+          for m, d in ((3, 26), (3, 28), (10, 24), (11, 1))]])
+    for name in ("Asia/Jerusalem", "Europe/London", "America/New_York", "Asia/Kathmandu",
+                 "Australia/Lord_Howe", "Pacific/Chatham", "America/St_Johns", "Asia/Tehran"):
+        zone = ZoneInfo(name)
+        for epoch in epochs.tolist():
+            local = dt.datetime.fromtimestamp(epoch, zone)
+            assert features.localize(epoch, zone) == (
+                (local.weekday() + 1) % 7, local.hour,
+                (local.date() - dt.date(1970, 1, 1)).days), (name, epoch)
+    for epoch in epochs[::50].tolist():
+        for offset in ("Z", "+02:00", "-05:00", "+05:45", "-09:30", "+14:00"):
+            tz = dt.UTC if offset == "Z" else dt.datetime.strptime(offset, "%z").tzinfo
+            stamp = dt.datetime.fromtimestamp(epoch, tz).isoformat()
+            parsed = dt.datetime.fromisoformat(stamp)
+            assert request_parsing._epoch(stamp) == parsed.astimezone(dt.UTC).timestamp(), stamp
