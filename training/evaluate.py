@@ -243,14 +243,16 @@ def slot_features_as_of(ts: TrainingSet, codes: np.ndarray, as_of: float, allowe
         same_day_attempts=np.zeros(n * slots))
     utc_offset = expand(np.array([offset[z] for z in zones.tolist()]))
     archetypes = ts.params.archetype_model
-    # Every call read in the contact's one zone, as serving reads a request's history.
-    cells = archetypes.row_cells(pd.factorize(zones[which]), ts.dow[rows], ts.hour[rows])
+    # Every call read in the contact's one zone, as serving reads a request's history; the
+    # contacts' zones coded once, for their calls and their slots.
+    codes, names = pd.factorize(zones)
+    cells = archetypes.row_cells((codes[which], names), ts.dow[rows], ts.hour[rows])
     log_joint = archetypes.log_prior(zones.tolist())
     np.add.at(log_joint, which, archetypes.call_evidence(cells, ts.y[rows]))
     all_dow, all_hour = np.tile(dow, n), np.tile(hour, n)
     curve = archetype_features(expand(Archetypes.posterior(log_joint)),
-                               archetypes.row_cells(pd.factorize(expand(zones)), all_dow,
-                                                    all_hour), archetypes)
+                               archetypes.row_cells((expand(codes), names), all_dow, all_hour),
+                               archetypes)
     X = assemble(all_dow, all_hour, utc_offset, counts, ts.params, curve)
     return dow, hour, X
 
