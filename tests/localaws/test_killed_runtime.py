@@ -10,7 +10,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -59,18 +61,32 @@ def _gone(pids: list[int], within: float = 15.0) -> bool:
     return True
 
 
+@pytest.fixture
+def own_tmp(monkeypatch) -> Iterator[Path]:
+    """A temporary directory of the test's own, for the runtime it kills and for the sweep it
+    runs after: any runtime another test starts meanwhile (on pytest-xdist's other worker)
+    sweeps the killed one's work directory from the shared /tmp before the test could see it
+    left there. Short, as the runtime's forkserver puts its socket in it."""
+    directory = Path(tempfile.mkdtemp(prefix="ckr-"))
+    monkeypatch.setattr(tempfile, "tempdir", str(directory))
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
-def test_a_killed_runtime_leaves_no_server_and_no_work_directory(artifacts, tmp_path,
+def test_a_killed_runtime_leaves_no_server_and_no_work_directory(artifacts, tmp_path, own_tmp,
                                                                  how) -> None:
     model = tmp_path / "model.tar.gz"
     model.write_bytes(artifacts["good"])
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(model)], cwd=ROOT,
-                              stdout=subprocess.PIPE, text=True)
+                              stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "TMPDIR": str(own_tmp)})
     try:
         state = json.loads(holder.stdout.readline())
         servers, work = state["servers"], Path(state["work"])
         assert servers and all(_alive(p) for p in servers) and work.is_dir()
+        assert work.parent == own_tmp
         os.kill(holder.pid, how)
         holder.wait(timeout=30)
         assert _gone(servers), "a model server outlived the process that started it"
