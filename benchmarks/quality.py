@@ -82,13 +82,7 @@ def bayes_ceiling(calls: Path, truth: pd.DataFrame) -> dict:
     np.add.at(first, (ts.contact_code[fresh], slot[fresh]), 1)
     test = np.unique(ts.contact_code[~before])
     allowed = window_mask(DEFAULT_WINDOW).ravel()
-    log_lik = answers[test] @ np.log(curves).T + (calls_n[test] - answers[test]) @ np.log1p(
-        -curves).T
-    log_lik[zone[test][:, None] != zone[None, :]] = -np.inf  # the contact's zone's people
-    log_lik[np.arange(len(test)), test] = -np.inf  # not its own curve
-    posterior = np.exp(log_lik - log_lik.max(axis=1, keepdims=True))
-    posterior /= posterior.sum(axis=1, keepdims=True)
-    expected = posterior @ curves
+    expected = ceiling_curves(curves, zone, test, calls_n, answers)
     reached = {}
     for z in np.unique(zone):
         per_slot = first[zone == z].sum(axis=0)
@@ -127,6 +121,26 @@ def bayes_ceiling(calls: Path, truth: pd.DataFrame) -> dict:
             "unreached_slots": {z: [f"{DAY_NAMES[s // HOURS][:3]} {s % HOURS:02d}"
                                     for s in np.flatnonzero(allowed & ~mask)]
                                 for z, mask in reached.items()}}
+
+
+# Held-out contacts per block of the ceiling's posterior: a block holds (rows x contacts) floats
+# several times over, so 50,000 contacts at once would need tens of GB.
+CEILING_BLOCK = 1000
+
+
+def ceiling_curves(curves: np.ndarray, zone: np.ndarray, test: np.ndarray, calls: np.ndarray,
+                   answers: np.ndarray) -> np.ndarray:
+    """(T, 168) each test contact's expected curve under Bayes' rule over the true curves of
+    every other contact of its zone, given its calls before the cut."""
+    log_curves, log_misses = np.log(curves).T, np.log1p(-curves).T
+    out = np.empty((len(test), curves.shape[1]))
+    for start in range(0, len(test), CEILING_BLOCK):
+        rows = test[start:start + CEILING_BLOCK]
+        log_lik = answers[rows] @ log_curves + (calls[rows] - answers[rows]) @ log_misses
+        log_lik[zone[rows][:, None] != zone[None, :]] = -np.inf  # the contact's zone's people
+        log_lik[np.arange(len(rows)), rows] = -np.inf  # not its own curve
+        out[start:start + len(rows)] = Archetypes.posterior(log_lik, in_place=True) @ curves
+    return out
 
 
 def group_curves_posterior(curves: np.ndarray, groups: np.ndarray, zone: np.ndarray,

@@ -49,3 +49,30 @@ def test_a_group_the_model_loses_on_reached_slots_is_the_models() -> None:
     said = what_stops_it(cell(0.207, 0.603, 0.348, 0.611, reached_noise=0.03))
     assert said.startswith("the log lacks it")
     assert said.endswith("the model is below the floor of the reached slots too")
+
+
+def test_the_ceiling_weighs_the_true_curves_of_the_contacts_zone_but_its_own(monkeypatch) -> None:
+    """The Bayes ceiling's expected curve, in blocks of held-out contacts (so 50,000 contacts
+    fit in memory), equals Bayes' rule written out contact by contact."""
+    import numpy as np
+
+    from benchmarks import quality
+
+    rng = np.random.default_rng(3)
+    n, slots = 40, 168
+    curves = rng.uniform(0.05, 0.9, (n, slots))
+    zone = np.array(["Asia/Jerusalem", "Europe/London"])[rng.integers(0, 2, n)]
+    calls = rng.integers(0, 3, (n, slots)).astype(float)
+    answers = np.minimum(calls, rng.integers(0, 2, (n, slots)))
+    test = np.array([0, 3, 7, 8, 21, 39])
+    expected = []
+    for i in test:
+        others = [j for j in range(n) if zone[j] == zone[i] and j != i]
+        log_lik = np.array([np.sum(answers[i] * np.log(curves[j])
+                                   + (calls[i] - answers[i]) * np.log1p(-curves[j]))
+                            for j in others])
+        weights = np.exp(log_lik - log_lik.max())
+        expected.append(weights @ curves[others] / weights.sum())
+    monkeypatch.setattr(quality, "CEILING_BLOCK", 4)  # blocks of 4, 2 held-out contacts
+    got = quality.ceiling_curves(curves, zone, test, calls, answers)
+    assert np.allclose(got, np.array(expected), rtol=1e-10, atol=1e-12)
