@@ -1,6 +1,7 @@
 """Recommendation quality on three generator settings, by history depth and behaviour group.
 
     make bench-quality                     # or: python -m benchmarks.quality [--contacts N]
+    python -m benchmarks.quality --contacts 50000 --population office
 
 For each population of the demo generator (`training/populations.py`: `office` and `retail`
 differ in zones and weekends, the mix of behaviour groups and how thin histories are;
@@ -271,11 +272,13 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--contacts", type=positive(int), default=8000)
     parser.add_argument("--calls-per-contact", type=positive(float), default=15.0)
+    parser.add_argument("--population", action="append", choices=sorted(POPULATIONS),
+                        help="measure only this population (repeatable; default: all three)")
     args = parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     work = OUT / "quality"
     results = {name: population(name, args.contacts, args.calls_per_contact, work)
-               for name in POPULATIONS}
+               for name in POPULATIONS if name in (args.population or POPULATIONS)}
     (OUT / "quality.json").write_text(json.dumps(results, indent=2))
     for name, result in results.items():
         print(table(name, result) + "\n")
