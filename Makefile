@@ -49,7 +49,7 @@ NPM_TEST = cd $(CLIENT_TS) && CALLTIME_BIN=$(abspath $(BIN))/calltime \
 # pytest runs on TEST_WORKERS workers (pytest-xdist; the tests that share a module's state kept
 # together on one worker, tests/conftest.py). Measured on these 2 cores with a warm .cache, the
 # same phase of the machine: 1 worker 530 s, 2 workers 428 s, 4 workers 556 s. TEST_WORKERS=1:
-# one process, in file order.
+# one process.
 TEST_WORKERS ?= 2
 test: venv $(CLIENT_TS)/node_modules/.installed
 	$(BIN)/ruff check .

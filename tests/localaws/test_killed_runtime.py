@@ -86,7 +86,7 @@ def test_a_killed_runtime_leaves_no_server_and_no_work_directory(artifacts, tmp_
         state = json.loads(holder.stdout.readline())
         servers, work = state["servers"], Path(state["work"])
         assert servers and all(_alive(p) for p in servers) and work.is_dir()
-        assert work.parent == own_tmp
+        assert work.parent == own_tmp.resolve()
         os.kill(holder.pid, how)
         holder.wait(timeout=30)
         assert _gone(servers), "a model server outlived the process that started it"
