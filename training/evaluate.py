@@ -227,7 +227,9 @@ def slot_features_as_of(ts: TrainingSet, codes: np.ndarray, as_of: float, allowe
         since_answer = np.where(np.isfinite(last_answer), (as_of - last_answer) / 3600, np.nan)
     first_row = np.searchsorted(ts.contact_code, codes)
     zones = ts.timezone[first_row]
-    offset = {zone: utc_offset_hours(as_of, ZoneInfo(zone)) for zone in set(zones.tolist())}
+    # The contacts' zones coded once, for their offsets, their calls' cells and their slots'.
+    zone_codes, zone_names = pd.factorize(zones)
+    offset = np.array([utc_offset_hours(as_of, ZoneInfo(zone)) for zone in zone_names])
     slots = len(dow)
 
     def expand(values: np.ndarray) -> np.ndarray:
@@ -241,17 +243,16 @@ def slot_features_as_of(ts: TrainingSet, codes: np.ndarray, as_of: float, allowe
         hours_since_last_call=expand(since_call),
         hours_since_last_answer=expand(since_answer),
         same_day_attempts=np.zeros(n * slots))
-    utc_offset = expand(np.array([offset[z] for z in zones.tolist()]))
+    utc_offset = expand(offset[zone_codes])
     archetypes = ts.params.archetype_model
-    # Every call read in the contact's one zone, as serving reads a request's history; the
-    # contacts' zones coded once, for their calls and their slots.
-    codes, names = pd.factorize(zones)
-    cells = archetypes.row_cells((codes[which], names), ts.dow[rows], ts.hour[rows])
+    # Every call read in the contact's one zone, as serving reads a request's history.
+    cells = archetypes.row_cells((zone_codes[which], zone_names), ts.dow[rows], ts.hour[rows])
     log_joint = archetypes.log_prior(zones.tolist())
     np.add.at(log_joint, which, archetypes.call_evidence(cells, ts.y[rows]))
     all_dow, all_hour = np.tile(dow, n), np.tile(hour, n)
     curve = archetype_features(expand(Archetypes.posterior(log_joint)),
-                               archetypes.row_cells((expand(codes), names), all_dow, all_hour),
+                               archetypes.row_cells((expand(zone_codes), zone_names), all_dow,
+                                                    all_hour),
                                archetypes)
     X = assemble(all_dow, all_hour, utc_offset, counts, ts.params, curve)
     return dow, hour, X
