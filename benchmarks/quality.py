@@ -187,7 +187,7 @@ def meets_floor(cell: dict, bound: str = "ceiling") -> bool:
         return True
     if bound == "ceiling" and FLOOR * ceiling - model <= (cell.get("model_vs_floor_noise") or 0):
         return True
-    return ceiling > 0 and model >= FLOOR * ceiling
+    return model >= FLOOR * ceiling
 
 
 def what_stops_it(cell: dict) -> str:
