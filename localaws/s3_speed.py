@@ -5,6 +5,11 @@ per request is a Distributed Map's wall here (MergeBuckets: two merge workers ke
 80 % busy). The answers are unchanged; what is cut:
 - the URL table: rebuilt, its module re-imported (`importlib.reload`), on every request;
 - a ranged GET: read and copied the whole object, then sliced it.
+
+One answer is fixed: a GET whose key another request replaced or deleted between moto finding
+it and reading it (moto closes the old object's buffer) raised "I/O operation on closed file";
+S3 answers such a GET with the old or the new object, never an error. Here it answers what the
+key holds now (or NoSuchKey).
 """
 
 from __future__ import annotations
@@ -59,6 +64,15 @@ class _Window:
         return self.key.value  # type: ignore[attr-defined,no-any-return]
 
 
+_LOOKUPS = 5  # a key replaced this many times while one GET reads it is answered as an error
+
+
+def _closed(key: object) -> bool:
+    """Whether a key moto found has been disposed of since (replaced, or deleted)."""
+    buffer = getattr(key, "_value_buffer", None)
+    return bool(buffer is not None and buffer.closed)
+
+
 def _ranged_reads() -> None:
     """moto's ranged GET reads (and copies) the whole object, then slices it: a merge worker's
     16-byte offsets read of a 4 MB part cost a 4 MB read. Here `get_object` slices the range
@@ -75,6 +89,7 @@ def _ranged_reads() -> None:
     ranged = threading.local()
     value = FakeKey.value
     get_object = S3Response.get_object
+    get_key = S3Response._get_key
 
     def value_or_window(self: FakeKey) -> object:
         if getattr(ranged, "wanted", False):
@@ -82,7 +97,12 @@ def _ranged_reads() -> None:
             return _Window(self)
         return value.fget(self)  # type: ignore[attr-defined]
 
-    def ranged_get_object(self: S3Response) -> object:
+    def key_found(self: S3Response, *args: object, **kwargs: object) -> object:
+        found = get_key(self, *args, **kwargs)
+        ranged.found = found[0]
+        return found
+
+    def answer(self: S3Response) -> object:
         ranged.wanted = bool(self.headers.get("range"))
         try:
             status, headers, body = get_object(self)
@@ -93,6 +113,20 @@ def _ranged_reads() -> None:
             status, headers, body = self._handle_range_header(self.request, headers, body)
         return status, headers, body.whole() if isinstance(body, _Window) else body
 
+    def ranged_get_object(self: S3Response) -> object:
+        lookups = 0
+        while True:
+            ranged.found = None
+            try:
+                return answer(self)
+            except ValueError:
+                # the key found was replaced or deleted (its buffer closed) before it was
+                # read: S3 answers what the key holds now, so look it up again
+                lookups += 1
+                if not _closed(ranged.found) or lookups == _LOOKUPS:
+                    raise
+
     FakeKey.value = property(value_or_window, value.fset)  # type: ignore[method-assign,assignment]
     S3Response.get_object = ranged_get_object  # type: ignore[method-assign]
+    S3Response._get_key = key_found  # type: ignore[method-assign]
     S3Response._calltime_ranged_reads = True  # type: ignore[attr-defined]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import boto3
 import pytest
 from botocore.exceptions import ClientError
@@ -77,3 +79,40 @@ def test_a_key_replaced_as_a_range_is_answered_answers_the_object_it_found(
     monkeypatch.setattr(S3Response, "_send_response", classmethod(replaced_meanwhile))
     answer = s3.get_object(Bucket=BUCKET, Key="object", Range="bytes=10-19")
     assert fired and answer["Body"].read() == BODY[10:20]
+
+
+@pytest.mark.parametrize("replace", ["put", "delete"])
+@pytest.mark.parametrize("ranged", [False, True])
+def test_a_key_replaced_between_lookup_and_read_answers_what_it_holds_now(
+        s3, monkeypatch, replace, ranged) -> None:
+    """moto finds the key, then another request replaces or deletes it (closing the old
+    object's buffer) before the GET reads it: S3 answers the old or the new object, never an
+    error, so the GET answers what the key holds now (seen in CI: eight runs contending for
+    the run lock, "I/O operation on closed file")."""
+    from moto.s3.models import s3_backends
+
+    backend = s3_backends[ACCOUNT]["aws"]
+    lookup = backend.get_object
+    fired: list[bool] = []
+
+    def replaced_after_lookup(*args, **kwargs):
+        found = lookup(*args, **kwargs)
+        # the lookup whose key the GET then reads (moto looks the key up before, too)
+        if not fired and sys._getframe(1).f_code.co_name == "_get_key":
+            fired.append(True)
+            if replace == "put":
+                backend.put_object(BUCKET, "object", b"new bytes " * 10)
+            else:
+                backend.delete_object(BUCKET, "object")
+        return found
+
+    monkeypatch.setattr(backend, "get_object", replaced_after_lookup)
+    extra = {"Range": "bytes=10-19"} if ranged else {}
+    if replace == "delete":
+        with pytest.raises(ClientError) as gone:
+            s3.get_object(Bucket=BUCKET, Key="object", **extra)
+        assert fired and gone.value.response["Error"]["Code"] == "NoSuchKey"
+        return
+    now = b"new bytes " * 10
+    answer = s3.get_object(Bucket=BUCKET, Key="object", **extra)
+    assert fired and answer["Body"].read() == (now[10:20] if ranged else now)
