@@ -3,6 +3,7 @@ per test session, and a local AWS account with that model's artifacts in a model
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,6 +41,30 @@ SLOW_MODULES = {
 FIRST = ("tests/e2e/test_pipeline.py", "tests/e2e/test_billion_row_shape.py",
          "tests/e2e/test_scale_out.py", "tests/faults/test_faults.py",
          "tests/e2e/test_least_privilege.py")
+
+
+# The native thread pools a process starts (OpenMP: the gradient-boosted trees; OpenBLAS; joblib's
+# n_jobs=-1: the forest) and the variables that size them in the processes it starts.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "LOKY_MAX_CPU_COUNT")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, each worker gets its share of the cores for its thread pools. Each
+    pool otherwise sizes itself to every core, and OpenMP's idle threads spin: measured with
+    one other busy process on these 2 cores, tests/training/test_gate_recommendations.py took
+    41 s with 2 threads and 27 s with 1. A variable set by hand is kept."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers <= 1:
+        return
+    share = max(1, (os.cpu_count() or 1) // workers)
+    for variable in THREAD_VARIABLES:
+        os.environ.setdefault(variable, str(share))
+    from threadpoolctl import threadpool_limits
+
+    # this process's pools, started already (numpy is imported by now)
+    config._calltime_thread_limits = threadpool_limits(  # type: ignore[attr-defined]
+        int(os.environ["OMP_NUM_THREADS"]))
 
 
 def _module_scoped(item: pytest.Item) -> bool:
