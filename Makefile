@@ -47,8 +47,9 @@ NPM_TEST = cd $(CLIENT_TS) && CALLTIME_BIN=$(abspath $(BIN))/calltime \
 	CALLTIME_TEST_MODEL=$$(cd $(CURDIR) && $(BIN)/python -m tests.support.trained) npm test --silent
 
 # pytest runs on TEST_WORKERS workers (pytest-xdist; the tests that share a module's state kept
-# together on one worker, tests/conftest.py). Measured on these 2 cores with a warm .cache, the
-# same phase of the machine: 1 worker 530 s, 2 workers 428 s, 4 workers 556 s. TEST_WORKERS=1:
+# together on one worker, tests/conftest.py; each worker's thread pools sized to its share of
+# the cores). Measured on these 2 cores with a warm .cache: 1 worker 530 s, 2 workers 428 s;
+# with the thread pools sized, 2 workers 364 s, 3 workers 355 s (the same code). TEST_WORKERS=1:
 # one process.
 TEST_WORKERS ?= 2
 test: venv $(CLIENT_TS)/node_modules/.installed
