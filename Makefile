@@ -47,10 +47,10 @@ NPM_TEST = cd $(CLIENT_TS) && CALLTIME_BIN=$(abspath $(BIN))/calltime \
 	CALLTIME_TEST_MODEL=$$(cd $(CURDIR) && $(BIN)/python -m tests.support.trained) npm test --silent
 
 # pytest runs on TEST_WORKERS workers (pytest-xdist; the tests that share a module's state kept
-# together on one worker, tests/conftest.py; each worker's thread pools sized to its share of
-# the cores). Measured on these 2 cores with a warm .cache: 1 worker 530 s, 2 workers 428 s;
-# with the thread pools sized, 2 workers 364 s, 3 workers 355 s (the same code). TEST_WORKERS=1:
-# one process.
+# together on one worker, tests/conftest.py; the thread pools of each worker and of the processes
+# it starts, Lambda workers included, sized to its share of the cores). Measured on these 2
+# cores with a warm .cache: 1 worker 530 s, 2 workers 428 s; with the thread pools sized,
+# 2 workers 364 s, 3 workers 355 s (the same code). TEST_WORKERS=1: one process.
 TEST_WORKERS ?= 2
 test: venv $(CLIENT_TS)/node_modules/.installed
 	$(BIN)/ruff check .

@@ -78,7 +78,9 @@ def _ranged_reads() -> None:
     16-byte offsets read of a 4 MB part cost a 4 MB read. Here `get_object` slices the range
     itself, from the object it found, where moto copied it (a PUT replacing the key a moment
     later closes the old object's buffer); what does not slice it (a multi-range request,
-    partNumber) gets the whole object, as before."""
+    partNumber) gets the whole object, as before. A GET whose key was replaced or deleted
+    between moto's lookup and its read (its buffer closed) is answered again, from the key as
+    it is now."""
     import threading
 
     from moto.s3.models import FakeKey
@@ -125,6 +127,8 @@ def _ranged_reads() -> None:
                 lookups += 1
                 if not _closed(ranged.found) or lookups == _LOOKUPS:
                     raise
+            finally:
+                ranged.found = None  # no key kept alive by this thread
 
     FakeKey.value = property(value_or_window, value.fset)  # type: ignore[method-assign,assignment]
     S3Response.get_object = ranged_get_object  # type: ignore[method-assign]

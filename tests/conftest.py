@@ -50,21 +50,29 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Under pytest-xdist, each worker gets its share of the cores for its thread pools. Each
-    pool otherwise sizes itself to every core, and OpenMP's idle threads spin: measured with
-    one other busy process on these 2 cores, tests/training/test_gate_recommendations.py took
-    41 s with 2 threads and 27 s with 1. A variable set by hand is kept."""
+    """Under pytest-xdist, each worker gets its share of the cores for its thread pools, and so
+    do the processes it starts (Lambda workers included, localaws/lambda_workers.py). Each pool
+    otherwise sizes itself to every core, and OpenMP's idle threads spin: measured with one
+    other busy process on these 2 cores, tests/training/test_gate_recommendations.py took 41 s
+    with 2 threads and 27 s with 1. A variable set by hand is kept."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     if workers <= 1:
         return
-    share = max(1, (os.cpu_count() or 1) // workers)
+    share = max(1, len(os.sched_getaffinity(0)) // workers)
     for variable in THREAD_VARIABLES:
         os.environ.setdefault(variable, str(share))
     from threadpoolctl import threadpool_limits
 
     # this process's pools, started already (numpy is imported by now)
     config._calltime_thread_limits = threadpool_limits(  # type: ignore[attr-defined]
-        int(os.environ["OMP_NUM_THREADS"]))
+        {"openmp": _threads("OMP_NUM_THREADS", share),
+         "blas": _threads("OPENBLAS_NUM_THREADS", share)})
+
+
+def _threads(variable: str, default: int) -> int:
+    """The outermost level of a thread-count variable ("4" or OpenMP's nested "4,2")."""
+    first = os.environ.get(variable, "").split(",")[0].strip()
+    return int(first) if first.isdigit() and int(first) > 0 else default
 
 
 def _module_scoped(item: pytest.Item) -> bool:

@@ -45,7 +45,8 @@ def _gone(pid: int) -> bool:
 def environment(event: dict, context) -> dict:
     return {"setting": os.environ.get("STEP_SETTING"), "pid": os.getpid(),
             "memory": context.memory_limit_in_mb,
-            "name": os.environ.get("AWS_LAMBDA_FUNCTION_NAME")}
+            "name": os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
+            "threads": os.environ.get("OMP_NUM_THREADS")}
 
 
 def reads(event: dict, context) -> dict:
@@ -104,6 +105,8 @@ def test_each_function_gets_its_own_environment_and_a_warm_worker(local) -> None
     assert (first["name"], other["name"]) == ("a", "b")  # Lambda's reserved variable
     assert first["memory"] == 256 and first["pid"] == again["pid"] != os.getpid()
     assert "STEP_SETTING" not in os.environ
+    # the machine's thread-pool size (a test worker's share of the cores) holds in the function
+    assert first["threads"] == os.environ.get("OMP_NUM_THREADS")
 
 
 def test_a_workers_aws_calls_are_made_with_its_functions_role(local) -> None:
