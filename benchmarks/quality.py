@@ -24,8 +24,9 @@ with `calltime train` and prints the capture of the top-1 in-window slot
 - perfectly estimated archetypes: the groups' true mean curves per zone as the archetypes, on
   every slot and on the reached ones (how far one curve per group goes);
 - the floor group by group: the model's share of the ceiling and of the ceiling on reached
-  slots, and what stops a group that is below (`what_stops_it`): the log lacking what the floor
-  asks, no one-curve-per-group estimator reaching it, or the model itself;
+  slots, and what stops a group that is below (`what_stops_it`): reach-limited (even the true
+  curves, kept to the slots the log reached, are under the floor), one true curve per group
+  getting no further, or the model itself;
 
 and the model's difference to the best global slot with its noise (two standard errors), per
 history-depth band and per behaviour group. Results also go to out/bench/quality.json.
