@@ -18,17 +18,29 @@ OWNER_FILE = "owner.pid"
 
 
 def make(prefix: str) -> Path:
-    """A new directory `<tmp>/<prefix>XXXX` owned by this process (stale ones swept first)."""
+    """A new directory `<tmp>/<prefix>XXXX` owned by this process (stale ones swept first).
+    It appears under its name with its owner file already in it: made as a hidden staging
+    directory, then renamed, so no other process sees one of ours without an owner."""
     sweep(prefix)
-    directory = Path(tempfile.mkdtemp(prefix=prefix))
-    (directory / OWNER_FILE).write_text(f"{os.getpid()}\n")
+    staging = Path(tempfile.mkdtemp(prefix=_staging(prefix)))
+    (staging / OWNER_FILE).write_text(f"{os.getpid()}\n")
+    # mkdtemp's random part, unique among the staging names: only a directory made by hand
+    # under our prefix could hold the name (a non-empty one fails the rename)
+    directory = staging.with_name(prefix + staging.name.removeprefix(_staging(prefix)))
+    staging.rename(directory)
     return directory
 
 
+def _staging(prefix: str) -> str:
+    return f".{prefix}staging-"
+
+
 def sweep(prefix: str) -> list[Path]:
-    """Remove the directories of this kind whose owner process is gone; which were removed."""
+    """Remove the directories of this kind whose owner process is gone (a staging one too);
+    which were removed."""
     removed = []
-    for directory in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
+    tmp = Path(tempfile.gettempdir())
+    for directory in [*tmp.glob(f"{prefix}*"), *tmp.glob(f"{_staging(prefix)}*")]:
         try:
             owner = int((directory / OWNER_FILE).read_text())
         except (OSError, ValueError):
