@@ -78,7 +78,8 @@ def test_a_hung_request_gives_its_slot_back_at_the_deadline(hanging_endpoint) ->
     started = time.monotonic()
     with pytest.raises(DeadlineExceeded):
         client.answer_probabilities(row)
-    assert time.monotonic() - started < 4  # the deadline, not the SDK's read timeout
+    # the deadline (2 s, with room for a loaded machine), not the SDK's 70 s read timeout
+    assert time.monotonic() - started < 10
     # The only slot is free again: the next call connects and is answered.
     assert client.answer_probabilities(row) == [0.5]
     assert _FirstHangs.seen == 2
