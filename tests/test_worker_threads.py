@@ -65,3 +65,21 @@ def test_a_variable_set_by_hand_is_kept_and_one_process_is_left_alone(monkeypatc
     monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "1")
     conftest.pytest_configure(types.SimpleNamespace())  # type: ignore[arg-type]
     assert dict(os.environ) == {**before, "PYTEST_XDIST_WORKER_COUNT": "1"}
+
+
+@pytest.mark.parametrize("bad", ["abc", "0", "", "-2"])
+def test_a_thread_count_that_is_no_count_leaves_this_process_at_its_share(monkeypatch,
+                                                                           bad) -> None:
+    """Kept for the processes started (OpenMP names it: "Invalid value for environment variable
+    OMP_NUM_THREADS"); here the share is used."""
+    _unset(monkeypatch, *conftest.THREAD_VARIABLES)
+    monkeypatch.setenv("OMP_NUM_THREADS", bad)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", bad)
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "2")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(6)))
+    config = types.SimpleNamespace()
+    conftest.pytest_configure(config)  # type: ignore[arg-type]
+    try:
+        assert os.environ["OMP_NUM_THREADS"] == bad and _pool_sizes() == {3}
+    finally:
+        _configured(config)
