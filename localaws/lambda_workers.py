@@ -50,9 +50,9 @@ PRELOAD = ["localaws.lambda_workers", "localaws.lambdas", "boto3", "botocore.ses
            "aws_lambda_powertools.tracing"]
 POLL_SECONDS = 0.02
 # The variables a worker keeps from the process that started the forkserver (the interpreter's
-# own); everything else comes from the function's configuration.
-# The thread-pool sizes are the machine's, as Lambda's vCPUs are the sandbox's: a test worker's
-# share of the cores (tests/conftest.py) holds in the functions it runs.
+# own, and the thread-pool sizes: the machine's, as Lambda's vCPUs are the sandbox's, so a test
+# worker's share of the cores, tests/conftest.py, holds in the functions it runs); everything
+# else comes from the function's configuration.
 _BASE_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "PYTHONPATH",
                      "VIRTUAL_ENV", "PYTHONHASHSEED", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                      "MKL_NUM_THREADS", "LOKY_MAX_CPU_COUNT")
